@@ -1,0 +1,435 @@
+//! The catalog: products, offerings, their rates and prices, and the settings
+//! that govern billing. Parsed and validated once; everything that holds a
+//! [`Catalog`] holds a valid one.
+
+use std::collections::HashMap;
+
+use rust_decimal::Decimal;
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+use crate::json::{Doc, clip};
+use crate::money::{Currency, Rounding};
+use crate::period::{Anchor, Frequency, Timing};
+use crate::price::PriceModel;
+
+/// The longest trial a rate may offer, in days (ten years).
+pub const MAX_TRIAL_DAYS: u32 = 3_650;
+/// The longest term a rate may have, in months (a hundred years).
+pub const MAX_TERM_MONTHS: u32 = 1_200;
+
+/// A validated catalog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Catalog {
+    /// The one currency every price is in, with the catalog's rounding.
+    pub currency: Currency,
+    /// How periods are anchored.
+    pub anchor: Anchor,
+    /// Bill-group defaults for new customers.
+    pub bill_group: BillGroup,
+    /// Tax rates by country and state, applied when the API finalizes.
+    pub tax_rates: Vec<TaxRate>,
+    /// Products in catalog order.
+    pub products: Vec<Product>,
+    /// Offerings in catalog order.
+    pub offerings: Vec<Offering>,
+    product_index: HashMap<String, usize>,
+    offering_index: HashMap<String, usize>,
+}
+
+/// Bill-group settings (`settings.defaultBillGroup`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BillGroup {
+    /// Email each invoice to the customer.
+    pub auto_email_invoice: bool,
+    /// Charge each invoice to the saved payment method.
+    pub collect_automatically: bool,
+}
+
+impl Default for BillGroup {
+    fn default() -> Self {
+        Self { auto_email_invoice: true, collect_automatically: true }
+    }
+}
+
+/// A tax rate for a country, or a country and state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaxRate {
+    /// ISO 3166-1 alpha-2 country code.
+    pub country: String,
+    /// State or region code; `None` applies to the whole country.
+    pub state: Option<String>,
+    /// The rate as a fraction (`0.0725`).
+    pub rate: Decimal,
+    /// A name for invoices (`CA sales tax`).
+    pub name: String,
+}
+
+/// A product: what is bought, in a quantity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Product {
+    /// Unique id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Smallest quantity allowed (default 0).
+    pub min_quantity: Decimal,
+    /// Largest quantity allowed; `None` is unbounded.
+    pub max_quantity: Option<Decimal>,
+    /// Quantity when a request names none (default `min_quantity`).
+    pub default_quantity: Decimal,
+}
+
+impl Product {
+    /// True when `q` lies in `[min_quantity, max_quantity]`.
+    #[must_use]
+    pub fn allows(&self, q: Decimal) -> bool {
+        q >= self.min_quantity && self.max_quantity.is_none_or(|max| q <= max)
+    }
+}
+
+/// An offering (bundle): products sold together under one of its rates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Offering {
+    /// Unique id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Indices into [`Catalog::products`], in the offering's order.
+    pub products: Vec<usize>,
+    /// At least one rate.
+    pub rates: Vec<Rate>,
+}
+
+impl Offering {
+    /// The rate with `id`, with its index.
+    #[must_use]
+    pub fn rate(&self, id: &str) -> Option<(usize, &Rate)> {
+        self.rates.iter().enumerate().find(|(_, r)| r.id == id)
+    }
+
+    /// The first rate billed at `frequency`, else the first rate.
+    #[must_use]
+    pub fn rate_for_frequency(&self, frequency: Option<Frequency>) -> Option<&Rate> {
+        frequency
+            .and_then(|f| self.rates.iter().find(|r| r.frequency == f))
+            .or_else(|| self.rates.first())
+    }
+
+    /// The position of catalog product `product` in this offering.
+    #[must_use]
+    pub fn position_of(&self, product: usize) -> Option<usize> {
+        self.products.iter().position(|p| *p == product)
+    }
+}
+
+/// A rate: how an offering is billed, with one price per product.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rate {
+    /// Unique id across the catalog.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Period length.
+    pub frequency: Frequency,
+    /// In advance or in arrears.
+    pub timing: Timing,
+    /// Free days before service is paid for.
+    pub trial_days: u32,
+    /// Contract length in months; `None` is evergreen.
+    pub term_months: Option<u32>,
+    /// One price per product of the offering, in the offering's product order.
+    pub prices: Vec<PriceModel>,
+}
+
+impl Catalog {
+    /// Parses and validates catalog JSON. Every problem is `INVALID_CATALOG`
+    /// at a path relative to the catalog, the first in layout order.
+    pub fn from_json(v: &Value) -> Result<Self> {
+        Parser::default().catalog(v)
+    }
+
+    /// The product with `id`, with its index.
+    #[must_use]
+    pub fn product(&self, id: &str) -> Option<(usize, &Product)> {
+        let i = *self.product_index.get(id)?;
+        self.products.get(i).map(|p| (i, p))
+    }
+
+    /// The offering with `id`, with its index.
+    #[must_use]
+    pub fn offering(&self, id: &str) -> Option<(usize, &Offering)> {
+        let i = *self.offering_index.get(id)?;
+        self.offerings.get(i).map(|o| (i, o))
+    }
+
+    /// The tax rate for an address: one naming the country and state beats one
+    /// for the country alone. Codes compare without regard to case.
+    #[must_use]
+    pub fn tax_rate_for(&self, country: &str, state: Option<&str>) -> Option<&TaxRate> {
+        let country_matches = |t: &&TaxRate| t.country.eq_ignore_ascii_case(country.trim());
+        let with_state = state.and_then(|s| {
+            self.tax_rates
+                .iter()
+                .filter(country_matches)
+                .find(|t| t.state.as_deref().is_some_and(|ts| ts.eq_ignore_ascii_case(s.trim())))
+        });
+        with_state.or_else(|| self.tax_rates.iter().filter(country_matches).find(|t| t.state.is_none()))
+    }
+}
+
+/// Reads a catalog in layout order, remembering ids seen so far.
+#[derive(Default)]
+struct Parser {
+    product_index: HashMap<String, usize>,
+    offering_index: HashMap<String, usize>,
+    rate_ids: HashMap<String, ()>,
+}
+
+const DOC: Doc = Doc::Catalog;
+
+impl Parser {
+    fn catalog(mut self, v: &Value) -> Result<Catalog> {
+        let root = DOC.object(v, "")?;
+        let code = DOC.string(DOC.required(root, "currency", "")?, "currency")?;
+        let settings = DOC.field(root, "settings").map(|s| DOC.object(s, "settings")).transpose()?;
+        let empty = Map::new();
+        let settings = settings.unwrap_or(&empty);
+        let rounding = match DOC.field(settings, "rounding") {
+            None => Rounding::default(),
+            Some(r) => {
+                let s = DOC.string(r, "settings.rounding")?;
+                Rounding::parse(s).ok_or_else(|| {
+                    DOC.invalid("settings.rounding", format!("unknown rounding '{}': use HALF_UP or HALF_EVEN", clip(s)))
+                })?
+            }
+        };
+        let currency = Currency::new(code, rounding).ok_or_else(|| {
+            DOC.invalid("currency", format!("'{}' is not an ISO 4217 currency code with minor units", clip(code)))
+        })?;
+        let anchor = anchor(settings)?;
+        let bill_group = bill_group(settings)?;
+        let tax_rates = tax_rates(settings)?;
+
+        let products = DOC.array(DOC.required(root, "products", "")?, "products")?;
+        let products = products
+            .iter()
+            .enumerate()
+            .map(|(i, p)| self.product(p, i))
+            .collect::<Result<Vec<_>>>()?;
+        let offerings = DOC.array(DOC.required(root, "offerings", "")?, "offerings")?;
+        let offerings = offerings
+            .iter()
+            .enumerate()
+            .map(|(i, o)| self.offering(o, i, &products))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Catalog {
+            currency,
+            anchor,
+            bill_group,
+            tax_rates,
+            products,
+            offerings,
+            product_index: self.product_index,
+            offering_index: self.offering_index,
+        })
+    }
+
+    fn product(&mut self, v: &Value, i: usize) -> Result<Product> {
+        let path = format!("products[{i}]");
+        let at = |k: &str| format!("{path}.{k}");
+        let obj = DOC.object(v, &path)?;
+        let id = DOC.id(DOC.required(obj, "id", &path)?, &at("id"))?;
+        if self.product_index.insert(id.to_owned(), i).is_some() {
+            return Err(DOC.invalid(&at("id"), format!("duplicate product id '{}'", clip(id))));
+        }
+        let name = name(obj, id, &path)?;
+        let min_quantity =
+            DOC.field(obj, "minQuantity").map_or(Ok(Decimal::ZERO), |v| DOC.non_negative(v, &at("minQuantity")))?;
+        let max_quantity = DOC.field(obj, "maxQuantity").map(|v| DOC.non_negative(v, &at("maxQuantity"))).transpose()?;
+        if max_quantity.is_some_and(|max| max < min_quantity) {
+            return Err(DOC.invalid(&at("maxQuantity"), "maxQuantity must not be below minQuantity"));
+        }
+        let default_quantity =
+            DOC.field(obj, "defaultQuantity").map_or(Ok(min_quantity), |v| DOC.non_negative(v, &at("defaultQuantity")))?;
+        let product = Product { id: id.to_owned(), name, min_quantity, max_quantity, default_quantity };
+        if !product.allows(default_quantity) {
+            return Err(DOC.invalid(&at("defaultQuantity"), "defaultQuantity must lie between minQuantity and maxQuantity"));
+        }
+        Ok(product)
+    }
+
+    fn offering(&mut self, v: &Value, i: usize, products: &[Product]) -> Result<Offering> {
+        let path = format!("offerings[{i}]");
+        let at = |k: &str| format!("{path}.{k}");
+        let obj = DOC.object(v, &path)?;
+        let id = DOC.id(DOC.required(obj, "id", &path)?, &at("id"))?;
+        if self.offering_index.insert(id.to_owned(), i).is_some() {
+            return Err(DOC.invalid(&at("id"), format!("duplicate offering id '{}'", clip(id))));
+        }
+        let name = name(obj, id, &path)?;
+        let ids = DOC.array(DOC.required(obj, "productIds", &path)?, &at("productIds"))?;
+        if ids.is_empty() {
+            return Err(DOC.invalid(&at("productIds"), "an offering needs at least one product"));
+        }
+        let mut members: Vec<usize> = Vec::with_capacity(ids.len());
+        for (k, pid) in ids.iter().enumerate() {
+            let p = format!("{path}.productIds[{k}]");
+            let pid = DOC.id(pid, &p)?;
+            let idx = *self
+                .product_index
+                .get(pid)
+                .ok_or_else(|| DOC.invalid(&p, format!("unknown product '{}'", clip(pid))))?;
+            if members.contains(&idx) {
+                return Err(DOC.invalid(&p, format!("product '{}' is listed twice", clip(pid))));
+            }
+            members.push(idx);
+        }
+        let rates = DOC.array(DOC.required(obj, "rates", &path)?, &at("rates"))?;
+        if rates.is_empty() {
+            return Err(DOC.invalid(&at("rates"), "an offering needs at least one rate"));
+        }
+        let rates = rates
+            .iter()
+            .enumerate()
+            .map(|(j, r)| self.rate(r, &format!("{path}.rates[{j}]"), &members, products))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Offering { id: id.to_owned(), name, products: members, rates })
+    }
+
+    fn rate(&mut self, v: &Value, path: &str, members: &[usize], products: &[Product]) -> Result<Rate> {
+        let at = |k: &str| format!("{path}.{k}");
+        let obj = DOC.object(v, path)?;
+        let id = DOC.id(DOC.required(obj, "id", path)?, &at("id"))?;
+        if self.rate_ids.insert(id.to_owned(), ()).is_some() {
+            return Err(DOC.invalid(&at("id"), format!("duplicate rate id '{}': rate ids are unique across the catalog", clip(id))));
+        }
+        let name = name(obj, id, path)?;
+        let f = DOC.string(DOC.required(obj, "billingFrequency", path)?, &at("billingFrequency"))?;
+        let frequency = Frequency::parse(f).ok_or_else(|| {
+            DOC.invalid(
+                &at("billingFrequency"),
+                format!("unknown billingFrequency '{}': use MONTHLY, QUARTERLY, SEMI_ANNUALLY or ANNUALLY", clip(f)),
+            )
+        })?;
+        let t = DOC.string(DOC.required(obj, "billingTiming", path)?, &at("billingTiming"))?;
+        let timing = Timing::parse(t).ok_or_else(|| {
+            DOC.invalid(&at("billingTiming"), format!("unknown billingTiming '{}': use IN_ADVANCE or IN_ARREARS", clip(t)))
+        })?;
+        let trial_days = DOC.field(obj, "trialDays").map_or(Ok(0), |v| DOC.whole(v, &at("trialDays")))?;
+        if trial_days > MAX_TRIAL_DAYS {
+            return Err(DOC.invalid(&at("trialDays"), format!("trialDays must be at most {MAX_TRIAL_DAYS}")));
+        }
+        let term_months = DOC.field(obj, "termMonths").map(|v| DOC.whole(v, &at("termMonths"))).transpose()?;
+        if term_months.is_some_and(|t| !(1..=MAX_TERM_MONTHS).contains(&t)) {
+            return Err(DOC.invalid(&at("termMonths"), format!("termMonths must be a whole number from 1 to {MAX_TERM_MONTHS}")));
+        }
+        let prices_path = at("prices");
+        let list = DOC.array(DOC.required(obj, "prices", path)?, &prices_path)?;
+        let mut prices: Vec<Option<PriceModel>> = vec![None; members.len()];
+        for (k, pv) in list.iter().enumerate() {
+            let p = format!("{prices_path}[{k}]");
+            let pobj = DOC.object(pv, &p)?;
+            let pid_path = format!("{p}.productId");
+            let pid = DOC.id(DOC.required(pobj, "productId", &p)?, &pid_path)?;
+            let slot = self
+                .product_index
+                .get(pid)
+                .and_then(|idx| members.iter().position(|m| m == idx))
+                .and_then(|pos| prices.get_mut(pos))
+                .ok_or_else(|| DOC.invalid(&pid_path, format!("'{}' is not a product of this offering", clip(pid))))?;
+            if slot.is_some() {
+                return Err(DOC.invalid(&pid_path, format!("product '{}' is priced twice", clip(pid))));
+            }
+            *slot = Some(PriceModel::parse(pobj, &p)?);
+        }
+        let prices = prices
+            .into_iter()
+            .zip(members)
+            .map(|(price, m)| {
+                price.ok_or_else(|| {
+                    let pid = products.get(*m).map_or("?", |p| p.id.as_str());
+                    DOC.invalid(&prices_path, format!("no price for product '{}'", clip(pid)))
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Rate { id: id.to_owned(), name, frequency, timing, trial_days, term_months, prices })
+    }
+}
+
+/// `name`, defaulting to the id.
+fn name(obj: &Map<String, Value>, id: &str, path: &str) -> Result<String> {
+    DOC.field(obj, "name")
+        .map_or(Ok(id), |v| DOC.string(v, &format!("{path}.name")))
+        .map(str::to_owned)
+}
+
+fn anchor(settings: &Map<String, Value>) -> Result<Anchor> {
+    let Some(v) = DOC.field(settings, "billingAnchor") else {
+        return Ok(Anchor::default());
+    };
+    let path = "settings.billingAnchor";
+    let obj = DOC.object(v, path)?;
+    let kind = DOC.string(DOC.required(obj, "type", path)?, "settings.billingAnchor.type")?;
+    match kind {
+        "ANNIVERSARY" => Ok(Anchor::Anniversary),
+        "DAY_OF_MONTH" => {
+            let day_path = "settings.billingAnchor.day";
+            let day = DOC.whole(DOC.required(obj, "day", path)?, day_path)?;
+            if !(1..=31).contains(&day) {
+                return Err(DOC.invalid(day_path, "day must be from 1 to 31 (31 means the month's last day)"));
+            }
+            Ok(Anchor::DayOfMonth(day))
+        }
+        other => Err(DOC.invalid(
+            "settings.billingAnchor.type",
+            format!("unknown anchor '{}': use ANNIVERSARY or DAY_OF_MONTH", clip(other)),
+        )),
+    }
+}
+
+fn bill_group(settings: &Map<String, Value>) -> Result<BillGroup> {
+    let Some(v) = DOC.field(settings, "defaultBillGroup") else {
+        return Ok(BillGroup::default());
+    };
+    let path = "settings.defaultBillGroup";
+    let obj = DOC.object(v, path)?;
+    let flag = |key: &str| -> Result<bool> {
+        DOC.field(obj, key).map_or(Ok(true), |v| DOC.boolean(v, &format!("{path}.{key}")))
+    };
+    Ok(BillGroup {
+        auto_email_invoice: flag("autoEmailInvoice")?,
+        collect_automatically: flag("collectInvoiceBalanceAutomatically")?,
+    })
+}
+
+fn tax_rates(settings: &Map<String, Value>) -> Result<Vec<TaxRate>> {
+    let Some(v) = DOC.field(settings, "taxRates") else {
+        return Ok(Vec::new());
+    };
+    let list = DOC.array(v, "settings.taxRates")?;
+    list.iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let path = format!("settings.taxRates[{i}]");
+            let at = |k: &str| format!("{path}.{k}");
+            let obj = DOC.object(t, &path)?;
+            let country = DOC.string(DOC.required(obj, "country", &path)?, &at("country"))?;
+            if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_alphabetic()) {
+                return Err(DOC.invalid(&at("country"), "country must be an ISO 3166-1 alpha-2 code"));
+            }
+            let state = DOC.field(obj, "state").map(|s| DOC.id(s, &at("state"))).transpose()?;
+            let rate = DOC.non_negative(DOC.required(obj, "rate", &path)?, &at("rate"))?;
+            if rate > Decimal::ONE {
+                return Err(DOC.invalid(&at("rate"), "rate is a fraction: 0.0725 is 7.25%"));
+            }
+            let name = DOC.field(obj, "name").map_or(Ok("Tax"), |n| DOC.string(n, &at("name")))?;
+            Ok(TaxRate { country: country.to_ascii_uppercase(), state: state.map(str::to_owned), rate, name: name.to_owned() })
+        })
+        .collect()
+}
+
+/// Validates catalog JSON without keeping it.
+pub fn validate_catalog(v: &Value) -> Result<(), Error> {
+    Catalog::from_json(v).map(|_| ())
+}

@@ -1,0 +1,578 @@
+//! `previewChange`: a contract change priced, giving the contract in force
+//! after it and the invoice it issues at its effective date `E`.
+//!
+//! The rules (see `docs/pricing.md`, "Contract changes"):
+//! - a line whose terms change keeps its periods; if `E < invoicedThrough`
+//!   each piece of `[E, invoicedThrough)` credits the old price and charges
+//!   the new, for every product whose full-precision price changes;
+//! - a line that starts anew (an add-on, another frequency) charges its first
+//!   period when in advance, and the line it replaces is credited;
+//! - a line that ends is credited for `[E, invoicedThrough)`;
+//! - credits only where the old terms were in advance, charges only where the
+//!   new ones are; nothing for a line still in trial.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::catalog::{Catalog, Offering, Rate};
+use crate::contract::{Contract, ContractLine, ContractProduct, ContractStatus};
+use crate::error::{Error, ErrorCode, Result, overflow};
+use crate::invoice::{Billed, Invoice, InvoiceLine, prorate};
+use crate::json::{Doc, clip, parse_date, parse_date_time_date};
+use crate::period::{Piece, Schedule, Timing};
+use crate::quote::quantities;
+
+/// The contract after a change and the invoice the change issues.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChangePreview {
+    /// The contract in force after the change.
+    pub contract: Contract,
+    /// The invoice dated at the (earliest) effective date; credits are
+    /// negative lines and its amount may be negative. No tax.
+    pub invoice: Invoice,
+}
+
+/// The six actions of the Contract Management API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// New total quantities for listed products.
+    QuantityChange,
+    /// Another rate of the same offering.
+    RateChange,
+    /// Another offering in the line's place.
+    OfferingChange,
+    /// A new, co-termed line.
+    AddOffering,
+    /// A line ends.
+    RemoveOffering,
+    /// Every line ends; the contract is canceled.
+    Cancellation,
+}
+
+impl Action {
+    /// Reads the JSON name.
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "QUANTITY_CHANGE" => Self::QuantityChange,
+            "RATE_CHANGE" => Self::RateChange,
+            "OFFERING_CHANGE" => Self::OfferingChange,
+            "ADD_OFFERING" => Self::AddOffering,
+            "REMOVE_OFFERING" => Self::RemoveOffering,
+            "CANCELLATION" => Self::Cancellation,
+            _ => return None,
+        })
+    }
+}
+
+const DOC: Doc = Doc::Request;
+
+/// When an operation takes effect.
+#[derive(Debug, Clone, Copy)]
+enum When {
+    /// On this date.
+    On(NaiveDate),
+    /// Per line, at the end of its period holding today.
+    NextBillCycle,
+}
+
+/// What a line bills after (or before) a change.
+#[derive(Debug, Clone)]
+struct Terms<'c> {
+    offering: &'c Offering,
+    rate: &'c Rate,
+    quantities: Vec<Decimal>,
+}
+
+/// A product of a line priced for one whole period.
+struct PricedProduct<'c> {
+    product_id: &'c str,
+    quantity: Decimal,
+    price: Decimal,
+}
+
+/// Prices a change given as JSON: one operation, or `{ "operations": [...] }`
+/// applied in order (paths then prefixed `operations[k].`).
+pub fn preview_change(catalog: &Catalog, contract: &Value, operation: &Value, today: NaiveDate) -> Result<ChangePreview> {
+    let contract = Contract::from_json(catalog, contract)?;
+    let root = DOC.object(operation, "")?;
+    let mut change = Change { catalog, today, contract, lines: Vec::new(), earliest: None };
+    match DOC.field(root, "operations") {
+        None => change.apply(root)?,
+        Some(list) => {
+            let list = DOC.array(list, "operations")?;
+            if list.is_empty() {
+                return Err(DOC.invalid("operations", "at least one operation is required"));
+            }
+            for (k, op) in list.iter().enumerate() {
+                let prefix = format!("operations[{k}]");
+                let op = DOC.object(op, &prefix)?;
+                change.apply(op).map_err(|e| e.prefixed(&prefix))?;
+            }
+        }
+    }
+    change.finish()
+}
+
+struct Change<'c> {
+    catalog: &'c Catalog,
+    today: NaiveDate,
+    contract: Contract,
+    lines: Vec<InvoiceLine>,
+    earliest: Option<NaiveDate>,
+}
+
+impl<'c> Change<'c> {
+    fn finish(self) -> Result<ChangePreview> {
+        let date = self.earliest.unwrap_or(self.today);
+        let invoice = Invoice::new(&self.catalog.currency, date, self.lines)?;
+        Ok(ChangePreview { contract: self.contract, invoice })
+    }
+
+    /// Applies one operation. Order of checks: contract status → action →
+    /// effective date → payload entries in order.
+    fn apply(&mut self, op: &Map<String, Value>) -> Result<()> {
+        if self.contract.status != ContractStatus::Active {
+            return Err(Error::new(ErrorCode::ContractNotActive, "contractId", "the contract is not ACTIVE"));
+        }
+        let name = DOC.string(DOC.required(op, "action", "")?, "action")?;
+        let action = Action::parse(name).ok_or_else(|| {
+            DOC.invalid(
+                "action",
+                format!(
+                    "unknown action '{}': use QUANTITY_CHANGE, RATE_CHANGE, OFFERING_CHANGE, ADD_OFFERING, REMOVE_OFFERING or CANCELLATION",
+                    clip(name)
+                ),
+            )
+        })?;
+        let when = self.when(op)?;
+        if action == Action::Cancellation {
+            if DOC.field(op, "payload").is_some_and(|p| !p.as_object().is_some_and(Map::is_empty)) {
+                return Err(DOC.invalid("payload", "a CANCELLATION carries no payload (null)"));
+            }
+            return self.cancel(when);
+        }
+        let payload = DOC.object(DOC.required(op, "payload", "")?, "payload")?;
+        let entries = DOC.array(DOC.required(payload, "offerings", "payload")?, "payload.offerings")?;
+        if entries.is_empty() {
+            return Err(DOC.invalid("payload.offerings", "at least one offering is required"));
+        }
+        let mut named: Vec<&str> = Vec::new();
+        for (i, entry) in entries.iter().enumerate() {
+            let path = format!("payload.offerings[{i}]");
+            let entry = DOC.object(entry, &path)?;
+            let id_path = format!("{path}.offeringId");
+            let id = DOC.string(DOC.required(entry, "offeringId", &path)?, &id_path)?;
+            if named.contains(&id) {
+                return Err(duplicate(&id_path, id));
+            }
+            named.push(id);
+            match action {
+                Action::QuantityChange => self.quantity_change(entry, id, &path, when)?,
+                Action::RateChange => self.rate_change(entry, id, &path, when)?,
+                Action::OfferingChange => {
+                    let new_id_path = format!("{path}.newOfferingId");
+                    let new_id = DOC.string(DOC.required(entry, "newOfferingId", &path)?, &new_id_path)?;
+                    if named.contains(&new_id) {
+                        return Err(duplicate(&new_id_path, new_id));
+                    }
+                    self.offering_change(entry, id, new_id, &path, when)?;
+                    named.push(new_id);
+                }
+                Action::AddOffering => self.add_offering(entry, id, &path, when)?,
+                Action::RemoveOffering => self.remove_offering(id, &path, when)?,
+                Action::Cancellation => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads `relativeEffectiveDate` (which wins) or `effectiveDate` (a date or
+    /// an RFC 3339 date-time), else today; checks a fixed date against today
+    /// and the contract's end.
+    fn when(&self, op: &Map<String, Value>) -> Result<When> {
+        if let Some(rel) = DOC.field(op, "relativeEffectiveDate") {
+            return match rel.as_str() {
+                Some("NEXT_BILL_CYCLE") => Ok(When::NextBillCycle),
+                _ => Err(DOC.invalid("relativeEffectiveDate", "the only relative effective date is NEXT_BILL_CYCLE")),
+            };
+        }
+        let e = match DOC.field(op, "effectiveDate") {
+            None => self.today,
+            Some(v) => {
+                let s = v.as_str().unwrap_or_default();
+                parse_date(s).or_else(|| parse_date_time_date(s)).ok_or_else(|| {
+                    DOC.invalid(
+                        "effectiveDate",
+                        format!("'{}' is neither a date YYYY-MM-DD nor an RFC 3339 date-time", clip(s)),
+                    )
+                })?
+            }
+        };
+        if e < self.today {
+            return Err(Error::new(
+                ErrorCode::EffectiveDateInPast,
+                "effectiveDate",
+                format!("effective date {e} is before today ({})", self.today),
+            ));
+        }
+        self.check_end(e, "effectiveDate")?;
+        Ok(When::On(e))
+    }
+
+    fn check_end(&self, e: NaiveDate, path: &str) -> Result<()> {
+        match self.contract.end_date {
+            Some(end) if e > end => Err(Error::new(
+                ErrorCode::EffectiveDateAfterEnd,
+                path,
+                format!("effective date {e} is after the contract's end ({end})"),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// `E` for a line with `schedule` (for NEXT_BILL_CYCLE: the end of its period
+    /// holding today, or its trial's end), remembered for the invoice date.
+    fn effective(&mut self, when: When, schedule: Option<Schedule>, path: &str) -> Result<NaiveDate> {
+        let e = match (when, schedule) {
+            (When::On(e), _) => e,
+            (When::NextBillCycle, Some(s)) => {
+                let e = s.next_boundary(self.today).ok_or_else(|| overflow(path))?;
+                self.check_end(e, "relativeEffectiveDate")?;
+                e
+            }
+            (When::NextBillCycle, None) => self.today,
+        };
+        self.earliest = Some(self.earliest.map_or(e, |d| d.min(e)));
+        Ok(e)
+    }
+
+    /// The line holding `id`, or `UNKNOWN_OFFERING` at `path.offeringId`.
+    fn line_index(&self, id: &str, path: &str) -> Result<usize> {
+        self.contract.line_of(id).ok_or_else(|| {
+            Error::new(
+                ErrorCode::UnknownOffering,
+                format!("{path}.offeringId"),
+                format!("offering '{}' is not on the contract", clip(id)),
+            )
+        })
+    }
+
+    fn line(&self, index: usize, path: &str) -> Result<&ContractLine> {
+        self.contract.offerings.get(index).ok_or_else(|| overflow(path))
+    }
+
+    /// The terms a line bills now.
+    fn current_terms(&self, index: usize, path: &str) -> Result<Terms<'c>> {
+        let line = self.line(index, path)?;
+        let (offering, rate) = line.terms(self.catalog).ok_or_else(|| overflow(path))?;
+        Ok(Terms { offering, rate, quantities: line.products.iter().map(|p| p.quantity).collect() })
+    }
+
+    /// Reads `products` of a payload entry for `offering`; unlisted products
+    /// keep `base` (else their default).
+    fn products(
+        &self,
+        entry: &Map<String, Value>,
+        offering: &Offering,
+        path: &str,
+        required: bool,
+        base: Option<&[Decimal]>,
+    ) -> Result<Vec<Decimal>> {
+        let items = match DOC.field(entry, "products") {
+            None if required => return Err(DOC.missing(&format!("{path}.products"), "products")),
+            None => &[][..],
+            Some(v) => DOC.array(v, &format!("{path}.products"))?.as_slice(),
+        };
+        quantities(self.catalog, offering, items, &format!("{path}.products"), true, base)
+    }
+
+    fn quantity_change(&mut self, entry: &Map<String, Value>, id: &str, path: &str, when: When) -> Result<()> {
+        let index = self.line_index(id, path)?;
+        let old = self.current_terms(index, path)?;
+        let quantities = self.products(entry, old.offering, path, true, Some(&old.quantities))?;
+        let new = Terms { quantities, ..old.clone() };
+        let e = self.effective(when, Some(self.line(index, path)?.schedule), path)?;
+        self.change_terms(index, &old, &new, e, path)
+    }
+
+    fn rate_change(&mut self, entry: &Map<String, Value>, id: &str, path: &str, when: When) -> Result<()> {
+        let index = self.line_index(id, path)?;
+        let old = self.current_terms(index, path)?;
+        let rate_path = format!("{path}.rateId");
+        let rate_id = DOC.string(DOC.required(entry, "rateId", path)?, &rate_path)?;
+        let (_, rate) = old.offering.rate(rate_id).ok_or_else(|| {
+            Error::new(
+                ErrorCode::UnknownRate,
+                &rate_path,
+                format!("offering '{}' has no rate '{}'", old.offering.id, clip(rate_id)),
+            )
+        })?;
+        let quantities = self.products(entry, old.offering, path, false, Some(&old.quantities))?;
+        let new = Terms { offering: old.offering, rate, quantities };
+        let e = self.effective(when, Some(self.line(index, path)?.schedule), path)?;
+        self.replace(index, &old, &new, e, path)
+    }
+
+    fn offering_change(
+        &mut self,
+        entry: &Map<String, Value>,
+        id: &str,
+        new_id: &str,
+        path: &str,
+        when: When,
+    ) -> Result<()> {
+        let index = self.line_index(id, path)?;
+        let old = self.current_terms(index, path)?;
+        let new_id_path = format!("{path}.newOfferingId");
+        let (_, offering) = self.catalog.offering(new_id).ok_or_else(|| {
+            Error::new(ErrorCode::UnknownOffering, &new_id_path, format!("no offering '{}' in the catalog", clip(new_id)))
+        })?;
+        if self.contract.line_of(new_id).is_some() {
+            return Err(duplicate(&new_id_path, new_id));
+        }
+        let rate = offering.rate_for_frequency(Some(old.rate.frequency)).ok_or_else(|| overflow(path))?;
+        let quantities = self.products(entry, offering, path, false, None)?;
+        let new = Terms { offering, rate, quantities };
+        let e = self.effective(when, Some(self.line(index, path)?.schedule), path)?;
+        self.replace(index, &old, &new, e, path)
+    }
+
+    fn add_offering(&mut self, entry: &Map<String, Value>, id: &str, path: &str, when: When) -> Result<()> {
+        let id_path = format!("{path}.offeringId");
+        let (_, offering) = self.catalog.offering(id).ok_or_else(|| {
+            Error::new(ErrorCode::UnknownOffering, &id_path, format!("no offering '{}' in the catalog", clip(id)))
+        })?;
+        if self.contract.line_of(id).is_some() {
+            return Err(duplicate(&id_path, id));
+        }
+        let first_frequency = self
+            .contract
+            .offerings
+            .first()
+            .and_then(|l| l.terms(self.catalog))
+            .map(|(_, r)| r.frequency);
+        let rate = match DOC.field(entry, "rateId") {
+            Some(v) => {
+                let rate_path = format!("{path}.rateId");
+                let rate_id = DOC.string(v, &rate_path)?;
+                offering.rate(rate_id).map(|(_, r)| r).ok_or_else(|| {
+                    Error::new(
+                        ErrorCode::UnknownRate,
+                        &rate_path,
+                        format!("offering '{}' has no rate '{}'", offering.id, clip(rate_id)),
+                    )
+                })?
+            }
+            None => offering.rate_for_frequency(first_frequency).ok_or_else(|| overflow(path))?,
+        };
+        let quantities = self.products(entry, offering, path, false, None)?;
+        let co_term = self
+            .contract
+            .offerings
+            .iter()
+            .find(|l| l.terms(self.catalog).is_some_and(|(_, r)| r.frequency == rate.frequency))
+            .map(|l| l.schedule);
+        let nbc_schedule = co_term.or_else(|| self.contract.offerings.first().map(|l| l.schedule));
+        let e = self.effective(when, nbc_schedule, path)?;
+        let schedule = match co_term {
+            Some(other) => Schedule::co_termed(e, &other),
+            None => Schedule::start(self.catalog.anchor, e, rate.frequency),
+        }
+        .ok_or_else(|| overflow(path))?;
+        let new = Terms { offering, rate, quantities };
+        let line = self.start_line(&new, schedule, path)?;
+        self.contract.offerings.push(line);
+        Ok(())
+    }
+
+    fn remove_offering(&mut self, id: &str, path: &str, when: When) -> Result<()> {
+        let index = self.line_index(id, path)?;
+        let e = self.effective(when, Some(self.line(index, path)?.schedule), path)?;
+        self.end_line(index, e, path)?;
+        self.contract.offerings.remove(index);
+        if self.contract.offerings.is_empty() {
+            self.contract.status = ContractStatus::Canceled;
+            self.contract.end_date = Some(e);
+        }
+        Ok(())
+    }
+
+    fn cancel(&mut self, when: When) -> Result<()> {
+        let mut end: Option<NaiveDate> = None;
+        for index in 0..self.contract.offerings.len() {
+            let path = format!("contract.offerings[{index}]");
+            let e = self.effective(when, Some(self.line(index, &path)?.schedule), &path)?;
+            self.end_line(index, e, &path)?;
+            end = Some(end.map_or(e, |d| d.max(e)));
+        }
+        let end = match (end, when) {
+            (Some(e), _) => e,
+            (None, When::On(e)) => e,
+            (None, When::NextBillCycle) => self.today,
+        };
+        self.earliest = Some(self.earliest.map_or(end, |d| d.min(end)));
+        self.contract.status = ContractStatus::Canceled;
+        self.contract.end_date = Some(end);
+        self.contract.offerings.clear();
+        Ok(())
+    }
+
+    /// Another rate or offering: kept periods for the same frequency, else the
+    /// line starts anew at `E`.
+    fn replace(&mut self, index: usize, old: &Terms<'c>, new: &Terms<'c>, e: NaiveDate, path: &str) -> Result<()> {
+        if old.rate.frequency == new.rate.frequency {
+            return self.change_terms(index, old, new, e, path);
+        }
+        let line = self.line(index, path)?;
+        let start = if line.in_trial(e) { line.schedule.service_start } else { e };
+        let in_trial = line.in_trial(e);
+        self.end_line(index, e, path)?;
+        let schedule = Schedule::start(self.catalog.anchor, start, new.rate.frequency).ok_or_else(|| overflow(path))?;
+        let replacement = if in_trial {
+            line_for(self.catalog, new, schedule, schedule.service_start)
+        } else {
+            self.start_line(new, schedule, path)?
+        };
+        if let Some(slot) = self.contract.offerings.get_mut(index) {
+            *slot = replacement;
+        }
+        Ok(())
+    }
+
+    /// New terms on the line's own periods: for each piece of
+    /// `[E, invoicedThrough)`, credit the old price and charge the new for
+    /// every product whose full-precision price changes.
+    fn change_terms(&mut self, index: usize, old: &Terms<'c>, new: &Terms<'c>, e: NaiveDate, path: &str) -> Result<()> {
+        let line = self.line(index, path)?.clone();
+        let mut invoiced_through = line.invoiced_through;
+        if !line.in_trial(e) && e < line.invoiced_through {
+            let pieces = line.schedule.pieces(e, line.invoiced_through).ok_or_else(|| overflow(path))?;
+            let before = priced(self.catalog, old, path)?;
+            let after = priced(self.catalog, new, path)?;
+            let credit = old.rate.timing == Timing::InAdvance;
+            let charge = new.rate.timing == Timing::InAdvance;
+            for piece in &pieces {
+                for p in &before {
+                    let matching = after.iter().find(|n| n.product_id == p.product_id);
+                    if matching.is_some_and(|n| n.price == p.price) {
+                        continue;
+                    }
+                    if credit {
+                        self.bill(old, p, piece, true, path)?;
+                    }
+                    if let (Some(n), true) = (matching, charge) {
+                        self.bill(new, n, piece, false, path)?;
+                    }
+                }
+                for n in after.iter().filter(|n| !before.iter().any(|p| p.product_id == n.product_id)) {
+                    if charge {
+                        self.bill(new, n, piece, false, path)?;
+                    }
+                }
+            }
+            if credit && !charge {
+                // The credited time is billed again, in arrears, by the run.
+                invoiced_through = e;
+            }
+        }
+        let updated = line_for(self.catalog, new, line.schedule, invoiced_through);
+        if let Some(slot) = self.contract.offerings.get_mut(index) {
+            *slot = updated;
+        }
+        Ok(())
+    }
+
+    /// A line starting at its schedule's service start: its first period is
+    /// charged when in advance (`invoicedThrough` at its end, else at the
+    /// start), and the contract's end moves out to cover that period.
+    fn start_line(&mut self, terms: &Terms<'c>, schedule: Schedule, path: &str) -> Result<ContractLine> {
+        let first = schedule.first_period().ok_or_else(|| overflow(path))?;
+        let invoiced_through = if terms.rate.timing == Timing::InAdvance {
+            for p in &priced(self.catalog, terms, path)? {
+                self.bill(terms, p, &first, false, path)?;
+            }
+            first.end
+        } else {
+            schedule.service_start
+        };
+        if self.contract.end_date.is_some_and(|end| first.end > end) {
+            self.contract.end_date = Some(first.end);
+        }
+        Ok(line_for(self.catalog, terms, schedule, invoiced_through))
+    }
+
+    /// Credits what a line ending at `E` was invoiced beyond it (in advance
+    /// and out of trial only).
+    fn end_line(&mut self, index: usize, e: NaiveDate, path: &str) -> Result<()> {
+        let line = self.line(index, path)?.clone();
+        let old = self.current_terms(index, path)?;
+        if line.in_trial(e) || old.rate.timing != Timing::InAdvance {
+            return Ok(());
+        }
+        let pieces = line.schedule.pieces(e, line.invoiced_through).ok_or_else(|| overflow(path))?;
+        let before = priced(self.catalog, &old, path)?;
+        for piece in &pieces {
+            for p in &before {
+                self.bill(&old, p, piece, true, path)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn bill(&mut self, terms: &Terms<'c>, p: &PricedProduct<'_>, piece: &Piece, credit: bool, path: &str) -> Result<()> {
+        let billed = Billed {
+            offering_id: &terms.offering.id,
+            rate_id: &terms.rate.id,
+            product_id: p.product_id,
+            quantity: p.quantity,
+            price: p.price,
+        };
+        self.lines.extend(prorate(&self.catalog.currency, &billed, piece, credit, path)?);
+        Ok(())
+    }
+}
+
+/// Each product of `terms` with its full-precision price for one period.
+fn priced<'c>(catalog: &'c Catalog, terms: &Terms<'c>, path: &str) -> Result<Vec<PricedProduct<'c>>> {
+    terms
+        .offering
+        .products
+        .iter()
+        .zip(&terms.rate.prices)
+        .zip(&terms.quantities)
+        .map(|((p, price), q)| {
+            let product = catalog.products.get(*p).ok_or_else(|| overflow(path))?;
+            let price = price.price(*q).ok_or_else(|| overflow(path))?;
+            Ok(PricedProduct { product_id: &product.id, quantity: *q, price })
+        })
+        .collect()
+}
+
+fn line_for(catalog: &Catalog, terms: &Terms<'_>, schedule: Schedule, invoiced_through: NaiveDate) -> ContractLine {
+    ContractLine {
+        offering_id: terms.offering.id.clone(),
+        rate_id: terms.rate.id.clone(),
+        schedule,
+        invoiced_through,
+        products: terms
+            .offering
+            .products
+            .iter()
+            .zip(&terms.quantities)
+            .filter_map(|(p, q)| {
+                catalog.products.get(*p).map(|p| ContractProduct { product_id: p.id.clone(), quantity: *q })
+            })
+            .collect(),
+    }
+}
+
+fn duplicate(path: &str, id: &str) -> Error {
+    Error::new(
+        ErrorCode::DuplicateOffering,
+        path,
+        format!("offering '{}' is already on the contract or named twice", clip(id)),
+    )
+}

@@ -1,0 +1,229 @@
+//! The contract a finalized quote becomes, read back for changes.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::Serialize;
+use serde::ser::SerializeStruct;
+use serde_json::Value;
+
+use crate::catalog::{Catalog, Offering, Rate};
+use crate::error::{Error, ErrorCode, Result};
+use crate::json::{Doc, clip};
+use crate::period::{Schedule, add_months};
+use crate::quote::quantities;
+use crate::serde_money;
+
+/// Whether a contract is in force.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ContractStatus {
+    /// In force.
+    Active,
+    /// Ended by a cancellation (or the removal of its last line).
+    Canceled,
+}
+
+/// A contract: what a customer has bought, one line per offering.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Contract {
+    /// The contract's id (not checked by the engine).
+    pub id: String,
+    /// `ACTIVE` or `CANCELED`.
+    pub status: ContractStatus,
+    /// ISO currency code; equal to the catalog's.
+    pub currency: String,
+    /// The sign-up's start date.
+    pub start_date: NaiveDate,
+    /// Exclusive end; `null` is evergreen.
+    pub end_date: Option<NaiveDate>,
+    /// The lines.
+    pub offerings: Vec<ContractLine>,
+}
+
+/// One offering on a contract, with its periods.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContractLine {
+    /// The offering.
+    pub offering_id: String,
+    /// Its rate.
+    pub rate_id: String,
+    /// `serviceStart`, `anchorDate`, `anchorDay` and the rate's months.
+    pub schedule: Schedule,
+    /// The end of the time already invoiced.
+    pub invoiced_through: NaiveDate,
+    /// Every product of the offering, in catalog order.
+    pub products: Vec<ContractProduct>,
+}
+
+/// A product's quantity on a contract line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContractProduct {
+    /// The product.
+    pub product_id: String,
+    /// Its quantity.
+    #[serde(serialize_with = "serde_money::decimal")]
+    pub quantity: Decimal,
+}
+
+impl Serialize for ContractLine {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("ContractLine", 7)?;
+        st.serialize_field("offeringId", &self.offering_id)?;
+        st.serialize_field("rateId", &self.rate_id)?;
+        st.serialize_field("serviceStart", &self.schedule.service_start)?;
+        st.serialize_field("anchorDate", &self.schedule.anchor_date)?;
+        st.serialize_field("anchorDay", &self.schedule.anchor_day)?;
+        st.serialize_field("invoicedThrough", &self.invoiced_through)?;
+        st.serialize_field("products", &self.products)?;
+        st.end()
+    }
+}
+
+const DOC: Doc = Doc::Request;
+
+impl ContractLine {
+    /// The line's offering and rate in `catalog`; `None` only if the catalog
+    /// lost them, which [`Contract::from_json`] rules out.
+    #[must_use]
+    pub fn terms<'c>(&self, catalog: &'c Catalog) -> Option<(&'c Offering, &'c Rate)> {
+        let (_, offering) = catalog.offering(&self.offering_id)?;
+        let (_, rate) = offering.rate(&self.rate_id)?;
+        Some((offering, rate))
+    }
+
+    /// True while `date` lies before paid service (a trial).
+    #[must_use]
+    pub fn in_trial(&self, date: NaiveDate) -> bool {
+        date < self.schedule.service_start
+    }
+}
+
+impl Contract {
+    /// Reads a contract, resolving its offerings, rates and products against
+    /// `catalog`. Paths are prefixed `contract.`.
+    pub fn from_json(catalog: &Catalog, v: &Value) -> Result<Self> {
+        let obj = DOC.object(v, "contract")?;
+        let at = |k: &str| format!("contract.{k}");
+        let id = DOC.field(obj, "id").map_or(Ok(""), |v| DOC.string(v, &at("id")))?;
+        let status = match DOC.string(DOC.required(obj, "status", "contract")?, &at("status"))? {
+            "ACTIVE" => ContractStatus::Active,
+            "CANCELED" => ContractStatus::Canceled,
+            other => {
+                return Err(DOC.invalid(&at("status"), format!("unknown status '{}': use ACTIVE or CANCELED", clip(other))));
+            }
+        };
+        let currency = DOC.string(DOC.required(obj, "currency", "contract")?, &at("currency"))?;
+        if currency != catalog.currency.code() {
+            return Err(DOC.invalid(
+                &at("currency"),
+                format!("the contract is in {}, the catalog in {}", clip(currency), catalog.currency.code()),
+            ));
+        }
+        let start_date = DOC.date(DOC.required(obj, "startDate", "contract")?, &at("startDate"))?;
+        let end_date = DOC.field(obj, "endDate").map(|v| DOC.date(v, &at("endDate"))).transpose()?;
+        if end_date.is_some_and(|e| e < start_date) {
+            return Err(DOC.invalid(&at("endDate"), "endDate must not be before startDate"));
+        }
+        let lines = DOC.array(DOC.required(obj, "offerings", "contract")?, &at("offerings"))?;
+        let mut offerings: Vec<ContractLine> = Vec::with_capacity(lines.len());
+        for (i, line) in lines.iter().enumerate() {
+            let path = format!("contract.offerings[{i}]");
+            let line = read_line(catalog, line, &path)?;
+            if offerings.iter().any(|l| l.offering_id == line.offering_id) {
+                return Err(Error::new(
+                    ErrorCode::DuplicateOffering,
+                    format!("{path}.offeringId"),
+                    format!("offering '{}' is on the contract twice", line.offering_id),
+                ));
+            }
+            offerings.push(line);
+        }
+        Ok(Self { id: id.to_owned(), status, currency: currency.to_owned(), start_date, end_date, offerings })
+    }
+
+    /// The index of the line for `offering_id`.
+    #[must_use]
+    pub fn line_of(&self, offering_id: &str) -> Option<usize> {
+        self.offerings.iter().position(|l| l.offering_id == offering_id)
+    }
+}
+
+fn read_line(catalog: &Catalog, v: &Value, path: &str) -> Result<ContractLine> {
+    let obj = DOC.object(v, path)?;
+    let at = |k: &str| format!("{path}.{k}");
+    let offering_id = DOC.string(DOC.required(obj, "offeringId", path)?, &at("offeringId"))?;
+    let (_, offering) = catalog.offering(offering_id).ok_or_else(|| {
+        Error::new(ErrorCode::UnknownOffering, at("offeringId"), format!("no offering '{}' in the catalog", clip(offering_id)))
+    })?;
+    let rate_id = DOC.string(DOC.required(obj, "rateId", path)?, &at("rateId"))?;
+    let (_, rate) = offering.rate(rate_id).ok_or_else(|| {
+        Error::new(
+            ErrorCode::UnknownRate,
+            at("rateId"),
+            format!("offering '{}' has no rate '{}'", offering.id, clip(rate_id)),
+        )
+    })?;
+    let service_start = DOC.date(DOC.required(obj, "serviceStart", path)?, &at("serviceStart"))?;
+    let anchor_day = DOC.whole(DOC.required(obj, "anchorDay", path)?, &at("anchorDay"))?;
+    if !(1..=31).contains(&anchor_day) {
+        return Err(DOC.invalid(&at("anchorDay"), "anchorDay must be from 1 to 31"));
+    }
+    let derived = Schedule::with_anchor_day(service_start, anchor_day, rate.frequency)
+        .ok_or_else(|| DOC.invalid(&at("serviceStart"), "serviceStart is out of range"))?;
+    let schedule = match DOC.field(obj, "anchorDate") {
+        None => derived,
+        Some(v) => {
+            let anchor_date = DOC.date(v, &at("anchorDate"))?;
+            let schedule = Schedule { anchor_date, ..derived };
+            check_anchor(&schedule).map_err(|why| DOC.invalid(&at("anchorDate"), why))?;
+            schedule
+        }
+    };
+    let it_path = at("invoicedThrough");
+    let invoiced_through = match DOC.field(obj, "invoicedThrough") {
+        None => return Err(DOC.invalid(&it_path, "invoicedThrough is required: the end of the time already invoiced")),
+        Some(v) => DOC.date(v, &it_path)?,
+    };
+    if invoiced_through < service_start {
+        return Err(DOC.invalid(&it_path, "invoicedThrough must not be before serviceStart"));
+    }
+    let products = match DOC.field(obj, "products") {
+        None => &[][..],
+        Some(v) => DOC.array(v, &at("products"))?.as_slice(),
+    };
+    let quantities = quantities(catalog, offering, products, &at("products"), true, None)?;
+    let products = offering
+        .products
+        .iter()
+        .zip(quantities)
+        .filter_map(|(p, quantity)| {
+            catalog.products.get(*p).map(|p| ContractProduct { product_id: p.id.clone(), quantity })
+        })
+        .collect();
+    Ok(ContractLine {
+        offering_id: offering.id.clone(),
+        rate_id: rate.id.clone(),
+        schedule,
+        invoiced_through,
+        products,
+    })
+}
+
+/// An explicit `anchorDate` must keep the anchor day and be the first
+/// boundary on or after the service start.
+fn check_anchor(s: &Schedule) -> std::result::Result<(), &'static str> {
+    let a = s.anchor_date;
+    if add_months(a, 0, s.anchor_day) != Some(a) {
+        return Err("anchorDate must fall on anchorDay (or the month's last day)");
+    }
+    if a < s.service_start {
+        return Err("anchorDate must not be before serviceStart");
+    }
+    let previous = s.boundary(-1).ok_or("anchorDate is out of range")?;
+    if a != s.service_start && previous >= s.service_start {
+        return Err("anchorDate must be the first boundary on or after serviceStart");
+    }
+    Ok(())
+}

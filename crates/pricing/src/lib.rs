@@ -1,0 +1,46 @@
+#![doc = include_str!("../README.md")]
+
+mod catalog;
+mod change;
+mod contract;
+mod error;
+mod invoice;
+mod json;
+mod money;
+mod period;
+pub mod price;
+mod quote;
+mod serde_money;
+
+use chrono::NaiveDate;
+use serde_json::Value;
+
+pub use catalog::{BillGroup, Catalog, MAX_TERM_MONTHS, MAX_TRIAL_DAYS, Offering, Product, Rate, TaxRate, validate_catalog};
+pub use change::{Action, ChangePreview, preview_change};
+pub use contract::{Contract, ContractLine, ContractProduct, ContractStatus};
+pub use error::{Error, ErrorCode, Result};
+pub use invoice::{Address, Invoice, InvoiceLine, factor_text};
+pub use json::{parse_date, parse_date_time_date, parse_decimal};
+pub use money::{Currency, Rounding, minor_units};
+pub use period::{Anchor, Frequency, Piece, Schedule, Timing, add_months, days};
+pub use price::{PriceModel, Tier, TierCharge, TierTable};
+pub use quote::{Quote, QuoteItem, QuoteOffering, QuoteRequest, Recurring, RequestedOffering, price_quote};
+
+/// ESTIMATE: prices the `quote` of a Sign-Up request against a parsed catalog.
+/// `today` is the caller's calendar date (the engine reads no clock).
+pub fn estimate(catalog: &Catalog, request: &Value, today: NaiveDate) -> Result<Quote> {
+    let request = QuoteRequest::from_json(catalog, request, today)?;
+    price_quote(catalog, &request)
+}
+
+/// Parses `today` as strict `YYYY-MM-DD` (`INVALID_VALUE` at `today`).
+pub fn read_today(today: &str) -> Result<NaiveDate> {
+    quote::read_today(today)
+}
+
+/// Serialises an engine value (a quote, a preview, an error) to JSON text,
+/// amounts as numbers with their currency's decimals.
+#[must_use]
+pub fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|e| format!("{{\"code\":\"INTERNAL\",\"message\":\"{e}\"}}"))
+}

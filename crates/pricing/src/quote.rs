@@ -1,0 +1,411 @@
+//! ESTIMATE: a Sign-Up request's quote priced against the catalog.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::catalog::{Catalog, Offering, Rate};
+use crate::contract::{Contract, ContractLine, ContractProduct, ContractStatus};
+use crate::error::{Error, ErrorCode, Result, overflow};
+use crate::invoice::{Billed, Invoice, prorate};
+use crate::json::{Doc, clip};
+use crate::period::{Frequency, Schedule, Timing, add_days, add_months};
+use crate::serde_money;
+
+/// A validated sign-up quote request: ids resolved, every product of each
+/// offering given a quantity within its bounds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuoteRequest {
+    /// The start of service (never before today).
+    pub start_date: NaiveDate,
+    /// The offerings, in request order.
+    pub offerings: Vec<RequestedOffering>,
+}
+
+/// One offering of a [`QuoteRequest`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestedOffering {
+    /// Index into [`Catalog::offerings`].
+    pub offering: usize,
+    /// Index into that offering's rates.
+    pub rate: usize,
+    /// One quantity per product of the offering, in the offering's order.
+    pub quantities: Vec<Decimal>,
+}
+
+const DOC: Doc = Doc::Request;
+
+impl QuoteRequest {
+    /// Reads and checks the `quote` of a Sign-Up request (other fields are
+    /// ignored). Errors come first in schema order: `quote` → `startDate` →
+    /// `offerings[i]` → `offeringId` → `rateId` → `items[j]` → `productId` →
+    /// `quantity`.
+    pub fn from_json(catalog: &Catalog, request: &Value, today: NaiveDate) -> Result<Self> {
+        let root = DOC.object(request, "")?;
+        let quote = DOC.object(DOC.required(root, "quote", "")?, "quote")?;
+        let start_date = match DOC.field(quote, "startDate") {
+            None => today,
+            Some(v) => DOC.date(v, "quote.startDate")?,
+        };
+        if start_date < today {
+            return Err(Error::new(
+                ErrorCode::StartDateInPast,
+                "quote.startDate",
+                format!("startDate {start_date} is before today ({today}): sign-ups are not backdated"),
+            ));
+        }
+        let list = DOC.array(DOC.required(quote, "offerings", "quote")?, "quote.offerings")?;
+        if list.is_empty() {
+            return Err(DOC.invalid("quote.offerings", "at least one offering is required"));
+        }
+        let mut offerings: Vec<RequestedOffering> = Vec::with_capacity(list.len());
+        for (i, v) in list.iter().enumerate() {
+            let requested = requested_offering(catalog, v, &format!("quote.offerings[{i}]"), &offerings)?;
+            offerings.push(requested);
+        }
+        Ok(Self { start_date, offerings })
+    }
+}
+
+fn requested_offering(
+    catalog: &Catalog,
+    v: &Value,
+    path: &str,
+    earlier: &[RequestedOffering],
+) -> Result<RequestedOffering> {
+    let obj = DOC.object(v, path)?;
+    let id_path = format!("{path}.offeringId");
+    let id = DOC.string(DOC.required(obj, "offeringId", path)?, &id_path)?;
+    let (index, offering) = catalog.offering(id).ok_or_else(|| {
+        Error::new(ErrorCode::UnknownOffering, &id_path, format!("no offering '{}' in the catalog", clip(id)))
+    })?;
+    if earlier.iter().any(|o| o.offering == index) {
+        return Err(Error::new(
+            ErrorCode::DuplicateOffering,
+            &id_path,
+            format!("offering '{}' is already in the quote", clip(id)),
+        ));
+    }
+    let rate_path = format!("{path}.rateId");
+    let rate_id = DOC.string(DOC.required(obj, "rateId", path)?, &rate_path)?;
+    let (rate, _) = offering.rate(rate_id).ok_or_else(|| {
+        Error::new(
+            ErrorCode::UnknownRate,
+            &rate_path,
+            format!("offering '{}' has no rate '{}'", clip(id), clip(rate_id)),
+        )
+    })?;
+    let items = match DOC.field(obj, "items") {
+        None => &[][..],
+        Some(v) => DOC.array(v, &format!("{path}.items"))?.as_slice(),
+    };
+    let quantities =
+        quantities(catalog, offering, items, &format!("{path}.items"), false, None)?;
+    Ok(RequestedOffering { offering: index, rate, quantities })
+}
+
+/// Reads `[{ productId, quantity }]` for `offering`: every product of the
+/// offering gets a quantity (listed, else `base`'s, else its default), in
+/// offering order.
+pub(crate) fn quantities(
+    catalog: &Catalog,
+    offering: &Offering,
+    items: &[Value],
+    path: &str,
+    quantity_required: bool,
+    base: Option<&[Decimal]>,
+) -> Result<Vec<Decimal>> {
+    let mut listed: Vec<Option<Decimal>> = vec![None; offering.products.len()];
+    let mut seen = vec![false; offering.products.len()];
+    for (j, item) in items.iter().enumerate() {
+        let item_path = format!("{path}[{j}]");
+        let obj = DOC.object(item, &item_path)?;
+        let pid_path = format!("{item_path}.productId");
+        let pid = DOC.string(DOC.required(obj, "productId", &item_path)?, &pid_path)?;
+        let pos = catalog
+            .product(pid)
+            .and_then(|(idx, _)| offering.position_of(idx))
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorCode::UnknownProduct,
+                    &pid_path,
+                    format!("'{}' is not a product of offering '{}'", clip(pid), offering.id),
+                )
+            })?;
+        let was_seen = seen.get_mut(pos).ok_or_else(|| overflow(&pid_path))?;
+        if std::mem::replace(was_seen, true) {
+            return Err(Error::new(
+                ErrorCode::DuplicateProduct,
+                &pid_path,
+                format!("product '{}' is listed twice", clip(pid)),
+            ));
+        }
+        let q_path = format!("{item_path}.quantity");
+        let q = match DOC.field(obj, "quantity") {
+            None if quantity_required => return Err(DOC.missing(&q_path, "quantity")),
+            None => None,
+            Some(v) => Some(quantity(catalog, offering, pos, v, &q_path)?),
+        };
+        if let Some(slot) = listed.get_mut(pos) {
+            *slot = q;
+        }
+    }
+    listed
+        .into_iter()
+        .zip(&offering.products)
+        .enumerate()
+        .map(|(pos, (q, p))| {
+            let product = catalog.products.get(*p).ok_or_else(|| overflow(path))?;
+            let fallback = base.and_then(|b| b.get(pos).copied()).unwrap_or(product.default_quantity);
+            Ok(q.unwrap_or(fallback))
+        })
+        .collect()
+}
+
+/// A quantity for the product at `pos` of `offering`: a non-negative number
+/// within the product's bounds.
+fn quantity(catalog: &Catalog, offering: &Offering, pos: usize, v: &Value, path: &str) -> Result<Decimal> {
+    let q = DOC.decimal(v, path)?;
+    if q.is_sign_negative() {
+        return Err(DOC.invalid(path, "quantity must not be negative"));
+    }
+    let product = offering.products.get(pos).and_then(|p| catalog.products.get(*p)).ok_or_else(|| overflow(path))?;
+    if !product.allows(q) {
+        let max = product.max_quantity.map_or_else(|| "no limit".to_owned(), |m| m.to_string());
+        return Err(Error::new(
+            ErrorCode::QuantityOutOfRange,
+            path,
+            format!(
+                "quantity {q} of '{}' is outside [{}, {max}]",
+                product.id, product.min_quantity
+            ),
+        ));
+    }
+    Ok(q)
+}
+
+/// The priced quote: one period of everything, and the first invoice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Quote {
+    /// ISO currency code.
+    pub currency: String,
+    /// Start of service.
+    pub start_date: NaiveDate,
+    /// The latest offering end date; `null` when no offering has a term.
+    pub end_date: Option<NaiveDate>,
+    /// One period of every offering.
+    #[serde(serialize_with = "serde_money::decimal")]
+    pub amount_without_tax: Decimal,
+    /// Equal to `amountWithoutTax` (ESTIMATE applies no tax).
+    #[serde(serialize_with = "serde_money::decimal")]
+    pub amount: Decimal,
+    /// `amountWithoutTax` grouped by frequency.
+    pub recurring: Vec<Recurring>,
+    /// The offerings, in request order.
+    pub offerings: Vec<QuoteOffering>,
+    /// What the customer pays at sign-up.
+    pub first_invoice: Invoice,
+    /// The earliest date after `startDate` on which anything is invoiced.
+    pub next_invoice_date: NaiveDate,
+}
+
+/// The sum for one billing frequency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Recurring {
+    /// The frequency.
+    pub billing_frequency: Frequency,
+    /// One period of every offering billed at it.
+    #[serde(serialize_with = "serde_money::decimal")]
+    pub amount_without_tax: Decimal,
+}
+
+/// One offering of a quote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QuoteOffering {
+    /// The offering.
+    pub offering_id: String,
+    /// Its rate.
+    pub rate_id: String,
+    /// The rate's frequency.
+    pub billing_frequency: Frequency,
+    /// The rate's timing.
+    pub billing_timing: Timing,
+    /// `addMonths(startDate, termMonths)`; `null` when evergreen.
+    pub end_date: Option<NaiveDate>,
+    /// Sum of the items.
+    #[serde(serialize_with = "serde_money::decimal")]
+    pub amount_without_tax: Decimal,
+    /// Equal to `amountWithoutTax`.
+    #[serde(serialize_with = "serde_money::decimal")]
+    pub amount: Decimal,
+    /// Every product of the offering, in catalog order.
+    pub items: Vec<QuoteItem>,
+    /// The line's periods (kept for the contract, not serialised).
+    #[serde(skip)]
+    pub schedule: Schedule,
+}
+
+/// One product of a quoted offering.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QuoteItem {
+    /// The product.
+    pub product_id: String,
+    /// Its quantity.
+    #[serde(serialize_with = "serde_money::decimal")]
+    pub quantity: Decimal,
+    /// `round(price(q))` for one whole period.
+    #[serde(serialize_with = "serde_money::decimal")]
+    pub amount_without_tax: Decimal,
+    /// Equal to `amountWithoutTax`.
+    #[serde(serialize_with = "serde_money::decimal")]
+    pub amount: Decimal,
+}
+
+impl Serialize for Frequency {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl Serialize for Timing {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// Prices a validated request (see [`estimate`](crate::estimate) for JSON).
+pub fn price_quote(catalog: &Catalog, request: &QuoteRequest) -> Result<Quote> {
+    let currency = &catalog.currency;
+    let start = request.start_date;
+    let mut offerings = Vec::with_capacity(request.offerings.len());
+    let mut lines = Vec::new();
+    let mut next_invoice_date: Option<NaiveDate> = None;
+    for (i, req) in request.offerings.iter().enumerate() {
+        let path = format!("quote.offerings[{i}]");
+        let (offering, rate) = resolve(catalog, req.offering, req.rate, &path)?;
+        let service_start = add_days(start, rate.trial_days).ok_or_else(|| overflow(&path))?;
+        let schedule = Schedule::start(catalog.anchor, service_start, rate.frequency).ok_or_else(|| overflow(&path))?;
+        let first = schedule.first_period().ok_or_else(|| overflow(&path))?;
+        let in_trial = rate.trial_days > 0;
+        let invoiced_on = match (in_trial, rate.timing) {
+            (true, Timing::InAdvance) => service_start,
+            _ => first.end,
+        };
+        next_invoice_date = Some(next_invoice_date.map_or(invoiced_on, |d| d.min(invoiced_on)));
+        let end_date = rate
+            .term_months
+            .map(|t| add_months(start, i64::from(t), chrono::Datelike::day(&start)).ok_or_else(|| overflow(&path)))
+            .transpose()?;
+        let mut items = Vec::with_capacity(req.quantities.len());
+        for ((product, price), q) in offering.products.iter().zip(&rate.prices).zip(&req.quantities) {
+            let product = catalog.products.get(*product).ok_or_else(|| overflow(&path))?;
+            let full = price.price(*q).ok_or_else(|| overflow(&path))?;
+            let amount = currency.round(full, &path)?;
+            if rate.timing == Timing::InAdvance && !in_trial {
+                let billed = Billed {
+                    offering_id: &offering.id,
+                    rate_id: &rate.id,
+                    product_id: &product.id,
+                    quantity: *q,
+                    price: full,
+                };
+                lines.extend(prorate(currency, &billed, &first, false, &path)?);
+            }
+            items.push(QuoteItem { product_id: product.id.clone(), quantity: *q, amount_without_tax: amount, amount });
+        }
+        let total = currency.sum(items.iter().map(|i| &i.amount_without_tax), &path)?;
+        offerings.push(QuoteOffering {
+            offering_id: offering.id.clone(),
+            rate_id: rate.id.clone(),
+            billing_frequency: rate.frequency,
+            billing_timing: rate.timing,
+            end_date,
+            amount_without_tax: total,
+            amount: total,
+            items,
+            schedule,
+        });
+    }
+    let amount = currency.sum(offerings.iter().map(|o| &o.amount_without_tax), "quote")?;
+    let recurring = Frequency::ALL
+        .into_iter()
+        .filter(|f| offerings.iter().any(|o| o.billing_frequency == *f))
+        .map(|f| {
+            let sum = currency.sum(
+                offerings.iter().filter(|o| o.billing_frequency == f).map(|o| &o.amount_without_tax),
+                "quote",
+            )?;
+            Ok(Recurring { billing_frequency: f, amount_without_tax: sum })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Quote {
+        currency: currency.code().to_owned(),
+        start_date: start,
+        end_date: offerings.iter().filter_map(|o| o.end_date).max(),
+        amount_without_tax: amount,
+        amount,
+        recurring,
+        first_invoice: Invoice::new(currency, start, lines)?,
+        next_invoice_date: next_invoice_date.ok_or_else(|| DOC.invalid("quote.offerings", "at least one offering is required"))?,
+        offerings,
+    })
+}
+
+/// The offering and rate at these indices.
+pub(crate) fn resolve<'c>(catalog: &'c Catalog, offering: usize, rate: usize, path: &str) -> Result<(&'c Offering, &'c Rate)> {
+    let o = catalog.offerings.get(offering).ok_or_else(|| overflow(path))?;
+    let r = o.rates.get(rate).ok_or_else(|| overflow(path))?;
+    Ok((o, r))
+}
+
+impl Quote {
+    /// The contract this quote becomes when finalized: one line per offering,
+    /// `invoicedThrough` at the end of the first period for a line charged at
+    /// sign-up (in advance, no trial), else at its service start.
+    #[must_use]
+    pub fn to_contract(&self, id: &str) -> Contract {
+        let offerings = self
+            .offerings
+            .iter()
+            .map(|o| {
+                let charged_at_signup =
+                    o.billing_timing == Timing::InAdvance && o.schedule.service_start == self.start_date;
+                let invoiced_through = if charged_at_signup {
+                    o.schedule.first_period().map_or(o.schedule.service_start, |p| p.end)
+                } else {
+                    o.schedule.service_start
+                };
+                ContractLine {
+                    offering_id: o.offering_id.clone(),
+                    rate_id: o.rate_id.clone(),
+                    schedule: o.schedule,
+                    invoiced_through,
+                    products: o
+                        .items
+                        .iter()
+                        .map(|i| ContractProduct { product_id: i.product_id.clone(), quantity: i.quantity })
+                        .collect(),
+                }
+            })
+            .collect();
+        Contract {
+            id: id.to_owned(),
+            status: ContractStatus::Active,
+            currency: self.currency.clone(),
+            start_date: self.start_date,
+            end_date: self.end_date,
+            offerings,
+        }
+    }
+}
+
+/// Reads `today` for the JSON entry points.
+pub(crate) fn read_today(today: &str) -> Result<NaiveDate> {
+    crate::json::parse_date(today)
+        .ok_or_else(|| DOC.invalid("today", format!("'{}' is not a calendar date YYYY-MM-DD", clip(today))))
+}
