@@ -3,6 +3,8 @@
 //! [`Catalog`] holds a valid one.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
@@ -12,6 +14,34 @@ use crate::json::{Doc, clip};
 use crate::money::{Currency, Rounding};
 use crate::period::{Anchor, Frequency, Timing};
 use crate::price::PriceModel;
+
+/// An id from the catalog: shared, so quotes and invoices copy it cheaply.
+pub type Id = Arc<str>;
+
+/// Ids to positions. The keys are the operator's own ids, so a fast
+/// non-cryptographic hash is safe: request ids only look up.
+type IdIndex = HashMap<String, usize, BuildHasherDefault<Fnv1a>>;
+
+/// FNV-1a: a few cycles per byte for short ids, no dependency.
+struct Fnv1a(u64);
+
+impl Default for Fnv1a {
+    fn default() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv1a {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
 
 /// The longest trial a rate may offer, in days (ten years).
 pub const MAX_TRIAL_DAYS: u32 = 3_650;
@@ -33,8 +63,8 @@ pub struct Catalog {
     pub products: Vec<Product>,
     /// Offerings in catalog order.
     pub offerings: Vec<Offering>,
-    product_index: HashMap<String, usize>,
-    offering_index: HashMap<String, usize>,
+    product_index: IdIndex,
+    offering_index: IdIndex,
 }
 
 /// Bill-group settings (`settings.defaultBillGroup`).
@@ -69,7 +99,7 @@ pub struct TaxRate {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Product {
     /// Unique id.
-    pub id: String,
+    pub id: Id,
     /// Display name.
     pub name: String,
     /// Smallest quantity allowed (default 0).
@@ -92,7 +122,7 @@ impl Product {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Offering {
     /// Unique id.
-    pub id: String,
+    pub id: Id,
     /// Display name.
     pub name: String,
     /// Indices into [`Catalog::products`], in the offering's order.
@@ -105,15 +135,13 @@ impl Offering {
     /// The rate with `id`, with its index.
     #[must_use]
     pub fn rate(&self, id: &str) -> Option<(usize, &Rate)> {
-        self.rates.iter().enumerate().find(|(_, r)| r.id == id)
+        self.rates.iter().enumerate().find(|(_, r)| &*r.id == id)
     }
 
     /// The first rate billed at `frequency`, else the first rate.
     #[must_use]
     pub fn rate_for_frequency(&self, frequency: Option<Frequency>) -> Option<&Rate> {
-        frequency
-            .and_then(|f| self.rates.iter().find(|r| r.frequency == f))
-            .or_else(|| self.rates.first())
+        frequency.and_then(|f| self.rates.iter().find(|r| r.frequency == f)).or_else(|| self.rates.first())
     }
 
     /// The position of catalog product `product` in this offering.
@@ -121,13 +149,19 @@ impl Offering {
     pub fn position_of(&self, product: usize) -> Option<usize> {
         self.products.iter().position(|p| *p == product)
     }
+
+    /// The position of the product with `id` in this offering.
+    #[must_use]
+    pub fn position_of_id(&self, catalog: &Catalog, id: &str) -> Option<usize> {
+        self.products.iter().position(|p| catalog.products.get(*p).is_some_and(|p| &*p.id == id))
+    }
 }
 
 /// A rate: how an offering is billed, with one price per product.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rate {
     /// Unique id across the catalog.
-    pub id: String,
+    pub id: Id,
     /// Display name.
     pub name: String,
     /// Period length.
@@ -181,9 +215,9 @@ impl Catalog {
 /// Reads a catalog in layout order, remembering ids seen so far.
 #[derive(Default)]
 struct Parser {
-    product_index: HashMap<String, usize>,
-    offering_index: HashMap<String, usize>,
-    rate_ids: HashMap<String, ()>,
+    product_index: IdIndex,
+    offering_index: IdIndex,
+    rate_ids: IdIndex,
 }
 
 const DOC: Doc = Doc::Catalog;
@@ -200,7 +234,10 @@ impl Parser {
             Some(r) => {
                 let s = DOC.string(r, "settings.rounding")?;
                 Rounding::parse(s).ok_or_else(|| {
-                    DOC.invalid("settings.rounding", format!("unknown rounding '{}': use HALF_UP or HALF_EVEN", clip(s)))
+                    DOC.invalid(
+                        "settings.rounding",
+                        format!("unknown rounding '{}': use HALF_UP or HALF_EVEN", clip(s)),
+                    )
                 })?
             }
         };
@@ -212,17 +249,10 @@ impl Parser {
         let tax_rates = tax_rates(settings)?;
 
         let products = DOC.array(DOC.required(root, "products", "")?, "products")?;
-        let products = products
-            .iter()
-            .enumerate()
-            .map(|(i, p)| self.product(p, i))
-            .collect::<Result<Vec<_>>>()?;
+        let products = products.iter().enumerate().map(|(i, p)| self.product(p, i)).collect::<Result<Vec<_>>>()?;
         let offerings = DOC.array(DOC.required(root, "offerings", "")?, "offerings")?;
-        let offerings = offerings
-            .iter()
-            .enumerate()
-            .map(|(i, o)| self.offering(o, i, &products))
-            .collect::<Result<Vec<_>>>()?;
+        let offerings =
+            offerings.iter().enumerate().map(|(i, o)| self.offering(o, i, &products)).collect::<Result<Vec<_>>>()?;
         Ok(Catalog {
             currency,
             anchor,
@@ -246,15 +276,19 @@ impl Parser {
         let name = name(obj, id, &path)?;
         let min_quantity =
             DOC.field(obj, "minQuantity").map_or(Ok(Decimal::ZERO), |v| DOC.non_negative(v, &at("minQuantity")))?;
-        let max_quantity = DOC.field(obj, "maxQuantity").map(|v| DOC.non_negative(v, &at("maxQuantity"))).transpose()?;
+        let max_quantity =
+            DOC.field(obj, "maxQuantity").map(|v| DOC.non_negative(v, &at("maxQuantity"))).transpose()?;
         if max_quantity.is_some_and(|max| max < min_quantity) {
             return Err(DOC.invalid(&at("maxQuantity"), "maxQuantity must not be below minQuantity"));
         }
-        let default_quantity =
-            DOC.field(obj, "defaultQuantity").map_or(Ok(min_quantity), |v| DOC.non_negative(v, &at("defaultQuantity")))?;
-        let product = Product { id: id.to_owned(), name, min_quantity, max_quantity, default_quantity };
+        let default_quantity = DOC
+            .field(obj, "defaultQuantity")
+            .map_or(Ok(min_quantity), |v| DOC.non_negative(v, &at("defaultQuantity")))?;
+        let product = Product { id: Id::from(id), name, min_quantity, max_quantity, default_quantity };
         if !product.allows(default_quantity) {
-            return Err(DOC.invalid(&at("defaultQuantity"), "defaultQuantity must lie between minQuantity and maxQuantity"));
+            return Err(
+                DOC.invalid(&at("defaultQuantity"), "defaultQuantity must lie between minQuantity and maxQuantity")
+            );
         }
         Ok(product)
     }
@@ -294,15 +328,18 @@ impl Parser {
             .enumerate()
             .map(|(j, r)| self.rate(r, &format!("{path}.rates[{j}]"), &members, products))
             .collect::<Result<Vec<_>>>()?;
-        Ok(Offering { id: id.to_owned(), name, products: members, rates })
+        Ok(Offering { id: Id::from(id), name, products: members, rates })
     }
 
     fn rate(&mut self, v: &Value, path: &str, members: &[usize], products: &[Product]) -> Result<Rate> {
         let at = |k: &str| format!("{path}.{k}");
         let obj = DOC.object(v, path)?;
         let id = DOC.id(DOC.required(obj, "id", path)?, &at("id"))?;
-        if self.rate_ids.insert(id.to_owned(), ()).is_some() {
-            return Err(DOC.invalid(&at("id"), format!("duplicate rate id '{}': rate ids are unique across the catalog", clip(id))));
+        if self.rate_ids.insert(id.to_owned(), 0).is_some() {
+            return Err(DOC.invalid(
+                &at("id"),
+                format!("duplicate rate id '{}': rate ids are unique across the catalog", clip(id)),
+            ));
         }
         let name = name(obj, id, path)?;
         let f = DOC.string(DOC.required(obj, "billingFrequency", path)?, &at("billingFrequency"))?;
@@ -314,7 +351,10 @@ impl Parser {
         })?;
         let t = DOC.string(DOC.required(obj, "billingTiming", path)?, &at("billingTiming"))?;
         let timing = Timing::parse(t).ok_or_else(|| {
-            DOC.invalid(&at("billingTiming"), format!("unknown billingTiming '{}': use IN_ADVANCE or IN_ARREARS", clip(t)))
+            DOC.invalid(
+                &at("billingTiming"),
+                format!("unknown billingTiming '{}': use IN_ADVANCE or IN_ARREARS", clip(t)),
+            )
         })?;
         let trial_days = DOC.field(obj, "trialDays").map_or(Ok(0), |v| DOC.whole(v, &at("trialDays")))?;
         if trial_days > MAX_TRIAL_DAYS {
@@ -322,7 +362,8 @@ impl Parser {
         }
         let term_months = DOC.field(obj, "termMonths").map(|v| DOC.whole(v, &at("termMonths"))).transpose()?;
         if term_months.is_some_and(|t| !(1..=MAX_TERM_MONTHS).contains(&t)) {
-            return Err(DOC.invalid(&at("termMonths"), format!("termMonths must be a whole number from 1 to {MAX_TERM_MONTHS}")));
+            return Err(DOC
+                .invalid(&at("termMonths"), format!("termMonths must be a whole number from 1 to {MAX_TERM_MONTHS}")));
         }
         let prices_path = at("prices");
         let list = DOC.array(DOC.required(obj, "prices", path)?, &prices_path)?;
@@ -348,20 +389,18 @@ impl Parser {
             .zip(members)
             .map(|(price, m)| {
                 price.ok_or_else(|| {
-                    let pid = products.get(*m).map_or("?", |p| p.id.as_str());
+                    let pid = products.get(*m).map_or("?", |p| &*p.id);
                     DOC.invalid(&prices_path, format!("no price for product '{}'", clip(pid)))
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Rate { id: id.to_owned(), name, frequency, timing, trial_days, term_months, prices })
+        Ok(Rate { id: Id::from(id), name, frequency, timing, trial_days, term_months, prices })
     }
 }
 
 /// `name`, defaulting to the id.
 fn name(obj: &Map<String, Value>, id: &str, path: &str) -> Result<String> {
-    DOC.field(obj, "name")
-        .map_or(Ok(id), |v| DOC.string(v, &format!("{path}.name")))
-        .map(str::to_owned)
+    DOC.field(obj, "name").map_or(Ok(id), |v| DOC.string(v, &format!("{path}.name"))).map(str::to_owned)
 }
 
 fn anchor(settings: &Map<String, Value>) -> Result<Anchor> {
@@ -424,7 +463,12 @@ fn tax_rates(settings: &Map<String, Value>) -> Result<Vec<TaxRate>> {
                 return Err(DOC.invalid(&at("rate"), "rate is a fraction: 0.0725 is 7.25%"));
             }
             let name = DOC.field(obj, "name").map_or(Ok("Tax"), |n| DOC.string(n, &at("name")))?;
-            Ok(TaxRate { country: country.to_ascii_uppercase(), state: state.map(str::to_owned), rate, name: name.to_owned() })
+            Ok(TaxRate {
+                country: country.to_ascii_uppercase(),
+                state: state.map(str::to_owned),
+                rate,
+                name: name.to_owned(),
+            })
         })
         .collect()
 }

@@ -16,11 +16,11 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::catalog::{Catalog, Offering, Rate};
+use crate::catalog::{Catalog, Id, Offering, Rate};
 use crate::contract::{Contract, ContractLine, ContractProduct, ContractStatus};
 use crate::error::{Error, ErrorCode, Result, overflow};
 use crate::invoice::{Billed, Invoice, InvoiceLine, prorate};
-use crate::json::{Doc, clip, parse_date, parse_date_time_date};
+use crate::json::{Doc, Path, clip, parse_date, parse_date_time_date};
 use crate::period::{Piece, Schedule, Timing};
 use crate::quote::quantities;
 
@@ -88,14 +88,19 @@ struct Terms<'c> {
 
 /// A product of a line priced for one whole period.
 struct PricedProduct<'c> {
-    product_id: &'c str,
+    product_id: &'c Id,
     quantity: Decimal,
     price: Decimal,
 }
 
 /// Prices a change given as JSON: one operation, or `{ "operations": [...] }`
 /// applied in order (paths then prefixed `operations[k].`).
-pub fn preview_change(catalog: &Catalog, contract: &Value, operation: &Value, today: NaiveDate) -> Result<ChangePreview> {
+pub fn preview_change(
+    catalog: &Catalog,
+    contract: &Value,
+    operation: &Value,
+    today: NaiveDate,
+) -> Result<ChangePreview> {
     let contract = Contract::from_json(catalog, contract)?;
     let root = DOC.object(operation, "")?;
     let mut change = Change { catalog, today, contract, lines: Vec::new(), earliest: None };
@@ -286,7 +291,7 @@ impl<'c> Change<'c> {
             None => &[][..],
             Some(v) => DOC.array(v, &format!("{path}.products"))?.as_slice(),
         };
-        quantities(self.catalog, offering, items, &format!("{path}.products"), true, base)
+        quantities(self.catalog, offering, items, &Path::Text(&format!("{path}.products")), true, base)
     }
 
     fn quantity_change(&mut self, entry: &Map<String, Value>, id: &str, path: &str, when: When) -> Result<()> {
@@ -328,7 +333,11 @@ impl<'c> Change<'c> {
         let old = self.current_terms(index, path)?;
         let new_id_path = format!("{path}.newOfferingId");
         let (_, offering) = self.catalog.offering(new_id).ok_or_else(|| {
-            Error::new(ErrorCode::UnknownOffering, &new_id_path, format!("no offering '{}' in the catalog", clip(new_id)))
+            Error::new(
+                ErrorCode::UnknownOffering,
+                &new_id_path,
+                format!("no offering '{}' in the catalog", clip(new_id)),
+            )
         })?;
         if self.contract.line_of(new_id).is_some() {
             return Err(duplicate(&new_id_path, new_id));
@@ -348,12 +357,8 @@ impl<'c> Change<'c> {
         if self.contract.line_of(id).is_some() {
             return Err(duplicate(&id_path, id));
         }
-        let first_frequency = self
-            .contract
-            .offerings
-            .first()
-            .and_then(|l| l.terms(self.catalog))
-            .map(|(_, r)| r.frequency);
+        let first_frequency =
+            self.contract.offerings.first().and_then(|l| l.terms(self.catalog)).map(|(_, r)| r.frequency);
         let rate = match DOC.field(entry, "rateId") {
             Some(v) => {
                 let rate_path = format!("{path}.rateId");
@@ -522,7 +527,14 @@ impl<'c> Change<'c> {
         Ok(())
     }
 
-    fn bill(&mut self, terms: &Terms<'c>, p: &PricedProduct<'_>, piece: &Piece, credit: bool, path: &str) -> Result<()> {
+    fn bill(
+        &mut self,
+        terms: &Terms<'c>,
+        p: &PricedProduct<'_>,
+        piece: &Piece,
+        credit: bool,
+        path: &str,
+    ) -> Result<()> {
         let billed = Billed {
             offering_id: &terms.offering.id,
             rate_id: &terms.rate.id,

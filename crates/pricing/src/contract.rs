@@ -6,9 +6,9 @@ use serde::Serialize;
 use serde::ser::SerializeStruct;
 use serde_json::Value;
 
-use crate::catalog::{Catalog, Offering, Rate};
+use crate::catalog::{Catalog, Id, Offering, Rate};
 use crate::error::{Error, ErrorCode, Result};
-use crate::json::{Doc, clip};
+use crate::json::{Doc, Path, clip};
 use crate::period::{Schedule, add_months};
 use crate::quote::quantities;
 use crate::serde_money;
@@ -45,9 +45,9 @@ pub struct Contract {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContractLine {
     /// The offering.
-    pub offering_id: String,
+    pub offering_id: Id,
     /// Its rate.
-    pub rate_id: String,
+    pub rate_id: Id,
     /// `serviceStart`, `anchorDate`, `anchorDay` and the rate's months.
     pub schedule: Schedule,
     /// The end of the time already invoiced.
@@ -61,7 +61,7 @@ pub struct ContractLine {
 #[serde(rename_all = "camelCase")]
 pub struct ContractProduct {
     /// The product.
-    pub product_id: String,
+    pub product_id: Id,
     /// Its quantity.
     #[serde(serialize_with = "serde_money::decimal")]
     pub quantity: Decimal,
@@ -111,7 +111,9 @@ impl Contract {
             "ACTIVE" => ContractStatus::Active,
             "CANCELED" => ContractStatus::Canceled,
             other => {
-                return Err(DOC.invalid(&at("status"), format!("unknown status '{}': use ACTIVE or CANCELED", clip(other))));
+                return Err(
+                    DOC.invalid(&at("status"), format!("unknown status '{}': use ACTIVE or CANCELED", clip(other)))
+                );
             }
         };
         let currency = DOC.string(DOC.required(obj, "currency", "contract")?, &at("currency"))?;
@@ -146,7 +148,7 @@ impl Contract {
     /// The index of the line for `offering_id`.
     #[must_use]
     pub fn line_of(&self, offering_id: &str) -> Option<usize> {
-        self.offerings.iter().position(|l| l.offering_id == offering_id)
+        self.offerings.iter().position(|l| &*l.offering_id == offering_id)
     }
 }
 
@@ -155,7 +157,11 @@ fn read_line(catalog: &Catalog, v: &Value, path: &str) -> Result<ContractLine> {
     let at = |k: &str| format!("{path}.{k}");
     let offering_id = DOC.string(DOC.required(obj, "offeringId", path)?, &at("offeringId"))?;
     let (_, offering) = catalog.offering(offering_id).ok_or_else(|| {
-        Error::new(ErrorCode::UnknownOffering, at("offeringId"), format!("no offering '{}' in the catalog", clip(offering_id)))
+        Error::new(
+            ErrorCode::UnknownOffering,
+            at("offeringId"),
+            format!("no offering '{}' in the catalog", clip(offering_id)),
+        )
     })?;
     let rate_id = DOC.string(DOC.required(obj, "rateId", path)?, &at("rateId"))?;
     let (_, rate) = offering.rate(rate_id).ok_or_else(|| {
@@ -193,7 +199,7 @@ fn read_line(catalog: &Catalog, v: &Value, path: &str) -> Result<ContractLine> {
         None => &[][..],
         Some(v) => DOC.array(v, &at("products"))?.as_slice(),
     };
-    let quantities = quantities(catalog, offering, products, &at("products"), true, None)?;
+    let quantities = quantities(catalog, offering, products, &Path::Text(&at("products")), true, None)?;
     let products = offering
         .products
         .iter()

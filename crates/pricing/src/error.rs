@@ -91,11 +91,7 @@ pub struct Error {
 impl Error {
     /// An error with `code` at `path`.
     pub fn new(code: ErrorCode, path: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            path: path.into(),
-            message: message.into(),
-        }
+        Self { code, path: path.into(), message: message.into() }
     }
 
     /// The same error, its path prefixed (`operations[1].` + `payload…`).
@@ -123,10 +119,10 @@ pub(crate) fn join_path(prefix: &str, path: &str) -> String {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// An amount or date that no longer fits: reported at `path`.
-pub(crate) fn overflow(path: &str) -> Error {
+pub(crate) fn overflow<P: crate::json::AsPath + ?Sized>(path: &P) -> Error {
     Error::new(
         ErrorCode::Overflow,
-        path,
+        path.render(),
         "the amount or date computed from this value is too large to represent",
     )
 }

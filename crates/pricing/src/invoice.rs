@@ -5,8 +5,9 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, Id};
 use crate::error::{Result, overflow};
+use crate::json::AsPath;
 use crate::money::Currency;
 use crate::period::Piece;
 use crate::serde_money;
@@ -35,11 +36,11 @@ pub struct Invoice {
 #[serde(rename_all = "camelCase")]
 pub struct InvoiceLine {
     /// The offering billed.
-    pub offering_id: String,
+    pub offering_id: Id,
     /// The rate whose price applied.
-    pub rate_id: String,
+    pub rate_id: Id,
     /// The product billed.
-    pub product_id: String,
+    pub product_id: Id,
     /// The quantity priced.
     #[serde(serialize_with = "serde_money::decimal")]
     pub quantity: Decimal,
@@ -47,8 +48,8 @@ pub struct InvoiceLine {
     pub period_start: NaiveDate,
     /// First day not covered.
     pub period_end: NaiveDate,
-    /// `days(periodStart, periodEnd) / days(whole period)`, six decimals (display only).
-    pub proration_factor: String,
+    /// `days(periodStart, periodEnd) / days(whole period)`, shown with six decimals.
+    pub proration_factor: ProrationFactor,
     /// `round(price × factor)`, from full precision; negative for a credit.
     #[serde(serialize_with = "serde_money::decimal")]
     pub amount: Decimal,
@@ -59,57 +60,79 @@ pub struct InvoiceLine {
 
 /// What a line bills: ids and the full-precision price of one whole period.
 pub(crate) struct Billed<'a> {
-    pub offering_id: &'a str,
-    pub rate_id: &'a str,
-    pub product_id: &'a str,
+    pub offering_id: &'a Id,
+    pub rate_id: &'a Id,
+    pub product_id: &'a Id,
     pub quantity: Decimal,
     pub price: Decimal,
 }
 
 /// `round(price × days(piece) / days(whole period))`, negated for a credit;
 /// `None` when it rounds to zero (zero lines are left out).
-pub(crate) fn prorate(
+pub(crate) fn prorate<P: AsPath + ?Sized>(
     currency: &Currency,
     billed: &Billed<'_>,
     piece: &Piece,
     credit: bool,
-    path: &str,
+    path: &P,
 ) -> Result<Option<InvoiceLine>> {
     let (num, den) = piece.factor();
-    let full = if num == den || den <= 0 {
-        billed.price
-    } else {
-        billed
-            .price
-            .checked_mul(Decimal::from(num))
-            .and_then(|x| x.checked_div(Decimal::from(den)))
-            .ok_or_else(|| overflow(path))?
-    };
-    let full = if credit { -full } else { full };
-    let amount = currency.round(full, path)?;
+    let signed = if credit { num.checked_neg().ok_or_else(|| overflow(path))? } else { num };
+    let amount = currency.round_fraction(billed.price, signed, den).ok_or_else(|| overflow(path))?;
     if amount.is_zero() {
         return Ok(None);
     }
     Ok(Some(InvoiceLine {
-        offering_id: billed.offering_id.to_owned(),
-        rate_id: billed.rate_id.to_owned(),
-        product_id: billed.product_id.to_owned(),
+        offering_id: Id::clone(billed.offering_id),
+        rate_id: Id::clone(billed.rate_id),
+        product_id: Id::clone(billed.product_id),
         quantity: billed.quantity,
         period_start: piece.start,
         period_end: piece.end,
-        proration_factor: factor_text(num, den),
+        proration_factor: ProrationFactor { days: num, of: den },
         amount,
         tax: currency.zero(),
     }))
 }
 
-/// `num / den` rounded half-up to six decimals, always with six digits.
+/// The share of a whole period a line covers: `days / of`, exact. Shown
+/// (and serialised) as a decimal string rounded half-up to six places,
+/// `"0.548387"`; amounts always use the exact ratio.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProrationFactor {
+    /// Days covered.
+    pub days: i64,
+    /// Days in the whole period.
+    pub of: i64,
+}
+
+impl std::fmt::Display for ProrationFactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.of <= 0 {
+            return f.write_str("0.000000");
+        }
+        let scaled = i128::from(self.days) * 1_000_000;
+        let of = i128::from(self.of);
+        let (mut q, r) = (scaled / of, scaled % of);
+        if 2 * r.abs() >= of {
+            q += scaled.signum();
+        }
+        let sign = if q < 0 { "-" } else { "" };
+        let q = q.unsigned_abs();
+        write!(f, "{sign}{}.{:06}", q / 1_000_000, q % 1_000_000)
+    }
+}
+
+impl Serialize for ProrationFactor {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// `num / den` as the six-decimal text of a [`ProrationFactor`].
 #[must_use]
 pub fn factor_text(num: i64, den: i64) -> String {
-    let ratio = if den == 0 { Decimal::ZERO } else { Decimal::from(num) / Decimal::from(den) };
-    let mut r = ratio.round_dp_with_strategy(6, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
-    r.rescale(6);
-    r.to_string()
+    ProrationFactor { days: num, of: den }.to_string()
 }
 
 impl Invoice {
@@ -172,5 +195,10 @@ mod tests {
         assert_eq!(factor_text(17, 31), "0.548387");
         assert_eq!(factor_text(15, 30), "0.500000");
         assert_eq!(factor_text(2, 3), "0.666667");
+        assert_eq!(factor_text(1, 3), "0.333333");
+        assert_eq!(factor_text(12, 366), "0.032787");
+        assert_eq!(factor_text(1, 2_000_000), "0.000001");
+        assert_eq!(factor_text(1, 2_000_001), "0.000000");
+        assert_eq!(factor_text(400, 366), "1.092896");
     }
 }

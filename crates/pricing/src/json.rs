@@ -10,6 +10,62 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, ErrorCode, Result};
 
+/// A JSON path, rendered to text only when an error needs it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Path<'a> {
+    /// A path given as text (`quote.offerings`).
+    Text(&'a str),
+    /// `parent.key`.
+    Key(&'a Path<'a>, &'a str),
+    /// `parent[index]`.
+    Index(&'a Path<'a>, usize),
+}
+
+impl<'a> Path<'a> {
+    pub(crate) fn key(&'a self, key: &'a str) -> Path<'a> {
+        Path::Key(self, key)
+    }
+
+    pub(crate) fn index(&'a self, index: usize) -> Path<'a> {
+        Path::Index(self, index)
+    }
+}
+
+impl std::fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Path::Text(t) => f.write_str(t),
+            Path::Key(parent, key) => f.write_str(&crate::error::join_path(&parent.to_string(), key)),
+            Path::Index(parent, i) => write!(f, "{parent}[{i}]"),
+        }
+    }
+}
+
+/// Anything that names a JSON path: text, or a path rendered only when an
+/// error needs it.
+pub trait AsPath {
+    /// The path as text (`quote.offerings[0].items[1].quantity`).
+    fn render(&self) -> String;
+}
+
+impl AsPath for str {
+    fn render(&self) -> String {
+        self.to_owned()
+    }
+}
+
+impl AsPath for String {
+    fn render(&self) -> String {
+        self.clone()
+    }
+}
+
+impl AsPath for Path<'_> {
+    fn render(&self) -> String {
+        self.to_string()
+    }
+}
+
 /// Which document is being read: catalog errors are all `INVALID_CATALOG`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Doc {
@@ -20,14 +76,16 @@ pub(crate) enum Doc {
 }
 
 impl Doc {
-    pub(crate) fn missing(self, path: &str, what: &str) -> Error {
+    pub(crate) fn missing<P: AsPath + ?Sized>(self, path: &P, what: &str) -> Error {
+        let path = path.render();
         match self {
             Doc::Catalog => Error::new(ErrorCode::InvalidCatalog, path, format!("{what} is required")),
             Doc::Request => Error::new(ErrorCode::MissingField, path, format!("{what} is required")),
         }
     }
 
-    pub(crate) fn invalid(self, path: &str, message: impl Into<String>) -> Error {
+    pub(crate) fn invalid<P: AsPath + ?Sized>(self, path: &P, message: impl Into<String>) -> Error {
+        let path = path.render();
         let code = match self {
             Doc::Catalog => ErrorCode::InvalidCatalog,
             Doc::Request => ErrorCode::InvalidValue,
@@ -44,25 +102,29 @@ impl Doc {
     }
 
     /// The field `key`, or a missing-field error at `path.key`.
-    pub(crate) fn required<'a>(self, obj: &'a Map<String, Value>, key: &str, path: &str) -> Result<&'a Value> {
-        self.field(obj, key)
-            .ok_or_else(|| self.missing(&crate::error::join_path(path, key), key))
+    pub(crate) fn required<'a, P: AsPath + ?Sized>(
+        self,
+        obj: &'a Map<String, Value>,
+        key: &str,
+        path: &P,
+    ) -> Result<&'a Value> {
+        self.field(obj, key).ok_or_else(|| self.missing(&crate::error::join_path(&path.render(), key), key))
     }
 
-    pub(crate) fn object<'a>(self, v: &'a Value, path: &str) -> Result<&'a Map<String, Value>> {
+    pub(crate) fn object<'a, P: AsPath + ?Sized>(self, v: &'a Value, path: &P) -> Result<&'a Map<String, Value>> {
         v.as_object().ok_or_else(|| self.invalid(path, "must be a JSON object"))
     }
 
-    pub(crate) fn array<'a>(self, v: &'a Value, path: &str) -> Result<&'a Vec<Value>> {
+    pub(crate) fn array<'a, P: AsPath + ?Sized>(self, v: &'a Value, path: &P) -> Result<&'a Vec<Value>> {
         v.as_array().ok_or_else(|| self.invalid(path, "must be a JSON array"))
     }
 
-    pub(crate) fn string<'a>(self, v: &'a Value, path: &str) -> Result<&'a str> {
+    pub(crate) fn string<'a, P: AsPath + ?Sized>(self, v: &'a Value, path: &P) -> Result<&'a str> {
         v.as_str().ok_or_else(|| self.invalid(path, "must be a string"))
     }
 
     /// A non-empty string (ids).
-    pub(crate) fn id<'a>(self, v: &'a Value, path: &str) -> Result<&'a str> {
+    pub(crate) fn id<'a, P: AsPath + ?Sized>(self, v: &'a Value, path: &P) -> Result<&'a str> {
         let s = self.string(v, path)?;
         if s.is_empty() {
             return Err(self.invalid(path, "must not be empty"));
@@ -70,12 +132,12 @@ impl Doc {
         Ok(s)
     }
 
-    pub(crate) fn boolean(self, v: &Value, path: &str) -> Result<bool> {
+    pub(crate) fn boolean<P: AsPath + ?Sized>(self, v: &Value, path: &P) -> Result<bool> {
         v.as_bool().ok_or_else(|| self.invalid(path, "must be true or false"))
     }
 
     /// A decimal from a JSON number or a numeric string, by its exact decimal text.
-    pub(crate) fn decimal(self, v: &Value, path: &str) -> Result<Decimal> {
+    pub(crate) fn decimal<P: AsPath + ?Sized>(self, v: &Value, path: &P) -> Result<Decimal> {
         let text = match v {
             Value::Number(n) => n.as_str(),
             Value::String(s) => s.as_str(),
@@ -85,7 +147,7 @@ impl Doc {
     }
 
     /// A decimal that must not be negative.
-    pub(crate) fn non_negative(self, v: &Value, path: &str) -> Result<Decimal> {
+    pub(crate) fn non_negative<P: AsPath + ?Sized>(self, v: &Value, path: &P) -> Result<Decimal> {
         let d = self.decimal(v, path)?;
         if d.is_sign_negative() {
             return Err(self.invalid(path, "must not be negative"));
@@ -94,20 +156,17 @@ impl Doc {
     }
 
     /// A whole number in `0..=u32::MAX`.
-    pub(crate) fn whole(self, v: &Value, path: &str) -> Result<u32> {
+    pub(crate) fn whole<P: AsPath + ?Sized>(self, v: &Value, path: &P) -> Result<u32> {
         let d = self.decimal(v, path)?;
         if d.is_sign_negative() || !d.fract().is_zero() {
             return Err(self.invalid(path, "must be a whole number, 0 or more"));
         }
-        u32::try_from(d.mantissa() / 10i128.pow(d.scale()))
-            .map_err(|_| self.invalid(path, "is too large"))
+        u32::try_from(d.mantissa() / 10i128.pow(d.scale())).map_err(|_| self.invalid(path, "is too large"))
     }
 
     /// A strict `YYYY-MM-DD` calendar date.
-    pub(crate) fn date(self, v: &Value, path: &str) -> Result<NaiveDate> {
-        let s = v
-            .as_str()
-            .ok_or_else(|| self.invalid(path, "must be a date string YYYY-MM-DD"))?;
+    pub(crate) fn date<P: AsPath + ?Sized>(self, v: &Value, path: &P) -> Result<NaiveDate> {
+        let s = v.as_str().ok_or_else(|| self.invalid(path, "must be a date string YYYY-MM-DD"))?;
         parse_date(s).ok_or_else(|| self.invalid(path, format!("'{}' is not a calendar date YYYY-MM-DD", clip(s))))
     }
 }
@@ -130,9 +189,7 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
     }
     let digits = |r: std::ops::Range<usize>| -> Option<u32> {
         let part = b.get(r)?;
-        part.iter().try_fold(0u32, |acc, c| {
-            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
-        })
+        part.iter().try_fold(0u32, |acc, c| c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0')))
     };
     let year = i32::try_from(digits(0..4)?).ok()?;
     NaiveDate::from_ymd_opt(year, digits(5..7)?, digits(8..10)?)
@@ -148,16 +205,20 @@ pub fn parse_date_time_date(s: &str) -> Option<NaiveDate> {
 /// Parses the text of a JSON number exactly (`"1E+9"` is one billion; `" 1"`,
 /// `".5"`, `"1."`, `"+1"`, `"NaN"` and `""` are not numbers). `-0` is zero.
 pub fn parse_decimal(text: &str) -> std::result::Result<Decimal, String> {
+    // Fast path: a plain whole number such as a seat count.
+    if (1..=18).contains(&text.len())
+        && text.bytes().all(|b| b.is_ascii_digit())
+        && (text.len() == 1 || !text.starts_with('0'))
+        && let Ok(n) = text.parse::<i64>()
+    {
+        return Ok(Decimal::from(n));
+    }
     let not_a_number = || format!("'{}' is not a number", clip(text));
     let (mantissa, exponent) = split_json_number(text).ok_or_else(not_a_number)?;
     let out_of_range = || format!("'{}' is outside the supported range (28 significant digits)", clip(text));
     let mut d = Decimal::from_str_exact(mantissa).map_err(|_| out_of_range())?;
     if exponent < 0 {
-        let scale = d
-            .scale()
-            .checked_add(exponent.unsigned_abs())
-            .filter(|s| *s <= 28)
-            .ok_or_else(out_of_range)?;
+        let scale = d.scale().checked_add(exponent.unsigned_abs()).filter(|s| *s <= 28).ok_or_else(out_of_range)?;
         d.set_scale(scale).map_err(|_| out_of_range())?;
     } else {
         for _ in 0..exponent {
@@ -252,7 +313,7 @@ mod tests {
 
     #[test]
     fn numbers_beyond_the_decimal_range_are_errors_not_panics() {
-        for bad in ["1e400", "1e-400", "99999999999999999999999999999999", "1e99999999999", "1E28"] {
+        for bad in ["1e400", "1e-400", "99999999999999999999999999999999", "1e99999999999", "1E29"] {
             assert!(parse_decimal(bad).is_err(), "{bad:?} should be rejected");
         }
         assert_eq!(parse_decimal("0e99999999999"), Ok(Decimal::ZERO));
@@ -261,7 +322,9 @@ mod tests {
     #[test]
     fn dates_are_strict_calendar_dates() {
         assert_eq!(parse_date("2024-02-29"), NaiveDate::from_ymd_opt(2024, 2, 29));
-        for bad in ["2024-5-1", "2024-02-30", "2023-02-29", "24-01-01", "2024-01-01T00:00:00Z", "2024/01/01", "２０２４-01-01"] {
+        for bad in
+            ["2024-5-1", "2024-02-30", "2023-02-29", "24-01-01", "2024-01-01T00:00:00Z", "2024/01/01", "２０２４-01-01"]
+        {
             assert_eq!(parse_date(bad), None, "{bad:?}");
         }
     }

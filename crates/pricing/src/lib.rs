@@ -15,12 +15,14 @@ mod serde_money;
 use chrono::NaiveDate;
 use serde_json::Value;
 
-pub use catalog::{BillGroup, Catalog, MAX_TERM_MONTHS, MAX_TRIAL_DAYS, Offering, Product, Rate, TaxRate, validate_catalog};
+pub use catalog::{
+    BillGroup, Catalog, MAX_TERM_MONTHS, MAX_TRIAL_DAYS, Offering, Product, Rate, TaxRate, validate_catalog,
+};
 pub use change::{Action, ChangePreview, preview_change};
 pub use contract::{Contract, ContractLine, ContractProduct, ContractStatus};
 pub use error::{Error, ErrorCode, Result};
-pub use invoice::{Address, Invoice, InvoiceLine, factor_text};
-pub use json::{parse_date, parse_date_time_date, parse_decimal};
+pub use invoice::{Address, Invoice, InvoiceLine, ProrationFactor, factor_text};
+pub use json::{AsPath, parse_date, parse_date_time_date, parse_decimal};
 pub use money::{Currency, Rounding, minor_units};
 pub use period::{Anchor, Frequency, Piece, Schedule, Timing, add_months, days};
 pub use price::{PriceModel, Tier, TierCharge, TierTable};

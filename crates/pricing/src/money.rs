@@ -1,8 +1,9 @@
 //! Currencies, their ISO 4217 minor units, and the one rounding step.
 
-use rust_decimal::{Decimal, RoundingStrategy};
+use rust_decimal::Decimal;
 
 use crate::error::{Result, overflow};
+use crate::json::AsPath;
 
 /// How an amount is rounded to the currency's minor unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -24,19 +25,12 @@ impl Rounding {
             _ => None,
         }
     }
-
-    fn strategy(self) -> RoundingStrategy {
-        match self {
-            Self::HalfUp => RoundingStrategy::MidpointAwayFromZero,
-            Self::HalfEven => RoundingStrategy::MidpointNearestEven,
-        }
-    }
 }
 
 /// An ISO 4217 currency with its minor-unit exponent and the catalog's rounding.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Currency {
-    code: String,
+    code: &'static str,
     exponent: u32,
     rounding: Rounding,
 }
@@ -45,14 +39,14 @@ impl Currency {
     /// The currency `code` (upper case, ISO 4217), or `None` when unknown.
     #[must_use]
     pub fn new(code: &str, rounding: Rounding) -> Option<Self> {
-        let exponent = minor_units(code)?;
-        Some(Self { code: code.to_owned(), exponent, rounding })
+        let (code, exponent) = iso_4217(code)?;
+        Some(Self { code, exponent, rounding })
     }
 
     /// The ISO code, e.g. `USD`.
     #[must_use]
-    pub fn code(&self) -> &str {
-        &self.code
+    pub fn code(&self) -> &'static str {
+        self.code
     }
 
     /// Decimal places of the minor unit (USD 2, JPY 0, KWD 3).
@@ -70,9 +64,35 @@ impl Currency {
     /// Rounds a full-precision amount once to the minor unit, keeping exactly
     /// `exponent` decimals (`100` → `100.00`) and never a negative zero.
     /// `path` names the input blamed if the amount cannot be represented.
-    pub fn round(&self, amount: Decimal, path: &str) -> Result<Decimal> {
-        let rounded = amount.round_dp_with_strategy(self.exponent, self.rounding.strategy());
-        self.rescaled(rounded).ok_or_else(|| overflow(path))
+    pub fn round<P: AsPath + ?Sized>(&self, amount: Decimal, path: &P) -> Result<Decimal> {
+        self.round_fraction(amount, 1, 1).ok_or_else(|| overflow(path))
+    }
+
+    /// `round(amount × num / den)` computed exactly: the product and the
+    /// quotient are whole numbers of the minor unit's fractions, so no
+    /// intermediate division truncates. `None` when it does not fit or
+    /// `den ≤ 0`.
+    #[must_use]
+    pub fn round_fraction(&self, amount: Decimal, num: i64, den: i64) -> Option<Decimal> {
+        if den <= 0 {
+            return None;
+        }
+        // amount = m / 10^s, so amount × num / den × 10^e = m·num·10^e / (den·10^s).
+        let (m, s, e) = (amount.mantissa(), amount.scale(), self.exponent);
+        let mut n = mul(m, i128::from(num))?;
+        let mut d = i128::from(den);
+        if s >= e {
+            d = mul(d, *POW10.get(usize::try_from(s - e).ok()?)?)?;
+        } else {
+            n = mul(n, *POW10.get(usize::try_from(e - s).ok()?)?)?;
+        }
+        let half_even = self.rounding == Rounding::HalfEven;
+        let q = match (i64::try_from(n), i64::try_from(d)) {
+            // Most amounts fit a machine word, where division is far cheaper.
+            (Ok(n), Ok(d)) => i128::from(round_div_i64(n, d, half_even)?),
+            _ => round_div_i128(n, d, half_even)?,
+        };
+        Decimal::try_from_i128_with_scale(q, e).ok().map(|v| if v.is_zero() { self.zero() } else { v })
     }
 
     /// Zero in this currency (`0.00`).
@@ -82,7 +102,11 @@ impl Currency {
     }
 
     /// Adds already-rounded amounts, keeping the currency's scale.
-    pub fn sum<'a>(&self, amounts: impl IntoIterator<Item = &'a Decimal>, path: &str) -> Result<Decimal> {
+    pub fn sum<'a, P: AsPath + ?Sized>(
+        &self,
+        amounts: impl IntoIterator<Item = &'a Decimal>,
+        path: &P,
+    ) -> Result<Decimal> {
         let mut total = self.zero();
         for a in amounts {
             total = total.checked_add(*a).ok_or_else(|| overflow(path))?;
@@ -90,20 +114,65 @@ impl Currency {
         self.rescaled(total).ok_or_else(|| overflow(path))
     }
 
+    /// `value` (of at most `exponent` decimals) written with exactly
+    /// `exponent` decimals; `None` when the digits do not fit.
     fn rescaled(&self, value: Decimal) -> Option<Decimal> {
         if value.is_zero() {
             return Some(self.zero());
         }
+        if value.scale() == self.exponent {
+            return Some(value);
+        }
         let mut out = value;
         out.rescale(self.exponent);
-        (out == value).then_some(out)
+        (out.scale() == self.exponent && out == value).then_some(out)
     }
 }
+
+/// `10^k` for every scale a `Decimal` can have.
+#[allow(clippy::indexing_slicing, reason = "evaluated at compile time: a bad index fails the build")]
+const POW10: [i128; 29] = {
+    let mut table = [1i128; 29];
+    let mut k = 1;
+    while k < 29 {
+        table[k] = table[k - 1] * 10;
+        k += 1;
+    }
+    table
+};
+
+/// `a × b`, checked; the product of two values that fit 64 bits always fits
+/// 128, which spares the costly 128-bit overflow check in the common case.
+fn mul(a: i128, b: i128) -> Option<i128> {
+    match (i64::try_from(a), i64::try_from(b)) {
+        (Ok(a), Ok(b)) => Some(i128::from(a) * i128::from(b)),
+        _ => a.checked_mul(b),
+    }
+}
+
+/// `round(n / d)` for `d > 0`: half away from zero, or half to even.
+macro_rules! round_div {
+    ($name:ident, $t:ty) => {
+        fn $name(n: $t, d: $t, half_even: bool) -> Option<$t> {
+            let (q, r) = (n.checked_div(d)?, n.checked_rem(d)?);
+            let twice = r.checked_abs()?.checked_mul(2)?;
+            let away = if half_even { twice > d || (twice == d && q % 2 != 0) } else { twice >= d };
+            if away { q.checked_add(n.signum()) } else { Some(q) }
+        }
+    };
+}
+round_div!(round_div_i64, i64);
+round_div!(round_div_i128, i128);
 
 /// The ISO 4217 exponent of `code`, `None` for codes that are not active
 /// currencies with a minor unit.
 #[must_use]
 pub fn minor_units(code: &str) -> Option<u32> {
+    iso_4217(code).map(|(_, e)| e)
+}
+
+/// The table's own copy of `code` and its exponent.
+fn iso_4217(code: &str) -> Option<(&'static str, u32)> {
     const ZERO: &[&str] = &[
         "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF",
         "XPF",
@@ -121,17 +190,9 @@ pub fn minor_units(code: &str) -> Option<u32> {
         "SRD", "SSP", "STN", "SVC", "SYP", "SZL", "THB", "TJS", "TMT", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "USD",
         "USN", "UZS", "VED", "VES", "WST", "XCD", "XCG", "YER", "ZAR", "ZMW", "ZWG",
     ];
-    if TWO.contains(&code) {
-        Some(2)
-    } else if ZERO.contains(&code) {
-        Some(0)
-    } else if THREE.contains(&code) {
-        Some(3)
-    } else if FOUR.contains(&code) {
-        Some(4)
-    } else {
-        None
-    }
+    [(TWO, 2), (ZERO, 0), (THREE, 3), (FOUR, 4)]
+        .into_iter()
+        .find_map(|(table, exponent)| table.iter().find(|c| **c == code).map(|c| (*c, exponent)))
 }
 
 #[cfg(test)]
@@ -169,6 +230,31 @@ mod tests {
     }
 
     #[test]
+    fn a_fraction_is_rounded_exactly_not_after_a_truncated_division() {
+        let usd = usd(Rounding::HalfUp);
+        assert_eq!(usd.round_fraction(d("120"), 17, 31).unwrap().to_string(), "65.81");
+        assert_eq!(usd.round_fraction(d("12.25"), 15, 30).unwrap().to_string(), "6.13");
+        assert_eq!(usd.round_fraction(d("-12.25"), 15, 30).unwrap().to_string(), "-6.13");
+        let even = super::Currency::new("USD", Rounding::HalfEven).unwrap();
+        assert_eq!(even.round_fraction(d("12.25"), 15, 30).unwrap().to_string(), "6.12");
+        assert_eq!(even.round_fraction(d("-12.25"), 15, 30).unwrap().to_string(), "-6.12");
+        // 1/3 of a cent-and-a-half: 0.005 exactly is a half, 0.00499… is not.
+        assert_eq!(usd.round_fraction(d("0.015"), 1, 3).unwrap().to_string(), "0.01");
+        assert_eq!(usd.round_fraction(d("0.0149999999999999999999999999"), 1, 3).unwrap().to_string(), "0.00");
+        assert_eq!(usd.round_fraction(d("1"), 1, 0), None);
+    }
+
+    #[test]
+    fn rounding_agrees_with_rust_decimal_on_ordinary_amounts() {
+        use rust_decimal::RoundingStrategy::{MidpointAwayFromZero, MidpointNearestEven};
+        for text in ["0.005", "0.015", "2.345", "2.355", "-2.345", "1234567.8949999", "0.0049", "99.995", "-0.125"] {
+            let x = d(text);
+            assert_eq!(usd(Rounding::HalfUp).round(x, "").unwrap(), x.round_dp_with_strategy(2, MidpointAwayFromZero));
+            assert_eq!(usd(Rounding::HalfEven).round(x, "").unwrap(), x.round_dp_with_strategy(2, MidpointNearestEven));
+        }
+    }
+
+    #[test]
     fn a_rounded_zero_is_never_negative() {
         let z = usd(Rounding::HalfUp).round(d("-0.001"), "").unwrap();
         assert_eq!(z.to_string(), "0.00");
@@ -181,6 +267,13 @@ mod tests {
         assert_eq!(minor_units("ABC"), None);
         assert_eq!(minor_units("KRW"), Some(0));
         assert_eq!(minor_units("BHD"), Some(3));
+    }
+
+    #[test]
+    fn an_amount_too_large_to_carry_the_currency_decimals_is_an_overflow() {
+        let e = usd(Rounding::HalfUp).round(d("1000000000000000000000000000"), "x").unwrap_err();
+        assert_eq!(e.code, crate::ErrorCode::Overflow);
+        assert_eq!(e.path, "x");
     }
 
     #[test]

@@ -98,13 +98,15 @@ pub fn days(a: NaiveDate, b: NaiveDate) -> i64 {
     b.signed_duration_since(a).num_days()
 }
 
-/// Days in the month `month` (1..=12) of `year`.
+/// Days in the month `month` (1..=12) of `year` (proleptic Gregorian).
 #[must_use]
 pub fn days_in_month(year: i32, month: u32) -> u32 {
-    let (ny, nm) = if month >= 12 { (year.checked_add(1), 1) } else { (Some(year), month + 1) };
-    ny.and_then(|y| NaiveDate::from_ymd_opt(y, nm, 1))
-        .and_then(|first_of_next| first_of_next.pred_opt())
-        .map_or(31, |last| last.day())
+    match month {
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
 }
 
 fn in_range(d: NaiveDate) -> Option<NaiveDate> {
@@ -114,10 +116,7 @@ fn in_range(d: NaiveDate) -> Option<NaiveDate> {
 /// Moves `date` by `k` months and sets the day to `min(anchor_day, daysInMonth)`.
 #[must_use]
 pub fn add_months(date: NaiveDate, k: i64, anchor_day: u32) -> Option<NaiveDate> {
-    let index = i64::from(date.year())
-        .checked_mul(12)?
-        .checked_add(i64::from(date.month0()))?
-        .checked_add(k)?;
+    let index = i64::from(date.year()).checked_mul(12)?.checked_add(i64::from(date.month0()))?.checked_add(k)?;
     let year = i32::try_from(index.div_euclid(12)).ok()?;
     let month = u32::try_from(index.rem_euclid(12)).ok()? + 1;
     if !(1..=9999).contains(&year) {
@@ -199,9 +198,8 @@ impl Schedule {
     /// `A` is `other`'s first boundary on or after `s`.
     #[must_use]
     pub fn co_termed(s: NaiveDate, other: &Schedule) -> Option<Self> {
-        let n = other.index_holding(s)?;
-        let b = other.boundary(n)?;
-        let anchor_date = if b == s { b } else { other.boundary(n.checked_add(1)?)? };
+        let (_, start, end) = other.index_holding(s)?;
+        let anchor_date = if start == s { start } else { end };
         Some(Self { service_start: s, anchor_date, anchor_day: other.anchor_day, months: other.months })
     }
 
@@ -211,18 +209,22 @@ impl Schedule {
         add_months(self.anchor_date, n.checked_mul(i64::from(self.months))?, self.anchor_day)
     }
 
-    /// The `n` with `B_n ≤ t < B_{n+1}`, ignoring the service start.
-    fn index_holding(&self, t: NaiveDate) -> Option<i64> {
+    /// The `n` with `B_n ≤ t < B_{n+1}`, ignoring the service start, with
+    /// `B_n` and `B_{n+1}`.
+    fn index_holding(&self, t: NaiveDate) -> Option<(i64, NaiveDate, NaiveDate)> {
         let month_index = |d: NaiveDate| i64::from(d.year()) * 12 + i64::from(d.month0());
         let diff = month_index(t) - month_index(self.anchor_date);
-        let mut n = diff.div_euclid(i64::from(self.months));
+        let n = diff.div_euclid(i64::from(self.months));
+        let (start, end) =
+            if n == 0 { (self.anchor_date, self.boundary(1)?) } else { (self.boundary(n)?, self.boundary(n + 1)?) };
         // B_n lies in the month A + n·m, so the estimate is off by one at most.
-        if self.boundary(n)? > t {
-            n -= 1;
-        } else if self.boundary(n + 1)? <= t {
-            n += 1;
+        if start > t {
+            Some((n - 1, self.boundary(n - 1)?, start))
+        } else if end <= t {
+            Some((n + 1, end, self.boundary(n + 2)?))
+        } else {
+            Some((n, start, end))
         }
-        Some(n)
     }
 
     /// The period holding `t` (`t ≥ S`): the partial first period, measured
@@ -240,8 +242,7 @@ impl Schedule {
                 whole_end: self.anchor_date,
             });
         }
-        let n = self.index_holding(t)?;
-        let (start, end) = (self.boundary(n)?, self.boundary(n + 1)?);
+        let (_, start, end) = self.index_holding(t)?;
         Some(Piece { start, end, whole_start: start, whole_end: end })
     }
 

@@ -5,11 +5,11 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::catalog::{Catalog, Offering, Rate};
+use crate::catalog::{Catalog, Id, Offering};
 use crate::contract::{Contract, ContractLine, ContractProduct, ContractStatus};
 use crate::error::{Error, ErrorCode, Result, overflow};
 use crate::invoice::{Billed, Invoice, prorate};
-use crate::json::{Doc, clip};
+use crate::json::{AsPath, Doc, Path, clip};
 use crate::period::{Frequency, Schedule, Timing, add_days, add_months};
 use crate::serde_money;
 
@@ -59,9 +59,10 @@ impl QuoteRequest {
         if list.is_empty() {
             return Err(DOC.invalid("quote.offerings", "at least one offering is required"));
         }
+        let base = Path::Text("quote.offerings");
         let mut offerings: Vec<RequestedOffering> = Vec::with_capacity(list.len());
         for (i, v) in list.iter().enumerate() {
-            let requested = requested_offering(catalog, v, &format!("quote.offerings[{i}]"), &offerings)?;
+            let requested = requested_offering(catalog, v, &base.index(i), &offerings)?;
             offerings.push(requested);
         }
         Ok(Self { start_date, offerings })
@@ -71,37 +72,37 @@ impl QuoteRequest {
 fn requested_offering(
     catalog: &Catalog,
     v: &Value,
-    path: &str,
+    path: &Path<'_>,
     earlier: &[RequestedOffering],
 ) -> Result<RequestedOffering> {
     let obj = DOC.object(v, path)?;
-    let id_path = format!("{path}.offeringId");
+    let id_path = path.key("offeringId");
     let id = DOC.string(DOC.required(obj, "offeringId", path)?, &id_path)?;
     let (index, offering) = catalog.offering(id).ok_or_else(|| {
-        Error::new(ErrorCode::UnknownOffering, &id_path, format!("no offering '{}' in the catalog", clip(id)))
+        Error::new(ErrorCode::UnknownOffering, id_path.render(), format!("no offering '{}' in the catalog", clip(id)))
     })?;
     if earlier.iter().any(|o| o.offering == index) {
         return Err(Error::new(
             ErrorCode::DuplicateOffering,
-            &id_path,
+            id_path.render(),
             format!("offering '{}' is already in the quote", clip(id)),
         ));
     }
-    let rate_path = format!("{path}.rateId");
+    let rate_path = path.key("rateId");
     let rate_id = DOC.string(DOC.required(obj, "rateId", path)?, &rate_path)?;
     let (rate, _) = offering.rate(rate_id).ok_or_else(|| {
         Error::new(
             ErrorCode::UnknownRate,
-            &rate_path,
+            rate_path.render(),
             format!("offering '{}' has no rate '{}'", clip(id), clip(rate_id)),
         )
     })?;
+    let items_path = path.key("items");
     let items = match DOC.field(obj, "items") {
         None => &[][..],
-        Some(v) => DOC.array(v, &format!("{path}.items"))?.as_slice(),
+        Some(v) => DOC.array(v, &items_path)?.as_slice(),
     };
-    let quantities =
-        quantities(catalog, offering, items, &format!("{path}.items"), false, None)?;
+    let quantities = quantities(catalog, offering, items, &items_path, false, None)?;
     Ok(RequestedOffering { offering: index, rate, quantities })
 }
 
@@ -112,60 +113,54 @@ pub(crate) fn quantities(
     catalog: &Catalog,
     offering: &Offering,
     items: &[Value],
-    path: &str,
+    path: &Path<'_>,
     quantity_required: bool,
     base: Option<&[Decimal]>,
 ) -> Result<Vec<Decimal>> {
-    let mut listed: Vec<Option<Decimal>> = vec![None; offering.products.len()];
+    let mut quantities: Vec<Decimal> = Vec::with_capacity(offering.products.len());
+    for (pos, p) in offering.products.iter().enumerate() {
+        let product = catalog.products.get(*p).ok_or_else(|| overflow(path))?;
+        quantities.push(base.and_then(|b| b.get(pos).copied()).unwrap_or(product.default_quantity));
+    }
     let mut seen = vec![false; offering.products.len()];
     for (j, item) in items.iter().enumerate() {
-        let item_path = format!("{path}[{j}]");
+        let item_path = path.index(j);
         let obj = DOC.object(item, &item_path)?;
-        let pid_path = format!("{item_path}.productId");
+        let pid_path = item_path.key("productId");
         let pid = DOC.string(DOC.required(obj, "productId", &item_path)?, &pid_path)?;
-        let pos = catalog
-            .product(pid)
-            .and_then(|(idx, _)| offering.position_of(idx))
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorCode::UnknownProduct,
-                    &pid_path,
-                    format!("'{}' is not a product of offering '{}'", clip(pid), offering.id),
-                )
-            })?;
+        let pos = offering.position_of_id(catalog, pid).ok_or_else(|| {
+            Error::new(
+                ErrorCode::UnknownProduct,
+                pid_path.render(),
+                format!("'{}' is not a product of offering '{}'", clip(pid), offering.id),
+            )
+        })?;
         let was_seen = seen.get_mut(pos).ok_or_else(|| overflow(&pid_path))?;
         if std::mem::replace(was_seen, true) {
             return Err(Error::new(
                 ErrorCode::DuplicateProduct,
-                &pid_path,
+                pid_path.render(),
                 format!("product '{}' is listed twice", clip(pid)),
             ));
         }
-        let q_path = format!("{item_path}.quantity");
-        let q = match DOC.field(obj, "quantity") {
+        let q_path = item_path.key("quantity");
+        match DOC.field(obj, "quantity") {
             None if quantity_required => return Err(DOC.missing(&q_path, "quantity")),
-            None => None,
-            Some(v) => Some(quantity(catalog, offering, pos, v, &q_path)?),
-        };
-        if let Some(slot) = listed.get_mut(pos) {
-            *slot = q;
+            None => {}
+            Some(v) => {
+                let q = quantity(catalog, offering, pos, v, &q_path)?;
+                if let Some(slot) = quantities.get_mut(pos) {
+                    *slot = q;
+                }
+            }
         }
     }
-    listed
-        .into_iter()
-        .zip(&offering.products)
-        .enumerate()
-        .map(|(pos, (q, p))| {
-            let product = catalog.products.get(*p).ok_or_else(|| overflow(path))?;
-            let fallback = base.and_then(|b| b.get(pos).copied()).unwrap_or(product.default_quantity);
-            Ok(q.unwrap_or(fallback))
-        })
-        .collect()
+    Ok(quantities)
 }
 
 /// A quantity for the product at `pos` of `offering`: a non-negative number
 /// within the product's bounds.
-fn quantity(catalog: &Catalog, offering: &Offering, pos: usize, v: &Value, path: &str) -> Result<Decimal> {
+fn quantity(catalog: &Catalog, offering: &Offering, pos: usize, v: &Value, path: &Path<'_>) -> Result<Decimal> {
     let q = DOC.decimal(v, path)?;
     if q.is_sign_negative() {
         return Err(DOC.invalid(path, "quantity must not be negative"));
@@ -175,11 +170,8 @@ fn quantity(catalog: &Catalog, offering: &Offering, pos: usize, v: &Value, path:
         let max = product.max_quantity.map_or_else(|| "no limit".to_owned(), |m| m.to_string());
         return Err(Error::new(
             ErrorCode::QuantityOutOfRange,
-            path,
-            format!(
-                "quantity {q} of '{}' is outside [{}, {max}]",
-                product.id, product.min_quantity
-            ),
+            path.render(),
+            format!("quantity {q} of '{}' is outside [{}, {max}]", product.id, product.min_quantity),
         ));
     }
     Ok(q)
@@ -190,7 +182,7 @@ fn quantity(catalog: &Catalog, offering: &Offering, pos: usize, v: &Value, path:
 #[serde(rename_all = "camelCase")]
 pub struct Quote {
     /// ISO currency code.
-    pub currency: String,
+    pub currency: &'static str,
     /// Start of service.
     pub start_date: NaiveDate,
     /// The latest offering end date; `null` when no offering has a term.
@@ -227,9 +219,9 @@ pub struct Recurring {
 #[serde(rename_all = "camelCase")]
 pub struct QuoteOffering {
     /// The offering.
-    pub offering_id: String,
+    pub offering_id: Id,
     /// Its rate.
-    pub rate_id: String,
+    pub rate_id: Id,
     /// The rate's frequency.
     pub billing_frequency: Frequency,
     /// The rate's timing.
@@ -254,7 +246,7 @@ pub struct QuoteOffering {
 #[serde(rename_all = "camelCase")]
 pub struct QuoteItem {
     /// The product.
-    pub product_id: String,
+    pub product_id: Id,
     /// Its quantity.
     #[serde(serialize_with = "serde_money::decimal")]
     pub quantity: Decimal,
@@ -283,11 +275,13 @@ pub fn price_quote(catalog: &Catalog, request: &QuoteRequest) -> Result<Quote> {
     let currency = &catalog.currency;
     let start = request.start_date;
     let mut offerings = Vec::with_capacity(request.offerings.len());
-    let mut lines = Vec::new();
+    let mut lines = Vec::with_capacity(request.offerings.iter().map(|o| o.quantities.len()).sum());
     let mut next_invoice_date: Option<NaiveDate> = None;
     for (i, req) in request.offerings.iter().enumerate() {
-        let path = format!("quote.offerings[{i}]");
-        let (offering, rate) = resolve(catalog, req.offering, req.rate, &path)?;
+        let base = Path::Text("quote.offerings");
+        let path = base.index(i);
+        let offering = catalog.offerings.get(req.offering).ok_or_else(|| overflow(&path))?;
+        let rate = offering.rates.get(req.rate).ok_or_else(|| overflow(&path))?;
         let service_start = add_days(start, rate.trial_days).ok_or_else(|| overflow(&path))?;
         let schedule = Schedule::start(catalog.anchor, service_start, rate.frequency).ok_or_else(|| overflow(&path))?;
         let first = schedule.first_period().ok_or_else(|| overflow(&path))?;
@@ -336,31 +330,23 @@ pub fn price_quote(catalog: &Catalog, request: &QuoteRequest) -> Result<Quote> {
         .into_iter()
         .filter(|f| offerings.iter().any(|o| o.billing_frequency == *f))
         .map(|f| {
-            let sum = currency.sum(
-                offerings.iter().filter(|o| o.billing_frequency == f).map(|o| &o.amount_without_tax),
-                "quote",
-            )?;
+            let sum = currency
+                .sum(offerings.iter().filter(|o| o.billing_frequency == f).map(|o| &o.amount_without_tax), "quote")?;
             Ok(Recurring { billing_frequency: f, amount_without_tax: sum })
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(Quote {
-        currency: currency.code().to_owned(),
+        currency: currency.code(),
         start_date: start,
         end_date: offerings.iter().filter_map(|o| o.end_date).max(),
         amount_without_tax: amount,
         amount,
         recurring,
         first_invoice: Invoice::new(currency, start, lines)?,
-        next_invoice_date: next_invoice_date.ok_or_else(|| DOC.invalid("quote.offerings", "at least one offering is required"))?,
+        next_invoice_date: next_invoice_date
+            .ok_or_else(|| DOC.invalid("quote.offerings", "at least one offering is required"))?,
         offerings,
     })
-}
-
-/// The offering and rate at these indices.
-pub(crate) fn resolve<'c>(catalog: &'c Catalog, offering: usize, rate: usize, path: &str) -> Result<(&'c Offering, &'c Rate)> {
-    let o = catalog.offerings.get(offering).ok_or_else(|| overflow(path))?;
-    let r = o.rates.get(rate).ok_or_else(|| overflow(path))?;
-    Ok((o, r))
 }
 
 impl Quote {
@@ -396,7 +382,7 @@ impl Quote {
         Contract {
             id: id.to_owned(),
             status: ContractStatus::Active,
-            currency: self.currency.clone(),
+            currency: self.currency.to_owned(),
             start_date: self.start_date,
             end_date: self.end_date,
             offerings,

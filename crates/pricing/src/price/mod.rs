@@ -8,8 +8,8 @@ mod flat;
 mod package;
 mod per_unit;
 mod stairstep;
-mod tiers;
 mod tiered;
+mod tiers;
 mod volume;
 
 use rust_decimal::Decimal;

@@ -116,11 +116,7 @@ fn a_product_too_large_for_a_decimal_is_none_not_a_panic() {
 #[test]
 fn a_tier_table_must_ascend_and_end_open() {
     let t = |u: &[Option<&str>]| {
-        TierTable::new(
-            u.iter()
-                .map(|x| Tier { up_to: x.map(d), unit_amount: d("1"), flat_amount: d("0") })
-                .collect(),
-        )
+        TierTable::new(u.iter().map(|x| Tier { up_to: x.map(d), unit_amount: d("1"), flat_amount: d("0") }).collect())
     };
     assert!(t(&[Some("10"), None]).is_ok());
     assert_eq!(t(&[]).unwrap_err().0, 0);

@@ -8,18 +8,16 @@ use super::{TierCharge, TierTable, mul_add};
 /// The tiers that charge something at `q`, with their units: lazily, so the
 /// price needs no allocation.
 fn charged(table: &TierTable, q: Decimal) -> impl Iterator<Item = Option<(usize, Decimal, Decimal)>> + '_ {
-    table
-        .with_lower_bounds()
-        .enumerate()
-        .take_while(move |(_, (lower, _))| q > *lower)
-        .map(move |(i, (lower, tier))| {
+    table.with_lower_bounds().enumerate().take_while(move |(_, (lower, _))| q > *lower).map(
+        move |(i, (lower, tier))| {
             let above = q.checked_sub(lower)?;
             let units = match tier.up_to {
                 Some(u) => above.min(u.checked_sub(lower)?),
                 None => above,
             };
             Some((i, lower, units))
-        })
+        },
+    )
 }
 
 pub(super) fn price(table: &TierTable, q: Decimal) -> Option<Decimal> {

@@ -81,21 +81,13 @@ impl TierTable {
             let tier_path = format!("{path}[{i}]");
             let obj = doc.object(item, &tier_path)?;
             let amount = |key: &str| -> Result<Decimal> {
-                doc.field(obj, key)
-                    .map_or(Ok(Decimal::ZERO), |v| doc.non_negative(v, &format!("{tier_path}.{key}")))
+                doc.field(obj, key).map_or(Ok(Decimal::ZERO), |v| doc.non_negative(v, &format!("{tier_path}.{key}")))
             };
-            let up_to = doc
-                .field(obj, "upTo")
-                .map(|v| doc.decimal(v, &format!("{tier_path}.upTo")))
-                .transpose()?;
+            let up_to = doc.field(obj, "upTo").map(|v| doc.decimal(v, &format!("{tier_path}.upTo"))).transpose()?;
             tiers.push(Tier { up_to, unit_amount: amount("unitAmount")?, flat_amount: amount("flatAmount")? });
         }
         Self::new(tiers).map_err(|(i, why)| {
-            if items.is_empty() {
-                doc.invalid(path, why)
-            } else {
-                doc.invalid(&format!("{path}[{i}].upTo"), why)
-            }
+            if items.is_empty() { doc.invalid(path, why) } else { doc.invalid(&format!("{path}[{i}].upTo"), why) }
         })
     }
 }
