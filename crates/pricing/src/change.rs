@@ -459,10 +459,13 @@ impl<'c> Change<'c> {
             let after = priced(self.catalog, new, path)?;
             let credit = old.rate.timing == Timing::InAdvance;
             let charge = new.rate.timing == Timing::InAdvance;
+            // In advance to in arrears: the prepaid time is credited whole and
+            // billed again at the period's end, so every product is credited.
+            let to_arrears = credit && !charge;
             for piece in &pieces {
                 for p in &before {
                     let matching = after.iter().find(|n| n.product_id == p.product_id);
-                    if matching.is_some_and(|n| n.price == p.price) {
+                    if !to_arrears && matching.is_some_and(|n| n.price == p.price) {
                         continue;
                     }
                     if credit {
@@ -478,8 +481,7 @@ impl<'c> Change<'c> {
                     }
                 }
             }
-            if credit && !charge {
-                // The credited time is billed again, in arrears, by the run.
+            if to_arrears {
                 invoiced_through = e;
             }
         }
