@@ -1,7 +1,13 @@
 //! Criterion benchmarks of the engine: `cargo bench -p quotekit-pricing`.
 //! Figures and the machine are recorded in `BENCHMARKS.md`.
 
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
 
 use std::hint::black_box;
 

@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
-use crate::json::{Doc, clip};
+use crate::json::{Doc, Path, clip};
 use crate::money::{Currency, Rounding};
 use crate::period::{Anchor, Frequency, Timing};
 use crate::price::PriceModel;
@@ -266,8 +266,9 @@ impl Parser {
     }
 
     fn product(&mut self, v: &Value, i: usize) -> Result<Product> {
-        let path = format!("products[{i}]");
-        let at = |k: &str| format!("{path}.{k}");
+        let base = Path::Text("products");
+        let path = base.index(i);
+        let at = |k: &'static str| path.key(k);
         let obj = DOC.object(v, &path)?;
         let id = DOC.id(DOC.required(obj, "id", &path)?, &at("id"))?;
         if self.product_index.insert(id.to_owned(), i).is_some() {
@@ -294,8 +295,9 @@ impl Parser {
     }
 
     fn offering(&mut self, v: &Value, i: usize, products: &[Product]) -> Result<Offering> {
-        let path = format!("offerings[{i}]");
-        let at = |k: &str| format!("{path}.{k}");
+        let base = Path::Text("offerings");
+        let path = base.index(i);
+        let at = |k: &'static str| path.key(k);
         let obj = DOC.object(v, &path)?;
         let id = DOC.id(DOC.required(obj, "id", &path)?, &at("id"))?;
         if self.offering_index.insert(id.to_owned(), i).is_some() {
@@ -308,7 +310,8 @@ impl Parser {
         }
         let mut members: Vec<usize> = Vec::with_capacity(ids.len());
         for (k, pid) in ids.iter().enumerate() {
-            let p = format!("{path}.productIds[{k}]");
+            let ids_path = path.key("productIds");
+            let p = ids_path.index(k);
             let pid = DOC.id(pid, &p)?;
             let idx = *self
                 .product_index
@@ -319,20 +322,21 @@ impl Parser {
             }
             members.push(idx);
         }
-        let rates = DOC.array(DOC.required(obj, "rates", &path)?, &at("rates"))?;
+        let rates_path = path.key("rates");
+        let rates = DOC.array(DOC.required(obj, "rates", &path)?, &rates_path)?;
         if rates.is_empty() {
             return Err(DOC.invalid(&at("rates"), "an offering needs at least one rate"));
         }
         let rates = rates
             .iter()
             .enumerate()
-            .map(|(j, r)| self.rate(r, &format!("{path}.rates[{j}]"), &members, products))
+            .map(|(j, r)| self.rate(r, &rates_path.index(j), &members, products))
             .collect::<Result<Vec<_>>>()?;
         Ok(Offering { id: Id::from(id), name, products: members, rates })
     }
 
-    fn rate(&mut self, v: &Value, path: &str, members: &[usize], products: &[Product]) -> Result<Rate> {
-        let at = |k: &str| format!("{path}.{k}");
+    fn rate(&mut self, v: &Value, path: &Path<'_>, members: &[usize], products: &[Product]) -> Result<Rate> {
+        let at = |k: &'static str| path.key(k);
         let obj = DOC.object(v, path)?;
         let id = DOC.id(DOC.required(obj, "id", path)?, &at("id"))?;
         if self.rate_ids.insert(id.to_owned(), 0).is_some() {
@@ -369,9 +373,9 @@ impl Parser {
         let list = DOC.array(DOC.required(obj, "prices", path)?, &prices_path)?;
         let mut prices: Vec<Option<PriceModel>> = vec![None; members.len()];
         for (k, pv) in list.iter().enumerate() {
-            let p = format!("{prices_path}[{k}]");
+            let p = prices_path.index(k);
             let pobj = DOC.object(pv, &p)?;
-            let pid_path = format!("{p}.productId");
+            let pid_path = p.key("productId");
             let pid = DOC.id(DOC.required(pobj, "productId", &p)?, &pid_path)?;
             let slot = self
                 .product_index
@@ -399,8 +403,8 @@ impl Parser {
 }
 
 /// `name`, defaulting to the id.
-fn name(obj: &Map<String, Value>, id: &str, path: &str) -> Result<String> {
-    DOC.field(obj, "name").map_or(Ok(id), |v| DOC.string(v, &format!("{path}.name"))).map(str::to_owned)
+fn name(obj: &Map<String, Value>, id: &str, path: &Path<'_>) -> Result<String> {
+    DOC.field(obj, "name").map_or(Ok(id), |v| DOC.string(v, &path.key("name"))).map(str::to_owned)
 }
 
 fn anchor(settings: &Map<String, Value>) -> Result<Anchor> {

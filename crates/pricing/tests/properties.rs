@@ -1,7 +1,13 @@
 //! Property tests of the engine's invariants, and fuzz-style checks that no
 //! input the parser accepts, however large or odd, makes it panic.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
 
 use std::str::FromStr;
 

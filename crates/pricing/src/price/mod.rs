@@ -17,7 +17,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::error::Result;
-use crate::json::Doc;
+use crate::json::{Doc, Path};
 use crate::serde_money;
 
 pub use tiers::{Tier, TierTable};
@@ -119,11 +119,12 @@ impl PriceModel {
 
     /// Reads a price's model and its fields from catalog JSON at `path`
     /// (`offerings[0].rates[1].prices[2]`).
-    pub(crate) fn parse(obj: &Map<String, Value>, path: &str) -> Result<Self> {
+    pub(crate) fn parse(obj: &Map<String, Value>, path: &Path<'_>) -> Result<Self> {
         let doc = Doc::Catalog;
-        let at = |key: &str| format!("{path}.{key}");
+        let at = |key: &'static str| path.key(key);
         let model = doc.string(doc.required(obj, "model", path)?, &at("model"))?;
-        let amount = |key: &str| -> Result<Decimal> { doc.non_negative(doc.required(obj, key, path)?, &at(key)) };
+        let amount =
+            |key: &'static str| -> Result<Decimal> { doc.non_negative(doc.required(obj, key, path)?, &at(key)) };
         let tiers = || -> Result<TierTable> { TierTable::parse(doc.required(obj, "tiers", path)?, &at("tiers")) };
         Ok(match model {
             "FLAT" => Self::Flat { amount: amount("amount")? },

@@ -5,7 +5,7 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 
 use crate::error::Result;
-use crate::json::Doc;
+use crate::json::{Doc, Path};
 
 /// One tier: covers `(previous upTo, upTo]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,21 +73,21 @@ impl TierTable {
             .map(|(i, (l, t))| (i, l, t))
     }
 
-    pub(crate) fn parse(v: &Value, path: &str) -> Result<Self> {
+    pub(crate) fn parse(v: &Value, path: &Path<'_>) -> Result<Self> {
         let doc = Doc::Catalog;
         let items = doc.array(v, path)?;
         let mut tiers = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
-            let tier_path = format!("{path}[{i}]");
+            let tier_path = path.index(i);
             let obj = doc.object(item, &tier_path)?;
             let amount = |key: &str| -> Result<Decimal> {
-                doc.field(obj, key).map_or(Ok(Decimal::ZERO), |v| doc.non_negative(v, &format!("{tier_path}.{key}")))
+                doc.field(obj, key).map_or(Ok(Decimal::ZERO), |v| doc.non_negative(v, &tier_path.key(key)))
             };
-            let up_to = doc.field(obj, "upTo").map(|v| doc.decimal(v, &format!("{tier_path}.upTo"))).transpose()?;
+            let up_to = doc.field(obj, "upTo").map(|v| doc.decimal(v, &tier_path.key("upTo"))).transpose()?;
             tiers.push(Tier { up_to, unit_amount: amount("unitAmount")?, flat_amount: amount("flatAmount")? });
         }
         Self::new(tiers).map_err(|(i, why)| {
-            if items.is_empty() { doc.invalid(path, why) } else { doc.invalid(&format!("{path}[{i}].upTo"), why) }
+            if items.is_empty() { doc.invalid(path, why) } else { doc.invalid(&path.index(i).key("upTo"), why) }
         })
     }
 }
