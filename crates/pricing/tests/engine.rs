@@ -127,10 +127,13 @@ fn a_contract_without_invoiced_through_is_invalid_at_that_field() {
     assert_eq!((e.code, e.path.as_str()), (ErrorCode::InvalidValue, "contract.offerings[0].invoicedThrough"));
 }
 
+/// Breaks one field of a catalog.
+type Breaker = Box<dyn Fn(&mut Value)>;
+
 /// Each broken catalog and the path its error names.
 #[test]
 fn catalog_errors_name_the_offending_path_first_in_layout_order() {
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    let cases: Vec<(&str, Breaker)> = vec![
         ("currency", Box::new(|c| c["currency"] = json!("usd"))),
         ("settings.rounding", Box::new(|c| c["settings"]["rounding"] = json!("HALF_DOWN"))),
         ("settings.billingAnchor.type", Box::new(|c| c["settings"]["billingAnchor"] = json!({ "type": "WEEKLY" }))),
