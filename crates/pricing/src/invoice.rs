@@ -76,13 +76,18 @@ pub(crate) fn prorate<P: AsPath + ?Sized>(
     credit: bool,
     path: &P,
 ) -> Result<Option<InvoiceLine>> {
+    prorated(currency, billed, piece, credit).ok_or_else(|| overflow(path))
+}
+
+/// [`prorate`] without the error's path (not generic: one copy in the wasm).
+fn prorated(currency: &Currency, billed: &Billed<'_>, piece: &Piece, credit: bool) -> Option<Option<InvoiceLine>> {
     let (num, den) = piece.factor();
-    let signed = if credit { num.checked_neg().ok_or_else(|| overflow(path))? } else { num };
-    let amount = currency.round_fraction(billed.price, signed, den).ok_or_else(|| overflow(path))?;
+    let signed = if credit { num.checked_neg()? } else { num };
+    let amount = currency.round_fraction(billed.price, signed, den)?;
     if amount.is_zero() {
-        return Ok(None);
+        return Some(None);
     }
-    Ok(Some(InvoiceLine {
+    Some(Some(InvoiceLine {
         offering_id: Id::clone(billed.offering_id),
         rate_id: Id::clone(billed.rate_id),
         product_id: Id::clone(billed.product_id),

@@ -199,7 +199,39 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
 /// calendar date in its own offset (`2024-03-19T23:30:00-08:00` is 2024-03-19).
 #[must_use]
 pub fn parse_date_time_date(s: &str) -> Option<NaiveDate> {
-    chrono::DateTime::parse_from_rfc3339(s).ok().map(|dt| dt.date_naive())
+    // date "T" HH:MM:SS [.fraction] (Z | ±HH:MM), RFC 3339 section 5.6.
+    let date = parse_date(s.get(..10)?)?;
+    let rest = s.get(10..)?.strip_prefix(['T', 't', ' '])?;
+    let two = |t: &str, max: u32| {
+        t.get(..2).filter(|d| d.bytes().all(|b| b.is_ascii_digit()))?.parse::<u32>().ok().filter(|v| *v <= max)
+    };
+    // Hours, minutes and seconds (60 for a leap second) are checked, not kept.
+    two(rest, 23)?;
+    two(rest.get(3..)?, 59)?;
+    two(rest.get(6..)?, 60)?;
+    if rest.get(2..3)? != ":" || rest.get(5..6)? != ":" {
+        return None;
+    }
+    let mut zone = rest.get(8..)?;
+    if let Some(fraction) = zone.strip_prefix('.') {
+        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        zone = fraction.get(digits..)?;
+    }
+    let offset_ok = match zone {
+        "Z" | "z" => true,
+        _ => {
+            let sign = zone.get(..1)?;
+            (sign == "+" || sign == "-")
+                && zone.len() == 6
+                && zone.get(3..4)? == ":"
+                && two(zone.get(1..)?, 23).is_some()
+                && two(zone.get(4..)?, 59).is_some()
+        }
+    };
+    offset_ok.then_some(date)
 }
 
 /// Parses the text of a JSON number exactly (`"1E+9"` is one billion; `" 1"`,
@@ -335,5 +367,19 @@ mod tests {
         assert_eq!(parse_date_time_date("2024-03-19T23:30:00Z"), NaiveDate::from_ymd_opt(2024, 3, 19));
         assert_eq!(parse_date_time_date("2024-03-19T23:30-08:00"), None);
         assert_eq!(parse_date_time_date("2024-03-19T23:30:00"), None);
+        assert_eq!(parse_date_time_date("2024-03-19T23:30:00.123456+05:30"), NaiveDate::from_ymd_opt(2024, 3, 19));
+        assert_eq!(parse_date_time_date("2024-03-19t23:30:00z"), NaiveDate::from_ymd_opt(2024, 3, 19));
+        for bad in [
+            "2024-03-19T24:00:00Z",
+            "2024-03-19T23:60:00Z",
+            "2024-03-19T23:30:00+5:30",
+            "2024-03-19T23:30:00.Z",
+            "2024-03-19T23:30:00+05:30x",
+            "2024-02-30T00:00:00Z",
+            "2024-03-19",
+            "2024-03-19T23:30:00+24:00",
+        ] {
+            assert_eq!(parse_date_time_date(bad), None, "{bad}");
+        }
     }
 }

@@ -4,6 +4,7 @@ mod catalog;
 mod change;
 mod contract;
 mod error;
+pub mod golden;
 mod invoice;
 mod json;
 mod money;
@@ -12,7 +13,7 @@ pub mod price;
 mod quote;
 mod serde_money;
 
-use chrono::NaiveDate;
+pub use chrono::NaiveDate;
 use serde_json::Value;
 
 pub use catalog::{

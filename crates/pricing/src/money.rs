@@ -107,11 +107,16 @@ impl Currency {
         amounts: impl IntoIterator<Item = &'a Decimal>,
         path: &P,
     ) -> Result<Decimal> {
+        self.total(&mut amounts.into_iter()).ok_or_else(|| overflow(path))
+    }
+
+    /// The sum, `None` on overflow (not generic: one copy in the wasm).
+    fn total(&self, amounts: &mut dyn Iterator<Item = &Decimal>) -> Option<Decimal> {
         let mut total = self.zero();
         for a in amounts {
-            total = total.checked_add(*a).ok_or_else(|| overflow(path))?;
+            total = total.checked_add(*a)?;
         }
-        self.rescaled(total).ok_or_else(|| overflow(path))
+        self.rescaled(total)
     }
 
     /// `value` (of at most `exponent` decimals) written with exactly

@@ -1,0 +1,185 @@
+//! QuoteKit's pricing engine for JavaScript: a thin wasm-bindgen layer over
+//! `crates/pricing`. It converts values and calls the engine; it has no
+//! pricing logic of its own.
+//!
+//! Inputs are read by walking the JS value (a number becomes its shortest
+//! decimal text, so `0.1` is one tenth); results leave as the engine's JSON
+//! text through `JSON.parse`, so they are plain JSON objects, identical field
+//! for field to the API's. No JSON parser is compiled into the module.
+
+use js_sys::{JSON, Reflect};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+
+mod types;
+
+/// A JS `Error` carrying the engine's `code`, `path` and `message`.
+fn throw(e: &pricing::Error) -> JsValue {
+    let error = js_sys::Error::new(&e.message);
+    error.set_name("PricingError");
+    // Setting a property on a fresh Error object cannot fail.
+    let _ = Reflect::set(&error, &"code".into(), &e.code.as_str().into());
+    let _ = Reflect::set(&error, &"path".into(), &e.path.as_str().into());
+    error.into()
+}
+
+/// The engine's error for a value JavaScript cannot turn into JSON.
+fn not_json(path: &str) -> JsValue {
+    throw(&pricing::Error::new(pricing::ErrorCode::InvalidValue, path, "must be JSON (no BigInt, no cycles)"))
+}
+
+/// A JS value as JSON. A number becomes its shortest decimal text, which the
+/// engine reads exactly wherever a number is expected; `undefined` is `null`.
+fn read(value: &JsValue, path: &str) -> Result<serde_json::Value, JsValue> {
+    use serde_json::Value;
+    if value.is_undefined() || value.is_null() {
+        return Ok(Value::Null);
+    }
+    if let Some(b) = value.as_bool() {
+        return Ok(Value::Bool(b));
+    }
+    if let Some(s) = value.as_string() {
+        return Ok(Value::String(s));
+    }
+    if value.as_f64().is_some() {
+        let n: &js_sys::Number = value.unchecked_ref();
+        return Ok(Value::String(n.to_string_with_radix(10).map_err(|_| not_json(path))?.into()));
+    }
+    if js_sys::Array::is_array(value) {
+        let a: &js_sys::Array = value.unchecked_ref();
+        return a.iter().map(|v| read(&v, path)).collect::<Result<Vec<_>, _>>().map(Value::Array);
+    }
+    if value.is_object() {
+        let mut map = serde_json::Map::new();
+        for entry in js_sys::Object::entries(value.unchecked_ref()).iter() {
+            let pair: js_sys::Array = entry.unchecked_into();
+            // Object.entries yields string keys only.
+        let key = pair.get(0).as_string().unwrap_or_default();
+            map.insert(key, read(&pair.get(1), path)?);
+        }
+        return Ok(Value::Object(map));
+    }
+    Err(not_json(path))
+}
+
+/// Engine JSON text as a plain JS object.
+fn write(text: &str) -> Result<JsValue, JsValue> {
+    JSON::parse(text)
+}
+
+/// `today`, or else the user's local calendar date.
+fn today(today: Option<String>) -> Result<pricing::NaiveDate, JsValue> {
+    let text = today.unwrap_or_else(|| {
+        let now = js_sys::Date::new_0();
+        format!("{:04}-{:02}-{:02}", now.get_full_year(), now.get_month() + 1, now.get_date())
+    });
+    pricing::read_today(&text).map_err(|e| throw(&e))
+}
+
+fn catalog(value: &JsValue) -> Result<pricing::Catalog, JsValue> {
+    pricing::Catalog::from_json(&read(value, "")?).map_err(|e| throw(&e))
+}
+
+/// ESTIMATE: prices a Sign-Up request's `quote` against `catalog`.
+/// `today` (`YYYY-MM-DD`) defaults to the user's local calendar date.
+/// Throws a `PricingError` (`code`, `path`, `message`).
+#[wasm_bindgen(unchecked_return_type = "Quote")]
+pub fn estimate(
+    #[wasm_bindgen(unchecked_param_type = "Catalog")] catalog: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "SignUpRequest")] request: JsValue,
+    today: Option<String>,
+) -> Result<JsValue, JsValue> {
+    Pricing::new(catalog)?.estimate(request, today)
+}
+
+/// Previews a contract change: the contract after it and the invoice it
+/// issues (no tax). `operation` is one operation or `{ operations: [...] }`.
+#[wasm_bindgen(js_name = previewChange, unchecked_return_type = "ChangePreview")]
+pub fn preview_change(
+    #[wasm_bindgen(unchecked_param_type = "Catalog")] catalog: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "ContractInput")] contract: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "ContractOperation | { operations: ContractOperation[] }")]
+    operation: JsValue,
+    today: Option<String>,
+) -> Result<JsValue, JsValue> {
+    Pricing::new(catalog)?.preview_change(contract, operation, today)
+}
+
+/// Validates a catalog; throws a `PricingError` (`INVALID_CATALOG`) naming
+/// the offending path.
+#[wasm_bindgen(js_name = validateCatalog)]
+pub fn validate_catalog(#[wasm_bindgen(unchecked_param_type = "Catalog")] catalog: JsValue) -> Result<(), JsValue> {
+    self::catalog(&catalog).map(|_| ())
+}
+
+/// ESTIMATE answering the engine's JSON text, byte for byte what the API
+/// sends: amounts keep their currency decimals (`100.00`).
+#[wasm_bindgen(js_name = estimateJson)]
+pub fn estimate_json(
+    #[wasm_bindgen(unchecked_param_type = "Catalog")] catalog: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "SignUpRequest")] request: JsValue,
+    today: Option<String>,
+) -> Result<String, JsValue> {
+    let catalog = self::catalog(&catalog)?;
+    let quote = pricing::estimate(&catalog, &read(&request, "")?, self::today(today)?).map_err(|e| throw(&e))?;
+    Ok(pricing::to_json(&quote))
+}
+
+/// `previewChange` answering the engine's JSON text.
+#[wasm_bindgen(js_name = previewChangeJson)]
+pub fn preview_change_json(
+    #[wasm_bindgen(unchecked_param_type = "Catalog")] catalog: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "ContractInput")] contract: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "ContractOperation | { operations: ContractOperation[] }")]
+    operation: JsValue,
+    today: Option<String>,
+) -> Result<String, JsValue> {
+    let catalog = self::catalog(&catalog)?;
+    let (contract, operation) = (read(&contract, "contract")?, read(&operation, "")?);
+    let preview =
+        pricing::preview_change(&catalog, &contract, &operation, self::today(today)?).map_err(|e| throw(&e))?;
+    Ok(pricing::to_json(&preview))
+}
+
+/// A catalog parsed and validated once, then reused for every price: what a
+/// pricing page keeps while a visitor moves a slider.
+#[wasm_bindgen]
+pub struct Pricing {
+    catalog: pricing::Catalog,
+}
+
+#[wasm_bindgen]
+impl Pricing {
+    /// Parses and validates `catalog`; throws a `PricingError` if invalid.
+    #[wasm_bindgen(constructor)]
+    pub fn new(#[wasm_bindgen(unchecked_param_type = "Catalog")] catalog: JsValue) -> Result<Pricing, JsValue> {
+        Ok(Self { catalog: self::catalog(&catalog)? })
+    }
+
+    /// ESTIMATE against this catalog (see the free function `estimate`).
+    #[wasm_bindgen(unchecked_return_type = "Quote")]
+    pub fn estimate(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "SignUpRequest")] request: JsValue,
+        today: Option<String>,
+    ) -> Result<JsValue, JsValue> {
+        let request = read(&request, "")?;
+        let quote = pricing::estimate(&self.catalog, &request, self::today(today)?).map_err(|e| throw(&e))?;
+        write(&pricing::to_json(&quote))
+    }
+
+    /// `previewChange` against this catalog.
+    #[wasm_bindgen(js_name = previewChange, unchecked_return_type = "ChangePreview")]
+    pub fn preview_change(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "ContractInput")] contract: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "ContractOperation | { operations: ContractOperation[] }")]
+        operation: JsValue,
+        today: Option<String>,
+    ) -> Result<JsValue, JsValue> {
+        let (contract, operation) = (read(&contract, "contract")?, read(&operation, "")?);
+        let preview = pricing::preview_change(&self.catalog, &contract, &operation, self::today(today)?)
+            .map_err(|e| throw(&e))?;
+        write(&pricing::to_json(&preview))
+    }
+}

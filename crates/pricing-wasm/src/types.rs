@@ -1,0 +1,288 @@
+//! The TypeScript types of the package's inputs and outputs, emitted into the
+//! generated `.d.ts` so that the public API has no `any`.
+
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &str = r#"
+/** A decimal: a JSON number, or a string holding one (`"0.1"`, `"1E+9"`). */
+export type Decimal = number | string;
+/** A calendar date, `YYYY-MM-DD`. */
+export type DateString = string;
+
+export type BillingFrequency = "MONTHLY" | "QUARTERLY" | "SEMI_ANNUALLY" | "ANNUALLY";
+export type BillingTiming = "IN_ADVANCE" | "IN_ARREARS";
+export type Rounding = "HALF_UP" | "HALF_EVEN";
+
+/** One tier: covers `(previous upTo, upTo]`; the last tier has `upTo: null`. */
+export interface Tier {
+  upTo: Decimal | null;
+  unitAmount?: Decimal;
+  flatAmount?: Decimal;
+}
+
+/** A product's price for one period of its rate. */
+export type Price =
+  | { productId: string; model: "FLAT"; amount: Decimal }
+  | { productId: string; model: "PER_UNIT"; unitAmount: Decimal }
+  | { productId: string; model: "TIERED" | "VOLUME" | "STAIRSTEP"; tiers: Tier[] }
+  | { productId: string; model: "PACKAGE"; packageSize: Decimal; packageAmount: Decimal };
+
+export interface Rate {
+  id: string;
+  name?: string;
+  billingFrequency: BillingFrequency;
+  billingTiming: BillingTiming;
+  trialDays?: number;
+  termMonths?: number | null;
+  /** One price per product of the offering. */
+  prices: Price[];
+}
+
+export interface Offering {
+  id: string;
+  name?: string;
+  productIds: string[];
+  rates: Rate[];
+}
+
+export interface Product {
+  id: string;
+  name?: string;
+  minQuantity?: Decimal;
+  maxQuantity?: Decimal | null;
+  defaultQuantity?: Decimal;
+}
+
+export interface TaxRate {
+  country: string;
+  state?: string;
+  rate: Decimal;
+  name?: string;
+}
+
+export interface BillGroup {
+  autoEmailInvoice?: boolean;
+  collectInvoiceBalanceAutomatically?: boolean;
+}
+
+export type BillingAnchor = { type: "ANNIVERSARY" } | { type: "DAY_OF_MONTH"; day: number };
+
+export interface CatalogSettings {
+  billingAnchor?: BillingAnchor;
+  rounding?: Rounding;
+  defaultBillGroup?: BillGroup;
+  taxRates?: TaxRate[];
+}
+
+/** The published catalog (`GET /api/catalog`). */
+export interface Catalog {
+  currency: string;
+  settings?: CatalogSettings;
+  products: Product[];
+  offerings: Offering[];
+}
+
+export interface BillingAddress {
+  line1?: string;
+  line2?: string;
+  city?: string;
+  state?: string;
+  postalCode?: string;
+  country?: string;
+}
+
+export type SignUpAction =
+  | "CREATE_AND_FINALIZE"
+  | "CREATE_WITH_PAYMENT_METHOD"
+  | "CREATE_IN_PENDING"
+  | "INIT_PAYMENT_METHOD"
+  | "UPDATE"
+  | "FINALIZE"
+  | "CANCEL"
+  | "ESTIMATE";
+
+/** A Sign-Up API request; ESTIMATE reads only `quote`. */
+export interface SignUpRequest {
+  action?: SignUpAction;
+  customer?: {
+    accountName: string;
+    customId?: string | null;
+    name: string;
+    email: string;
+    billingAddress?: BillingAddress;
+  };
+  billGroup?: BillGroup;
+  quote: {
+    /** Defaults to today; never in the past. */
+    startDate?: DateString | null;
+    customId?: string | null;
+    offerings: {
+      offeringId: string;
+      rateId: string;
+      /** Products not listed (or without a quantity) take their defaultQuantity. */
+      items?: { productId: string; quantity?: Decimal | null }[];
+    }[];
+  };
+  paymentMethod?: { paymentMethodName?: string; paymentToken: string };
+}
+
+export interface QuoteItem {
+  productId: string;
+  quantity: number;
+  amountWithoutTax: number;
+  amount: number;
+}
+
+export interface QuoteOffering {
+  offeringId: string;
+  rateId: string;
+  billingFrequency: BillingFrequency;
+  billingTiming: BillingTiming;
+  endDate: DateString | null;
+  amountWithoutTax: number;
+  amount: number;
+  items: QuoteItem[];
+}
+
+export interface InvoiceLine {
+  offeringId: string;
+  rateId: string;
+  productId: string;
+  quantity: number;
+  periodStart: DateString;
+  periodEnd: DateString;
+  /** `days / days of the whole period`, six decimals: `"0.548387"`. */
+  prorationFactor: string;
+  /** Negative for a credit. */
+  amount: number;
+  tax: number;
+}
+
+export interface Invoice {
+  invoiceDate: DateString;
+  amountWithoutTax: number;
+  tax: number;
+  amount: number;
+  lines: InvoiceLine[];
+}
+
+/** The ESTIMATE: one period of everything, and what is paid at sign-up. */
+export interface Quote {
+  currency: string;
+  startDate: DateString;
+  endDate: DateString | null;
+  amountWithoutTax: number;
+  amount: number;
+  recurring: { billingFrequency: BillingFrequency; amountWithoutTax: number }[];
+  offerings: QuoteOffering[];
+  firstInvoice: Invoice;
+  nextInvoiceDate: DateString;
+}
+
+export interface ContractProduct {
+  productId: string;
+  quantity: number;
+}
+
+export interface ContractLine {
+  offeringId: string;
+  rateId: string;
+  serviceStart: DateString;
+  anchorDate: DateString;
+  anchorDay: number;
+  invoicedThrough: DateString;
+  products: ContractProduct[];
+}
+
+export interface Contract {
+  id: string;
+  status: "ACTIVE" | "CANCELED";
+  currency: string;
+  startDate: DateString;
+  endDate: DateString | null;
+  offerings: ContractLine[];
+}
+
+/** A contract as the API returns it; `anchorDate` may be omitted. */
+export interface ContractInput {
+  id?: string;
+  status: "ACTIVE" | "CANCELED";
+  currency: string;
+  startDate: DateString;
+  endDate?: DateString | null;
+  offerings: {
+    offeringId: string;
+    rateId: string;
+    serviceStart: DateString;
+    anchorDate?: DateString;
+    anchorDay: number;
+    invoicedThrough: DateString;
+    products: { productId: string; quantity: Decimal }[];
+  }[];
+}
+
+interface ContractOperationBase {
+  contractId?: string;
+  /** A date, or an RFC 3339 date-time taken as its calendar date in its own offset. */
+  effectiveDate?: string | null;
+  /** Wins over `effectiveDate`. */
+  relativeEffectiveDate?: "NEXT_BILL_CYCLE" | null;
+}
+
+type ProductQuantities = { productId: string; quantity: Decimal }[];
+
+export type ContractOperation =
+  | (ContractOperationBase & {
+      action: "QUANTITY_CHANGE";
+      payload: { offerings: { offeringId: string; products: ProductQuantities }[] };
+    })
+  | (ContractOperationBase & {
+      action: "RATE_CHANGE";
+      payload: { offerings: { offeringId: string; rateId: string; products?: ProductQuantities }[] };
+    })
+  | (ContractOperationBase & {
+      action: "OFFERING_CHANGE";
+      payload: { offerings: { offeringId: string; newOfferingId: string; products?: ProductQuantities }[] };
+    })
+  | (ContractOperationBase & {
+      action: "ADD_OFFERING";
+      payload: { offerings: { offeringId: string; rateId?: string; products?: ProductQuantities }[] };
+    })
+  | (ContractOperationBase & {
+      action: "REMOVE_OFFERING";
+      payload: { offerings: { offeringId: string }[] };
+    })
+  | (ContractOperationBase & { action: "CANCELLATION"; payload: null });
+
+/** The contract in force after a change, and the invoice it issues (no tax). */
+export interface ChangePreview {
+  contract: Contract;
+  invoice: Invoice;
+}
+
+export type ErrorCode =
+  | "MISSING_FIELD"
+  | "INVALID_VALUE"
+  | "UNKNOWN_OFFERING"
+  | "UNKNOWN_RATE"
+  | "UNKNOWN_PRODUCT"
+  | "DUPLICATE_OFFERING"
+  | "DUPLICATE_PRODUCT"
+  | "QUANTITY_OUT_OF_RANGE"
+  | "START_DATE_IN_PAST"
+  | "INVALID_CATALOG"
+  | "EFFECTIVE_DATE_IN_PAST"
+  | "EFFECTIVE_DATE_AFTER_END"
+  | "CONTRACT_NOT_ACTIVE"
+  | "OVERFLOW";
+
+/** What every function throws: an `Error` with the engine's code and the JSON path of the offending field. */
+export interface PricingError extends Error {
+  name: "PricingError";
+  code: ErrorCode;
+  /** `quote.offerings[0].items[1].quantity`; relative to the catalog for INVALID_CATALOG. */
+  path: string;
+  message: string;
+}
+"#;
