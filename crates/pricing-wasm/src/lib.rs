@@ -54,7 +54,7 @@ fn read(value: &JsValue, path: &str) -> Result<serde_json::Value, JsValue> {
         for entry in js_sys::Object::entries(value.unchecked_ref()).iter() {
             let pair: js_sys::Array = entry.unchecked_into();
             // Object.entries yields string keys only.
-        let key = pair.get(0).as_string().unwrap_or_default();
+            let key = pair.get(0).as_string().unwrap_or_default();
             map.insert(key, read(&pair.get(1), path)?);
         }
         return Ok(Value::Object(map));

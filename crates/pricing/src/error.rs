@@ -90,6 +90,8 @@ pub struct Error {
 
 impl Error {
     /// An error with `code` at `path`.
+    #[cold]
+    #[inline(never)]
     pub fn new(code: ErrorCode, path: impl Into<String>, message: impl Into<String>) -> Self {
         Self { code, path: path.into(), message: message.into() }
     }
@@ -119,6 +121,8 @@ pub(crate) fn join_path(prefix: &str, path: &str) -> String {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// An amount or date that no longer fits: reported at `path`.
+#[cold]
+#[inline(never)]
 pub(crate) fn overflow<P: crate::json::AsPath + ?Sized>(path: &P) -> Error {
     Error::new(
         ErrorCode::Overflow,

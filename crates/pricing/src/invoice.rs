@@ -5,6 +5,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+use crate::arith;
 use crate::catalog::{Catalog, Id};
 use crate::error::{Result, overflow};
 use crate::json::AsPath;
@@ -123,7 +124,8 @@ impl std::fmt::Display for ProrationFactor {
             q += scaled.signum();
         }
         let sign = if q < 0 { "-" } else { "" };
-        let q = q.unsigned_abs();
+        // Factors are small: 64 bits print them (and keep u128 formatting out of the wasm).
+        let q = u64::try_from(q.unsigned_abs()).unwrap_or(u64::MAX);
         write!(f, "{sign}{}.{:06}", q / 1_000_000, q % 1_000_000)
     }
 }
@@ -163,7 +165,7 @@ impl Invoice {
             .lines
             .iter()
             .map(|l| {
-                let tax = l.amount.checked_mul(rate).ok_or_else(|| overflow(""))?;
+                let tax = arith::mul(l.amount, rate).ok_or_else(|| overflow(""))?;
                 Ok(InvoiceLine { tax: currency.round(tax, "")?, ..l.clone() })
             })
             .collect::<Result<Vec<_>>>()?;

@@ -8,6 +8,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 
+use crate::arith;
 use crate::error::{Error, ErrorCode, Result};
 
 /// A JSON path, rendered to text only when an error needs it.
@@ -76,6 +77,8 @@ pub(crate) enum Doc {
 }
 
 impl Doc {
+    #[cold]
+    #[inline(never)]
     pub(crate) fn missing<P: AsPath + ?Sized>(self, path: &P, what: &str) -> Error {
         let path = path.render();
         match self {
@@ -84,6 +87,8 @@ impl Doc {
         }
     }
 
+    #[cold]
+    #[inline(never)]
     pub(crate) fn invalid<P: AsPath + ?Sized>(self, path: &P, message: impl Into<String>) -> Error {
         let path = path.render();
         let code = match self {
@@ -158,7 +163,7 @@ impl Doc {
     /// A whole number in `0..=u32::MAX`.
     pub(crate) fn whole<P: AsPath + ?Sized>(self, v: &Value, path: &P) -> Result<u32> {
         let d = self.decimal(v, path)?;
-        if d.is_sign_negative() || !d.fract().is_zero() {
+        if d.is_sign_negative() || d.trunc() != d {
             return Err(self.invalid(path, "must be a whole number, 0 or more"));
         }
         u32::try_from(d.mantissa() / 10i128.pow(d.scale())).map_err(|_| self.invalid(path, "is too large"))
@@ -172,6 +177,8 @@ impl Doc {
 }
 
 /// At most 40 characters of user text, for messages.
+#[cold]
+#[inline(never)]
 pub(crate) fn clip(s: &str) -> String {
     let mut out: String = s.chars().take(40).collect();
     if s.chars().nth(40).is_some() {
@@ -257,7 +264,7 @@ pub fn parse_decimal(text: &str) -> std::result::Result<Decimal, String> {
             if d.is_zero() {
                 break;
             }
-            d = d.checked_mul(Decimal::TEN).ok_or_else(out_of_range)?;
+            d = arith::mul(d, Decimal::TEN).ok_or_else(out_of_range)?;
         }
     }
     if d.is_zero() {

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod arith;
 mod catalog;
 mod change;
 mod contract;

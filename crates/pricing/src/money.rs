@@ -2,6 +2,7 @@
 
 use rust_decimal::Decimal;
 
+use crate::arith;
 use crate::error::{Result, overflow};
 use crate::json::AsPath;
 
@@ -114,7 +115,7 @@ impl Currency {
     fn total(&self, amounts: &mut dyn Iterator<Item = &Decimal>) -> Option<Decimal> {
         let mut total = self.zero();
         for a in amounts {
-            total = total.checked_add(*a)?;
+            total = arith::add(total, *a)?;
         }
         self.rescaled(total)
     }

@@ -57,8 +57,9 @@ pub fn the_json_entry_points_match_the_engine() {
                 quotekit_pricing::preview_change_json(js(&case["catalog"]), js(&case["contract"]), js(op), today)
                     .map(|t| ("change", t))
             }
-            None => quotekit_pricing::estimate_json(js(&case["catalog"]), js(&case["request"]), today)
-                .map(|t| ("quote", t)),
+            None => {
+                quotekit_pricing::estimate_json(js(&case["catalog"]), js(&case["request"]), today).map(|t| ("quote", t))
+            }
         };
         match (result, native) {
             (Ok(wasm), Ok(native)) => assert_eq!(wasm, native, "{name}"),

@@ -16,6 +16,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::arith;
 use crate::error::Result;
 use crate::json::{Doc, Path};
 use crate::serde_money;
@@ -154,7 +155,7 @@ impl PriceModel {
 
 /// `a × b + c`, checked.
 fn mul_add(a: Decimal, b: Decimal, c: Decimal) -> Option<Decimal> {
-    a.checked_mul(b)?.checked_add(c)
+    arith::add(arith::mul(a, b)?, c)
 }
 
 #[cfg(test)]

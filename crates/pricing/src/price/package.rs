@@ -3,13 +3,16 @@
 use rust_decimal::Decimal;
 
 use super::TierCharge;
+use crate::arith;
 
 fn packages(size: Decimal, q: Decimal) -> Option<Decimal> {
-    Some(q.checked_div(size)?.ceil())
+    let exact = arith::div(q, size)?;
+    let whole = exact.trunc();
+    if whole == exact { Some(whole) } else { arith::add(whole, Decimal::ONE) }
 }
 
 pub(super) fn price(size: Decimal, amount: Decimal, q: Decimal) -> Option<Decimal> {
-    packages(size, q)?.checked_mul(amount)
+    arith::mul(packages(size, q)?, amount)
 }
 
 pub(super) fn explain(size: Decimal, amount: Decimal, q: Decimal) -> Option<Vec<TierCharge>> {
@@ -24,6 +27,6 @@ pub(super) fn explain(size: Decimal, amount: Decimal, q: Decimal) -> Option<Vec<
         units,
         unit_amount: amount,
         flat_amount: Decimal::ZERO,
-        amount: units.checked_mul(amount)?,
+        amount: arith::mul(units, amount)?,
     }])
 }

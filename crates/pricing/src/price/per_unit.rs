@@ -3,9 +3,10 @@
 use rust_decimal::Decimal;
 
 use super::TierCharge;
+use crate::arith;
 
 pub(super) fn price(unit_amount: Decimal, q: Decimal) -> Option<Decimal> {
-    unit_amount.checked_mul(q)
+    arith::mul(unit_amount, q)
 }
 
 pub(super) fn explain(unit_amount: Decimal, q: Decimal) -> Option<Vec<TierCharge>> {

@@ -4,15 +4,16 @@
 use rust_decimal::Decimal;
 
 use super::{TierCharge, TierTable, mul_add};
+use crate::arith;
 
 /// The tiers that charge something at `q`, with their units: lazily, so the
 /// price needs no allocation.
 fn charged(table: &TierTable, q: Decimal) -> impl Iterator<Item = Option<(usize, Decimal, Decimal)>> + '_ {
     table.with_lower_bounds().enumerate().take_while(move |(_, (lower, _))| q > *lower).map(
         move |(i, (lower, tier))| {
-            let above = q.checked_sub(lower)?;
+            let above = arith::sub(q, lower)?;
             let units = match tier.up_to {
-                Some(u) => above.min(u.checked_sub(lower)?),
+                Some(u) => above.min(arith::sub(u, lower)?),
                 None => above,
             };
             Some((i, lower, units))
@@ -25,7 +26,7 @@ pub(super) fn price(table: &TierTable, q: Decimal) -> Option<Decimal> {
     for step in charged(table, q) {
         let (i, _, units) = step?;
         let tier = table.tiers().get(i)?;
-        total = total.checked_add(mul_add(units, tier.unit_amount, tier.flat_amount)?)?;
+        total = arith::add(total, mul_add(units, tier.unit_amount, tier.flat_amount)?)?;
     }
     Some(total)
 }
