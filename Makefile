@@ -6,7 +6,13 @@ SHELL := bash
 CARGO ?= cargo
 TODAY := $(shell date -u +%F)
 
-.PHONY: setup dev test fmt lint unit wasm-check doc bench
+WASM_OPT := node_modules/.bin/wasm-opt
+# The features rustc 1.95 enables for wasm32-unknown-unknown, and no others.
+WASM_FEATURES := --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int \
+  --enable-mutable-globals --enable-reference-types --enable-multivalue
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+
+.PHONY: setup dev test fmt lint unit wasm-check doc bench pkg wasm-test node-test
 
 setup:
 	@scripts/setup.sh
@@ -18,7 +24,7 @@ dev: setup
 	  tests/fixtures/catalog.json tests/fixtures/request.json $(TODAY)
 
 ## Every test and gate.
-test: setup fmt lint unit wasm-check doc
+test: setup fmt lint unit wasm-check doc pkg wasm-test node-test
 
 fmt:
 	$(CARGO) fmt --all -- --check
@@ -35,6 +41,24 @@ wasm-check:
 
 doc:
 	RUSTDOCFLAGS=-Dwarnings $(CARGO) doc --locked --workspace --no-deps
+
+## The npm package: wasm-pack (release profile: size first), then npm's
+## binaryen at -Oz, then metadata and the size budget (scripts/pkg.mjs).
+pkg: setup
+	wasm-pack --log-level warn build crates/pricing-wasm --release --target web \
+	  --out-dir ../../pkg --out-name quotekit_pricing
+	$(WASM_OPT) -Oz $(WASM_FEATURES) --strip-debug --strip-producers --strip-target-features \
+	  pkg/quotekit_pricing_bg.wasm -o pkg/quotekit_pricing_bg.wasm
+	node scripts/pkg.mjs
+
+## The engine as wasm: every vector in headless Chromium and in Node.
+wasm-test: setup
+	wasm-pack --log-level warn test --headless --chrome crates/pricing-wasm --test browser
+	wasm-pack --log-level warn test --node crates/pricing-wasm --test node
+
+## pkg/ as a user loads it: vectors, parity with native, the three integration styles.
+node-test: pkg
+	node --test tests/node/
 
 ## Criterion benchmarks; figures go to BENCHMARKS.md.
 bench: setup
