@@ -12,7 +12,7 @@ WASM_FEATURES := --enable-bulk-memory --enable-sign-ext --enable-nontrapping-flo
   --enable-mutable-globals --enable-reference-types --enable-multivalue
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: setup dev test fmt lint unit wasm-check doc bench pkg wasm-test node-test
+.PHONY: setup dev test fmt lint unit wasm-check doc bench bench-wasm pkg wasm-test node-test
 
 setup:
 	@scripts/setup.sh
@@ -58,8 +58,16 @@ wasm-test: setup
 
 ## pkg/ as a user loads it: vectors, parity with native, the three integration styles.
 node-test: pkg
+	mkdir -p target/parity
+	$(CARGO) run --quiet --locked -p quotekit-pricing --example parity_cases -- target/parity/cases.jsonl 3000
 	node --test tests/node/
+	node_modules/.bin/tsc -p tests/types/tsconfig.json
 
-## Criterion benchmarks; figures go to BENCHMARKS.md.
+## Benchmarks (figures go to BENCHMARKS.md): criterion natively, then the
+## package in headless Chromium and Node against the native figure.
 bench: setup
 	$(CARGO) bench --locked -p quotekit-pricing --bench estimate
+	$(MAKE) bench-wasm
+
+bench-wasm: pkg
+	node tests/bench/run.mjs

@@ -2,15 +2,15 @@
 //! `crates/pricing`. It converts values and calls the engine; it has no
 //! pricing logic of its own.
 //!
-//! Inputs are read by walking the JS value (a number becomes its shortest
-//! decimal text, so `0.1` is one tenth); results leave as the engine's JSON
-//! text through `JSON.parse`, so they are plain JSON objects, identical field
-//! for field to the API's. No JSON parser is compiled into the module.
+//! Inputs cross as `JSON.stringify` text (a number becomes its shortest
+//! decimal text, so `0.1` is one tenth) read by a small JSON reader; results
+//! leave as the engine's JSON text through `JSON.parse`, so they are plain
+//! JSON objects, identical field for field to the API's.
 
 use js_sys::{JSON, Reflect};
-use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
+mod json;
 mod types;
 
 /// A JS `Error` carrying the engine's `code`, `path` and `message`.
@@ -28,38 +28,15 @@ fn not_json(path: &str) -> JsValue {
     throw(&pricing::Error::new(pricing::ErrorCode::InvalidValue, path, "must be JSON (no BigInt, no cycles)"))
 }
 
-/// A JS value as JSON. A number becomes its shortest decimal text, which the
-/// engine reads exactly wherever a number is expected; `undefined` is `null`.
+/// A JS value as JSON: `JSON.stringify` in the engine of the page (one
+/// string across the boundary), then read exactly; `undefined` is `null`.
 fn read(value: &JsValue, path: &str) -> Result<serde_json::Value, JsValue> {
-    use serde_json::Value;
-    if value.is_undefined() || value.is_null() {
-        return Ok(Value::Null);
+    if value.is_undefined() {
+        return Ok(serde_json::Value::Null);
     }
-    if let Some(b) = value.as_bool() {
-        return Ok(Value::Bool(b));
-    }
-    if let Some(s) = value.as_string() {
-        return Ok(Value::String(s));
-    }
-    if value.as_f64().is_some() {
-        let n: &js_sys::Number = value.unchecked_ref();
-        return Ok(Value::String(n.to_string_with_radix(10).map_err(|_| not_json(path))?.into()));
-    }
-    if js_sys::Array::is_array(value) {
-        let a: &js_sys::Array = value.unchecked_ref();
-        return a.iter().map(|v| read(&v, path)).collect::<Result<Vec<_>, _>>().map(Value::Array);
-    }
-    if value.is_object() {
-        let mut map = serde_json::Map::new();
-        for entry in js_sys::Object::entries(value.unchecked_ref()).iter() {
-            let pair: js_sys::Array = entry.unchecked_into();
-            // Object.entries yields string keys only.
-            let key = pair.get(0).as_string().unwrap_or_default();
-            map.insert(key, read(&pair.get(1), path)?);
-        }
-        return Ok(Value::Object(map));
-    }
-    Err(not_json(path))
+    let text = JSON::stringify(value).map_err(|_| not_json(path))?;
+    let text = text.as_string().ok_or_else(|| not_json(path))?;
+    json::parse(&text).map_err(|_| not_json(path))
 }
 
 /// Engine JSON text as a plain JS object.

@@ -34,8 +34,10 @@ pub struct Contract {
     /// ISO currency code; equal to the catalog's.
     pub currency: String,
     /// The sign-up's start date.
+    #[serde(serialize_with = "serde_money::date")]
     pub start_date: NaiveDate,
     /// Exclusive end; `null` is evergreen.
+    #[serde(serialize_with = "serde_money::option_date")]
     pub end_date: Option<NaiveDate>,
     /// The lines.
     pub offerings: Vec<ContractLine>,
@@ -72,10 +74,10 @@ impl Serialize for ContractLine {
         let mut st = s.serialize_struct("ContractLine", 7)?;
         st.serialize_field("offeringId", &self.offering_id)?;
         st.serialize_field("rateId", &self.rate_id)?;
-        st.serialize_field("serviceStart", &self.schedule.service_start)?;
-        st.serialize_field("anchorDate", &self.schedule.anchor_date)?;
+        st.serialize_field("serviceStart", &serde_money::Date(&self.schedule.service_start))?;
+        st.serialize_field("anchorDate", &serde_money::Date(&self.schedule.anchor_date))?;
         st.serialize_field("anchorDay", &self.schedule.anchor_day)?;
-        st.serialize_field("invoicedThrough", &self.invoiced_through)?;
+        st.serialize_field("invoicedThrough", &serde_money::Date(&self.invoiced_through))?;
         st.serialize_field("products", &self.products)?;
         st.end()
     }

@@ -73,8 +73,25 @@ fn matches_at(expected: &Value, actual: &Value, path: &str) -> Result<(), String
     }
 }
 
+/// The engine's two JSON writers (`ToJson` and `serde`) agree on a case.
+pub fn writers_agree(case: &Value) -> Result<(), String> {
+    let Ok(catalog) = Catalog::from_json(case.get("catalog").unwrap_or(&Value::Null)) else { return Ok(()) };
+    let Ok(today) = read_today(case.get("today").and_then(Value::as_str).unwrap_or_default()) else { return Ok(()) };
+    let texts = match case.get("operation").filter(|o| !o.is_null()) {
+        Some(op) => preview_change(&catalog, case.get("contract").unwrap_or(&Value::Null), op, today)
+            .map(|p| (to_json(&p), serde_json::to_string(&p).unwrap_or_default())),
+        None => estimate(&catalog, case.get("request").unwrap_or(&Value::Null), today)
+            .map(|q| (to_json(&q), serde_json::to_string(&q).unwrap_or_default())),
+    };
+    match texts {
+        Ok((ours, serde)) if ours != serde => Err(format!("ToJson and serde disagree:\n  {ours}\n  {serde}")),
+        _ => Ok(()),
+    }
+}
+
 /// Runs a case natively: `Ok` when the answer matches `expected`.
 pub fn check(case: &Value) -> Result<(), String> {
+    writers_agree(case)?;
     let actual = outcome(case);
     matches(case.get("expected").unwrap_or(&Value::Null), &actual).map_err(|why| format!("{why}\n  actual: {actual}"))
 }

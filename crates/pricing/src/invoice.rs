@@ -18,6 +18,7 @@ use crate::serde_money;
 #[serde(rename_all = "camelCase")]
 pub struct Invoice {
     /// The date the invoice is issued.
+    #[serde(serialize_with = "serde_money::date")]
     pub invoice_date: NaiveDate,
     /// Sum of the lines' amounts.
     #[serde(serialize_with = "serde_money::decimal")]
@@ -46,8 +47,10 @@ pub struct InvoiceLine {
     #[serde(serialize_with = "serde_money::decimal")]
     pub quantity: Decimal,
     /// First day covered.
+    #[serde(serialize_with = "serde_money::date")]
     pub period_start: NaiveDate,
     /// First day not covered.
+    #[serde(serialize_with = "serde_money::date")]
     pub period_end: NaiveDate,
     /// `days(periodStart, periodEnd) / days(whole period)`, shown with six decimals.
     pub proration_factor: ProrationFactor,

@@ -13,6 +13,7 @@ mod period;
 pub mod price;
 mod quote;
 mod serde_money;
+mod write_json;
 
 pub use chrono::NaiveDate;
 use serde_json::Value;
@@ -29,6 +30,7 @@ pub use money::{Currency, Rounding, minor_units};
 pub use period::{Anchor, Frequency, Piece, Schedule, Timing, add_months, days};
 pub use price::{PriceModel, Tier, TierCharge, TierTable};
 pub use quote::{Quote, QuoteItem, QuoteOffering, QuoteRequest, Recurring, RequestedOffering, price_quote};
+pub use write_json::{JsonOut, ToJson};
 
 /// ESTIMATE: prices the `quote` of a Sign-Up request against a parsed catalog.
 /// `today` is the caller's calendar date (the engine reads no clock).
@@ -42,9 +44,9 @@ pub fn read_today(today: &str) -> Result<NaiveDate> {
     quote::read_today(today)
 }
 
-/// Serialises an engine value (a quote, a preview, an error) to JSON text,
-/// amounts as numbers with their currency's decimals.
+/// An engine value (a quote, a change preview, a contract, an invoice, an
+/// error) as JSON text, amounts as numbers with their currency's decimals.
 #[must_use]
-pub fn to_json<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_string(value).unwrap_or_else(|e| format!("{{\"code\":\"INTERNAL\",\"message\":\"{e}\"}}"))
+pub fn to_json<T: ToJson>(value: &T) -> String {
+    value.to_json()
 }

@@ -184,8 +184,10 @@ pub struct Quote {
     /// ISO currency code.
     pub currency: &'static str,
     /// Start of service.
+    #[serde(serialize_with = "serde_money::date")]
     pub start_date: NaiveDate,
     /// The latest offering end date; `null` when no offering has a term.
+    #[serde(serialize_with = "serde_money::option_date")]
     pub end_date: Option<NaiveDate>,
     /// One period of every offering.
     #[serde(serialize_with = "serde_money::decimal")]
@@ -200,6 +202,7 @@ pub struct Quote {
     /// What the customer pays at sign-up.
     pub first_invoice: Invoice,
     /// The earliest date after `startDate` on which anything is invoiced.
+    #[serde(serialize_with = "serde_money::date")]
     pub next_invoice_date: NaiveDate,
 }
 
@@ -227,6 +230,7 @@ pub struct QuoteOffering {
     /// The rate's timing.
     pub billing_timing: Timing,
     /// `addMonths(startDate, termMonths)`; `null` when evergreen.
+    #[serde(serialize_with = "serde_money::option_date")]
     pub end_date: Option<NaiveDate>,
     /// Sum of the items.
     #[serde(serialize_with = "serde_money::decimal")]

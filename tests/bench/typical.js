@@ -1,0 +1,80 @@
+// The typical quote of the engine benchmark (crates/pricing/benches/estimate.rs,
+// `estimate/3x2`): 3 offerings x 2 items, TIERED and PER_UNIT, monthly in
+// advance, DAY_OF_MONTH 1, started mid-month so every first period is prorated.
+export function catalog(offerings = 3, items = 2) {
+  const products = [];
+  for (let p = 0; p < offerings * items; p++) {
+    products.push({ id: `prod_${p}`, name: `Product ${p}`, minQuantity: 0, maxQuantity: 100000 });
+  }
+  return {
+    currency: 'USD',
+    settings: { billingAnchor: { type: 'DAY_OF_MONTH', day: 1 } },
+    products,
+    offerings: Array.from({ length: offerings }, (_, o) => {
+      const ids = Array.from({ length: items }, (_, i) => `prod_${o * items + i}`);
+      const prices = ids.map((id, i) =>
+        i % 2 === 0
+          ? { productId: id, model: 'TIERED', tiers: [
+              { upTo: 10, unitAmount: '5' },
+              { upTo: 50, unitAmount: '4', flatAmount: '10' },
+              { upTo: null, unitAmount: '3', flatAmount: '20' }] }
+          : { productId: id, model: 'PER_UNIT', unitAmount: '12.50' },
+      );
+      return {
+        id: `offr_${o}`, name: `Offering ${o}`, productIds: ids,
+        rates: [
+          { id: `rate_${o}_m`, name: 'Monthly', billingFrequency: 'MONTHLY', billingTiming: 'IN_ADVANCE', termMonths: 12, prices },
+          { id: `rate_${o}_y`, name: 'Annual', billingFrequency: 'ANNUALLY', billingTiming: 'IN_ADVANCE', prices },
+        ],
+      };
+    }),
+  };
+}
+
+export function request(offerings = 3, items = 2) {
+  return {
+    action: 'ESTIMATE',
+    quote: {
+      startDate: '2026-11-21',
+      offerings: Array.from({ length: offerings }, (_, o) => ({
+        offeringId: `offr_${o}`,
+        rateId: `rate_${o}_m`,
+        items: Array.from({ length: items }, (_, i) => ({ productId: `prod_${o * items + i}`, quantity: 17 + i })),
+      })),
+    },
+  };
+}
+
+export const today = '2026-11-21';
+
+/** Runs `fn` repeatedly for about `ms` milliseconds; returns microseconds per call (median of 5 rounds). */
+export function measure(fn, ms = 400) {
+  for (let i = 0; i < 2000; i++) fn(); // warm up the JIT
+  const rounds = [];
+  for (let r = 0; r < 5; r++) {
+    let n = 0;
+    const start = performance.now();
+    let now = start;
+    while (now - start < ms) {
+      for (let i = 0; i < 200; i++) fn();
+      n += 200;
+      now = performance.now();
+    }
+    rounds.push(((now - start) * 1000) / n);
+  }
+  rounds.sort((a, b) => a - b);
+  return rounds[2];
+}
+
+/** The two figures: Pricing.estimate (catalog parsed once) and estimate (catalog each time). */
+export function run(pricing) {
+  const c = catalog();
+  const q = request();
+  const p = new pricing.Pricing(c);
+  const check = p.estimate(q, today);
+  if (check.offerings.length !== 3) throw new Error('the typical quote did not price');
+  return {
+    pricingEstimateUs: measure(() => p.estimate(q, today)),
+    estimateWithCatalogUs: measure(() => pricing.estimate(c, q, today)),
+  };
+}

@@ -1,0 +1,92 @@
+// Compiled by `tsc --noEmit` in make test: the package's declarations describe
+// every input and output precisely. Lines marked @ts-expect-error must fail
+// to type-check, so a loosened declaration (an `any`) breaks the build.
+import init, {
+  initSync,
+  estimate,
+  previewChange,
+  validateCatalog,
+  Pricing,
+  type Catalog,
+  type SignUpRequest,
+  type Quote,
+  type ChangePreview,
+  type ContractInput,
+  type ContractOperation,
+  type PricingError,
+  type ErrorCode,
+} from '@quotekit/pricing';
+
+const catalog: Catalog = {
+  currency: 'USD',
+  settings: { billingAnchor: { type: 'DAY_OF_MONTH', day: 1 }, rounding: 'HALF_UP' },
+  products: [{ id: 'prod_seats', minQuantity: 1, maxQuantity: 500 }],
+  offerings: [
+    {
+      id: 'offr_team',
+      productIds: ['prod_seats'],
+      rates: [
+        {
+          id: 'rate_team_monthly',
+          billingFrequency: 'MONTHLY',
+          billingTiming: 'IN_ADVANCE',
+          prices: [
+            { productId: 'prod_seats', model: 'TIERED', tiers: [{ upTo: 10, unitAmount: '12' }, { upTo: null, unitAmount: 10 }] },
+          ],
+        },
+      ],
+    },
+  ],
+};
+
+const request: SignUpRequest = {
+  quote: { offerings: [{ offeringId: 'offr_team', rateId: 'rate_team_monthly', items: [{ productId: 'prod_seats', quantity: '10' }] }] },
+};
+
+export async function demo(): Promise<number> {
+  await init();
+  validateCatalog(catalog);
+  const quote: Quote = new Pricing(catalog).estimate(request, '2026-11-21');
+  const same: Quote = estimate(catalog, request);
+  const due: number = quote.firstInvoice.amount + same.amount;
+  const factor: string = quote.firstInvoice.lines[0].prorationFactor;
+  const end: string | null = quote.endDate;
+
+  const contract: ContractInput = {
+    status: 'ACTIVE',
+    currency: 'USD',
+    startDate: '2026-11-21',
+    offerings: [
+      { offeringId: 'offr_team', rateId: 'rate_team_monthly', serviceStart: '2026-11-21', anchorDay: 1,
+        invoicedThrough: '2026-12-01', products: [{ productId: 'prod_seats', quantity: 10 }] },
+    ],
+  };
+  const op: ContractOperation = {
+    action: 'QUANTITY_CHANGE',
+    payload: { offerings: [{ offeringId: 'offr_team', products: [{ productId: 'prod_seats', quantity: 15 }] }] },
+  };
+  const preview: ChangePreview = previewChange(catalog, contract, { operations: [op] });
+  const status: 'ACTIVE' | 'CANCELED' = preview.contract.status;
+
+  try {
+    estimate(catalog, request);
+  } catch (e) {
+    const err = e as PricingError;
+    const code: ErrorCode = err.code;
+    const where: string = err.path;
+    void [code, where];
+  }
+
+  // @ts-expect-error: a model the catalog does not know
+  const badPrice: Catalog['offerings'][0]['rates'][0]['prices'][0] = { productId: 'p', model: 'FREE' };
+  // @ts-expect-error: amounts are numbers, not strings, in a quote
+  const badAmount: string = quote.amount;
+  // @ts-expect-error: CANCELLATION carries a null payload
+  const badCancel: ContractOperation = { action: 'CANCELLATION', payload: { offerings: [] } };
+  // @ts-expect-error: an unknown action
+  const badOp: ContractOperation = { action: 'PAUSE', payload: null };
+  // @ts-expect-error: the result is typed, not any
+  const notAny: boolean = estimate(catalog, request);
+  void [badPrice, badAmount, badCancel, badOp, notAny, factor, end, status, initSync];
+  return due;
+}
