@@ -60,8 +60,8 @@ wasm-test: setup
 node-test: pkg
 	mkdir -p target/parity
 	$(CARGO) run --quiet --locked -p quotekit-pricing --example parity_cases -- target/parity/cases.jsonl 3000
-	node --test tests/node/
 	node_modules/.bin/tsc -p tests/types/tsconfig.json
+	node --test tests/node/
 
 ## Benchmarks (figures go to BENCHMARKS.md): criterion natively, then the
 ## package in headless Chromium and Node against the native figure.
