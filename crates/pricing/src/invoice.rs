@@ -115,10 +115,13 @@ pub struct ProrationFactor {
     pub of: i64,
 }
 
-impl std::fmt::Display for ProrationFactor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl ProrationFactor {
+    /// Appends the six-decimal text (`0.548387`) to `out`, rounded half-up,
+    /// without `core::fmt` (this runs for every invoice line).
+    pub fn write_to(&self, out: &mut String) {
         if self.of <= 0 {
-            return f.write_str("0.000000");
+            out.push_str("0.000000");
+            return;
         }
         let scaled = i128::from(self.days) * 1_000_000;
         let of = i128::from(self.of);
@@ -126,10 +129,29 @@ impl std::fmt::Display for ProrationFactor {
         if 2 * r.abs() >= of {
             q += scaled.signum();
         }
-        let sign = if q < 0 { "-" } else { "" };
-        // Factors are small: 64 bits print them (and keep u128 formatting out of the wasm).
-        let q = u64::try_from(q.unsigned_abs()).unwrap_or(u64::MAX);
-        write!(f, "{sign}{}.{:06}", q / 1_000_000, q % 1_000_000)
+        if q < 0 {
+            out.push('-');
+        }
+        let q = q.unsigned_abs();
+        let whole = u64::try_from(q / 1_000_000).unwrap_or(u64::MAX);
+        let frac = u64::try_from(q % 1_000_000).unwrap_or(0);
+        out.push_str(&whole.to_string());
+        let mut digits = [b'0'; 7];
+        digits[0] = b'.';
+        let mut rest = frac;
+        for slot in digits.iter_mut().skip(1).rev() {
+            *slot = b'0' + u8::try_from(rest % 10).unwrap_or(0);
+            rest /= 10;
+        }
+        out.push_str(std::str::from_utf8(&digits).unwrap_or(".000000"));
+    }
+}
+
+impl std::fmt::Display for ProrationFactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut text = String::with_capacity(12);
+        self.write_to(&mut text);
+        f.write_str(&text)
     }
 }
 

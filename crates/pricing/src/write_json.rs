@@ -89,6 +89,12 @@ impl JsonOut {
 /// A JSON string literal, escaped as `serde_json` escapes it.
 fn escaped(out: &mut String, s: &str) {
     out.push('"');
+    // Ids and codes almost never need escaping: copy them whole.
+    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
@@ -113,49 +119,54 @@ fn escaped(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// A decimal exactly as `Decimal`'s `Display` writes it (`-0.5`, `100.00`).
+/// A decimal exactly as `Decimal`'s `Display` writes it (`-0.5`, `100.00`),
+/// composed right to left in a stack buffer and appended at once.
 pub(crate) fn decimal(out: &mut String, d: &Decimal) {
-    let mut digits = [0u8; 40];
-    let mut n = 0;
-    let mut m = d.mantissa().unsigned_abs();
-    loop {
-        if let Some(slot) = digits.get_mut(n) {
-            *slot = b'0' + u8::try_from(m % 10).unwrap_or(0);
+    let mut buf = [0u8; 48];
+    let mut end = buf.len();
+    let mut put = |byte: u8, end: &mut usize| {
+        *end = end.saturating_sub(1);
+        if let Some(slot) = buf.get_mut(*end) {
+            *slot = byte;
         }
-        n += 1;
-        m /= 10;
-        if m == 0 {
-            break;
-        }
-    }
+    };
     let scale = usize::try_from(d.scale()).unwrap_or(0);
-    if d.is_sign_negative() && !d.is_zero() {
-        out.push('-');
-    }
-    // At least one digit before the point.
-    let width = n.max(scale + 1);
-    for i in (0..width).rev() {
-        out.push(char::from(if i < n { digits.get(i).copied().unwrap_or(b'0') } else { b'0' }));
-        if i == scale && scale > 0 {
-            out.push('.');
+    let mut m = d.mantissa().unsigned_abs();
+    let mut written = 0;
+    // Digits from the right; the point after `scale` of them; one digit at least before it.
+    while m > 0 || written <= scale {
+        if written == scale && scale > 0 {
+            put(b'.', &mut end);
         }
+        put(b'0' + u8::try_from(m % 10).unwrap_or(0), &mut end);
+        m /= 10;
+        written += 1;
     }
+    if d.is_sign_negative() && !d.is_zero() {
+        put(b'-', &mut end);
+    }
+    out.push_str(buf.get(end..).and_then(|b| std::str::from_utf8(b).ok()).unwrap_or("0"));
 }
 
 /// `"YYYY-MM-DD"` (years 0..=9999, which is all the engine makes).
 pub(crate) fn date(out: &mut String, d: NaiveDate) {
     let (y, m, day) = (u32::try_from(d.year()).unwrap_or(0), d.month(), d.day());
-    out.push('"');
-    for v in [y / 1000, y / 100, y / 10, y] {
-        out.push(char::from(b'0' + u8::try_from(v % 10).unwrap_or(0)));
-    }
-    out.push('-');
-    out.push(char::from(b'0' + u8::try_from(m / 10).unwrap_or(0)));
-    out.push(char::from(b'0' + u8::try_from(m % 10).unwrap_or(0)));
-    out.push('-');
-    out.push(char::from(b'0' + u8::try_from(day / 10).unwrap_or(0)));
-    out.push(char::from(b'0' + u8::try_from(day % 10).unwrap_or(0)));
-    out.push('"');
+    let digit = |v: u32| b'0' + u8::try_from(v % 10).unwrap_or(0);
+    let text = [
+        b'"',
+        digit(y / 1000),
+        digit(y / 100),
+        digit(y / 10),
+        digit(y),
+        b'-',
+        digit(m / 10),
+        digit(m),
+        b'-',
+        digit(day / 10),
+        digit(day),
+        b'"',
+    ];
+    out.push_str(std::str::from_utf8(&text).unwrap_or("\"0000-00-00\""));
 }
 
 impl ToJson for Quote {
@@ -213,7 +224,10 @@ impl ToJson for Invoice {
             o.dec("quantity", &l.quantity);
             o.date("periodStart", l.period_start);
             o.date("periodEnd", l.period_end);
-            o.str("prorationFactor", &l.proration_factor.to_string());
+            o.key("prorationFactor");
+            o.0.push('"');
+            l.proration_factor.write_to(&mut o.0);
+            o.0.push('"');
             o.dec("amount", &l.amount);
             o.dec("tax", &l.tax);
             o.close();
