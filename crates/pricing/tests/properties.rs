@@ -166,46 +166,49 @@ fn request_strategy() -> impl Strategy<Value = Value> {
         })
 }
 
+/// The six contract actions.
+const ACTIONS: [&str; 6] =
+    ["QUANTITY_CHANGE", "RATE_CHANGE", "OFFERING_CHANGE", "ADD_OFFERING", "REMOVE_OFFERING", "CANCELLATION"];
+
 fn vocabulary() -> impl Strategy<Value = Value> {
     prop_oneof![
-        prop::sample::select(vec![
-            "o_a",
-            "o_b",
-            "o_c",
-            "o_x",
-            "r_a_m",
-            "r_a_q",
-            "r_a_y",
-            "r_b_m",
-            "r_b_s",
-            "r_c_m",
-            "r_c_y",
-            "p_seat",
-            "p_tier",
-            "p_flat",
-            "p_vol",
-            "p_stair",
-            "p_pack",
-            "2024-01-15",
-            "2026-11-21",
-            "9999-12-31",
-            "0001-01-01",
-            "2024-03-19T23:30:00-08:00",
-            "NEXT_BILL_CYCLE",
-            "QUANTITY_CHANGE",
-            "RATE_CHANGE",
-            "OFFERING_CHANGE",
-            "ADD_OFFERING",
-            "REMOVE_OFFERING",
-            "CANCELLATION",
-            "ACTIVE",
-            "CANCELED",
-            "USD",
-            "",
-            "1E+9",
-            "-0",
-            " 1",
-        ])
+        prop::sample::select(
+            vec![
+                "o_a",
+                "o_b",
+                "o_c",
+                "o_x",
+                "r_a_m",
+                "r_a_q",
+                "r_a_y",
+                "r_b_m",
+                "r_b_s",
+                "r_c_m",
+                "r_c_y",
+                "p_seat",
+                "p_tier",
+                "p_flat",
+                "p_vol",
+                "p_stair",
+                "p_pack",
+                "2024-01-15",
+                "2026-11-21",
+                "9999-12-31",
+                "0001-01-01",
+                "2024-03-19T23:30:00-08:00",
+                "NEXT_BILL_CYCLE",
+                "ACTIVE",
+                "CANCELED",
+                "USD",
+                "",
+                "1E+9",
+                "-0",
+                " 1",
+            ]
+            .into_iter()
+            .chain(ACTIONS)
+            .collect::<Vec<_>>()
+        )
         .prop_map(|s| Value::String(s.to_owned())),
         number_text().prop_map(|s| Value::Number(serde_json::Number::from_str(&s).unwrap_or_else(|_| 0.into()))),
         any::<bool>().prop_map(Value::Bool),
@@ -294,14 +297,7 @@ fn operation_strategy() -> impl Strategy<Value = Value> {
             json!({ "offeringId": o, "rateId": r, "newOfferingId": n, "products": products })
         });
     let single = (
-        prop::sample::select(vec![
-            "QUANTITY_CHANGE",
-            "RATE_CHANGE",
-            "OFFERING_CHANGE",
-            "ADD_OFFERING",
-            "REMOVE_OFFERING",
-            "CANCELLATION",
-        ]),
+        prop::sample::select(ACTIONS.to_vec()),
         prop::collection::vec(entry, 1..3),
         prop::option::of(0u64..500),
         prop::bool::weighted(0.2),
