@@ -85,6 +85,13 @@ fn bench_estimate(c: &mut Criterion) {
     group.finish();
 }
 
+fn bench_to_json(c: &mut Criterion) {
+    let today = read_today("2026-11-21").unwrap();
+    let catalog = Catalog::from_json(&catalog(3, 2)).unwrap();
+    let quote = estimate(&catalog, &request(3, 2), today).unwrap();
+    c.bench_function("to_json/3x2", |b| b.iter(|| pricing::to_json(black_box(&quote))));
+}
+
 fn bench_catalog(c: &mut Criterion) {
     let mut group = c.benchmark_group("catalog_parse_validate");
     for (offerings, items) in [(3, 2), (200, 10)] {
@@ -125,5 +132,5 @@ fn bench_preview_change(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench_estimate, bench_catalog, bench_preview_change);
+criterion_group!(benches, bench_estimate, bench_to_json, bench_catalog, bench_preview_change);
 criterion_main!(benches);
