@@ -78,6 +78,10 @@ impl Currency {
         if den <= 0 {
             return None;
         }
+        if num == den && amount.scale() <= self.exponent {
+            // A whole period of an amount with no more decimals than the currency: exact already.
+            return self.rescaled(amount);
+        }
         // amount = m / 10^s, so amount × num / den × 10^e = m·num·10^e / (den·10^s).
         let (m, s, e) = (amount.mantissa(), amount.scale(), self.exponent);
         let mut n = mul(m, i128::from(num))?;
@@ -113,10 +117,23 @@ impl Currency {
 
     /// The sum, `None` on overflow (not generic: one copy in the wasm).
     fn total(&self, amounts: &mut dyn Iterator<Item = &Decimal>) -> Option<Decimal> {
-        let mut total = self.zero();
+        // Rounded amounts share the currency's scale: add their mantissas.
+        let mut mantissa: i128 = 0;
+        let mut decimal: Option<Decimal> = None;
         for a in amounts {
-            total = arith::add(total, *a)?;
+            match decimal.as_mut() {
+                None if a.scale() == self.exponent => mantissa = mantissa.checked_add(a.mantissa())?,
+                // Another scale (not a rounded amount): fall back to Decimal arithmetic.
+                None => {
+                    decimal = Some(arith::add(Decimal::try_from_i128_with_scale(mantissa, self.exponent).ok()?, *a)?)
+                }
+                Some(total) => *total = arith::add(*total, *a)?,
+            }
         }
+        let total = match decimal {
+            Some(total) => total,
+            None => Decimal::try_from_i128_with_scale(mantissa, self.exponent).ok()?,
+        };
         self.rescaled(total)
     }
 
