@@ -29,12 +29,16 @@ try {
 const criterion = path.join(root, 'target', 'criterion', 'estimate', '3x2', 'new', 'estimates.json');
 const nativeUs = existsSync(criterion) ? JSON.parse(readFileSync(criterion, 'utf8')).median.point_estimate / 1000 : null;
 
+const perSecond = (us) => `${Math.round(1e6 / us).toLocaleString('en')}/s`;
 const row = (where, r) => {
-  const ratio = nativeUs ? ` (${(r.pricingEstimateUs / nativeUs).toFixed(1)}x native)` : '';
-  return `| ${where} | ${r.pricingEstimateUs.toFixed(2)} µs${ratio} | ${r.estimateWithCatalogUs.toFixed(2)} µs |`;
+  const ratio = nativeUs ? `, ${(r.pricingEstimateUs / nativeUs).toFixed(1)}x native` : '';
+  return (
+    `| ${where} | ${r.pricingEstimateUs.toFixed(2)} µs (${perSecond(r.pricingEstimateUs)}${ratio}) ` +
+    `| ${r.estimateWithCatalogUs.toFixed(2)} µs (${perSecond(r.estimateWithCatalogUs)}) |`
+  );
 };
 console.log('| runtime | Pricing.estimate (catalog parsed once) | estimate (catalog each call) |');
 console.log('| --- | --- | --- |');
 console.log(row(`Chromium ${chromium.version} (headless)`, chromium));
 console.log(row(`Node ${process.version}`, node));
-console.log(`| native (criterion estimate/3x2) | ${nativeUs ? nativeUs.toFixed(2) + ' µs' : 'run cargo bench first'} | |`);
+console.log(`| native (criterion estimate/3x2) | ${nativeUs ? `${nativeUs.toFixed(2)} µs (${perSecond(nativeUs)})` : 'run cargo bench first'} | |`);
