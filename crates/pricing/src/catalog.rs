@@ -144,12 +144,6 @@ impl Offering {
         frequency.and_then(|f| self.rates.iter().find(|r| r.frequency == f)).or_else(|| self.rates.first())
     }
 
-    /// The position of catalog product `product` in this offering.
-    #[must_use]
-    pub fn position_of(&self, product: usize) -> Option<usize> {
-        self.products.iter().position(|p| *p == product)
-    }
-
     /// The position of the product with `id` in this offering.
     #[must_use]
     pub fn position_of_id(&self, catalog: &Catalog, id: &str) -> Option<usize> {
