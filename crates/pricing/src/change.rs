@@ -432,14 +432,14 @@ impl<'c> Change<'c> {
             return self.change_terms(index, old, new, e, path);
         }
         let line = self.line(index, path)?;
-        let start = if line.in_trial(e) { line.schedule.service_start } else { e };
-        let in_trial = line.in_trial(e);
+        // A line still in trial keeps its service start and issues nothing.
+        let trial_start = line.in_trial(e).then_some(line.schedule.service_start);
         self.end_line(index, e, path)?;
+        let start = trial_start.unwrap_or(e);
         let schedule = Schedule::start(self.catalog.anchor, start, new.rate.frequency).ok_or_else(|| overflow(path))?;
-        let replacement = if in_trial {
-            line_for(self.catalog, new, schedule, schedule.service_start)
-        } else {
-            self.start_line(new, schedule, path)?
+        let replacement = match trial_start {
+            Some(s) => line_for(self.catalog, new, schedule, s),
+            None => self.start_line(new, schedule, path)?,
         };
         if let Some(slot) = self.contract.offerings.get_mut(index) {
             *slot = replacement;
