@@ -60,7 +60,7 @@ test('a plain <script type="module"> page, no bundler', async () => {
   }
 });
 
-test('a Vite app with the packed package installed from its tarball', async () => {
+test('a Vite app, and Node per the README, with the packed package installed from its tarball', async () => {
   const work = mkdtempSync(path.join(tmpdir(), 'quotekit-vite-'));
   try {
     const npm = (args, cwd) => execFileSync('npm', args, { cwd, stdio: 'pipe', encoding: 'utf8' });
@@ -75,6 +75,16 @@ test('a Vite app with the packed package installed from its tarball', async () =
       cwd: app,
       stdio: 'pipe',
     });
+    // The README's Node snippet, run in the app that installed the package:
+    // the `exports` map must let Node resolve the .wasm.
+    const readme = readFileSync(path.join(root, 'crates', 'pricing-wasm', 'README.md'), 'utf8');
+    const nodeSnippet = readme.match(/\*\*Node 20\+\*\*:\s*```js\n([\s\S]*?)```/)[1].replace(/^ {2}/gm, '');
+    writeFileSync(
+      path.join(app, 'node-check.mjs'),
+      `${nodeSnippet}\nconsole.log(JSON.stringify(estimate(${JSON.stringify(catalog)}, ${JSON.stringify(request)}, '${today}').firstInvoice.amount));\n`,
+    );
+    const printed = execFileSync(process.execPath, ['node-check.mjs'], { cwd: app, encoding: 'utf8' }).trim();
+    assert.equal(printed, String((await expected()).dueToday));
     const assets = readdirSync(path.join(app, 'dist', 'assets'));
     assert.ok(assets.some((f) => f.endsWith('.wasm')), `no .wasm asset in ${assets}`);
     const server = await serve(path.join(app, 'dist'));
