@@ -12,7 +12,14 @@ WASM_FEATURES := --enable-bulk-memory --enable-sign-ext --enable-nontrapping-flo
   --enable-mutable-globals --enable-reference-types --enable-multivalue
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: setup dev test fmt lint unit wasm-check doc bench bench-wasm pkg wasm-test node-test
+# The edge Worker (worker-build, with the local wasm-bindgen, npm's wasm-opt and
+# wrangler's esbuild: nothing is downloaded). Rebuilt only when a source changed.
+WORKER := crates/edge/build/index.js
+WORKER_SRC := $(shell find crates/edge/src crates/pricing/src -name '*.rs') crates/edge/Cargo.toml \
+  crates/pricing/Cargo.toml Cargo.lock crates/edge/openapi.json
+ESBUILD := node_modules/wrangler/node_modules/@esbuild/linux-x64/bin/esbuild
+
+.PHONY: setup dev test fmt lint unit wasm-check doc bench bench-wasm pkg wasm-test node-test worker
 
 setup:
 	@scripts/setup.sh
@@ -71,3 +78,11 @@ bench: setup
 
 bench-wasm: pkg
 	node tests/bench/run.mjs
+
+## The Worker bundle wrangler serves and deploys (crates/edge/build/).
+worker: $(WORKER)
+
+$(WORKER): $(WORKER_SRC)
+	cd crates/edge && WASM_BINDGEN_BIN=$$(command -v wasm-bindgen) WASM_OPT_BIN=$(CURDIR)/$(WASM_OPT) \
+	  ESBUILD_BIN=$(CURDIR)/$(ESBUILD) worker-build --release
+	touch $@

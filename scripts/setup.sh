@@ -34,6 +34,13 @@ if ! have wasm-pack; then
 fi
 say "$(wasm-pack --version)"
 
+# --- worker-build (0.8.x, matching the `worker` crate): builds the edge Worker.
+if ! worker-build --version 2>/dev/null | grep -Eq '(^| )0\.8\.'; then
+  say "installing worker-build 0.8; this compiles for a few minutes"
+  cargo install worker-build --version '^0.8' --force
+fi
+say "$(worker-build --version)"
+
 # --- Node packages pinned in package-lock.json (binaryen's wasm-opt, playwright-core, vite).
 if ! have node || ! have npm; then
   say "node and npm are required (this machine kind ships them)"
@@ -52,3 +59,15 @@ if ! have chromium || ! have chromedriver; then
   apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 say "$(chromium --version 2>/dev/null | head -1), $(chromedriver --version | cut -d' ' -f1-2)"
+
+# --- localstripe (PyPI): the Stripe stand-in for `make dev` and the end-to-end
+# tests, in its own virtualenv under .tools/ (pinned version).
+LOCALSTRIPE_VERSION=1.15.10
+venv=.tools/localstripe
+if ! "$venv/bin/python" -c "import localstripe, sys; sys.exit(0)" 2>/dev/null \
+   || [ "$("$venv/bin/pip" show localstripe 2>/dev/null | awk '/^Version/{print $2}')" != "$LOCALSTRIPE_VERSION" ]; then
+  say "installing localstripe $LOCALSTRIPE_VERSION into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "localstripe==$LOCALSTRIPE_VERSION"
+fi
+say "localstripe $("$venv/bin/pip" show localstripe | awk '/^Version/{print $2}')"

@@ -1,0 +1,131 @@
+//! The storage interface: SQL statements over D1 (SQLite), narrow enough that
+//! native tests run the very same statements on an in-process SQLite.
+//!
+//! D1 has no interactive transactions; [`Db::batch`] runs its statements in
+//! one implicit transaction: all of them or none. Optimistic concurrency is a
+//! primary key that two writers of the same version both try to claim (the
+//! loser's batch fails with [`DbError::Conflict`] and writes nothing).
+
+use serde_json::{Map, Value};
+
+/// A bound parameter.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Sql {
+    /// SQL NULL.
+    Null,
+    /// An INTEGER.
+    Int(i64),
+    /// A TEXT.
+    Text(String),
+}
+
+impl From<&str> for Sql {
+    fn from(s: &str) -> Self {
+        Self::Text(s.to_owned())
+    }
+}
+impl From<String> for Sql {
+    fn from(s: String) -> Self {
+        Self::Text(s)
+    }
+}
+impl From<&String> for Sql {
+    fn from(s: &String) -> Self {
+        Self::Text(s.clone())
+    }
+}
+impl From<i64> for Sql {
+    fn from(n: i64) -> Self {
+        Self::Int(n)
+    }
+}
+impl From<bool> for Sql {
+    fn from(b: bool) -> Self {
+        Self::Int(i64::from(b))
+    }
+}
+impl<T: Into<Sql>> From<Option<T>> for Sql {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Self::Null, Into::into)
+    }
+}
+
+/// One statement with its parameters (`?1`, `?2`, … in the SQL).
+#[derive(Clone, Debug)]
+pub struct Stmt {
+    /// The SQL text.
+    pub sql: &'static str,
+    /// Positional parameters.
+    pub params: Vec<Sql>,
+}
+
+/// Builds a [`Stmt`]: `stmt!("SELECT … WHERE id = ?1", id)`.
+#[macro_export]
+macro_rules! stmt {
+    ($sql:expr $(, $p:expr)* $(,)?) => {
+        $crate::db::Stmt { sql: $sql, params: vec![$($crate::db::Sql::from($p)),*] }
+    };
+}
+
+/// A result row: column name to value (INTEGER as a number, TEXT as a string).
+pub type Row = Map<String, Value>;
+
+/// Why a statement failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DbError {
+    /// A UNIQUE or PRIMARY KEY constraint: someone else wrote first.
+    Conflict(String),
+    /// Anything else (the message is logged, never shown to a client).
+    Other(String),
+}
+
+impl DbError {
+    /// Classifies a driver's message (D1 and SQLite word constraints alike).
+    #[must_use]
+    pub fn from_message(message: String) -> Self {
+        if message.contains("UNIQUE constraint failed") || message.contains("PRIMARY KEY") {
+            Self::Conflict(message)
+        } else {
+            Self::Other(message)
+        }
+    }
+}
+
+/// D1 in the Worker, SQLite in native tests.
+#[allow(async_fn_in_trait)] // single-threaded runtimes: no Send bound wanted
+pub trait Db {
+    /// Runs one read statement.
+    async fn query(&self, stmt: Stmt) -> Result<Vec<Row>, DbError>;
+    /// Runs the statements in order as one transaction.
+    async fn batch(&self, stmts: Vec<Stmt>) -> Result<(), DbError>;
+}
+
+/// A row's TEXT column, if present and not NULL.
+#[must_use]
+pub fn text(row: &Row, column: &str) -> Option<String> {
+    match row.get(column) {
+        Some(Value::String(s)) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// A row's INTEGER column, if present and not NULL.
+#[must_use]
+pub fn int(row: &Row, column: &str) -> Option<i64> {
+    match row.get(column) {
+        Some(Value::Number(n)) => n.as_i64().or_else(|| n.as_f64().and_then(float_to_int)),
+        _ => None,
+    }
+}
+
+/// D1 hands integers to Rust as JavaScript numbers; accept the whole ones.
+#[allow(clippy::cast_possible_truncation)] // checked: whole and within ±2^53
+fn float_to_int(f: f64) -> Option<i64> {
+    (f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0).then_some(f as i64)
+}
+
+/// A row's JSON TEXT column, parsed.
+#[must_use]
+pub fn json(row: &Row, column: &str) -> Option<Value> {
+    text(row, column).and_then(|s| serde_json::from_str(&s).ok())
+}

@@ -1,0 +1,164 @@
+//! The Worker: converts between workers-rs and [`crate::api`], binds D1,
+//! `fetch` and Web Crypto to the service's interfaces. Nothing else lives here.
+
+use std::pin::pin;
+use std::time::Duration;
+
+use futures_util::future::{Either, select};
+use wasm_bindgen::prelude::*;
+use worker::{AbortController, D1Database, Delay, Env, Fetch, Headers, Method, RequestInit, event, send::SendFuture};
+
+use crate::api::{self, MAX_BODY};
+use crate::db::{Db, DbError, Row, Sql, Stmt};
+use crate::ids::Random;
+use crate::stripe::{Http, StripeHttp};
+use crate::{App, Config, Now, router};
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = crypto, js_name = getRandomValues)]
+    fn get_random_values(buf: &mut [u8]);
+}
+
+struct WebCrypto;
+impl Random for WebCrypto {
+    fn fill(&self, buf: &mut [u8]) {
+        get_random_values(buf);
+    }
+}
+
+struct D1(D1Database);
+
+fn bind(p: &[Sql]) -> Vec<JsValue> {
+    p.iter()
+        .map(|v| match v {
+            Sql::Null => JsValue::NULL,
+            #[allow(clippy::cast_precision_loss)] // our integers are versions and counters, far below 2^53
+            Sql::Int(i) => JsValue::from_f64(*i as f64),
+            Sql::Text(s) => JsValue::from_str(s),
+        })
+        .collect()
+}
+
+fn db_error(e: worker::Error) -> DbError {
+    let e = DbError::from_message(e.to_string());
+    if let DbError::Other(m) = &e {
+        worker::console_error!("D1: {m}");
+    }
+    e
+}
+
+impl Db for D1 {
+    async fn query(&self, stmt: Stmt) -> Result<Vec<Row>, DbError> {
+        let prepared = self.0.prepare(stmt.sql).bind(&bind(&stmt.params)).map_err(db_error)?;
+        let result = prepared.all().await.map_err(db_error)?;
+        result.results::<Row>().map_err(db_error)
+    }
+
+    async fn batch(&self, stmts: Vec<Stmt>) -> Result<(), DbError> {
+        let mut prepared = Vec::with_capacity(stmts.len());
+        for s in stmts {
+            prepared.push(self.0.prepare(s.sql).bind(&bind(&s.params)).map_err(db_error)?);
+        }
+        self.0.batch(prepared).await.map_err(db_error).map(|_| ())
+    }
+}
+
+/// Stripe calls give up after this long (the client gets a 502 and retries).
+const STRIPE_TIMEOUT: Duration = Duration::from_secs(10);
+
+struct FetchHttp;
+impl Http for FetchHttp {
+    async fn send(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, String)],
+        body: Option<String>,
+    ) -> Result<(u16, String), String> {
+        let h = Headers::new();
+        for (k, v) in headers {
+            h.set(k, v).map_err(|e| e.to_string())?;
+        }
+        let mut init = RequestInit::new();
+        init.with_method(Method::from(method.to_owned())).with_headers(h);
+        if let Some(b) = body {
+            init.with_body(Some(JsValue::from_str(&b)));
+        }
+        let request = worker::Request::new_with_init(url, &init).map_err(|e| e.to_string())?;
+        let controller = AbortController::default();
+        let signal = controller.signal();
+        let fetch = pin!(async {
+            let mut r = Fetch::Request(request).send_with_signal(&signal).await.map_err(|e| e.to_string())?;
+            let text = r.text().await.map_err(|e| e.to_string())?;
+            Ok::<_, String>((r.status_code(), text))
+        });
+        let timeout = pin!(Delay::from(STRIPE_TIMEOUT));
+        match select(fetch, timeout).await {
+            Either::Left((result, _)) => result,
+            Either::Right(((), _)) => {
+                controller.abort();
+                Err(format!("no answer within {} s", STRIPE_TIMEOUT.as_secs()))
+            }
+        }
+    }
+}
+
+fn setting(env: &Env, name: &str) -> Option<String> {
+    env.secret(name).ok().map(|s| s.to_string()).or_else(|| env.var(name).ok().map(|v| v.to_string()))
+}
+
+fn to_worker(r: api::Response) -> worker::Result<worker::Response> {
+    let headers = Headers::new();
+    for (k, v) in &r.headers {
+        headers.set(k, v)?;
+    }
+    let base = if r.status == 204 || r.status == 304 {
+        worker::Response::empty()?
+    } else {
+        worker::Response::from_bytes(r.body.into_bytes())?
+    };
+    Ok(base.with_status(r.status).with_headers(headers))
+}
+
+#[event(fetch)]
+async fn fetch(mut req: worker::Request, env: Env, _ctx: worker::Context) -> worker::Result<worker::Response> {
+    SendFuture::new(async move {
+        let url = req.url()?;
+        let headers: Vec<(String, String)> =
+            req.headers().entries().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
+        let declared =
+            headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse::<usize>().ok()).unwrap_or(0);
+        let method = req.method().to_string();
+        let body = if declared > MAX_BODY || matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS") {
+            // Over the limit: not read at all (the router answers 413 on the declared size).
+            vec![0; declared.min(MAX_BODY.saturating_add(1))]
+        } else {
+            req.bytes().await.unwrap_or_default()
+        };
+        let request = api::Request {
+            method,
+            origin: url.origin().ascii_serialization(),
+            path: url.path().to_owned(),
+            query: url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect(),
+            headers,
+            body,
+        };
+        let config = Config::from_vars(|k| setting(&env, k));
+        let stripe = StripeHttp::new(
+            FetchHttp,
+            &setting(&env, "STRIPE_API_BASE").unwrap_or_else(|| "https://api.stripe.com".into()),
+            &setting(&env, "STRIPE_SECRET_KEY").unwrap_or_default(),
+            &setting(&env, "STRIPE_PUBLISHABLE_KEY").unwrap_or_default(),
+        );
+        let app = App { db: D1(env.d1("DB")?), stripe, rng: WebCrypto, config };
+        #[allow(clippy::cast_possible_truncation)] // milliseconds since 1970 fit an i64 for 292 million years
+        let now = Now::from_millis(js_sys::Date::now() as i64);
+        let response = router::handle(&app, &request, &now).await;
+        if response.status >= 500 {
+            worker::console_error!("{} {} -> {} {}", request.method, request.path, response.status, response.body);
+        }
+        to_worker(response)
+    })
+    .await
+}

@@ -1,0 +1,89 @@
+//! QuoteKit's edge API: the Sign-Up API of `../shared/seeds/signup-api.txt`
+//! on Cloudflare Workers, with D1 for storage and Stripe over `fetch`.
+//!
+//! Everything but the Worker glue (`glue`, wasm32 only) is plain Rust behind
+//! three narrow interfaces, [`db::Db`], [`stripe::Http`] / [`stripe::Stripe`]
+//! and [`ids::Random`], so `cargo test` runs the service natively.
+
+pub mod api;
+pub mod catalogs;
+pub mod db;
+pub mod ids;
+pub mod input;
+pub mod openapi;
+pub mod router;
+pub mod session;
+pub mod signup;
+pub mod stripe;
+
+#[cfg(target_arch = "wasm32")]
+mod glue;
+
+use chrono::{NaiveDate, NaiveDateTime};
+
+/// Deployment settings (Worker vars and secrets).
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    /// `SECRET_KEY`: may do everything.
+    pub secret_key: String,
+    /// `PUBLISHABLE_KEY`: what a browser may do.
+    pub publishable_key: String,
+    /// `CORS_ORIGINS`: origins allowed to call from a browser (`*` for any).
+    pub cors_origins: Vec<String>,
+    /// `SIGNUP_URL_BASE`: where `urls.signup` points (default: the API's own origin).
+    pub signup_url_base: Option<String>,
+}
+
+impl Config {
+    /// Reads the settings from a lookup of Worker vars (`None` when unset).
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Self {
+        Self {
+            secret_key: var("SECRET_KEY").unwrap_or_default(),
+            publishable_key: var("PUBLISHABLE_KEY").unwrap_or_default(),
+            cors_origins: var("CORS_ORIGINS")
+                .unwrap_or_default()
+                .split(',')
+                .map(|s| s.trim().trim_end_matches('/').to_owned())
+                .filter(|s| !s.is_empty())
+                .collect(),
+            signup_url_base: var("SIGNUP_URL_BASE").filter(|s| !s.is_empty()),
+        }
+    }
+}
+
+/// The moment a request is handled (the Worker reads the clock; the engine never does).
+#[derive(Clone, Debug)]
+pub struct Now {
+    /// The instant.
+    pub at: NaiveDateTime,
+    /// `YYYY-MM-DDTHH:MM:SSZ`.
+    pub instant: String,
+    /// The UTC calendar date: "today" for the engine.
+    pub today: NaiveDate,
+}
+
+impl Now {
+    /// From milliseconds since the Unix epoch.
+    #[must_use]
+    pub fn from_millis(ms: i64) -> Self {
+        let at = chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default().naive_utc();
+        Self::from_naive(at)
+    }
+    /// From a UTC date-time.
+    #[must_use]
+    pub fn from_naive(at: NaiveDateTime) -> Self {
+        Self { at, instant: at.format("%Y-%m-%dT%H:%M:%SZ").to_string(), today: at.date() }
+    }
+}
+
+/// The service: storage, Stripe, randomness and settings.
+pub struct App<D, S, R> {
+    /// D1 (or SQLite natively).
+    pub db: D,
+    /// Stripe.
+    pub stripe: S,
+    /// Id generator.
+    pub rng: R,
+    /// Settings.
+    pub config: Config,
+}

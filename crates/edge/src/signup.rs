@@ -1,0 +1,763 @@
+//! The Sign-Up API's eight actions over the session store, the engine and Stripe.
+
+use chrono::NaiveDateTime;
+use pricing::{Address, Catalog, NaiveDate};
+use rust_decimal::Decimal;
+use serde_json::{Map, Value, json};
+
+use crate::api::{ApiError, ApiResult};
+use crate::catalogs::{self, Published};
+use crate::db::{Db, DbError, Stmt};
+use crate::ids::{Random, new_id};
+use crate::input::{Action, PaymentMethodInput, SignUpInput};
+use crate::session::{CLAIM_SECONDS, Session, Status, check_transition};
+use crate::stripe::{Charge, Stripe, StripeError};
+use crate::{App, Now, stmt};
+
+/// A successful answer: status and body.
+pub type Answer = (u16, Value);
+
+fn price(catalog: &Catalog, quote: &Value, today: NaiveDate) -> ApiResult<pricing::Quote> {
+    pricing::estimate(catalog, &json!({ "quote": quote }), today).map_err(|e| ApiError::from_engine(&e, ""))
+}
+
+/// An engine value as JSON (its numbers keep their decimals).
+fn engine_json<T: pricing::ToJson>(v: &T) -> Value {
+    serde_json::from_str(&pricing::to_json(v)).unwrap_or(Value::Null)
+}
+
+fn stripe_error(e: StripeError, token_path: &str) -> ApiError {
+    match e {
+        StripeError::Unavailable(_) => ApiError::new(
+            502,
+            "PAYMENT_PROVIDER_UNAVAILABLE",
+            "",
+            "The payment provider (Stripe) could not be reached or failed; nothing was changed. Retry the request.",
+        ),
+        StripeError::Declined { message, .. } => ApiError::new(402, "PAYMENT_DECLINED", "paymentMethod", message),
+        StripeError::Rejected { message, .. } => {
+            ApiError::bad("INVALID_PAYMENT_TOKEN", token_path, format!("Stripe refused the payment token: {message}"))
+        }
+    }
+}
+
+/// `{autoEmailInvoice, collectInvoiceBalanceAutomatically}` with the catalog's defaults filled in.
+fn bill_group(catalog: &Catalog, given: Option<&Value>) -> Value {
+    let pick = |key: &str, default: bool| given.and_then(|g| g.get(key)).and_then(Value::as_bool).unwrap_or(default);
+    json!({
+        "autoEmailInvoice": pick("autoEmailInvoice", catalog.bill_group.auto_email_invoice),
+        "collectInvoiceBalanceAutomatically":
+            pick("collectInvoiceBalanceAutomatically", catalog.bill_group.collect_automatically),
+    })
+}
+
+/// An amount in the currency's minor units (the invoice is already rounded).
+fn minor_units(amount: Decimal, currency: &str) -> ApiResult<i64> {
+    let exponent = pricing::minor_units(currency).ok_or_else(ApiError::internal)?;
+    let scale = 10_i64.checked_pow(exponent).ok_or_else(ApiError::internal)?;
+    let scaled = amount.checked_mul(Decimal::from(scale)).ok_or_else(ApiError::internal)?;
+    if !scaled.fract().is_zero() {
+        return Err(ApiError::internal());
+    }
+    i64::try_from(scaled).map_err(|_| ApiError::internal())
+}
+
+fn parse_instant(s: &str) -> Option<NaiveDateTime> {
+    NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%SZ").ok()
+}
+
+impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
+    fn signup_url(&self, origin: &str, id: &str) -> String {
+        let base = self.config.signup_url_base.as_deref().unwrap_or(origin).trim_end_matches('/');
+        format!("{base}/checkout/?session={id}")
+    }
+
+    async fn catalog_of(&self, version: i64) -> ApiResult<(Published, Catalog)> {
+        let p = catalogs::version(&self.db, version).await?.ok_or_else(ApiError::internal)?;
+        let c = p.parse()?;
+        Ok((p, c))
+    }
+
+    async fn current_catalog(&self) -> ApiResult<(Published, Catalog)> {
+        let p = catalogs::require_current(&self.db).await?;
+        let c = p.parse()?;
+        Ok((p, c))
+    }
+
+    /// `POST /api/selfService/signup`.
+    pub async fn signup_post(&self, input: SignUpInput, now: &Now, origin: &str) -> ApiResult<Answer> {
+        match input.action {
+            Action::Estimate => {
+                let quote = input.quote.as_ref().ok_or_else(|| missing("quote"))?;
+                let (published, catalog) = self.current_catalog().await?;
+                let q = price(&catalog, quote, now.today)?;
+                let mut body = Map::new();
+                body.insert("sessionId".into(), Value::Null);
+                body.insert("error".into(), json!(false));
+                body.insert("action".into(), json!("ESTIMATE"));
+                body.insert("catalogVersion".into(), json!(published.version));
+                body.insert("quote".into(), engine_json(&q));
+                Ok((200, Value::Object(body)))
+            }
+            a if a.creates() => self.create(input, now, origin).await,
+            a => Err(ApiError::bad(
+                "INVALID_ACTION",
+                "action",
+                format!("{} needs a session: PATCH /api/selfService/signup/{{sessionId}}.", a.as_str()),
+            )),
+        }
+    }
+
+    async fn create(&self, input: SignUpInput, now: &Now, origin: &str) -> ApiResult<Answer> {
+        let customer = input.customer.clone().ok_or_else(|| missing("customer"))?;
+        let quote_request = input.quote.clone().ok_or_else(|| missing("quote"))?;
+        if input.action == Action::CreateAndFinalize && input.payment_method.is_some() {
+            return Err(ApiError::bad(
+                "INVALID_FIELD",
+                "paymentMethod",
+                "CREATE_AND_FINALIZE takes no payment method; use CREATE_WITH_PAYMENT_METHOD, then FINALIZE.",
+            ));
+        }
+        let (published, catalog) = self.current_catalog().await?;
+        let quote = price(&catalog, &quote_request, now.today)?;
+        let mut s = Session {
+            id: new_id(&self.rng, "cart_"),
+            version: 1,
+            status: Some(Status::Open),
+            catalog_version: published.version,
+            bill_group: Some(bill_group(&catalog, input.bill_group.as_ref())),
+            quote_custom_id: quote_request.get("customId").and_then(Value::as_str).map(str::to_owned),
+            quote_request: Some(quote_request),
+            quote: Some(engine_json(&quote)),
+            quote_id: new_id(&self.rng, "quo_"),
+            customer: Some(customer),
+            account_id: new_id(&self.rng, "acct_"),
+            contact_id: new_id(&self.rng, "cont_"),
+            created_at: now.instant.clone(),
+            updated_at: now.instant.clone(),
+            ..Session::default()
+        };
+        match input.action {
+            Action::CreateAndFinalize => {
+                check_custom_id(&self.db, &s).await?;
+                let (s, extra) = self.finalize_records(s, &catalog, &quote, None, now)?;
+                self.write(s.finalize_batch.clone()).await.map_err(|e| self.claim_error(e, &s.session))?;
+                let url = self.signup_url(origin, &s.session.id);
+                let body = s.session.view("CREATE_AND_FINALIZE", &url, self.stripe.publishable_key(), extra);
+                Ok((201, body))
+            }
+            Action::CreateWithPaymentMethod => {
+                self.init_payment(&mut s).await?;
+                self.write(s.save("CREATE_WITH_PAYMENT_METHOD")).await?;
+                Ok((201, self.view(&s, "CREATE_WITH_PAYMENT_METHOD", origin).await?))
+            }
+            _ => {
+                self.write(s.save("CREATE_IN_PENDING")).await?;
+                Ok((201, self.view(&s, "CREATE_IN_PENDING", origin).await?))
+            }
+        }
+    }
+
+    async fn write(&self, stmts: Vec<Stmt>) -> Result<(), DbError> {
+        self.db.batch(stmts).await
+    }
+
+    /// A Stripe customer (once per session) and a new SetupIntent.
+    async fn init_payment(&self, s: &mut Session) -> ApiResult<()> {
+        let customer = match &s.stripe_customer_id {
+            Some(c) => c.clone(),
+            None => {
+                let c = s.customer.as_ref().ok_or_else(|| missing("customer"))?;
+                let text = |k: &str| c.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+                let id = self
+                    .stripe
+                    .create_customer(
+                        &format!("{}/customer", s.id),
+                        &text("name"),
+                        &text("email"),
+                        &[("quotekit_session", &s.id), ("quotekit_account", &s.account_id)],
+                    )
+                    .await
+                    .map_err(|e| stripe_error(e, "paymentMethod"))?;
+                s.stripe_customer_id = Some(id.clone());
+                id
+            }
+        };
+        let seti = self
+            .stripe
+            .create_setup_intent(&format!("{}/seti/{}", s.id, s.version), &customer)
+            .await
+            .map_err(|e| stripe_error(e, "paymentMethod"))?;
+        s.setup_intent_id = Some(seti.id);
+        s.setup_client_secret = Some(seti.client_secret);
+        s.payment_method_id = None;
+        s.payment_method_name = None;
+        s.payment_method_card = None;
+        Ok(())
+    }
+
+    /// Confirms with Stripe that the token is a succeeded SetupIntent (or a
+    /// PaymentMethod) of this session's customer, attaches it and makes it the default.
+    async fn save_payment_method(&self, s: &mut Session, pm: &PaymentMethodInput) -> ApiResult<()> {
+        const PATH: &str = "paymentMethod.paymentToken";
+        let customer = s.stripe_customer_id.clone().ok_or_else(|| {
+            ApiError::conflict(
+                "PAYMENT_METHOD_NOT_INITIALIZED",
+                "This session has no payment method collection yet: use INIT_PAYMENT_METHOD first.",
+            )
+        })?;
+        let not_ours =
+            || ApiError::bad("PAYMENT_TOKEN_NOT_OWNED", PATH, "The payment token belongs to another Stripe customer.");
+        let pm_id = if pm.token.starts_with("seti_") {
+            let seti = self.stripe.setup_intent(&pm.token).await.map_err(|e| stripe_error(e, PATH))?;
+            if seti.customer.as_deref() != Some(customer.as_str()) {
+                return Err(not_ours());
+            }
+            if seti.status != "succeeded" {
+                return Err(ApiError::bad(
+                    "PAYMENT_METHOD_NOT_CONFIRMED",
+                    PATH,
+                    format!(
+                        "The SetupIntent is '{}', not 'succeeded': confirm the card with Stripe.js first.",
+                        seti.status
+                    ),
+                ));
+            }
+            seti.payment_method.ok_or_else(|| {
+                ApiError::bad("PAYMENT_METHOD_NOT_CONFIRMED", PATH, "The SetupIntent has no payment method.")
+            })?
+        } else {
+            pm.token.clone()
+        };
+        let mut method = self.stripe.payment_method(&pm_id).await.map_err(|e| stripe_error(e, PATH))?;
+        match method.customer.as_deref() {
+            Some(c) if c == customer => {}
+            Some(_) => return Err(not_ours()),
+            None => {
+                method = self
+                    .stripe
+                    .attach(&format!("{}/attach/{pm_id}", s.id), &pm_id, &customer)
+                    .await
+                    .map_err(|e| stripe_error(e, PATH))?;
+            }
+        }
+        self.stripe
+            .set_default(&format!("{}/default/{pm_id}", s.id), &customer, &pm_id)
+            .await
+            .map_err(|e| stripe_error(e, PATH))?;
+        s.payment_method_id = Some(method.id);
+        s.payment_method_name = pm.name.clone().or_else(|| method.brand.clone());
+        s.payment_method_card = Some(json!({ "brand": method.brand, "last4": method.last4 }));
+        s.last_error = None;
+        Ok(())
+    }
+
+    /// Applies what an UPDATE-like request carries to `s` (in memory).
+    async fn apply(&self, s: &mut Session, input: &SignUpInput, now: &Now) -> ApiResult<()> {
+        if let Some(c) = &input.customer {
+            s.customer = Some(c.clone());
+        }
+        if let Some(q) = &input.quote {
+            let (published, catalog) = self.current_catalog().await?;
+            let quote = price(&catalog, q, now.today)?;
+            s.catalog_version = published.version;
+            s.quote_request = Some(q.clone());
+            s.quote = Some(engine_json(&quote));
+            s.quote_id = new_id(&self.rng, "quo_");
+            s.quote_custom_id = q.get("customId").and_then(Value::as_str).map(str::to_owned);
+            let given = input.bill_group.as_ref().or(s.bill_group.as_ref()).cloned();
+            s.bill_group = Some(bill_group(&catalog, given.as_ref()));
+        } else if let Some(b) = &input.bill_group {
+            let (_, catalog) = self.catalog_of(s.catalog_version).await?;
+            s.bill_group = Some(bill_group(&catalog, Some(b)));
+        }
+        if let Some(pm) = &input.payment_method {
+            self.save_payment_method(s, pm).await?;
+        }
+        Ok(())
+    }
+
+    /// `PATCH /api/selfService/signup/{id}`.
+    pub async fn signup_patch(&self, id: &str, input: SignUpInput, now: &Now, origin: &str) -> ApiResult<Answer> {
+        let read = Session::require(&self.db, id).await?;
+        let stale = read.status() == Status::Finalizing
+            && parse_instant(&read.updated_at)
+                .is_some_and(|t| now.at.signed_duration_since(t).num_seconds() > CLAIM_SECONDS);
+        check_transition(read.status(), input.action, stale).map_err(|e| e.for_session(id))?;
+        let mut s = read.next(&now.instant);
+        s.status = Some(Status::Open);
+        let result = match input.action {
+            Action::Estimate => self.estimate_session(&read, &input, now).await,
+            Action::Cancel => {
+                s.status = Some(Status::Canceled);
+                self.write(s.save("CANCEL")).await?;
+                Ok((200, self.view(&s, "CANCEL", origin).await?))
+            }
+            Action::Update => {
+                if input.customer.is_none()
+                    && input.quote.is_none()
+                    && input.bill_group.is_none()
+                    && input.payment_method.is_none()
+                {
+                    return Err(ApiError::bad(
+                        "MISSING_FIELD",
+                        "",
+                        "UPDATE carries at least one of customer, billGroup, quote, paymentMethod.",
+                    )
+                    .for_session(id));
+                }
+                self.apply(&mut s, &input, now).await?;
+                let action = if input.payment_method.is_some() { "ADD_PAYMENT_METHOD" } else { "UPDATE" };
+                self.write(s.save(action)).await?;
+                Ok((200, self.view(&s, action, origin).await?))
+            }
+            Action::InitPaymentMethod => {
+                self.apply(&mut s, &input, now).await?;
+                self.init_payment(&mut s).await?;
+                self.write(s.save("INIT_PAYMENT_METHOD")).await?;
+                Ok((200, self.view(&s, "INIT_PAYMENT_METHOD", origin).await?))
+            }
+            Action::Finalize => {
+                self.apply(&mut s, &input, now).await?;
+                self.finalize(s, now, origin).await
+            }
+            _ => Err(ApiError::internal()),
+        };
+        result.map_err(|e| e.for_session(id))
+    }
+
+    async fn estimate_session(&self, s: &Session, input: &SignUpInput, now: &Now) -> ApiResult<Answer> {
+        let (published, catalog) = match &input.quote {
+            Some(_) => self.current_catalog().await?,
+            None => self.catalog_of(s.catalog_version).await?,
+        };
+        let quote = input.quote.as_ref().or(s.quote_request.as_ref()).ok_or_else(|| missing("quote"))?;
+        let q = price(&catalog, quote, now.today)?;
+        Ok((
+            200,
+            json!({
+                "sessionId": s.id, "error": false, "action": "ESTIMATE",
+                "catalogVersion": published.version, "quote": engine_json(&q),
+            }),
+        ))
+    }
+
+    /// FINALIZE on an open session `s` (the next version, carried fields applied).
+    async fn finalize(&self, mut s: Session, now: &Now, origin: &str) -> ApiResult<Answer> {
+        if s.customer.is_none() {
+            return Err(missing("customer"));
+        }
+        let quote_request = s.quote_request.clone().ok_or_else(|| missing("quote"))?;
+        let (_, catalog) = self.catalog_of(s.catalog_version).await?;
+        let quote = price(&catalog, &quote_request, now.today)?;
+        s.quote = Some(engine_json(&quote));
+        let address =
+            Address::from_json(s.customer.as_ref().and_then(|c| c.get("billingAddress")).unwrap_or(&Value::Null));
+        let invoice = quote.first_invoice.with_tax(&catalog, &address).map_err(|e| ApiError::from_engine(&e, ""))?;
+        let must_charge = s.collects_automatically() && invoice.amount > Decimal::ZERO;
+        check_custom_id(&self.db, &s).await?;
+        if !must_charge {
+            let (f, extra) = self.finalize_records(s, &catalog, &quote, None, now)?;
+            self.write(f.finalize_batch.clone()).await.map_err(|e| self.claim_error(e, &f.session))?;
+            return Ok((200, self.view_with(&f.session, "FINALIZE", origin, extra)));
+        }
+        let (pm, customer) = match (&s.payment_method_id, &s.stripe_customer_id) {
+            (Some(pm), Some(c)) => (pm.clone(), c.clone()),
+            _ => {
+                return Err(ApiError::bad(
+                    "PAYMENT_METHOD_REQUIRED",
+                    "paymentMethod",
+                    "This bill group collects automatically and the first invoice is due: save a payment method first.",
+                ));
+            }
+        };
+        // Claim the session (and its customId) before any money moves.
+        s.status = Some(Status::Finalizing);
+        let mut claim = s.save("FINALIZE_STARTED");
+        claim.extend(claim_custom_id(&s));
+        self.write(claim).await.map_err(|e| self.claim_error(e, &s))?;
+
+        let currency = quote.currency.to_ascii_lowercase();
+        let charge = Charge {
+            customer: &customer,
+            payment_method: &pm,
+            amount: minor_units(invoice.amount, quote.currency)?,
+            currency,
+            metadata: vec![("quotekit_session", s.id.clone()), ("quotekit_account", s.account_id.clone())],
+        };
+        let idem = format!("{}/charge/{}", s.id, s.charge_attempts);
+        match self.stripe.charge(&idem, &charge).await {
+            Ok(pi) => {
+                let (f, extra) = self.finalize_records(s, &catalog, &quote, Some(&pi.id), now)?;
+                self.write(f.finalize_batch.clone()).await?;
+                Ok((200, self.view_with(&f.session, "FINALIZE", origin, extra)))
+            }
+            Err(e) => {
+                let mut back = s.next(&now.instant);
+                back.status = Some(Status::Open);
+                let error = match &e {
+                    StripeError::Declined { code, decline_code, message } => {
+                        // A declined card is spent: the next attempt uses a new key and needs a new card.
+                        back.charge_attempts = back.charge_attempts.saturating_add(1);
+                        back.payment_method_id = None;
+                        back.payment_method_card = None;
+                        back.payment_method_name = None;
+                        back.setup_intent_id = None;
+                        back.setup_client_secret = None;
+                        json!({ "code": "PAYMENT_DECLINED", "stripeCode": code, "declineCode": decline_code,
+                                "message": message, "at": now.instant })
+                    }
+                    _ => json!({ "code": "PAYMENT_PROVIDER_UNAVAILABLE",
+                                 "message": "The payment provider could not be reached; retry FINALIZE.", "at": now.instant }),
+                };
+                back.last_error = Some(error);
+                let mut stmts = back.save("PAYMENT_FAILED");
+                stmts.extend(release_custom_id(&back));
+                self.write(stmts).await?;
+                Err(match e {
+                    StripeError::Rejected { .. } => ApiError::new(
+                        502,
+                        "PAYMENT_PROVIDER_ERROR",
+                        "",
+                        "The payment provider refused the charge request; nothing was created. Retry, or contact support.",
+                    ),
+                    other => stripe_error(other, "paymentMethod"),
+                })
+            }
+        }
+    }
+
+    fn claim_error(&self, e: DbError, s: &Session) -> ApiError {
+        match e {
+            DbError::Conflict(m) if m.contains("custom_id") && custom_id(s).is_some() => custom_id_taken(),
+            other => ApiError::from(other),
+        }
+    }
+
+    /// Builds everything FINALIZE creates, as one batch, and the answer's parts.
+    fn finalize_records(
+        &self,
+        mut s: Session,
+        catalog: &Catalog,
+        quote: &pricing::Quote,
+        payment_intent: Option<&str>,
+        now: &Now,
+    ) -> ApiResult<(Finalized, Map<String, Value>)> {
+        let at = now.instant.as_str();
+        // A claimed session was saved as FINALIZING: this is the version after.
+        let claimed = s.status() == Status::Finalizing;
+        if claimed {
+            s = s.next(at);
+        }
+        let event = if s.version == 1 { "CREATE_AND_FINALIZE" } else { "FINALIZED" };
+        s.status = Some(Status::Finalized);
+        s.last_error = None;
+        let customer = s.customer.clone().unwrap_or(Value::Null);
+        let address = Address::from_json(customer.get("billingAddress").unwrap_or(&Value::Null));
+        let invoice = quote.first_invoice.with_tax(catalog, &address).map_err(|e| ApiError::from_engine(&e, ""))?;
+        let bill_group_id = new_id(&self.rng, "bg_");
+        let contract_id = new_id(&self.rng, "ctr_");
+        let invoice_id = new_id(&self.rng, "inv_");
+        let currency = quote.currency;
+        let str_of = |k: &str| customer.get(k).and_then(Value::as_str).map(str::to_owned);
+
+        let mut contract = engine_json(&quote.to_contract(&contract_id));
+        if let Value::Object(m) = &mut contract {
+            m.insert("accountId".into(), json!(s.account_id));
+            m.insert("billGroupId".into(), json!(bill_group_id));
+            m.insert("quoteId".into(), json!(s.quote_id));
+            m.insert("catalogVersion".into(), json!(s.catalog_version));
+        }
+        let paid = payment_intent.is_some();
+        let mut invoice_json = engine_json(&invoice);
+        if let Value::Object(m) = &mut invoice_json {
+            let lines = m.remove("lines").unwrap_or(Value::Array(vec![]));
+            let items: Vec<Value> = lines
+                .as_array()
+                .map(|ls| {
+                    ls.iter()
+                        .map(|l| {
+                            let mut item = Map::new();
+                            item.insert("id".into(), json!(new_id(&self.rng, "ili_")));
+                            if let Value::Object(o) = l {
+                                item.extend(o.clone());
+                            }
+                            Value::Object(item)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let mut head = Map::new();
+            head.insert("id".into(), json!(invoice_id));
+            head.insert("status".into(), json!(if paid { "PAID" } else { "OPEN" }));
+            head.insert("currency".into(), json!(currency));
+            head.insert("accountId".into(), json!(s.account_id));
+            head.insert("contractId".into(), json!(contract_id));
+            head.append(m);
+            let due = if paid { Decimal::ZERO } else { invoice.amount };
+            head.insert("amountDue".into(), money_json(due, currency));
+            head.insert("items".into(), Value::Array(items));
+            invoice_json = Value::Object(head);
+        }
+        let bill = s.bill_group.clone().unwrap_or_else(|| bill_group(catalog, None));
+        let flag = |k: &str| bill.get(k).and_then(Value::as_bool).unwrap_or(false);
+        let amount_due = if paid { Decimal::ZERO } else { invoice.amount };
+        let mut batch = Vec::new();
+        if !claimed {
+            batch.extend(claim_custom_id(&s));
+        }
+        batch.push(stmt!(
+            "INSERT INTO accounts (id, custom_id, name, currency, billing_address, stripe_customer_id, \
+             default_payment_method_id, session_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            s.account_id.as_str(),
+            custom_id(&s),
+            str_of("accountName").unwrap_or_default(),
+            currency,
+            customer.get("billingAddress").map(Value::to_string),
+            s.stripe_customer_id.clone(),
+            s.payment_method_id.clone(),
+            s.id.as_str(),
+            at
+        ));
+        batch.push(stmt!(
+            "INSERT INTO contacts (id, account_id, name, email, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            s.contact_id.as_str(),
+            s.account_id.as_str(),
+            str_of("name").unwrap_or_default(),
+            str_of("email").unwrap_or_default(),
+            at
+        ));
+        let mut payment_method_row = None;
+        if let Some(pm) = &s.payment_method_id {
+            let id = new_id(&self.rng, "pmt_");
+            batch.push(stmt!(
+                "INSERT INTO payment_methods (id, account_id, stripe_payment_method_id, name, card, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                id.as_str(),
+                s.account_id.as_str(),
+                pm.as_str(),
+                s.payment_method_name.clone(),
+                s.payment_method_card.as_ref().map(Value::to_string),
+                at
+            ));
+            payment_method_row = Some(id);
+        }
+        batch.push(stmt!(
+            "INSERT INTO bill_groups (id, account_id, currency, auto_email_invoice, collect_automatically, \
+             payment_method_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            bill_group_id.as_str(),
+            s.account_id.as_str(),
+            currency,
+            flag("autoEmailInvoice"),
+            flag("collectInvoiceBalanceAutomatically"),
+            payment_method_row.clone(),
+            at
+        ));
+        s.bill_group_id = Some(bill_group_id.clone());
+        s.contract_id = Some(contract_id.clone());
+        s.invoice_id = Some(invoice_id.clone());
+        let quote_view = s.quote_view().unwrap_or(Value::Null);
+        batch.push(stmt!(
+            "INSERT INTO quotes (id, account_id, session_id, custom_id, status, catalog_version, body, created_at) \
+             VALUES (?1, ?2, ?3, ?4, 'PROCESSED', ?5, ?6, ?7)",
+            s.quote_id.as_str(),
+            s.account_id.as_str(),
+            s.id.as_str(),
+            s.quote_custom_id.clone(),
+            s.catalog_version,
+            quote_view.to_string(),
+            at
+        ));
+        batch.push(stmt!(
+            "INSERT INTO contracts (id, account_id, bill_group_id, quote_id, catalog_version, status, body, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, 'ACTIVE', ?6, ?7)",
+            contract_id.as_str(),
+            s.account_id.as_str(),
+            bill_group_id.as_str(),
+            s.quote_id.as_str(),
+            s.catalog_version,
+            contract.to_string(),
+            at
+        ));
+        batch.push(stmt!(
+            "INSERT INTO invoices (id, account_id, contract_id, bill_group_id, status, invoice_date, currency, \
+             amount_without_tax, tax, amount, amount_due, body, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            invoice_id.as_str(),
+            s.account_id.as_str(),
+            contract_id.as_str(),
+            bill_group_id.as_str(),
+            if paid { "PAID" } else { "OPEN" },
+            invoice.invoice_date.to_string(),
+            currency,
+            invoice.amount_without_tax.to_string(),
+            invoice.tax.to_string(),
+            invoice.amount.to_string(),
+            amount_due.to_string(),
+            invoice_json.to_string(),
+            at
+        ));
+        let mut extra = Map::new();
+        extra.insert("billGroup".into(), {
+            let mut b = bill.clone();
+            if let Value::Object(o) = &mut b {
+                o.insert("id".into(), json!(bill_group_id));
+            }
+            b
+        });
+        extra.insert("contract".into(), contract);
+        extra.insert("invoice".into(), invoice_json);
+        if let Some(pi) = payment_intent {
+            let payment_id = new_id(&self.rng, "pay_");
+            batch.push(stmt!(
+                "INSERT INTO payments (id, account_id, invoice_id, amount, currency, status, \
+                 stripe_payment_intent_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, 'SUCCEEDED', ?6, ?7)",
+                payment_id.as_str(),
+                s.account_id.as_str(),
+                invoice_id.as_str(),
+                invoice.amount.to_string(),
+                currency,
+                pi,
+                at
+            ));
+            extra.insert("payment".into(), payment_json(&payment_id, &invoice_id, invoice.amount, currency, pi, at));
+            s.payment_id = Some(payment_id);
+        }
+        // The session row last, so it carries every id just assigned.
+        let mut final_batch = s.save(event);
+        final_batch.extend(batch);
+        Ok((Finalized { session: s, finalize_batch: final_batch }, extra))
+    }
+
+    async fn view(&self, s: &Session, action: &str, origin: &str) -> ApiResult<Value> {
+        let extra = if s.status() == Status::Finalized { self.finalized_parts(s).await? } else { Map::new() };
+        Ok(self.view_with(s, action, origin, extra))
+    }
+
+    fn view_with(&self, s: &Session, action: &str, origin: &str, extra: Map<String, Value>) -> Value {
+        s.view(action, &self.signup_url(origin, &s.id), self.stripe.publishable_key(), extra)
+    }
+
+    /// The contract, invoice and payment a finalized session created.
+    async fn finalized_parts(&self, s: &Session) -> ApiResult<Map<String, Value>> {
+        let mut m = Map::new();
+        if let Some(id) = &s.contract_id {
+            let rows = self.db.query(stmt!("SELECT body FROM contracts WHERE id = ?1", id.as_str())).await?;
+            if let Some(v) = rows.first().and_then(|r| crate::db::json(r, "body")) {
+                m.insert("contract".into(), v);
+            }
+        }
+        if let Some(id) = &s.invoice_id {
+            let rows = self
+                .db
+                .query(stmt!("SELECT body, status, amount_due FROM invoices WHERE id = ?1", id.as_str()))
+                .await?;
+            if let Some(r) = rows.first()
+                && let Some(mut v) = crate::db::json(r, "body")
+            {
+                if let (Value::Object(o), Some(st)) = (&mut v, crate::db::text(r, "status")) {
+                    o.insert("status".into(), json!(st));
+                }
+                m.insert("invoice".into(), v);
+            }
+        }
+        if let Some(id) = &s.payment_id {
+            let rows = self.db.query(stmt!("SELECT * FROM payments WHERE id = ?1", id.as_str())).await?;
+            if let Some(r) = rows.first() {
+                let t = |k: &str| crate::db::text(r, k).unwrap_or_default();
+                let amount: Decimal = t("amount").parse().unwrap_or_default();
+                m.insert(
+                    "payment".into(),
+                    payment_json(
+                        &t("id"),
+                        &t("invoice_id"),
+                        amount,
+                        &t("currency"),
+                        &t("stripe_payment_intent_id"),
+                        &t("created_at"),
+                    ),
+                );
+            }
+        }
+        Ok(m)
+    }
+
+    /// `GET /api/selfService/signup/{id}`.
+    pub async fn signup_get(&self, id: &str, origin: &str) -> ApiResult<Value> {
+        let s = Session::require(&self.db, id).await?;
+        self.view(&s, "GET", origin).await
+    }
+}
+
+/// What FINALIZE writes.
+struct Finalized {
+    session: Session,
+    finalize_batch: Vec<Stmt>,
+}
+
+/// An amount as a JSON number with its currency's decimals (`0.00`).
+fn money_json(amount: Decimal, currency: &str) -> Value {
+    let places = usize::try_from(pricing::minor_units(currency).unwrap_or(2)).unwrap_or(2);
+    Value::Number(serde_json::Number::from_string_unchecked(format!("{amount:.places$}")))
+}
+
+fn payment_json(id: &str, invoice: &str, amount: Decimal, currency: &str, pi: &str, at: &str) -> Value {
+    json!({
+        "id": id, "invoiceId": invoice, "amount": money_json(amount, currency),
+        "currency": currency, "status": "SUCCEEDED", "stripePaymentIntentId": pi, "createdAt": at,
+    })
+}
+
+fn missing(field: &str) -> ApiError {
+    ApiError::bad("MISSING_FIELD", field, format!("{field} is required for this action."))
+}
+
+fn custom_id(s: &Session) -> Option<String> {
+    s.customer.as_ref().and_then(|c| c.get("customId")).and_then(Value::as_str).map(str::to_owned)
+}
+
+fn custom_id_taken() -> ApiError {
+    ApiError::new(409, "CUSTOM_ID_TAKEN", "customer.customId", "Another account already has this customId.")
+}
+
+async fn check_custom_id(db: &impl Db, s: &Session) -> ApiResult<()> {
+    let Some(id) = custom_id(s) else { return Ok(()) };
+    let rows = db.query(stmt!("SELECT session_id FROM custom_id_claims WHERE custom_id = ?1", id.as_str())).await?;
+    match rows.first().and_then(|r| crate::db::text(r, "session_id")) {
+        Some(owner) if owner != s.id => Err(custom_id_taken()),
+        _ => Ok(()),
+    }
+}
+
+fn claim_custom_id(s: &Session) -> Vec<Stmt> {
+    custom_id(s)
+        .map(|c| {
+            // Re-claiming one's own is fine; another session's claim makes the
+            // INSERT (and so the whole batch) fail.
+            vec![
+                stmt!(
+                    "DELETE FROM custom_id_claims WHERE custom_id = ?1 AND session_id = ?2",
+                    c.as_str(),
+                    s.id.as_str()
+                ),
+                stmt!(
+                    "INSERT INTO custom_id_claims (custom_id, session_id) VALUES (?1, ?2)",
+                    c.as_str(),
+                    s.id.as_str()
+                ),
+            ]
+        })
+        .unwrap_or_default()
+}
+
+fn release_custom_id(s: &Session) -> Vec<Stmt> {
+    custom_id(s)
+        .map(|c| {
+            vec![stmt!(
+                "DELETE FROM custom_id_claims WHERE custom_id = ?1 AND session_id = ?2",
+                c.as_str(),
+                s.id.as_str()
+            )]
+        })
+        .unwrap_or_default()
+}

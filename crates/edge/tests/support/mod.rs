@@ -1,0 +1,329 @@
+//! Native stand-ins: SQLite (the engine under D1) with the real migrations,
+//! and an in-memory Stripe with the behaviours the Sign-Up API relies on.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+
+use edge::api::{Request, Response};
+use edge::db::{Db, DbError, Row, Sql, Stmt};
+use edge::ids::OsRandom;
+use edge::stripe::{Charge, PaymentIntent, PaymentMethod, SetupIntent, Stripe, StripeError};
+use edge::{App, Config, Now};
+use rusqlite::{Connection, types::ValueRef};
+use serde_json::{Value, json};
+
+pub struct Sqlite(pub RefCell<Connection>);
+
+impl Sqlite {
+    pub fn migrated() -> Self {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("PRAGMA foreign_keys = ON;").unwrap();
+        let mut files: Vec<_> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        for f in files {
+            conn.execute_batch(&std::fs::read_to_string(f).unwrap()).unwrap();
+        }
+        Self(RefCell::new(conn))
+    }
+
+    /// Every table's rows, for "nothing changed" checks.
+    pub fn dump(&self) -> String {
+        let conn = self.0.borrow();
+        let mut tables: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        tables.retain(|t| t != "idempotency_keys");
+        let mut out = String::new();
+        for t in tables {
+            let mut st = conn.prepare(&format!("SELECT * FROM {t} ORDER BY 1, 2")).unwrap();
+            let n = st.column_count();
+            let rows = st
+                .query_map([], |r| {
+                    Ok((0..n).map(|i| format!("{:?}", r.get_ref(i).unwrap())).collect::<Vec<_>>().join("|"))
+                })
+                .unwrap();
+            for r in rows {
+                out.push_str(&format!("{t}: {}\n", r.unwrap()));
+            }
+        }
+        out
+    }
+
+    pub fn count(&self, table: &str) -> i64 {
+        self.0.borrow().query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0)).unwrap()
+    }
+}
+
+fn params(p: &[Sql]) -> Vec<rusqlite::types::Value> {
+    p.iter()
+        .map(|v| match v {
+            Sql::Null => rusqlite::types::Value::Null,
+            Sql::Int(i) => rusqlite::types::Value::Integer(*i),
+            Sql::Text(s) => rusqlite::types::Value::Text(s.clone()),
+        })
+        .collect()
+}
+
+fn err(e: rusqlite::Error) -> DbError {
+    DbError::from_message(e.to_string())
+}
+
+impl Db for Sqlite {
+    async fn query(&self, stmt: Stmt) -> Result<Vec<Row>, DbError> {
+        let conn = self.0.borrow();
+        let mut st = conn.prepare(stmt.sql).map_err(err)?;
+        let names: Vec<String> = st.column_names().into_iter().map(str::to_owned).collect();
+        let mut rows = st.query(rusqlite::params_from_iter(params(&stmt.params))).map_err(err)?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(err)? {
+            let mut m = Row::new();
+            for (i, name) in names.iter().enumerate() {
+                let v = match r.get_ref(i).map_err(err)? {
+                    ValueRef::Null => Value::Null,
+                    ValueRef::Integer(n) => json!(n),
+                    ValueRef::Real(f) => json!(f),
+                    ValueRef::Text(t) => json!(String::from_utf8_lossy(t)),
+                    ValueRef::Blob(_) => Value::Null,
+                };
+                m.insert(name.clone(), v);
+            }
+            out.push(m);
+        }
+        Ok(out)
+    }
+
+    async fn batch(&self, stmts: Vec<Stmt>) -> Result<(), DbError> {
+        let mut conn = self.0.borrow_mut();
+        let tx = conn.transaction().map_err(err)?;
+        for s in stmts {
+            tx.execute(s.sql, rusqlite::params_from_iter(params(&s.params))).map_err(err)?;
+        }
+        tx.commit().map_err(err)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct FakeSeti {
+    pub customer: String,
+    pub status: String,
+    pub payment_method: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct FakePm {
+    pub customer: Option<String>,
+    pub declines: bool,
+}
+
+/// Stripe in memory: customers, SetupIntents, PaymentMethods, charges.
+#[derive(Default)]
+pub struct FakeStripe {
+    pub down: Cell<bool>,
+    pub next: Cell<u32>,
+    pub customers: RefCell<Vec<String>>,
+    pub setis: RefCell<HashMap<String, FakeSeti>>,
+    pub pms: RefCell<HashMap<String, FakePm>>,
+    /// (idempotency key, customer, payment method, amount, currency)
+    pub charges: RefCell<Vec<(String, String, String, i64, String)>>,
+    pub keys: RefCell<HashMap<String, Result<PaymentIntent, StripeError>>>,
+}
+
+impl FakeStripe {
+    fn id(&self, prefix: &str) -> String {
+        self.next.set(self.next.get() + 1);
+        format!("{prefix}_{:06}", self.next.get())
+    }
+    fn up(&self) -> Result<(), StripeError> {
+        if self.down.get() { Err(StripeError::Unavailable("connection refused".into())) } else { Ok(()) }
+    }
+    /// What Stripe.js does in the browser: confirms the SetupIntent with a card.
+    pub fn confirm(&self, seti: &str, declining_card: bool) -> String {
+        let pm = self.id("pm");
+        self.pms.borrow_mut().insert(pm.clone(), FakePm { customer: None, declines: declining_card });
+        let mut setis = self.setis.borrow_mut();
+        let s = setis.get_mut(seti).unwrap();
+        s.status = "succeeded".into();
+        s.payment_method = Some(pm.clone());
+        pm
+    }
+    pub fn charge_count(&self) -> usize {
+        self.charges.borrow().len()
+    }
+}
+
+impl Stripe for FakeStripe {
+    fn publishable_key(&self) -> &str {
+        "pk_test_fake"
+    }
+    async fn create_customer(&self, _: &str, _: &str, _: &str, _: &[(&str, &str)]) -> Result<String, StripeError> {
+        self.up()?;
+        let id = self.id("cus");
+        self.customers.borrow_mut().push(id.clone());
+        Ok(id)
+    }
+    async fn create_setup_intent(&self, _: &str, customer: &str) -> Result<SetupIntent, StripeError> {
+        self.up()?;
+        let id = self.id("seti");
+        self.setis.borrow_mut().insert(
+            id.clone(),
+            FakeSeti { customer: customer.into(), status: "requires_payment_method".into(), payment_method: None },
+        );
+        Ok(SetupIntent {
+            client_secret: format!("{id}_secret_x"),
+            id,
+            customer: Some(customer.into()),
+            status: "requires_payment_method".into(),
+            payment_method: None,
+        })
+    }
+    async fn setup_intent(&self, id: &str) -> Result<SetupIntent, StripeError> {
+        self.up()?;
+        let s = self
+            .setis
+            .borrow()
+            .get(id)
+            .cloned()
+            .ok_or(StripeError::Rejected { status: 404, message: format!("No such setupintent: '{id}'") })?;
+        Ok(SetupIntent {
+            id: id.into(),
+            client_secret: String::new(),
+            customer: Some(s.customer),
+            status: s.status,
+            payment_method: s.payment_method,
+        })
+    }
+    async fn payment_method(&self, id: &str) -> Result<PaymentMethod, StripeError> {
+        self.up()?;
+        let pm = self
+            .pms
+            .borrow()
+            .get(id)
+            .cloned()
+            .ok_or(StripeError::Rejected { status: 404, message: format!("No such PaymentMethod: '{id}'") })?;
+        Ok(PaymentMethod {
+            id: id.into(),
+            customer: pm.customer,
+            brand: Some("visa".into()),
+            last4: Some("4242".into()),
+        })
+    }
+    async fn attach(&self, _: &str, pm: &str, customer: &str) -> Result<PaymentMethod, StripeError> {
+        self.up()?;
+        self.pms.borrow_mut().get_mut(pm).unwrap().customer = Some(customer.into());
+        self.payment_method(pm).await
+    }
+    async fn set_default(&self, _: &str, _: &str, _: &str) -> Result<(), StripeError> {
+        self.up()
+    }
+    async fn charge(&self, idem: &str, c: &Charge<'_>) -> Result<PaymentIntent, StripeError> {
+        self.up()?;
+        if let Some(r) = self.keys.borrow().get(idem) {
+            return r.clone(); // Stripe replays an idempotency key's first result
+        }
+        self.charges.borrow_mut().push((
+            idem.into(),
+            c.customer.into(),
+            c.payment_method.into(),
+            c.amount,
+            c.currency.clone(),
+        ));
+        let declines = self.pms.borrow().get(c.payment_method).is_some_and(|p| p.declines);
+        let r = if declines {
+            Err(StripeError::Declined {
+                code: "card_declined".into(),
+                decline_code: Some("generic_decline".into()),
+                message: "Your card was declined.".into(),
+            })
+        } else {
+            Ok(PaymentIntent { id: self.id("pi"), status: "succeeded".into() })
+        };
+        self.keys.borrow_mut().insert(idem.into(), r.clone());
+        r
+    }
+}
+
+pub type TestApp = App<Sqlite, FakeStripe, OsRandom>;
+
+pub const SECRET: &str = "sk_test_unit";
+pub const PUBLISHABLE: &str = "pk_test_unit";
+
+pub fn app() -> TestApp {
+    App {
+        db: Sqlite::migrated(),
+        stripe: FakeStripe::default(),
+        rng: OsRandom,
+        config: Config {
+            secret_key: SECRET.into(),
+            publishable_key: PUBLISHABLE.into(),
+            cors_origins: vec!["https://shop.example".into()],
+            signup_url_base: None,
+        },
+    }
+}
+
+pub fn now(date: &str) -> Now {
+    Now::from_naive(chrono::NaiveDateTime::parse_from_str(&format!("{date}T12:00:00"), "%Y-%m-%dT%H:%M:%S").unwrap())
+}
+
+pub struct Call<'a> {
+    pub app: &'a TestApp,
+    pub now: Now,
+}
+
+impl Call<'_> {
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        body: Option<String>,
+        extra: &[(&str, &str)],
+    ) -> Response {
+        let mut headers = vec![];
+        if let Some(k) = key {
+            headers.push(("authorization".to_owned(), format!("Bearer {k}")));
+        }
+        for (k, v) in extra {
+            headers.push(((*k).to_owned(), (*v).to_owned()));
+        }
+        let req = Request {
+            method: method.into(),
+            origin: "https://api.example".into(),
+            path: path.into(),
+            query: vec![],
+            headers,
+            body: body.unwrap_or_default().into_bytes(),
+        };
+        pollster::block_on(edge::router::handle(self.app, &req, &self.now))
+    }
+    pub fn json(&self, method: &str, path: &str, body: &Value) -> (u16, Value) {
+        let r = self.send(method, path, Some(PUBLISHABLE), Some(body.to_string()), &[]);
+        (r.status, serde_json::from_str(&r.body).unwrap_or(Value::Null))
+    }
+    pub fn publish(&self, catalog: &Value) -> (u16, Value) {
+        let r = self.send("PUT", "/api/catalog", Some(SECRET), Some(catalog.to_string()), &[]);
+        (r.status, serde_json::from_str(&r.body).unwrap_or(Value::Null))
+    }
+    pub fn patch(&self, id: &str, body: &Value) -> (u16, Value) {
+        self.json("PATCH", &format!("/api/selfService/signup/{id}"), body)
+    }
+    pub fn post(&self, body: &Value) -> (u16, Value) {
+        self.json("POST", "/api/selfService/signup", body)
+    }
+    pub fn get(&self, id: &str) -> (u16, Value) {
+        let r = self.send("GET", &format!("/api/selfService/signup/{id}"), Some(PUBLISHABLE), None, &[]);
+        (r.status, serde_json::from_str(&r.body).unwrap_or(Value::Null))
+    }
+}
+
+pub fn demo_catalog() -> Value {
+    serde_json::from_str(include_str!("../../demo-catalog.json")).unwrap()
+}
