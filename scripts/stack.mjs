@@ -2,7 +2,7 @@
 // local D1, all on 127.0.0.1. Used by `make dev` (scripts/dev.mjs) and by the
 // end-to-end tests, so both run exactly the same thing.
 import { spawn, execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -131,6 +131,7 @@ export const DEMO_CATALOG = path.join(ROOT, 'crates/edge/demo-catalog.json');
 export async function startStack(opts = {}) {
   const secretKey = opts.secretKey ?? 'sk_test_local';
   const publishableKey = opts.publishableKey ?? 'pk_test_local';
+  const ownDir = !opts.persistDir;
   const persistDir = opts.persistDir ?? mkdtempSync(path.join(os.tmpdir(), 'quotekit-d1-'));
   let stripe = null;
   let stripeBase = opts.stripeBase;
@@ -176,6 +177,7 @@ export async function startStack(opts = {}) {
     async stop() {
       await worker.stop();
       await stripe?.stop();
+      if (ownDir) rmSync(persistDir, { recursive: true, force: true });
     },
   };
   return stack;

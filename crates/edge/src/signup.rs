@@ -277,16 +277,20 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
         Ok(())
     }
 
-    /// `PATCH /api/selfService/signup/{id}`.
+    /// `PATCH /api/selfService/signup/{id}`. Every error names the session.
     pub async fn signup_patch(&self, id: &str, input: SignUpInput, now: &Now, origin: &str) -> ApiResult<Answer> {
+        self.patch_session(id, input, now, origin).await.map_err(|e| e.for_session(id))
+    }
+
+    async fn patch_session(&self, id: &str, input: SignUpInput, now: &Now, origin: &str) -> ApiResult<Answer> {
         let read = Session::require(&self.db, id).await?;
         let stale = read.status() == Status::Finalizing
             && parse_instant(&read.updated_at)
                 .is_some_and(|t| now.at.signed_duration_since(t).num_seconds() > CLAIM_SECONDS);
-        check_transition(read.status(), input.action, stale).map_err(|e| e.for_session(id))?;
+        check_transition(read.status(), input.action, stale)?;
         let mut s = read.next(&now.instant);
         s.status = Some(Status::Open);
-        let result = match input.action {
+        match input.action {
             Action::Estimate => self.estimate_session(&read, &input, now).await,
             Action::Cancel => {
                 s.status = Some(Status::Canceled);
@@ -303,8 +307,7 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
                         "MISSING_FIELD",
                         "",
                         "UPDATE carries at least one of customer, billGroup, quote, paymentMethod.",
-                    )
-                    .for_session(id));
+                    ));
                 }
                 self.apply(&mut s, &input, now).await?;
                 let action = if input.payment_method.is_some() { "ADD_PAYMENT_METHOD" } else { "UPDATE" };
@@ -322,8 +325,7 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
                 self.finalize(s, now, origin).await
             }
             _ => Err(ApiError::internal()),
-        };
-        result.map_err(|e| e.for_session(id))
+        }
     }
 
     async fn estimate_session(&self, s: &Session, input: &SignUpInput, now: &Now) -> ApiResult<Answer> {

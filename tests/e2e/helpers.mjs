@@ -1,0 +1,96 @@
+// Helpers for the end-to-end suites: the real Worker (wrangler dev, workerd,
+// local D1) and localstripe, started by scripts/stack.mjs.
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ROOT } from '../../scripts/stack.mjs';
+
+export const today = () => new Date().toISOString().slice(0, 10);
+
+/** A client for one stack, with the publishable key unless told otherwise. */
+export function client(stack) {
+  const call = async (method, url, { body, key = stack.publishableKey, headers = {}, raw } = {}) => {
+    const h = { ...headers };
+    if (key) h.authorization = `Bearer ${key}`;
+    if (body !== undefined || raw !== undefined) h['content-type'] = 'application/json';
+    const res = await fetch(stack.url + url, { method, headers: h, body: raw ?? (body === undefined ? undefined : JSON.stringify(body)) });
+    const text = await res.text();
+    let json = null;
+    try { json = text ? JSON.parse(text) : null; } catch {}
+    return { status: res.status, headers: res.headers, text, json };
+  };
+  return {
+    call,
+    post: (body, opts = {}) => call('POST', '/api/selfService/signup', { body, ...opts }),
+    patch: (id, body, opts = {}) => call('PATCH', `/api/selfService/signup/${id}`, { body, ...opts }),
+    get: (id, opts = {}) => call('GET', `/api/selfService/signup/${id}`, opts),
+  };
+}
+
+/** The local D1 database file wrangler dev writes (miniflare's SQLite). */
+function d1File(persistDir) {
+  const dir = path.join(persistDir, 'v3/d1/miniflare-D1DatabaseObject');
+  const f = readdirSync(dir).find((n) => n.endsWith('.sqlite') && n !== 'metadata.sqlite');
+  return path.join(dir, f);
+}
+
+/** Runs a read-only query on the local D1 file; answers rows as objects. */
+export function d1(stack, sql) {
+  const py = `import json,sqlite3,sys
+c=sqlite3.connect('file:'+sys.argv[1]+'?mode=ro',uri=True); c.row_factory=sqlite3.Row
+print(json.dumps([dict(r) for r in c.execute(sys.argv[2])]))`;
+  return JSON.parse(execFileSync('python3', ['-c', py, d1File(stack.persistDir), sql], { encoding: 'utf8' }));
+}
+
+/** Every business table's rows (not the idempotency keys): "D1 unchanged" checks. */
+export function snapshot(stack) {
+  const tables = d1(stack, "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE '\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite%' AND name NOT LIKE 'd1_%' AND name <> 'idempotency_keys' ORDER BY name")
+    .map((r) => r.name);
+  const out = {};
+  for (const t of tables) out[t] = d1(stack, `SELECT * FROM ${t} ORDER BY 1`);
+  return out;
+}
+
+/** Confirms a SetupIntent with a card, as the Stripe.js stand-in does in a browser. */
+export async function confirmCard(stack, init, card = 'pm_card_visa') {
+  const body = new URLSearchParams({ key: init.publicKey, client_secret: init.clientSecret, payment_method: card });
+  const res = await fetch(`${stack.stripeBase}/v1/setup_intents/${init.setupIntentId}/confirm`, { method: 'POST', body });
+  const json = await res.json();
+  if (json.status !== 'succeeded') throw new Error(`confirming ${init.setupIntentId}: ${JSON.stringify(json)}`);
+  return json;
+}
+
+/** localstripe's PaymentIntents for a customer (it cannot filter: page through all). */
+export async function paymentIntents(stack, customer) {
+  const all = [];
+  let after = '';
+  for (;;) {
+    const res = await fetch(`${stack.stripeBase}/v1/payment_intents?limit=100${after}`, {
+      headers: { authorization: 'Bearer sk_test_localstripe' },
+    });
+    const page = await res.json();
+    all.push(...page.data);
+    if (!page.has_more || page.data.length === 0) break;
+    after = `&starting_after=${page.data[page.data.length - 1].id}`;
+  }
+  return all.filter((pi) => pi.customer === customer);
+}
+
+/** The JSON blocks printed in a seed doc, in order, as text (stray commas and all). */
+export function printedBlocks(seed) {
+  const text = readFileSync(path.join(ROOT, '..', 'shared', 'seeds', seed), 'utf8');
+  const blocks = [];
+  let depth = 0;
+  let start = -1;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === '{') {
+      if (depth === 0) start = i;
+      depth++;
+    } else if (ch === '}' && depth > 0) {
+      depth--;
+      if (depth === 0) blocks.push(text.slice(start, i + 1));
+    }
+  }
+  return blocks;
+}
