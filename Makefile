@@ -19,25 +19,26 @@ WORKER_SRC := $(shell find crates/edge/src crates/pricing/src -name '*.rs') crat
   crates/pricing/Cargo.toml Cargo.lock crates/edge/openapi.json
 ESBUILD := node_modules/wrangler/node_modules/@esbuild/linux-x64/bin/esbuild
 
-.PHONY: setup dev test fmt lint unit wasm-check doc bench bench-wasm pkg wasm-test node-test worker
+.PHONY: setup dev test fmt lint unit wasm-check doc bench bench-wasm pkg wasm-test node-test worker e2e deploy-check bench-edge
 
 setup:
 	@scripts/setup.sh
 
-## The main job. For now: the engine prices the example request against the
-## example catalog for today (later: the Worker with D1 and the pages).
-dev: setup
-	$(CARGO) run --quiet --locked -p quotekit-pricing --example quote -- \
-	  tests/fixtures/catalog.json tests/fixtures/request.json $(TODAY)
+## The main job: localstripe and the Worker (workerd, local D1 with migrations
+## applied, the demo catalog published) on 127.0.0.1 (PORT, default 8787); Ctrl-C stops both.
+## Honours PORT, SECRET_KEY, PUBLISHABLE_KEY and STRIPE_API_BASE.
+dev: setup worker
+	node scripts/dev.mjs
 
 ## Every test and gate.
-test: setup fmt lint unit wasm-check doc pkg wasm-test node-test
+test: setup fmt lint unit wasm-check doc pkg wasm-test node-test e2e deploy-check
 
 fmt:
 	$(CARGO) fmt --all -- --check
 
 lint:
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --locked -p quotekit-edge --target wasm32-unknown-unknown -- -D warnings
 
 unit:
 	$(CARGO) test --locked --workspace
@@ -86,3 +87,16 @@ $(WORKER): $(WORKER_SRC)
 	cd crates/edge && WASM_BINDGEN_BIN=$$(command -v wasm-bindgen) WASM_OPT_BIN=$(CURDIR)/$(WASM_OPT) \
 	  ESBUILD_BIN=$(CURDIR)/$(ESBUILD) worker-build --release
 	touch $@
+
+## The edge API end to end: the built Worker on workerd (wrangler dev) with
+## local D1 and localstripe, each suite on its own ports and database.
+e2e: setup worker
+	node --test --test-concurrency=1 tests/e2e/
+
+## The deploy bundle as `wrangler deploy` would upload it (no login, no network),
+## and its size against the 1 MB budget (gzipped).
+deploy-check: setup worker
+	rm -rf target/deploy
+	WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false \
+	  node_modules/.bin/wrangler deploy --dry-run --outdir target/deploy
+	node scripts/worker-size.mjs target/deploy

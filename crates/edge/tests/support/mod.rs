@@ -123,6 +123,9 @@ pub struct FakePm {
     pub declines: bool,
 }
 
+/// (idempotency key, customer, payment method, amount, currency)
+pub type FakeCharge = (String, String, String, i64, String);
+
 /// Stripe in memory: customers, SetupIntents, PaymentMethods, charges.
 #[derive(Default)]
 pub struct FakeStripe {
@@ -131,8 +134,7 @@ pub struct FakeStripe {
     pub customers: RefCell<Vec<String>>,
     pub setis: RefCell<HashMap<String, FakeSeti>>,
     pub pms: RefCell<HashMap<String, FakePm>>,
-    /// (idempotency key, customer, payment method, amount, currency)
-    pub charges: RefCell<Vec<(String, String, String, i64, String)>>,
+    pub charges: RefCell<Vec<FakeCharge>>,
     pub keys: RefCell<HashMap<String, Result<PaymentIntent, StripeError>>>,
 }
 

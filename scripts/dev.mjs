@@ -1,0 +1,52 @@
+// `make dev`: localstripe and the Worker (wrangler dev, workerd, local D1 in
+// .wrangler/state) on 127.0.0.1, migrations applied, the demo catalog
+// published. Honours PORT, SECRET_KEY, PUBLISHABLE_KEY, STRIPE_API_BASE and
+// STRIPE_PORT; stops what it started on Ctrl-C or SIGTERM.
+import path from 'node:path';
+import { ROOT, startStack } from './stack.mjs';
+
+const env = process.env;
+const stack = await startStack({
+  port: Number(env.PORT || 8787),
+  secretKey: env.SECRET_KEY || 'sk_test_local',
+  publishableKey: env.PUBLISHABLE_KEY || 'pk_test_local',
+  stripeBase: env.STRIPE_API_BASE || undefined,
+  stripePort: Number(env.STRIPE_PORT || 8420),
+  persistDir: path.join(ROOT, '.wrangler/state'),
+  corsOrigins: env.CORS_ORIGINS,
+  quiet: false,
+});
+
+const today = new Date().toISOString().slice(0, 10);
+console.log(`
+QuoteKit is running (Ctrl-C stops it):
+
+  API              ${stack.url}          (OpenAPI: ${stack.url}/openapi.json)
+  secret key       ${stack.secretKey}
+  publishable key  ${stack.publishableKey}
+  Stripe           ${stack.stripeBase}${env.STRIPE_API_BASE ? '' : '  (localstripe; Stripe.js stand-in at /js.stripe.com/v3/)'}
+  catalog          version ${stack.catalog?.version} (crates/edge/demo-catalog.json)
+
+Try the Quick Start (README.md has every step):
+
+  curl -s ${stack.url}/api/selfService/signup -H 'Authorization: Bearer ${stack.publishableKey}' \\
+    -H 'Content-Type: application/json' -d '{"action":"ESTIMATE","quote":{"startDate":"${today}",
+    "offerings":[{"offeringId":"offr_EoqyNVChm1kwT","rateId":"rate_aCTj2kwzyd0U5",
+    "items":[{"productId":"prod_a9sElJSR3TbyP","quantity":1}]}]}}'
+`);
+
+let stopping = false;
+const shutdown = async (signal) => {
+  if (stopping) return;
+  stopping = true;
+  console.log(`\n${signal}: stopping the Worker and localstripe`);
+  await stack.stop();
+  process.exit(0);
+};
+process.on('SIGINT', () => shutdown('SIGINT'));
+process.on('SIGTERM', () => shutdown('SIGTERM'));
+// If whatever started us (make) is killed, we are re-parented: stop too.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) shutdown('parent gone');
+}, 1000).unref();
