@@ -100,3 +100,7 @@ deploy-check: setup worker
 	WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false \
 	  node_modules/.bin/wrangler deploy --dry-run --outdir target/deploy
 	node scripts/worker-size.mjs target/deploy
+
+## Load on loopback against the real Worker (bounded: requests, seconds).
+bench-edge: setup worker
+	node tests/bench/edge.mjs 2000 20
