@@ -525,3 +525,50 @@ fn the_openapi_document_describes_every_route() {
     let documented: usize = doc["paths"].as_object().unwrap().values().map(|p| p.as_object().unwrap().len()).sum();
     assert_eq!(documented, edge::router::ROUTES.len(), "openapi.json documents a route the Worker does not serve");
 }
+
+#[test]
+fn a_payment_method_id_is_attached_to_the_sessions_customer() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    let s = create(&c, "CREATE_WITH_PAYMENT_METHOD");
+    let id = s["sessionId"].as_str().unwrap();
+    let customer = s["paymentMethodInit"]["stripe"]["customerId"].as_str().unwrap();
+    // A PaymentMethod made in the browser without a SetupIntent: not attached yet.
+    a.stripe.pms.borrow_mut().insert("pm_fresh".into(), support::FakePm { customer: None, declines: false });
+    let (status, body) = c.patch(id, &json!({ "action": "FINALIZE", "paymentMethod": { "paymentToken": "pm_fresh" } }));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(a.stripe.pms.borrow()["pm_fresh"].customer.as_deref(), Some(customer));
+    // One attached to someone else is refused.
+    let s2 = create(&c, "CREATE_WITH_PAYMENT_METHOD");
+    let (status, e) = c.patch(
+        s2["sessionId"].as_str().unwrap(),
+        &json!({ "action": "UPDATE", "paymentMethod": { "paymentToken": "pm_fresh" } }),
+    );
+    assert_eq!((status, e["code"].as_str()), (400, Some("PAYMENT_TOKEN_NOT_OWNED")));
+}
+
+#[test]
+fn a_finalize_cut_off_after_the_charge_is_finished_by_a_retry_without_a_second_charge() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    let s = create(&c, "CREATE_WITH_PAYMENT_METHOD");
+    let id = s["sessionId"].as_str().unwrap();
+    add_card(&c, &s, false);
+    // Stripe charges, then D1 fails to take the records.
+    a.db.fail_next_batch_with("INSERT INTO accounts");
+    let (status, e) = c.patch(id, &json!({ "action": "FINALIZE" }));
+    assert_eq!((status, e["code"].as_str()), (503, Some("STORAGE_UNAVAILABLE")), "{e}");
+    assert_eq!(a.stripe.charge_count(), 1);
+    assert_eq!(a.db.count("accounts"), 0);
+    assert_eq!(c.get(id).1["step"], "processing");
+    // Right away, the claim still holds.
+    let (status, e) = c.patch(id, &json!({ "action": "FINALIZE" }));
+    assert_eq!((status, e["code"].as_str()), (409, Some("FINALIZE_IN_PROGRESS")));
+    // Once the claim is stale, a retry takes over with the same Stripe idempotency key.
+    let later = Call { app: &a, now: edge::Now::from_naive(c.now.at + chrono::Duration::seconds(61)) };
+    let (status, done) = later.patch(id, &json!({ "action": "FINALIZE" }));
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["invoice"]["status"], "PAID");
+    assert_eq!(a.stripe.charge_count(), 1, "Stripe replayed the first charge for the same key");
+    assert_eq!(a.db.count("payments"), 1);
+}

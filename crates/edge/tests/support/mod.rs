@@ -13,9 +13,14 @@ use edge::{App, Config, Now};
 use rusqlite::{Connection, types::ValueRef};
 use serde_json::{Value, json};
 
-pub struct Sqlite(pub RefCell<Connection>);
+pub struct Sqlite(pub RefCell<Connection>, pub RefCell<Option<&'static str>>);
 
 impl Sqlite {
+    /// Makes the next batch with a statement containing `sql` fail (a D1 outage at that moment).
+    pub fn fail_next_batch_with(&self, sql: &'static str) {
+        *self.1.borrow_mut() = Some(sql);
+    }
+
     pub fn migrated() -> Self {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch("PRAGMA foreign_keys = ON;").unwrap();
@@ -27,7 +32,7 @@ impl Sqlite {
         for f in files {
             conn.execute_batch(&std::fs::read_to_string(f).unwrap()).unwrap();
         }
-        Self(RefCell::new(conn))
+        Self(RefCell::new(conn), RefCell::new(None))
     }
 
     /// Every table's rows, for "nothing changed" checks.
@@ -101,6 +106,13 @@ impl Db for Sqlite {
     }
 
     async fn batch(&self, stmts: Vec<Stmt>) -> Result<(), DbError> {
+        let fail = *self.1.borrow();
+        if let Some(pattern) = fail
+            && stmts.iter().any(|s| s.sql.contains(pattern))
+        {
+            *self.1.borrow_mut() = None;
+            return Err(DbError::Other("injected: D1 unavailable".into()));
+        }
         let mut conn = self.0.borrow_mut();
         let tx = conn.transaction().map_err(err)?;
         for s in stmts {
