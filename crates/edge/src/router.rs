@@ -123,7 +123,7 @@ fn allowed_origin<'r>(config: &crate::Config, req: &'r Request) -> Option<&'r st
 pub async fn handle<D: Db, S: Stripe, R: Random>(app: &App<D, S, R>, req: &Request, now: &Now) -> Response {
     let cors = allowed_origin(&app.config, req).map(str::to_owned);
     let mut response = if req.method == "OPTIONS" {
-        preflight(cors.is_some(), req)
+        preflight(cors.is_some())
     } else {
         match route(app, req, now).await {
             Ok(r) => r,
@@ -139,12 +139,11 @@ pub async fn handle<D: Db, S: Stripe, R: Random>(app: &App<D, S, R>, req: &Reque
     response.with_header("x-content-type-options", "nosniff")
 }
 
-fn preflight(allowed: bool, req: &Request) -> Response {
+fn preflight(allowed: bool) -> Response {
     if !allowed {
         return ApiError::new(403, "CORS_ORIGIN_NOT_ALLOWED", "", "This origin may not call the API from a browser.")
             .response();
     }
-    let _ = req;
     Response { status: 204, headers: vec![], body: String::new() }
         .with_header("access-control-allow-methods", "GET, POST, PATCH, PUT, OPTIONS")
         .with_header("access-control-allow-headers", "authorization, content-type, idempotency-key, if-none-match")
