@@ -11,6 +11,7 @@ pub mod db;
 pub mod ids;
 pub mod input;
 pub mod openapi;
+pub mod records;
 pub mod router;
 pub mod session;
 pub mod signup;

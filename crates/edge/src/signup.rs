@@ -9,6 +9,7 @@ use crate::api::{ApiError, ApiResult};
 use crate::catalogs::{self, Published};
 use crate::db::{Db, DbError, Stmt};
 use crate::ids::{Random, new_id};
+use crate::records::{InvoiceHead, Payment, engine_json, insert_invoice, invoice_view, minor_units};
 use crate::input::{Action, PaymentMethodInput, SignUpInput};
 use crate::session::{CLAIM_SECONDS, Session, Status, check_transition};
 use crate::stripe::{Charge, Stripe, StripeError};
@@ -19,11 +20,6 @@ pub type Answer = (u16, Value);
 
 fn price(catalog: &Catalog, quote: &Value, today: NaiveDate) -> ApiResult<pricing::Quote> {
     pricing::estimate(catalog, &json!({ "quote": quote }), today).map_err(|e| ApiError::from_engine(&e, ""))
-}
-
-/// An engine value as JSON (its numbers keep their decimals).
-fn engine_json<T: pricing::ToJson>(v: &T) -> Value {
-    serde_json::from_str(&pricing::to_json(v)).unwrap_or(Value::Null)
 }
 
 fn stripe_error(e: StripeError, token_path: &str) -> ApiError {
@@ -49,17 +45,6 @@ fn bill_group(catalog: &Catalog, given: Option<&Value>) -> Value {
         "collectInvoiceBalanceAutomatically":
             pick("collectInvoiceBalanceAutomatically", catalog.bill_group.collect_automatically),
     })
-}
-
-/// An amount in the currency's minor units (the invoice is already rounded).
-fn minor_units(amount: Decimal, currency: &str) -> ApiResult<i64> {
-    let exponent = pricing::minor_units(currency).ok_or_else(ApiError::internal)?;
-    let scale = 10_i64.checked_pow(exponent).ok_or_else(ApiError::internal)?;
-    let scaled = amount.checked_mul(Decimal::from(scale)).ok_or_else(ApiError::internal)?;
-    if !scaled.fract().is_zero() {
-        return Err(ApiError::internal());
-    }
-    i64::try_from(scaled).map_err(|_| ApiError::internal())
 }
 
 fn parse_instant(s: &str) -> Option<NaiveDateTime> {
@@ -383,7 +368,7 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
         let charge = Charge {
             customer: &customer,
             payment_method: &pm,
-            amount: minor_units(invoice.amount, quote.currency)?,
+            amount: minor_units(invoice.amount, quote.currency).ok_or_else(ApiError::internal)?,
             currency,
             metadata: vec![("quotekit_session", s.id.clone()), ("quotekit_account", s.account_id.clone())],
         };
@@ -471,39 +456,9 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             m.insert("catalogVersion".into(), json!(s.catalog_version));
         }
         let paid = payment_intent.is_some();
-        let mut invoice_json = engine_json(&invoice);
-        if let Value::Object(m) = &mut invoice_json {
-            let lines = m.remove("lines").unwrap_or(Value::Array(vec![]));
-            let items: Vec<Value> = lines
-                .as_array()
-                .map(|ls| {
-                    ls.iter()
-                        .map(|l| {
-                            let mut item = Map::new();
-                            item.insert("id".into(), json!(new_id(&self.rng, "ili_")));
-                            if let Value::Object(o) = l {
-                                item.extend(o.clone());
-                            }
-                            Value::Object(item)
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            let mut head = Map::new();
-            head.insert("id".into(), json!(invoice_id));
-            head.insert("status".into(), json!(if paid { "PAID" } else { "OPEN" }));
-            head.insert("currency".into(), json!(currency));
-            head.insert("accountId".into(), json!(s.account_id));
-            head.insert("contractId".into(), json!(contract_id));
-            head.append(m);
-            let due = if paid { Decimal::ZERO } else { invoice.amount };
-            head.insert("amountDue".into(), money_json(due, currency));
-            head.insert("items".into(), Value::Array(items));
-            invoice_json = Value::Object(head);
-        }
+        let amount_due = if paid { Decimal::ZERO } else { invoice.amount };
         let bill = s.bill_group.clone().unwrap_or_else(|| bill_group(catalog, None));
         let flag = |k: &str| bill.get(k).and_then(Value::as_bool).unwrap_or(false);
-        let amount_due = if paid { Decimal::ZERO } else { invoice.amount };
         let mut batch = Vec::new();
         if !claimed {
             batch.extend(claim_custom_id(&s));
@@ -581,24 +536,19 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             contract.to_string(),
             at
         ));
-        batch.push(stmt!(
-            "INSERT INTO invoices (id, account_id, contract_id, bill_group_id, status, invoice_date, currency, \
-             amount_without_tax, tax, amount, amount_due, body, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-            invoice_id.as_str(),
-            s.account_id.as_str(),
-            contract_id.as_str(),
-            bill_group_id.as_str(),
-            if paid { "PAID" } else { "OPEN" },
-            invoice.invoice_date.to_string(),
+        let head = InvoiceHead {
+            id: &invoice_id,
+            status: if paid { "PAID" } else { "OPEN" },
             currency,
-            invoice.amount_without_tax.to_string(),
-            invoice.tax.to_string(),
-            invoice.amount.to_string(),
-            amount_due.to_string(),
-            invoice_json.to_string(),
-            at
-        ));
+            account_id: &s.account_id,
+            contract_id: &contract_id,
+            bill_group_id: &bill_group_id,
+            credit_applied: Decimal::ZERO,
+            amount_due,
+            at,
+        };
+        let invoice_json = invoice_view(&self.rng, &invoice, &head);
+        batch.push(insert_invoice(&invoice, &head, &invoice_json));
         let mut extra = Map::new();
         extra.insert("billGroup".into(), {
             let mut b = bill.clone();
@@ -611,18 +561,17 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
         extra.insert("invoice".into(), invoice_json);
         if let Some(pi) = payment_intent {
             let payment_id = new_id(&self.rng, "pay_");
-            batch.push(stmt!(
-                "INSERT INTO payments (id, account_id, invoice_id, amount, currency, status, \
-                 stripe_payment_intent_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, 'SUCCEEDED', ?6, ?7)",
-                payment_id.as_str(),
-                s.account_id.as_str(),
-                invoice_id.as_str(),
-                invoice.amount.to_string(),
+            let payment = Payment {
+                id: &payment_id,
+                account_id: &s.account_id,
+                invoice_id: &invoice_id,
+                amount: invoice.amount,
                 currency,
-                pi,
-                at
-            ));
-            extra.insert("payment".into(), payment_json(&payment_id, &invoice_id, invoice.amount, currency, pi, at));
+                payment_intent: pi,
+                at,
+            };
+            batch.push(payment.insert());
+            extra.insert("payment".into(), payment.view());
             s.payment_id = Some(payment_id);
         }
         // The session row last, so it carries every id just assigned.
@@ -666,19 +615,7 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
         if let Some(id) = &s.payment_id {
             let rows = self.db.query(stmt!("SELECT * FROM payments WHERE id = ?1", id.as_str())).await?;
             if let Some(r) = rows.first() {
-                let t = |k: &str| crate::db::text(r, k).unwrap_or_default();
-                let amount: Decimal = t("amount").parse().unwrap_or_default();
-                m.insert(
-                    "payment".into(),
-                    payment_json(
-                        &t("id"),
-                        &t("invoice_id"),
-                        amount,
-                        &t("currency"),
-                        &t("stripe_payment_intent_id"),
-                        &t("created_at"),
-                    ),
-                );
+                m.insert("payment".into(), crate::records::payment_row_view(r));
             }
         }
         Ok(m)
@@ -695,19 +632,6 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
 struct Finalized {
     session: Session,
     finalize_batch: Vec<Stmt>,
-}
-
-/// An amount as a JSON number with its currency's decimals (`0.00`).
-fn money_json(amount: Decimal, currency: &str) -> Value {
-    let places = usize::try_from(pricing::minor_units(currency).unwrap_or(2)).unwrap_or(2);
-    Value::Number(serde_json::Number::from_string_unchecked(format!("{amount:.places$}")))
-}
-
-fn payment_json(id: &str, invoice: &str, amount: Decimal, currency: &str, pi: &str, at: &str) -> Value {
-    json!({
-        "id": id, "invoiceId": invoice, "amount": money_json(amount, currency),
-        "currency": currency, "status": "SUCCEEDED", "stripePaymentIntentId": pi, "createdAt": at,
-    })
 }
 
 fn missing(field: &str) -> ApiError {
