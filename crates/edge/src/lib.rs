@@ -7,15 +7,18 @@
 
 pub mod api;
 pub mod catalogs;
+pub mod contracts;
 pub mod db;
 pub mod ids;
 pub mod input;
 pub mod openapi;
+pub mod reads;
 pub mod records;
 pub mod router;
 pub mod session;
 pub mod signup;
 pub mod stripe;
+pub mod tokens;
 
 #[cfg(target_arch = "wasm32")]
 mod glue;
@@ -33,6 +36,8 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// `SIGNUP_URL_BASE`: where `urls.signup` points (default: the API's own origin).
     pub signup_url_base: Option<String>,
+    /// `CUSTOMER_TOKEN_SECRET`: signs customer tokens (default: derived from the secret key).
+    pub customer_token_secret: Option<String>,
 }
 
 impl Config {
@@ -48,6 +53,7 @@ impl Config {
                 .filter(|s| !s.is_empty())
                 .collect(),
             signup_url_base: var("SIGNUP_URL_BASE").filter(|s| !s.is_empty()),
+            customer_token_secret: var("CUSTOMER_TOKEN_SECRET").filter(|s| !s.is_empty()),
         }
     }
 }

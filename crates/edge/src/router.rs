@@ -19,6 +19,8 @@ pub enum Access {
     Public,
     /// The publishable or the secret key.
     Publishable,
+    /// The secret key, or a customer token (then only its own account).
+    Account,
     /// The secret key only.
     Secret,
 }
@@ -34,22 +36,44 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("POST", "/api/selfService/signup", Access::Publishable),
     ("GET", "/api/selfService/signup/{sessionId}", Access::Publishable),
     ("PATCH", "/api/selfService/signup/{sessionId}", Access::Publishable),
+    ("POST", "/api/selfService/contract", Access::Account),
+    ("POST", "/api/customerTokens", Access::Secret),
+    ("GET", "/api/accounts", Access::Secret),
+    ("GET", "/api/accounts/{accountId}", Access::Account),
+    ("GET", "/api/accounts/{accountId}/contracts", Access::Account),
+    ("GET", "/api/accounts/{accountId}/invoices", Access::Account),
+    ("POST", "/api/contracts", Access::Secret),
+    ("GET", "/api/contracts/{contractId}", Access::Account),
+    ("POST", "/api/contracts/{contractId}/amendments/{amendmentId}/approve", Access::Secret),
+    ("POST", "/api/contracts/{contractId}/amendments/{amendmentId}/reject", Access::Secret),
+    ("GET", "/api/invoices/{invoiceId}", Access::Account),
+    ("GET", "/api/quotes/{quoteId}", Access::Account),
 ];
 
 /// The authenticated caller.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Principal {
     /// The secret key.
     Secret,
     /// The publishable key.
     Publishable,
+    /// A customer token for this account.
+    Customer(String),
 }
 
 impl Principal {
-    fn as_str(self) -> &'static str {
+    fn idempotency_scope(&self) -> String {
         match self {
-            Self::Secret => "secret",
-            Self::Publishable => "publishable",
+            Self::Secret => "secret".into(),
+            Self::Publishable => "publishable".into(),
+            Self::Customer(a) => format!("account:{a}"),
+        }
+    }
+    /// The account a customer token limits the caller to.
+    fn scope(&self) -> Option<&str> {
+        match self {
+            Self::Customer(a) => Some(a),
+            _ => None,
         }
     }
 }
@@ -60,16 +84,16 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Which route `method path` is, with its path parameter.
-fn find_route<'p>(method: &str, path: &'p str) -> Result<(usize, Option<&'p str>), ApiError> {
+/// Which route `method path` is, with its path parameters.
+fn find_route<'p>(method: &str, path: &'p str) -> Result<(usize, Vec<&'p str>), ApiError> {
     let mut path_found = false;
     let mut allowed: Vec<&str> = Vec::new();
     for (i, (m, template, _)) in ROUTES.iter().enumerate() {
-        if let Some(param) = match_template(template, path) {
+        if let Some(params) = match_template(template, path) {
             path_found = true;
             allowed.push(m);
             if *m == method {
-                return Ok((i, param));
+                return Ok((i, params));
             }
         }
     }
@@ -84,18 +108,18 @@ fn find_route<'p>(method: &str, path: &'p str) -> Result<(usize, Option<&'p str>
     Err(ApiError::new(404, "NOT_FOUND", "", "No such endpoint; see /openapi.json."))
 }
 
-fn match_template<'p>(template: &str, path: &'p str) -> Option<Option<&'p str>> {
-    let mut param = None;
+fn match_template<'p>(template: &str, path: &'p str) -> Option<Vec<&'p str>> {
+    let mut params = Vec::new();
     let mut t = template.split('/');
     let mut p = path.split('/');
     loop {
         match (t.next(), p.next()) {
-            (None, None) => return Some(param),
+            (None, None) => return Some(params),
             (Some(ts), Some(ps)) if ts.starts_with('{') => {
-                if ps.is_empty() {
+                if ps.is_empty() || ps.len() > 100 {
                     return None;
                 }
-                param = Some(ps);
+                params.push(ps);
             }
             (Some(ts), Some(ps)) if ts == ps => {}
             _ => return None,
@@ -103,8 +127,12 @@ fn match_template<'p>(template: &str, path: &'p str) -> Option<Option<&'p str>> 
     }
 }
 
-fn authenticate(config: &crate::Config, req: &Request) -> Option<Principal> {
+fn authenticate(config: &crate::Config, req: &Request, now: &Now) -> Option<Principal> {
     let token = req.header("authorization")?.strip_prefix("Bearer ")?.trim();
+    if token.starts_with("ctok_") {
+        let key = crate::tokens::signing_key(config)?;
+        return crate::tokens::verify(&key, token, now.at.and_utc().timestamp()).map(Principal::Customer);
+    }
     if !config.secret_key.is_empty() && constant_time_eq(token.as_bytes(), config.secret_key.as_bytes()) {
         return Some(Principal::Secret);
     }
@@ -151,40 +179,73 @@ fn preflight(allowed: bool) -> Response {
 }
 
 async fn route<D: Db, S: Stripe, R: Random>(app: &App<D, S, R>, req: &Request, now: &Now) -> ApiResult<Response> {
-    let (index, param) = find_route(&req.method, &req.path)?;
+    let (index, params) = find_route(&req.method, &req.path)?;
     let access = ROUTES.get(index).map_or(Access::Secret, |r| r.2);
-    let principal =
-        match access {
-            Access::Public => None,
-            _ => Some(authenticate(&app.config, req).ok_or_else(|| {
-                ApiError::new(401, "UNAUTHORIZED", "", "Send a valid key: Authorization: Bearer <key>.")
-            })?),
+    let principal = match access {
+        Access::Public => None,
+        _ => Some(authenticate(&app.config, req, now).ok_or_else(|| {
+            ApiError::new(
+                401,
+                "UNAUTHORIZED",
+                "",
+                "Send a valid key or an unexpired customer token: Authorization: Bearer <key>.",
+            )
+        })?),
+    };
+    let permitted = matches!(
+        (access, &principal),
+        (Access::Public, _)
+            | (_, Some(Principal::Secret))
+            | (Access::Publishable, Some(Principal::Publishable))
+            | (Access::Account, Some(Principal::Customer(_)))
+    );
+    if !permitted {
+        let need = match access {
+            Access::Publishable => "the publishable or the secret key",
+            Access::Account => "the secret key or a customer token",
+            _ => "the secret key",
         };
-    if access == Access::Secret && principal != Some(Principal::Secret) {
-        return Err(ApiError::new(403, "FORBIDDEN", "", "This endpoint needs the secret key."));
+        return Err(ApiError::new(403, "FORBIDDEN", "", format!("This endpoint needs {need}.")));
     }
     if req.body.len() > MAX_BODY {
         return Err(ApiError::new(413, "BODY_TOO_LARGE", "", format!("The body is over {} KB.", MAX_BODY / 1024)));
     }
-    let param = param.unwrap_or_default();
-    match (req.method.as_str(), principal, req.header("idempotency-key")) {
-        ("POST" | "PATCH", Some(p), Some(key)) => idempotent(app, req, now, p, key, index, param).await,
-        _ => dispatch(app, req, now, index, param).await,
+    let call = Call { index, params, scope: principal.as_ref().and_then(Principal::scope) };
+    match (req.method.as_str(), &principal, req.header("idempotency-key")) {
+        ("POST" | "PATCH", Some(p), Some(key)) => idempotent(app, req, now, p, key, &call).await,
+        _ => dispatch(app, req, now, &call).await,
     }
+}
+
+/// A matched route: which, its path parameters, and the caller's account scope.
+struct Call<'a> {
+    index: usize,
+    params: Vec<&'a str>,
+    scope: Option<&'a str>,
+}
+
+impl Call<'_> {
+    fn param(&self, i: usize) -> &str {
+        self.params.get(i).copied().unwrap_or_default()
+    }
+}
+
+fn ok(status: u16, body: &Value) -> ApiResult<Response> {
+    Ok(Response::json(status, body))
 }
 
 async fn dispatch<D: Db, S: Stripe, R: Random>(
     app: &App<D, S, R>,
     req: &Request,
     now: &Now,
-    index: usize,
-    param: &str,
+    call: &Call<'_>,
 ) -> ApiResult<Response> {
-    let template = ROUTES.get(index).map_or("", |r| r.1);
+    let template = ROUTES.get(call.index).map_or("", |r| r.1);
+    let (p0, p1, scope) = (call.param(0), call.param(1), call.scope);
     match (req.method.as_str(), template) {
         ("GET", "/healthz") => {
             let version = catalogs::current(&app.db).await?.map(|p| p.version);
-            Ok(Response::json(200, &json!({ "status": "ok", "catalogVersion": version })))
+            ok(200, &json!({ "status": "ok", "catalogVersion": version }))
         }
         ("GET", "/openapi.json") => Ok(Response::json_text(200, crate::openapi::DOCUMENT.to_owned())
             .with_header("cache-control", "public, max-age=300")),
@@ -193,13 +254,13 @@ async fn dispatch<D: Db, S: Stripe, R: Random>(
             Ok(catalog_response(req, p, "public, max-age=60"))
         }
         ("GET", "/api/catalog/versions/{version}") => {
-            let v: i64 =
-                param.parse().map_err(|_| ApiError::bad("INVALID_VALUE", "version", "version is a number."))?;
+            let v: i64 = p0.parse().map_err(|_| ApiError::bad("INVALID_VALUE", "version", "version is a number."))?;
             let p = catalogs::version(&app.db, v).await?.ok_or_else(|| ApiError::not_found("catalog version"))?;
             Ok(catalog_response(req, p, "public, max-age=31536000, immutable"))
         }
         ("PUT", "/api/catalog") => {
             let body = input::parse_body(&req.body)?;
+            crate::contracts::check_approval_rules(&body)?;
             let (p, created) = catalogs::publish(&app.db, &body, &now.instant).await?;
             Ok(Response::json(
                 if created { 201 } else { 200 },
@@ -210,19 +271,68 @@ async fn dispatch<D: Db, S: Stripe, R: Random>(
         ("POST", "/api/selfService/signup") => {
             let input = input::signup(&input::parse_body(&req.body)?)?;
             let (status, body) = app.signup_post(input, now, &req.origin).await?;
-            Ok(Response::json(status, &body))
+            ok(status, &body)
         }
-        ("GET", "/api/selfService/signup/{sessionId}") => {
-            Ok(Response::json(200, &app.signup_get(param, &req.origin).await?))
-        }
+        ("GET", "/api/selfService/signup/{sessionId}") => ok(200, &app.signup_get(p0, &req.origin).await?),
         ("PATCH", "/api/selfService/signup/{sessionId}") => {
-            let input =
-                input::parse_body(&req.body).and_then(|v| input::signup(&v)).map_err(|e| e.for_session(param))?;
-            let (status, body) = app.signup_patch(param, input, now, &req.origin).await?;
-            Ok(Response::json(status, &body))
+            let input = input::parse_body(&req.body).and_then(|v| input::signup(&v)).map_err(|e| e.for_session(p0))?;
+            let (status, body) = app.signup_patch(p0, input, now, &req.origin).await?;
+            ok(status, &body)
         }
+        ("POST", "/api/selfService/contract") => {
+            let change = crate::contracts::parse_change(&input::parse_body(&req.body)?)?;
+            let (status, body) = app.contract_change(scope, &change, now).await?;
+            ok(status, &body)
+        }
+        ("POST", "/api/customerTokens") => ok(201, &customer_token(app, req, now).await?),
+        ("GET", "/api/accounts") => {
+            let custom_id = req
+                .query("customId")
+                .ok_or_else(|| ApiError::bad("MISSING_FIELD", "customId", "Look accounts up by ?customId=."))?;
+            ok(200, &app.accounts_by_custom_id(custom_id).await?)
+        }
+        ("GET", "/api/accounts/{accountId}") => ok(200, &app.account(p0, scope).await?),
+        ("GET", "/api/accounts/{accountId}/contracts") => ok(200, &app.account_contracts(p0, scope, req).await?),
+        ("GET", "/api/accounts/{accountId}/invoices") => ok(200, &app.account_invoices(p0, scope, req).await?),
+        ("POST", "/api/contracts") => {
+            let (status, body) = app.import_contract(&input::parse_body(&req.body)?, now).await?;
+            ok(status, &body)
+        }
+        ("GET", "/api/contracts/{contractId}") => ok(200, &app.contract_view(p0, scope).await?),
+        ("POST", "/api/contracts/{contractId}/amendments/{amendmentId}/approve") => {
+            let (status, body) = app.review(p0, p1, true, now).await?;
+            ok(status, &body)
+        }
+        ("POST", "/api/contracts/{contractId}/amendments/{amendmentId}/reject") => {
+            let (status, body) = app.review(p0, p1, false, now).await?;
+            ok(status, &body)
+        }
+        ("GET", "/api/invoices/{invoiceId}") => ok(200, &app.invoice(p0, scope).await?),
+        ("GET", "/api/quotes/{quoteId}") => ok(200, &app.quote(p0, scope).await?),
         _ => Err(ApiError::internal()),
     }
+}
+
+/// `POST /api/customerTokens` `{ accountId, expiresIn? }` (seconds, default 3600, at most 86400).
+async fn customer_token<D: Db, S: Stripe, R: Random>(app: &App<D, S, R>, req: &Request, now: &Now) -> ApiResult<Value> {
+    let body = input::parse_body(&req.body)?;
+    let account = body
+        .get("accountId")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::bad("MISSING_FIELD", "accountId", "accountId is required."))?;
+    let ttl = match body.get("expiresIn") {
+        None | Some(Value::Null) => crate::tokens::DEFAULT_TTL,
+        Some(v) => v
+            .as_i64()
+            .filter(|t| (1..=crate::tokens::MAX_TTL).contains(t))
+            .ok_or_else(|| ApiError::bad("INVALID_VALUE", "expiresIn", "expiresIn is 1 to 86400 seconds."))?,
+    };
+    app.account(account, None).await?;
+    let key = crate::tokens::signing_key(&app.config).ok_or_else(ApiError::internal)?;
+    let expires = now.at.and_utc().timestamp().saturating_add(ttl);
+    let token = crate::tokens::mint(&key, account, expires).ok_or_else(ApiError::internal)?;
+    let at = chrono::DateTime::from_timestamp(expires, 0).map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+    Ok(json!({ "token": token, "accountId": account, "expiresAt": at }))
 }
 
 fn catalog_response(req: &Request, p: catalogs::Published, cache: &str) -> Response {
@@ -243,10 +353,9 @@ async fn idempotent<D: Db, S: Stripe, R: Random>(
     app: &App<D, S, R>,
     req: &Request,
     now: &Now,
-    principal: Principal,
+    principal: &Principal,
     key: &str,
-    index: usize,
-    param: &str,
+    call: &Call<'_>,
 ) -> ApiResult<Response> {
     if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| (0x20..0x7f).contains(&b)) {
         return Err(ApiError::bad(
@@ -262,7 +371,8 @@ async fn idempotent<D: Db, S: Stripe, R: Random>(
     hasher.update(b"\n");
     hasher.update(&req.body);
     let hash: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    let who = principal.as_str();
+    let who_owned = principal.idempotency_scope();
+    let who = who_owned.as_str();
     let rows = app
         .db
         .query(stmt!(
@@ -317,7 +427,7 @@ async fn idempotent<D: Db, S: Stripe, R: Random>(
         Err(DbError::Conflict(_)) => return Err(in_use()),
         Err(e) => return Err(e.into()),
     }
-    let response = match dispatch(app, req, now, index, param).await {
+    let response = match dispatch(app, req, now, call).await {
         Ok(r) => r,
         Err(e) => e.response(),
     };
@@ -358,8 +468,12 @@ mod tests {
 
     #[test]
     fn routes_match_their_templates() {
-        assert_eq!(find_route("GET", "/healthz").ok(), Some((0, None)));
-        assert_eq!(find_route("PATCH", "/api/selfService/signup/cart_x").map(|r| r.1).ok(), Some(Some("cart_x")));
+        assert_eq!(find_route("GET", "/healthz").ok(), Some((0, vec![])));
+        assert_eq!(find_route("PATCH", "/api/selfService/signup/cart_x").map(|r| r.1).ok(), Some(vec!["cart_x"]));
+        assert_eq!(
+            find_route("POST", "/api/contracts/c1/amendments/a1/approve").map(|r| r.1).ok(),
+            Some(vec!["c1", "a1"])
+        );
         assert_eq!(find_route("DELETE", "/api/catalog").err().map(|e| e.status), Some(405));
         assert_eq!(find_route("GET", "/api/selfService/signup/").err().map(|e| e.status), Some(404));
         assert_eq!(find_route("GET", "/nope").err().map(|e| e.status), Some(404));

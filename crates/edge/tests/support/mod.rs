@@ -279,6 +279,7 @@ pub fn app() -> TestApp {
             publishable_key: PUBLISHABLE.into(),
             cors_origins: vec!["https://shop.example".into()],
             signup_url_base: None,
+            customer_token_secret: None,
         },
     }
 }

@@ -1,0 +1,750 @@
+//! The Contract Management API (`contract-api.txt`): a change priced by the
+//! engine's `preview_change`, recorded as an amendment, its invoice issued
+//! with tax, credit balance consumed or grown, and charged when the bill group
+//! collects automatically. Future-dated changes are scheduled; changes that
+//! match the catalog's approval rules wait for review.
+
+use pricing::{Address, Catalog, ChangePreview, Invoice};
+use rust_decimal::Decimal;
+use serde_json::{Map, Value, json};
+
+use crate::api::{ApiError, ApiResult};
+use crate::catalogs::{self, Published};
+use crate::db::{Db, Row, Stmt, int, json as json_col, text};
+use crate::ids::{Random, new_id};
+use crate::records::{InvoiceHead, Payment, engine_json, insert_invoice, invoice_view, minor_units, money_json};
+use crate::stripe::{Charge, Stripe, StripeError};
+use crate::{App, Now, stmt};
+
+/// The six actions of the doc.
+pub const ACTIONS: [&str; 6] =
+    ["QUANTITY_CHANGE", "RATE_CHANGE", "OFFERING_CHANGE", "ADD_OFFERING", "REMOVE_OFFERING", "CANCELLATION"];
+
+/// Most operations in one request.
+pub const MAX_OPERATIONS: usize = 20;
+
+/// A checked change request.
+#[derive(Clone, Debug)]
+pub struct ChangeRequest {
+    /// The contract.
+    pub contract_id: String,
+    /// What the engine reads: one operation, or `{ operations: [...] }`.
+    pub op: Value,
+    /// The actions, in order.
+    pub actions: Vec<String>,
+    /// Price only, save nothing.
+    pub preview: bool,
+    /// Evaluate the catalog's approval rules.
+    pub evaluate_approval_rules: bool,
+}
+
+impl ChangeRequest {
+    /// The response's `action`: the action, or `MULTIPLE` for several operations.
+    #[must_use]
+    pub fn label(&self) -> &str {
+        match self.actions.as_slice() {
+            [one] => one,
+            _ => "MULTIPLE",
+        }
+    }
+}
+
+fn bad(code: &str, path: &str, message: impl Into<String>) -> ApiError {
+    ApiError::bad(code, path, message)
+}
+
+fn join(prefix: &str, key: &str) -> String {
+    if prefix.is_empty() { key.to_owned() } else { format!("{prefix}.{key}") }
+}
+
+/// Checks one operation's envelope against the doc's JSON Schema (the payload's
+/// insides are the engine's to check) and answers its action.
+fn operation_envelope(o: &Map<String, Value>, prefix: &str, extra: &[&str]) -> ApiResult<String> {
+    let mut allowed = vec!["action", "effectiveDate", "relativeEffectiveDate", "payload"];
+    allowed.extend_from_slice(extra);
+    if let Some(k) = o.keys().find(|k| !allowed.contains(&k.as_str())) {
+        return Err(bad(
+            "UNKNOWN_FIELD",
+            &join(prefix, k),
+            format!("Unknown field '{}'.", k.chars().take(60).collect::<String>()),
+        ));
+    }
+    let action = match o.get("action") {
+        None | Some(Value::Null) => return Err(bad("MISSING_FIELD", &join(prefix, "action"), "action is required.")),
+        Some(Value::String(a)) if ACTIONS.contains(&a.as_str()) => a.clone(),
+        Some(_) => {
+            return Err(bad(
+                "INVALID_VALUE",
+                &join(prefix, "action"),
+                format!("action must be one of {}.", ACTIONS.join(", ")),
+            ));
+        }
+    };
+    for key in ["effectiveDate", "relativeEffectiveDate"] {
+        if let Some(v) = o.get(key).filter(|v| !v.is_null())
+            && !v.is_string()
+        {
+            return Err(bad("INVALID_VALUE", &join(prefix, key), format!("{key} must be a string.")));
+        }
+    }
+    match o.get("payload") {
+        None | Some(Value::Null) if action == "CANCELLATION" => {}
+        None | Some(Value::Null) => {
+            return Err(bad("MISSING_FIELD", &join(prefix, "payload"), format!("{action} needs a payload.")));
+        }
+        Some(Value::Object(p)) => {
+            if !p.get("offerings").is_some_and(Value::is_array) && action != "CANCELLATION" {
+                let path = join(prefix, "payload.offerings");
+                return Err(bad("MISSING_FIELD", &path, "payload.offerings (an array) is required."));
+            }
+        }
+        Some(_) if action == "CANCELLATION" => {
+            return Err(bad("INVALID_VALUE", &join(prefix, "payload"), "CANCELLATION takes no payload (null)."));
+        }
+        Some(_) => return Err(bad("INVALID_VALUE", &join(prefix, "payload"), "payload must be an object.")),
+    }
+    Ok(action)
+}
+
+/// Reads a change request: the doc's schema, plus `preview`,
+/// `evaluateApprovalRules` and `operations`.
+pub fn parse_change(v: &Value) -> ApiResult<ChangeRequest> {
+    let o = v.as_object().ok_or_else(|| bad("INVALID_VALUE", "", "The body must be a JSON object."))?;
+    let contract_id = match o.get("contractId") {
+        None | Some(Value::Null) => return Err(bad("MISSING_FIELD", "contractId", "contractId is required.")),
+        Some(Value::String(s)) if !s.is_empty() && s.len() <= 100 => s.clone(),
+        Some(_) => return Err(bad("INVALID_VALUE", "contractId", "contractId must be a contract id.")),
+    };
+    let flag = |key: &str| match o.get(key) {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(_) => Err(bad("INVALID_VALUE", key, format!("{key} must be true or false."))),
+    };
+    let preview = flag("preview")?;
+    let evaluate_approval_rules = flag("evaluateApprovalRules")?;
+    let extras = ["contractId", "preview", "evaluateApprovalRules"];
+    let mut engine_op = o.clone();
+    for k in extras {
+        engine_op.remove(k);
+    }
+    let actions = match o.get("operations") {
+        Some(list) => {
+            if let Some(k) =
+                ["action", "payload", "effectiveDate", "relativeEffectiveDate"].iter().find(|k| o.contains_key(**k))
+            {
+                return Err(bad(
+                    "INVALID_FIELD",
+                    k,
+                    "With operations, each operation carries its own action, payload and date.",
+                ));
+            }
+            if let Some(k) = o.keys().find(|k| !extras.contains(&k.as_str()) && k.as_str() != "operations") {
+                return Err(bad(
+                    "UNKNOWN_FIELD",
+                    k,
+                    format!("Unknown field '{}'.", k.chars().take(60).collect::<String>()),
+                ));
+            }
+            let list =
+                list.as_array().ok_or_else(|| bad("INVALID_VALUE", "operations", "operations must be an array."))?;
+            if list.is_empty() || list.len() > MAX_OPERATIONS {
+                return Err(bad(
+                    "INVALID_VALUE",
+                    "operations",
+                    format!("operations holds 1 to {MAX_OPERATIONS} operations."),
+                ));
+            }
+            let mut actions = Vec::with_capacity(list.len());
+            for (k, op) in list.iter().enumerate() {
+                let prefix = format!("operations[{k}]");
+                let op = op.as_object().ok_or_else(|| bad("INVALID_VALUE", &prefix, "Each operation is an object."))?;
+                actions.push(operation_envelope(op, &prefix, &[])?);
+            }
+            actions
+        }
+        None => vec![operation_envelope(o, "", &extras)?],
+    };
+    Ok(ChangeRequest { contract_id, op: Value::Object(engine_op), actions, preview, evaluate_approval_rules })
+}
+
+/// The catalog's `settings.approvalRules.requireReview`: actions that need review.
+#[must_use]
+pub fn review_actions(catalog: &Value) -> Vec<String> {
+    catalog
+        .pointer("/settings/approvalRules/requireReview")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+/// Checks `settings.approvalRules` at publish time.
+pub fn check_approval_rules(catalog: &Value) -> ApiResult<()> {
+    const PATH: &str = "settings.approvalRules";
+    let Some(rules) = catalog.pointer("/settings/approvalRules").filter(|v| !v.is_null()) else { return Ok(()) };
+    let invalid = |path: &str, m: &str| ApiError::bad("INVALID_CATALOG", path, m.to_owned());
+    let obj = rules.as_object().ok_or_else(|| invalid(PATH, "approvalRules must be an object"))?;
+    if let Some(k) = obj.keys().find(|k| k.as_str() != "requireReview") {
+        return Err(invalid(&format!("{PATH}.{k}"), "the only approval rule is requireReview"));
+    }
+    let list = match obj.get("requireReview") {
+        None | Some(Value::Null) => return Ok(()),
+        Some(Value::Array(l)) => l,
+        Some(_) => return Err(invalid(&format!("{PATH}.requireReview"), "requireReview is a list of actions")),
+    };
+    for (i, a) in list.iter().enumerate() {
+        if !a.as_str().is_some_and(|a| ACTIONS.contains(&a)) {
+            return Err(invalid(&format!("{PATH}.requireReview[{i}]"), "not a contract action"));
+        }
+    }
+    Ok(())
+}
+
+/// A contract row.
+#[derive(Clone, Debug)]
+pub struct ContractRow {
+    /// `ctr_…`.
+    pub id: String,
+    /// Owner.
+    pub account_id: String,
+    /// Bill group.
+    pub bill_group_id: String,
+    /// `ACTIVE`, `CANCELED`.
+    pub status: String,
+    /// The engine's contract with its ids (JSON).
+    pub body: Value,
+    /// Bumped by every write.
+    pub version: i64,
+}
+
+impl ContractRow {
+    fn from_row(r: &Row) -> Option<Self> {
+        Some(Self {
+            id: text(r, "id")?,
+            account_id: text(r, "account_id")?,
+            bill_group_id: text(r, "bill_group_id")?,
+            status: text(r, "status")?,
+            body: json_col(r, "body")?,
+            version: int(r, "version").unwrap_or(1),
+        })
+    }
+
+    /// Loads a contract visible to `scope` (a customer token's account, or `None` for the secret key).
+    pub async fn load(db: &impl Db, id: &str, scope: Option<&str>) -> ApiResult<Self> {
+        let rows = db.query(stmt!("SELECT * FROM contracts WHERE id = ?1", id)).await?;
+        rows.first()
+            .and_then(Self::from_row)
+            .filter(|c| scope.is_none_or(|a| a == c.account_id))
+            .ok_or_else(|| ApiError::not_found("contract"))
+    }
+
+    /// Statements claiming the next version (a racing writer's batch fails whole).
+    fn claim(&self, version: i64, action: &str, at: &str) -> Vec<Stmt> {
+        vec![
+            stmt!(
+                "INSERT INTO contract_events (contract_id, version, action, at) VALUES (?1, ?2, ?3, ?4)",
+                self.id.as_str(),
+                version,
+                action,
+                at
+            ),
+            stmt!("UPDATE contracts SET version = ?2, updated_at = ?3 WHERE id = ?1", self.id.as_str(), version, at),
+        ]
+    }
+}
+
+/// The account fields a change needs.
+struct AccountRow {
+    billing_address: Value,
+    stripe_customer_id: Option<String>,
+    payment_method: Option<String>,
+    credit_balance: Decimal,
+}
+
+async fn load_account(db: &impl Db, id: &str) -> ApiResult<AccountRow> {
+    let rows = db.query(stmt!("SELECT * FROM accounts WHERE id = ?1", id)).await?;
+    let r = rows.first().ok_or_else(ApiError::internal)?;
+    Ok(AccountRow {
+        billing_address: json_col(r, "billing_address").unwrap_or(Value::Null),
+        stripe_customer_id: text(r, "stripe_customer_id"),
+        payment_method: text(r, "default_payment_method_id"),
+        credit_balance: text(r, "credit_balance").and_then(|c| c.parse().ok()).unwrap_or_default(),
+    })
+}
+
+async fn collects_automatically(db: &impl Db, bill_group: &str) -> ApiResult<bool> {
+    let rows = db.query(stmt!("SELECT collect_automatically FROM bill_groups WHERE id = ?1", bill_group)).await?;
+    Ok(rows.first().and_then(|r| int(r, "collect_automatically")).unwrap_or(0) != 0)
+}
+
+fn engine_error(e: &pricing::Error) -> ApiError {
+    let mut a = ApiError::from_engine(e, "");
+    if e.code == pricing::ErrorCode::ContractNotActive {
+        a.status = 409;
+    }
+    a
+}
+
+/// Everything a priced change needs to be answered or written.
+struct Priced {
+    published: Published,
+    preview: ChangePreview,
+    invoice: Invoice,
+    contract_after: Value,
+}
+
+/// `upsert` of an amendment row.
+#[allow(clippy::too_many_arguments)]
+fn save_amendment(
+    id: &str,
+    c: &ContractRow,
+    req: &ChangeRequest,
+    status: &str,
+    effective: &str,
+    quote: &Value,
+    catalog_version: i64,
+    invoice_id: Option<&str>,
+    error: Option<&Value>,
+    at: &str,
+) -> Stmt {
+    stmt!(
+        "INSERT INTO amendments (id, contract_id, account_id, action, status, effective_date, request, quote, \
+         catalog_version, invoice_id, error, created_at, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12) \
+         ON CONFLICT (id) DO UPDATE SET status = excluded.status, quote = excluded.quote, \
+         invoice_id = excluded.invoice_id, error = excluded.error, effective_date = excluded.effective_date, \
+         updated_at = excluded.updated_at",
+        id,
+        c.id.as_str(),
+        c.account_id.as_str(),
+        req.label(),
+        status,
+        effective,
+        req.op.to_string(),
+        quote.to_string(),
+        catalog_version,
+        invoice_id,
+        error.map(Value::to_string),
+        at
+    )
+}
+
+impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
+    async fn price_change(&self, c: &ContractRow, req: &ChangeRequest, today: pricing::NaiveDate) -> ApiResult<Priced> {
+        let published = catalogs::require_current(&self.db).await?;
+        let catalog: Catalog = published.parse()?;
+        let preview = pricing::preview_change(&catalog, &c.body, &req.op, today).map_err(|e| engine_error(&e))?;
+        let account = load_account(&self.db, &c.account_id).await?;
+        let invoice = preview
+            .invoice
+            .with_tax(&catalog, &Address::from_json(&account.billing_address))
+            .map_err(|e| engine_error(&e))?;
+        let mut contract_after = engine_json(&preview.contract);
+        if let (Value::Object(m), Value::Object(old)) = (&mut contract_after, &c.body) {
+            for key in ["accountId", "billGroupId", "quoteId"] {
+                if let Some(v) = old.get(key) {
+                    m.insert(key.into(), v.clone());
+                }
+            }
+            m.insert("catalogVersion".into(), json!(published.version));
+        }
+        Ok(Priced { published, preview, invoice, contract_after })
+    }
+
+    /// The amendment quote as answered.
+    fn amendment_quote(
+        &self,
+        id: Option<&str>,
+        status: &str,
+        c: &ContractRow,
+        req: &ChangeRequest,
+        p: &Priced,
+    ) -> Value {
+        let currency = p.preview.contract.currency.as_str();
+        json!({
+            "id": id,
+            "type": "AMENDMENT",
+            "status": status,
+            "contractId": c.id,
+            "accountId": c.account_id,
+            "catalogVersion": p.published.version,
+            "effectiveDate": p.invoice.invoice_date.to_string(),
+            "actions": req.actions,
+            "amountWithoutTax": money_json(p.invoice.amount_without_tax, currency),
+            "tax": money_json(p.invoice.tax, currency),
+            "amount": money_json(p.invoice.amount, currency),
+            "request": req.op,
+        })
+    }
+
+    /// `POST /api/selfService/contract`. `scope` is a customer token's account.
+    pub async fn contract_change(
+        &self,
+        scope: Option<&str>,
+        req: &ChangeRequest,
+        now: &Now,
+    ) -> ApiResult<(u16, Value)> {
+        let c = ContractRow::load(&self.db, &req.contract_id, scope).await?;
+        self.run_change(c, req, None, now).await
+    }
+
+    async fn run_change(
+        &self,
+        c: ContractRow,
+        req: &ChangeRequest,
+        reviewed: Option<&str>,
+        now: &Now,
+    ) -> ApiResult<(u16, Value)> {
+        let p = self.price_change(&c, req, now.today).await?;
+        let currency = p.preview.contract.currency.clone();
+        let effective = p.invoice.invoice_date;
+        let answer = |status: &str, quote: Value, contract: Value, more: Map<String, Value>| {
+            let mut m = Map::new();
+            m.insert("action".into(), json!(req.label()));
+            m.insert("status".into(), json!(status));
+            m.insert("quote".into(), quote);
+            m.insert("contract".into(), contract);
+            m.extend(more);
+            Value::Object(m)
+        };
+        if req.preview {
+            let head = self.head_for_preview(&c, &currency, &p, now);
+            let mut more = Map::new();
+            more.insert("preview".into(), json!(true));
+            more.insert("invoice".into(), invoice_view(&self.rng, &p.invoice, &head));
+            let quote = self.amendment_quote(None, "DRAFT", &c, req, &p);
+            return Ok((200, answer("SUCCESS", quote, p.contract_after.clone(), more)));
+        }
+        let pending = self
+            .db
+            .query(stmt!(
+                "SELECT id, status FROM amendments WHERE contract_id = ?1 \
+                 AND status IN ('SCHEDULED', 'REVIEW', 'PAYMENT_PENDING')",
+                c.id.as_str()
+            ))
+            .await?;
+        if let Some(other) = pending.iter().filter_map(|r| text(r, "id")).find(|id| Some(id.as_str()) != reviewed) {
+            return Err(ApiError::conflict(
+                "AMENDMENT_PENDING",
+                format!("Amendment {other} on this contract is scheduled or under review; withdraw it or wait."),
+            ));
+        }
+        let amendment_id = reviewed.map_or_else(|| new_id(&self.rng, "amd_"), str::to_owned);
+        let at = now.instant.as_str();
+        let next = c.version.saturating_add(1);
+        let needs_review = reviewed.is_none()
+            && req.evaluate_approval_rules
+            && serde_json::from_str::<Value>(&p.published.body)
+                .map(|cat| review_actions(&cat))
+                .unwrap_or_default()
+                .iter()
+                .any(|a| req.actions.contains(a));
+        if needs_review || effective > now.today {
+            let (status, http, quote_status) =
+                if needs_review { ("REVIEW", 202, "REVIEW") } else { ("SCHEDULED", 200, "PROCESSED") };
+            let quote = self.amendment_quote(Some(&amendment_id), quote_status, &c, req, &p);
+            let mut batch = c.claim(next, status, at);
+            batch.push(save_amendment(
+                &amendment_id,
+                &c,
+                req,
+                status,
+                &effective.to_string(),
+                &quote,
+                p.published.version,
+                None,
+                None,
+                at,
+            ));
+            self.db.batch(batch).await?;
+            let head = self.head_for_preview(&c, &currency, &p, now);
+            let mut more = Map::new();
+            more.insert("upcomingInvoice".into(), invoice_view(&self.rng, &p.invoice, &head));
+            let contract = self.contract_view(&c.id, None).await?;
+            let status = if needs_review { "REVIEW" } else { "SUCCESS" };
+            return Ok((http, answer(status, quote, contract, more)));
+        }
+        self.apply_now(c, req, p, amendment_id, now)
+            .await
+            .map(|(http, status, quote, contract, more)| (http, answer(status, quote, contract, more)))
+    }
+
+    fn head_for_preview<'a>(&self, c: &'a ContractRow, currency: &'a str, p: &Priced, now: &'a Now) -> InvoiceHead<'a> {
+        InvoiceHead {
+            id: "",
+            status: "DRAFT",
+            currency,
+            account_id: &c.account_id,
+            contract_id: &c.id,
+            bill_group_id: &c.bill_group_id,
+            credit_applied: Decimal::ZERO,
+            amount_due: p.invoice.amount.max(Decimal::ZERO),
+            at: &now.instant,
+        }
+    }
+
+    #[allow(clippy::type_complexity)]
+    async fn apply_now(
+        &self,
+        c: ContractRow,
+        req: &ChangeRequest,
+        p: Priced,
+        amendment_id: String,
+        now: &Now,
+    ) -> ApiResult<(u16, &'static str, Value, Value, Map<String, Value>)> {
+        let at = now.instant.as_str();
+        let currency = p.preview.contract.currency.clone();
+        let account = load_account(&self.db, &c.account_id).await?;
+        let has_invoice = !p.invoice.lines.is_empty();
+        let amount = p.invoice.amount;
+        // Credit: a negative invoice grows the balance; a positive one consumes it first.
+        let (credit_applied, amount_due, credit_after) = if !has_invoice {
+            (Decimal::ZERO, Decimal::ZERO, account.credit_balance)
+        } else if amount < Decimal::ZERO {
+            (Decimal::ZERO, Decimal::ZERO, account.credit_balance.checked_sub(amount).ok_or_else(ApiError::internal)?)
+        } else {
+            let applied = account.credit_balance.min(amount).max(Decimal::ZERO);
+            let due = amount.checked_sub(applied).ok_or_else(ApiError::internal)?;
+            (applied, due, account.credit_balance.checked_sub(applied).ok_or_else(ApiError::internal)?)
+        };
+        let collect = collects_automatically(&self.db, &c.bill_group_id).await?;
+        let chargeable = match (&account.stripe_customer_id, &account.payment_method) {
+            (Some(cus), Some(pm)) if collect && amount_due > Decimal::ZERO => Some((cus.clone(), pm.clone())),
+            _ => None,
+        };
+        let mut version = c.version.saturating_add(1);
+        let mut payment_intent = None;
+        if let Some((customer, pm)) = chargeable {
+            // Claim the contract and record the attempt before any money moves.
+            let quote = self.amendment_quote(Some(&amendment_id), "PAYMENT_PENDING", &c, req, &p);
+            let mut claim = c.claim(version, "CHANGE_PAYMENT", at);
+            claim.push(save_amendment(
+                &amendment_id,
+                &c,
+                req,
+                "PAYMENT_PENDING",
+                &p.invoice.invoice_date.to_string(),
+                &quote,
+                p.published.version,
+                None,
+                None,
+                at,
+            ));
+            self.db.batch(claim).await?;
+            version = version.saturating_add(1);
+            let charge = Charge {
+                customer: &customer,
+                payment_method: &pm,
+                amount: minor_units(amount_due, &currency).ok_or_else(ApiError::internal)?,
+                currency: currency.to_ascii_lowercase(),
+                metadata: vec![("quotekit_amendment", amendment_id.clone()), ("quotekit_contract", c.id.clone())],
+            };
+            match self.stripe.charge(&format!("{amendment_id}/charge"), &charge).await {
+                Ok(pi) => payment_intent = Some(pi.id),
+                Err(e) => {
+                    let (message, error) = match &e {
+                        StripeError::Declined { code, decline_code, message } => (
+                            message.clone(),
+                            json!({ "code": "PAYMENT_DECLINED", "stripeCode": code, "declineCode": decline_code, "message": message }),
+                        ),
+                        _ => (
+                            "The payment provider could not be reached; the change was not applied. Retry.".to_owned(),
+                            json!({ "code": "PAYMENT_PROVIDER_UNAVAILABLE" }),
+                        ),
+                    };
+                    let quote = self.amendment_quote(Some(&amendment_id), "FAILED", &c, req, &p);
+                    let mut batch = c.claim(version, "CHANGE_FAILED", at);
+                    batch.push(save_amendment(
+                        &amendment_id,
+                        &c,
+                        req,
+                        "FAILED",
+                        &p.invoice.invoice_date.to_string(),
+                        &quote,
+                        p.published.version,
+                        None,
+                        Some(&error),
+                        at,
+                    ));
+                    self.db.batch(batch).await?;
+                    if !matches!(e, StripeError::Declined { .. }) {
+                        return Err(ApiError::new(502, "PAYMENT_PROVIDER_UNAVAILABLE", "", message));
+                    }
+                    let mut more = Map::new();
+                    more.insert("errorMessage".into(), json!(message));
+                    more.insert("declineCode".into(), error.get("declineCode").cloned().unwrap_or(Value::Null));
+                    let contract = self.contract_view(&c.id, None).await?;
+                    return Ok((402, "FAILED", quote, contract, more));
+                }
+            }
+        }
+        let quote = self.amendment_quote(Some(&amendment_id), "PROCESSED", &c, req, &p);
+        let mut batch = c.claim(version, "CHANGE_APPLIED", at);
+        let status_after = p.contract_after.get("status").and_then(Value::as_str).unwrap_or("ACTIVE").to_owned();
+        batch.push(stmt!(
+            "UPDATE contracts SET body = ?2, status = ?3, catalog_version = ?4 WHERE id = ?1",
+            c.id.as_str(),
+            p.contract_after.to_string(),
+            status_after,
+            p.published.version
+        ));
+        let mut more = Map::new();
+        let mut invoice_id = None;
+        if has_invoice {
+            let id = new_id(&self.rng, "inv_");
+            let paid = amount_due.is_zero() || payment_intent.is_some();
+            let head = InvoiceHead {
+                id: &id,
+                status: if paid { "PAID" } else { "OPEN" },
+                currency: &currency,
+                account_id: &c.account_id,
+                contract_id: &c.id,
+                bill_group_id: &c.bill_group_id,
+                credit_applied,
+                amount_due: if payment_intent.is_some() { Decimal::ZERO } else { amount_due },
+                at,
+            };
+            let view = invoice_view(&self.rng, &p.invoice, &head);
+            batch.push(insert_invoice(&p.invoice, &head, &view));
+            if let Some(pi) = &payment_intent {
+                let payment_id = new_id(&self.rng, "pay_");
+                let payment = Payment {
+                    id: &payment_id,
+                    account_id: &c.account_id,
+                    invoice_id: &id,
+                    amount: amount_due,
+                    currency: &currency,
+                    payment_intent: pi,
+                    at,
+                };
+                batch.push(payment.insert());
+                more.insert("payment".into(), payment.view());
+            }
+            more.insert("invoice".into(), view);
+            invoice_id = Some(id);
+        }
+        batch.push(stmt!(
+            "UPDATE accounts SET credit_balance = ?2 WHERE id = ?1",
+            c.account_id.as_str(),
+            credit_after.to_string()
+        ));
+        batch.push(save_amendment(
+            &amendment_id,
+            &c,
+            req,
+            "APPLIED",
+            &p.invoice.invoice_date.to_string(),
+            &quote,
+            p.published.version,
+            invoice_id.as_deref(),
+            None,
+            at,
+        ));
+        self.db.batch(batch).await?;
+        more.insert("creditBalance".into(), money_json(credit_after, &currency));
+        let contract = self.contract_view(&c.id, None).await?;
+        Ok((200, "SUCCESS", quote, contract, more))
+    }
+
+    /// A contract with its amendments and scheduled changes (`GET /api/contracts/{id}`).
+    pub async fn contract_view(&self, id: &str, scope: Option<&str>) -> ApiResult<Value> {
+        let c = ContractRow::load(&self.db, id, scope).await?;
+        let rows = self
+            .db
+            .query(stmt!(
+                "SELECT id, action, status, effective_date, invoice_id, error, created_at FROM amendments \
+                 WHERE contract_id = ?1 ORDER BY created_at, id",
+                id
+            ))
+            .await?;
+        let amendments: Vec<Value> = rows
+            .iter()
+            .map(|r| {
+                json!({
+                    "id": text(r, "id"), "action": text(r, "action"), "status": text(r, "status"),
+                    "effectiveDate": text(r, "effective_date"), "invoiceId": text(r, "invoice_id"),
+                    "error": json_col(r, "error"), "createdAt": text(r, "created_at"),
+                })
+            })
+            .collect();
+        let pick = |s: &str| -> Vec<Value> {
+            amendments.iter().filter(|a| a.get("status").and_then(Value::as_str) == Some(s)).cloned().collect()
+        };
+        let mut body = c.body.clone();
+        if let Value::Object(m) = &mut body {
+            m.insert("version".into(), json!(c.version));
+            m.insert("scheduledChanges".into(), Value::Array(pick("SCHEDULED")));
+            m.insert("pendingReview".into(), Value::Array(pick("REVIEW")));
+            m.insert("amendments".into(), Value::Array(amendments.clone()));
+        }
+        Ok(body)
+    }
+
+    /// Approves (applies, or schedules when still in the future) or rejects an
+    /// amendment under review; `reject` also withdraws a scheduled one.
+    pub async fn review(
+        &self,
+        contract_id: &str,
+        amendment_id: &str,
+        approve: bool,
+        now: &Now,
+    ) -> ApiResult<(u16, Value)> {
+        let c = ContractRow::load(&self.db, contract_id, None).await?;
+        let rows = self
+            .db
+            .query(stmt!("SELECT * FROM amendments WHERE id = ?1 AND contract_id = ?2", amendment_id, contract_id))
+            .await?;
+        let row = rows.first().ok_or_else(|| ApiError::not_found("amendment"))?;
+        let status = text(row, "status").unwrap_or_default();
+        let request = json_col(row, "request").unwrap_or(Value::Null);
+        match (approve, status.as_str()) {
+            (true, "REVIEW") => {
+                let mut op = request;
+                if let Value::Object(m) = &mut op {
+                    m.insert("contractId".into(), json!(contract_id));
+                }
+                let mut req = parse_change(&op)?;
+                roll_forward(&mut req.op, now.today);
+                self.run_change(c, &req, Some(amendment_id), now).await
+            }
+            (false, "REVIEW" | "SCHEDULED") => {
+                let new_status = if status == "REVIEW" { "REJECTED" } else { "WITHDRAWN" };
+                let mut batch = c.claim(c.version.saturating_add(1), new_status, &now.instant);
+                batch.push(stmt!(
+                    "UPDATE amendments SET status = ?2, updated_at = ?3 WHERE id = ?1",
+                    amendment_id,
+                    new_status,
+                    now.instant.as_str()
+                ));
+                self.db.batch(batch).await?;
+                let contract = self.contract_view(contract_id, None).await?;
+                Ok((200, json!({ "amendmentId": amendment_id, "status": new_status, "contract": contract })))
+            }
+            _ => Err(ApiError::conflict(
+                "AMENDMENT_NOT_PENDING",
+                format!(
+                    "The amendment is {status}; only REVIEW ones can be approved, REVIEW or SCHEDULED ones rejected."
+                ),
+            )),
+        }
+    }
+}
+
+/// An approved change whose explicit date passed while it waited takes effect today.
+fn roll_forward(op: &mut Value, today: pricing::NaiveDate) {
+    let fix = |o: &mut Map<String, Value>| {
+        if let Some(Value::String(d)) = o.get("effectiveDate")
+            && pricing::parse_date_time_date(d).or_else(|| pricing::parse_date(d)).is_some_and(|d| d < today)
+        {
+            o.insert("effectiveDate".into(), json!(today.to_string()));
+        }
+    };
+    if let Value::Object(m) = op {
+        if let Some(Value::Array(list)) = m.get_mut("operations") {
+            for o in list.iter_mut().filter_map(Value::as_object_mut) {
+                fix(o);
+            }
+        } else {
+            fix(m);
+        }
+    }
+}

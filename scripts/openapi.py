@@ -1,0 +1,235 @@
+"""Writes crates/edge/openapi.json, the OpenAPI 3.1 document the Worker serves.
+
+Run: python3 scripts/openapi.py > crates/edge/openapi.json
+(crates/edge/tests check that it lists exactly the router's routes.)
+"""
+import json
+S = lambda name: {"$ref": f"#/components/schemas/{name}"}
+money = {"type": "number", "description": "Amount in the catalog's currency, with its minor-unit decimals."}
+date = {"type": "string", "format": "date"}
+nstr = {"type": ["string", "null"]}
+err_resp = lambda d: {"description": d, "content": {"application/json": {"schema": S("Error")}}}
+def json_resp(d, schema, headers=None):
+    r = {"description": d, "content": {"application/json": {"schema": schema}}}
+    if headers: r["headers"] = headers
+    return r
+idem = {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+        "description": "The same key and body replay the first answer (with `Idempotent-Replayed: true`); the same key with another body is 422."}
+sess = {"name": "sessionId", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^cart_[0-9A-Za-z]{22}$"}}
+common_errors = {"400": err_resp("Bad input: `code` and `path` name the field."), "401": err_resp("Missing or wrong key."),
+                 "413": err_resp("Body over 64 KB."), "503": err_resp("Storage unavailable or no catalog published yet.")}
+signup_errors = dict(common_errors)
+signup_errors.update({"402": err_resp("The card was declined; nothing was created and the session stays open."),
+                      "404": err_resp("No such session."),
+                      "409": err_resp("Not possible in the session's state (finalized, canceled, being finalized), a concurrent change, or a customId already taken."),
+                      "422": err_resp("Idempotency-Key reused with another body."),
+                      "502": err_resp("Stripe unreachable or failing; nothing was changed.")})
+pid = lambda name: {"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1, "maxLength": 100}}
+paging = [{"name": "limit", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+          {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"}}]
+page_of = lambda item: {"type": "object", "required": ["data", "nextCursor"], "properties": {"data": {"type": "array", "items": item}, "nextCursor": {"type": ["string", "null"]}}}
+read_errors = {"400": err_resp("Bad paging parameters."), "401": err_resp("Missing or wrong key or token."), "403": err_resp("The publishable key may not read accounts."),
+               "404": err_resp("Not found (or not this token's account)."), "503": err_resp("Storage unavailable.")}
+review_errors = {"400": err_resp("Bad input."), "401": err_resp("Missing or wrong key."), "403": err_resp("Needs the secret key."), "404": err_resp("No such contract or amendment."),
+                 "409": err_resp("The amendment is not pending."), "422": err_resp("Idempotency-Key reused."), "502": err_resp("Stripe unreachable."), "503": err_resp("Storage unavailable.")}
+doc = {
+ "openapi": "3.1.0",
+ "info": {"title": "QuoteKit edge API", "version": "0.1.0",
+          "description": "The Sign-Up API (`signup-api.txt`) on Cloudflare Workers: sign-up sessions on D1, payment methods and payments through Stripe, published catalogs. Amounts are exact decimals written as JSON numbers with the currency's decimals. Errors are `{sessionId?, error: true, code, path, message}`."},
+ "servers": [{"url": "/"}],
+ "security": [{"secretKey": []}, {"publishableKey": []}],
+ "paths": {
+  "/healthz": {"get": {"operationId": "health", "summary": "Liveness and the current catalog version", "security": [],
+      "responses": {"200": json_resp("Up", S("Health")), "503": err_resp("Storage unavailable.")}}},
+  "/openapi.json": {"get": {"operationId": "openapi", "summary": "This document", "security": [],
+      "responses": {"200": json_resp("The OpenAPI document", {"type": "object"})}}},
+  "/api/catalog": {
+    "get": {"operationId": "getCatalog", "summary": "The current published catalog (for pricing in the browser)",
+      "description": "Cacheable: `ETag`, `Cache-Control`; `If-None-Match` answers 304. Publishable or secret key.",
+      "parameters": [{"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"}}],
+      "responses": {"200": json_resp("The catalog, as published", S("Catalog"), {"ETag": {"schema": {"type": "string"}}, "QuoteKit-Catalog-Version": {"schema": {"type": "integer"}}}),
+                    "304": {"description": "Not modified"}, "401": err_resp("Missing or wrong key."), "503": err_resp("No catalog published yet.")}},
+    "put": {"operationId": "publishCatalog", "summary": "Validate and publish a new immutable catalog version (secret key)",
+      "security": [{"secretKey": []}],
+      "requestBody": {"required": True, "content": {"application/json": {"schema": S("Catalog")}}},
+      "responses": {"201": json_resp("Published as a new version", S("CatalogVersion")),
+                    "200": json_resp("Identical to the current version: nothing new", S("CatalogVersion")),
+                    "400": err_resp("Invalid catalog: `INVALID_CATALOG` at the offending path."), "401": err_resp("Missing or wrong key."),
+                    "403": err_resp("The publishable key may not publish."), "413": err_resp("Body over 64 KB."), "503": err_resp("Storage unavailable.")}}},
+  "/api/catalog/versions/{version}": {"get": {"operationId": "getCatalogVersion", "summary": "A published catalog version (immutable)",
+      "parameters": [{"name": "version", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}],
+      "responses": {"200": json_resp("The catalog", S("Catalog")), "304": {"description": "Not modified"}, "400": err_resp("Not a number."),
+                    "401": err_resp("Missing or wrong key."), "404": err_resp("No such version."), "503": err_resp("Storage unavailable.")}}},
+  "/api/selfService/signup": {"post": {"operationId": "createSignup", "summary": "Start a sign-up session, or ESTIMATE without saving",
+      "description": "Actions: CREATE_AND_FINALIZE, CREATE_WITH_PAYMENT_METHOD, CREATE_IN_PENDING, ESTIMATE.",
+      "parameters": [idem],
+      "requestBody": {"required": True, "content": {"application/json": {"schema": S("SignUpRequest")}}},
+      "responses": {"201": json_resp("Session created", S("SignUpResponse")), "200": json_resp("ESTIMATE", S("EstimateResponse")), **signup_errors}}},
+  "/api/selfService/signup/{sessionId}": {
+    "get": {"operationId": "getSignup", "summary": "The session as it stands, with its step and a link to resume it",
+      "parameters": [sess],
+      "responses": {"200": json_resp("The session", S("SignUpResponse")), "401": err_resp("Missing or wrong key."), "404": err_resp("No such session."), "503": err_resp("Storage unavailable.")}},
+    "patch": {"operationId": "updateSignup", "summary": "Drive a session: INIT_PAYMENT_METHOD, UPDATE, FINALIZE, CANCEL, ESTIMATE",
+      "parameters": [sess, idem],
+      "requestBody": {"required": True, "content": {"application/json": {"schema": S("SignUpRequest")}}},
+      "responses": {"200": json_resp("Done (ESTIMATE answers the estimate shape)", {"oneOf": [S("SignUpResponse"), S("EstimateResponse")]}), **signup_errors}}},
+  "/api/selfService/contract": {"post": {"operationId": "changeContract", "summary": "Change a contract (the Contract Management API)",
+      "description": "QUANTITY_CHANGE, RATE_CHANGE, OFFERING_CHANGE, ADD_OFFERING, REMOVE_OFFERING, CANCELLATION; `effectiveDate` (date or date-time) or `relativeEffectiveDate: NEXT_BILL_CYCLE`, default today. Extras: `preview: true` (saves nothing), `operations: [...]` (several changes, one invoice), `evaluateApprovalRules: true`. Secret key or a customer token for the contract's account.",
+      "security": [{"secretKey": []}, {"customerToken": []}],
+      "parameters": [idem],
+      "requestBody": {"required": True, "content": {"application/json": {"schema": S("ContractChangeRequest")}}},
+      "responses": {"200": json_resp("Applied (or scheduled for a future date, or a preview)", S("ContractChangeResponse")),
+                    "202": json_resp("Saved for review (approval rules)", S("ContractChangeResponse")),
+                    "402": json_resp("The charge was declined: nothing applied (status FAILED)", S("ContractChangeResponse")),
+                    "400": err_resp("Bad input: `code` and `path` name the field."), "401": err_resp("Missing or wrong key or token."),
+                    "403": err_resp("The publishable key may not change contracts."), "404": err_resp("No such contract (or not this token's)."),
+                    "409": err_resp("Contract not active, another change in progress, or an amendment pending."),
+                    "413": err_resp("Body over 64 KB."), "422": err_resp("Idempotency-Key reused with another body."),
+                    "502": err_resp("Stripe unreachable; nothing applied."), "503": err_resp("Storage unavailable.")}}},
+  "/api/customerTokens": {"post": {"operationId": "createCustomerToken", "summary": "Mint a short-lived token scoped to one account (secret key)",
+      "security": [{"secretKey": []}], "parameters": [idem],
+      "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object", "required": ["accountId"], "properties": {
+          "accountId": {"type": "string"}, "expiresIn": {"type": "integer", "minimum": 1, "maximum": 86400}}}}}},
+      "responses": {"201": json_resp("The token", {"type": "object", "required": ["token", "accountId", "expiresAt"], "properties": {
+          "token": {"type": "string"}, "accountId": {"type": "string"}, "expiresAt": {"type": "string", "format": "date-time"}}}),
+          "400": err_resp("Bad input."), "401": err_resp("Missing or wrong key."), "403": err_resp("Needs the secret key."), "404": err_resp("No such account."), "413": err_resp("Body over 64 KB."), "422": err_resp("Idempotency-Key reused."), "503": err_resp("Storage unavailable.")}}},
+  "/api/accounts": {"get": {"operationId": "findAccounts", "summary": "Accounts by the vendor's reference (secret key)",
+      "security": [{"secretKey": []}],
+      "parameters": [{"name": "customId", "in": "query", "required": True, "schema": {"type": "string"}}],
+      "responses": {"200": json_resp("Matching accounts", page_of(S("Account"))), "400": err_resp("customId missing."), "401": err_resp("Missing or wrong key."), "403": err_resp("Needs the secret key."), "503": err_resp("Storage unavailable.")}}},
+  "/api/accounts/{accountId}": {"get": {"operationId": "getAccount", "summary": "An account with its contacts and bill groups",
+      "security": [{"secretKey": []}, {"customerToken": []}], "parameters": [pid("accountId")],
+      "responses": {"200": json_resp("The account", S("Account")), **read_errors}}},
+  "/api/accounts/{accountId}/contracts": {"get": {"operationId": "listContracts", "summary": "An account's contracts, newest first",
+      "security": [{"secretKey": []}, {"customerToken": []}], "parameters": [pid("accountId"), *paging],
+      "responses": {"200": json_resp("A page", page_of(S("Contract"))), **read_errors}}},
+  "/api/accounts/{accountId}/invoices": {"get": {"operationId": "listInvoices", "summary": "An account's invoices, newest first",
+      "security": [{"secretKey": []}, {"customerToken": []}], "parameters": [pid("accountId"), *paging],
+      "responses": {"200": json_resp("A page", page_of(S("Invoice"))), **read_errors}}},
+  "/api/contracts": {"post": {"operationId": "importContract", "summary": "Bring in a contract sold elsewhere, with its account (secret key)",
+      "security": [{"secretKey": []}], "parameters": [idem],
+      "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object", "required": ["account", "contract"], "properties": {
+          "account": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}, "customId": {"type": "string"}, "billingAddress": S("Address"),
+              "contact": {"type": "object", "properties": {"name": {"type": "string"}, "email": {"type": "string"}}}}},
+          "billGroup": S("BillGroupInput"), "contract": {"type": "object", "description": "A contract as docs/pricing.md defines it (id optional)."}}}}}},
+      "responses": {"201": json_resp("Imported", {"type": "object", "properties": {"account": S("Account"), "contract": S("Contract")}}),
+          "400": err_resp("Bad input."), "401": err_resp("Missing or wrong key."), "403": err_resp("Needs the secret key."), "409": err_resp("Contract id or customId taken."), "413": err_resp("Body over 64 KB."), "422": err_resp("Idempotency-Key reused."), "503": err_resp("Storage unavailable.")}}},
+  "/api/contracts/{contractId}": {"get": {"operationId": "getContract", "summary": "A contract: lines, amendments, scheduled changes, pending reviews",
+      "security": [{"secretKey": []}, {"customerToken": []}], "parameters": [pid("contractId")],
+      "responses": {"200": json_resp("The contract", S("Contract")), **read_errors}}},
+  "/api/contracts/{contractId}/amendments/{amendmentId}/approve": {"post": {"operationId": "approveAmendment", "summary": "Approve a change under review: applied (or scheduled) now",
+      "security": [{"secretKey": []}], "parameters": [pid("contractId"), pid("amendmentId"), idem],
+      "responses": {"200": json_resp("Applied or scheduled", S("ContractChangeResponse")), "402": json_resp("Charge declined", S("ContractChangeResponse")), **review_errors}}},
+  "/api/contracts/{contractId}/amendments/{amendmentId}/reject": {"post": {"operationId": "rejectAmendment", "summary": "Reject a change under review, or withdraw a scheduled one",
+      "security": [{"secretKey": []}], "parameters": [pid("contractId"), pid("amendmentId"), idem],
+      "responses": {"200": json_resp("Rejected or withdrawn", {"type": "object", "properties": {"amendmentId": {"type": "string"}, "status": {"enum": ["REJECTED", "WITHDRAWN"]}, "contract": S("Contract")}}), **review_errors}}},
+  "/api/invoices/{invoiceId}": {"get": {"operationId": "getInvoice", "summary": "An invoice with its payments",
+      "security": [{"secretKey": []}, {"customerToken": []}], "parameters": [pid("invoiceId")],
+      "responses": {"200": json_resp("The invoice", S("Invoice")), **read_errors}}},
+  "/api/quotes/{quoteId}": {"get": {"operationId": "getQuote", "summary": "A sign-up quote or an amendment quote",
+      "security": [{"secretKey": []}, {"customerToken": []}], "parameters": [pid("quoteId")],
+      "responses": {"200": json_resp("The quote", {"type": "object"}), **read_errors}}} },
+ "components": {
+  "securitySchemes": {
+    "secretKey": {"type": "http", "scheme": "bearer", "description": "The vendor's secret key (SECRET_KEY): everything."},
+    "publishableKey": {"type": "http", "scheme": "bearer", "description": "The publishable key (PUBLISHABLE_KEY): ESTIMATE, catalog reads, sign-up sessions."},
+    "customerToken": {"type": "http", "scheme": "bearer", "description": "A customer token (ctok_…, from POST /api/customerTokens): one account's reads and contract changes."}},
+  "schemas": {
+   "Error": {"type": "object", "required": ["error", "code", "path", "message"], "properties": {
+      "sessionId": {"type": "string"}, "error": {"const": True}, "code": {"type": "string"},
+      "path": {"type": "string", "description": "The offending field (`quote.offerings[0].items[1].quantity`), empty when none."},
+      "message": {"type": "string"}}},
+   "Health": {"type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}, "catalogVersion": {"type": ["integer", "null"]}}},
+   "Catalog": {"type": "object", "description": "A catalog as defined in docs/pricing.md (currency, settings, products, offerings).",
+      "required": ["currency", "products", "offerings"],
+      "properties": {"currency": {"type": "string"}, "settings": {"type": "object"}, "products": {"type": "array", "items": {"type": "object"}}, "offerings": {"type": "array", "items": {"type": "object"}}}},
+   "CatalogVersion": {"type": "object", "required": ["version", "etag", "createdAt", "created"], "properties": {
+      "version": {"type": "integer"}, "etag": {"type": "string"}, "createdAt": {"type": "string", "format": "date-time"}, "created": {"type": "boolean"}}},
+   "SignUpRequest": {"type": "object", "required": ["action"], "additionalProperties": False, "properties": {
+      "action": {"enum": ["CREATE_AND_FINALIZE", "CREATE_WITH_PAYMENT_METHOD", "CREATE_IN_PENDING", "INIT_PAYMENT_METHOD", "UPDATE", "FINALIZE", "CANCEL", "ESTIMATE"]},
+      "customer": {"oneOf": [{"type": "null"}, S("CustomerInput")]},
+      "billGroup": {"oneOf": [{"type": "null"}, S("BillGroupInput")]},
+      "quote": {"oneOf": [{"type": "null"}, S("QuoteRequest")]},
+      "paymentMethod": {"oneOf": [{"type": "null"}, S("PaymentMethodInput")]}}},
+   "CustomerInput": {"type": "object", "required": ["accountName", "name", "email"], "additionalProperties": False, "properties": {
+      "accountName": {"type": "string", "minLength": 1, "maxLength": 200}, "customId": {"type": ["string", "null"], "maxLength": 100},
+      "name": {"type": "string", "minLength": 1, "maxLength": 200}, "email": {"type": "string", "format": "email", "maxLength": 254},
+      "billingAddress": {"oneOf": [{"type": "null"}, S("Address")]}}},
+   "Address": {"type": "object", "additionalProperties": False, "properties": {
+      "line1": {"type": ["string", "null"], "maxLength": 200}, "line2": {"type": ["string", "null"], "maxLength": 200}, "city": {"type": ["string", "null"], "maxLength": 200},
+      "state": {"type": ["string", "null"], "maxLength": 200}, "postalCode": {"type": ["string", "null"], "maxLength": 200},
+      "country": {"type": ["string", "null"], "pattern": "^[A-Za-z]{2}$", "description": "ISO 3166-1 alpha-2"}}},
+   "BillGroupInput": {"type": "object", "additionalProperties": False, "properties": {
+      "autoEmailInvoice": {"type": ["boolean", "null"]}, "collectInvoiceBalanceAutomatically": {"type": ["boolean", "null"]}}},
+   "QuoteRequest": {"type": "object", "required": ["offerings"], "additionalProperties": False, "properties": {
+      "startDate": {"type": ["string", "null"], "format": "date", "description": "Default today; never in the past."},
+      "customId": {"type": ["string", "null"], "maxLength": 100},
+      "offerings": {"type": "array", "minItems": 1, "maxItems": 100, "items": {"type": "object", "required": ["offeringId", "rateId"], "properties": {
+          "offeringId": {"type": "string"}, "rateId": {"type": "string"},
+          "items": {"type": ["array", "null"], "maxItems": 100, "items": {"type": "object", "required": ["productId"], "properties": {
+              "productId": {"type": "string"}, "quantity": {"type": ["number", "string", "null"], "description": "A decimal ≥ 0 (numeric strings accepted)."}}}}}}}}},
+   "PaymentMethodInput": {"type": "object", "required": ["paymentToken"], "additionalProperties": False, "properties": {
+      "paymentMethodName": {"type": ["string", "null"], "maxLength": 100},
+      "paymentToken": {"type": "string", "pattern": "^(seti|pm)_[A-Za-z0-9_]+$", "description": "A confirmed SetupIntent (seti_…) or a PaymentMethod (pm_…) of the session's Stripe customer."}}},
+   "Quote": {"type": "object", "description": "The engine's quote (docs/pricing.md), plus id, status, customId and catalogVersion once saved.",
+      "required": ["currency", "startDate", "amountWithoutTax", "amount", "offerings", "firstInvoice", "nextInvoiceDate"], "properties": {
+      "id": {"type": "string"}, "status": {"enum": ["DRAFT", "PROCESSED"]}, "customId": nstr, "catalogVersion": {"type": "integer"},
+      "currency": {"type": "string"}, "startDate": date, "endDate": {"type": ["string", "null"], "format": "date"},
+      "amountWithoutTax": money, "amount": money,
+      "recurring": {"type": "array", "items": {"type": "object", "properties": {"billingFrequency": {"type": "string"}, "amountWithoutTax": money}}},
+      "offerings": {"type": "array", "items": {"type": "object", "required": ["offeringId", "rateId", "amount", "items"], "properties": {
+          "offeringId": {"type": "string"}, "rateId": {"type": "string"}, "billingFrequency": {"type": "string"}, "billingTiming": {"type": "string"},
+          "endDate": {"type": ["string", "null"]}, "amountWithoutTax": money, "amount": money,
+          "items": {"type": "array", "items": {"type": "object", "required": ["productId", "quantity", "amount"], "properties": {
+              "productId": {"type": "string"}, "quantity": {"type": "number"}, "amountWithoutTax": money, "amount": money}}}}}},
+      "firstInvoice": S("InvoiceDraft"), "nextInvoiceDate": date}},
+   "InvoiceLine": {"type": "object", "properties": {"id": {"type": "string"}, "offeringId": {"type": "string"}, "rateId": {"type": "string"}, "productId": {"type": "string"},
+      "quantity": {"type": "number"}, "periodStart": date, "periodEnd": date, "prorationFactor": {"type": "string"}, "amount": money, "tax": money}},
+   "InvoiceDraft": {"type": "object", "properties": {"invoiceDate": date, "amountWithoutTax": money, "tax": money, "amount": money,
+      "lines": {"type": "array", "items": S("InvoiceLine")}}},
+   "Invoice": {"type": "object", "required": ["id", "status", "amountWithoutTax", "tax", "amount", "amountDue", "items"], "properties": {
+      "id": {"type": "string"}, "status": {"enum": ["OPEN", "PAID", "VOID", "DRAFT"]}, "currency": {"type": "string"}, "accountId": {"type": "string"},
+      "contractId": {"type": "string"}, "invoiceDate": date, "amountWithoutTax": money, "tax": money, "amount": money, "amountDue": money, "creditApplied": money,
+      "items": {"type": "array", "items": S("InvoiceLine")}}},
+   "Contract": {"type": "object", "required": ["id", "status", "offerings"], "description": "The engine's contract (docs/pricing.md) with its ids.", "properties": {
+      "id": {"type": "string"}, "status": {"type": "string"}, "currency": {"type": "string"}, "startDate": date, "endDate": {"type": ["string", "null"]},
+      "offerings": {"type": "array", "items": {"type": "object"}}, "accountId": {"type": "string"}, "billGroupId": {"type": "string"},
+      "quoteId": {"type": "string"}, "catalogVersion": {"type": "integer"}}},
+   "Payment": {"type": "object", "required": ["id", "amount"], "properties": {"id": {"type": "string"}, "invoiceId": {"type": "string"}, "amount": money,
+      "currency": {"type": "string"}, "status": {"type": "string"}, "stripePaymentIntentId": {"type": "string"}, "createdAt": {"type": "string"}}},
+   "SignUpResponse": {"type": "object", "required": ["sessionId", "error", "action", "status", "step", "urls"], "properties": {
+      "sessionId": {"type": "string"}, "error": {"const": False},
+      "action": {"enum": ["CREATE_AND_FINALIZE", "CREATE_WITH_PAYMENT_METHOD", "CREATE_IN_PENDING", "INIT_PAYMENT_METHOD", "ADD_PAYMENT_METHOD", "UPDATE", "FINALIZE", "CANCEL", "GET"]},
+      "status": {"enum": ["OPEN", "FINALIZING", "FINALIZED", "CANCELED"]},
+      "step": {"enum": ["details", "payment_method", "review", "processing", "complete", "canceled"]},
+      "urls": {"type": "object", "required": ["signup"], "properties": {"signup": {"type": "string"}}},
+      "catalogVersion": {"type": "integer"},
+      "customer": {"type": "object", "required": ["accountId", "accountName", "contactId", "contactName", "contactEmail"], "properties": {
+          "accountId": {"type": "string"}, "accountName": {"type": "string"}, "contactId": {"type": "string"}, "contactName": {"type": "string"},
+          "contactEmail": {"type": "string"}, "customId": nstr, "billingAddress": {"type": "object"}}},
+      "billGroup": {"type": "object", "properties": {"id": {"type": "string"}, "autoEmailInvoice": {"type": "boolean"}, "collectInvoiceBalanceAutomatically": {"type": "boolean"}}},
+      "quote": S("Quote"),
+      "paymentMethod": {"type": "object", "properties": {"paymentMethodName": nstr, "stripePaymentMethodId": {"type": "string"}, "brand": nstr, "last4": nstr}},
+      "paymentMethodInit": {"type": "object", "properties": {"stripe": {"type": "object", "required": ["customerId", "setupIntentId", "clientSecret", "publicKey"], "properties": {
+          "customerId": {"type": "string"}, "setupIntentId": {"type": "string"}, "clientSecret": {"type": "string"}, "publicKey": {"type": "string"}}}}},
+      "lastError": {"type": "object", "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "declineCode": nstr}},
+      "contract": S("Contract"), "invoice": S("Invoice"), "payment": S("Payment"),
+      "createdAt": {"type": "string", "format": "date-time"}, "updatedAt": {"type": "string", "format": "date-time"}}},
+   "Account": {"type": "object", "required": ["id", "name"], "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "customId": nstr,
+      "currency": {"type": "string"}, "billingAddress": {"type": ["object", "null"]}, "creditBalance": money, "stripeCustomerId": nstr,
+      "defaultPaymentMethodId": nstr, "createdAt": {"type": "string"}, "contacts": {"type": "array", "items": {"type": "object"}}, "billGroups": {"type": "array", "items": {"type": "object"}}}},
+   "ContractChangeRequest": {"type": "object", "required": ["contractId"], "properties": {
+      "action": {"enum": ["QUANTITY_CHANGE", "RATE_CHANGE", "OFFERING_CHANGE", "ADD_OFFERING", "REMOVE_OFFERING", "CANCELLATION"]},
+      "contractId": {"type": "string"}, "effectiveDate": {"type": "string", "description": "A date (YYYY-MM-DD) or an RFC 3339 date-time; not in the past."},
+      "relativeEffectiveDate": {"enum": ["NEXT_BILL_CYCLE"]}, "payload": {"type": ["object", "null"]},
+      "preview": {"type": "boolean"}, "evaluateApprovalRules": {"type": "boolean"},
+      "operations": {"type": "array", "minItems": 1, "maxItems": 20, "items": {"type": "object", "required": ["action"], "properties": {
+          "action": {"type": "string"}, "effectiveDate": {"type": "string"}, "relativeEffectiveDate": {"type": "string"}, "payload": {"type": ["object", "null"]}}}}}},
+   "ContractChangeResponse": {"type": "object", "required": ["action", "status", "quote", "contract"], "properties": {
+      "action": {"type": "string"}, "status": {"enum": ["SUCCESS", "FAILED", "REVIEW"]}, "errorMessage": {"type": "string"},
+      "quote": {"type": "object"}, "contract": S("Contract"), "invoice": S("Invoice"), "upcomingInvoice": {"type": "object"},
+      "payment": S("Payment"), "creditBalance": money, "preview": {"type": "boolean"}}},
+   "EstimateResponse": {"type": "object", "required": ["sessionId", "error", "action", "catalogVersion", "quote"], "properties": {
+      "sessionId": nstr, "error": {"const": False}, "action": {"const": "ESTIMATE"}, "catalogVersion": {"type": "integer"}, "quote": S("Quote")}},
+  }}}
+print(json.dumps(doc, indent=2, ensure_ascii=False))
