@@ -110,8 +110,15 @@ fn operation_envelope(o: &Map<String, Value>, prefix: &str, extra: &[&str]) -> A
 /// `evaluateApprovalRules` and `operations`.
 pub fn parse_change(v: &Value) -> ApiResult<ChangeRequest> {
     let o = v.as_object().ok_or_else(|| bad("INVALID_VALUE", "", "The body must be a JSON object."))?;
-    let contract_id = match o.get("contractId") {
-        None | Some(Value::Null) => return Err(bad("MISSING_FIELD", "contractId", "contractId is required.")),
+    // With operations, the contract may be named on each operation instead (all the same one).
+    let first_op_contract = o
+        .get("operations")
+        .and_then(Value::as_array)
+        .and_then(|l| l.first())
+        .and_then(|op| op.get("contractId"))
+        .filter(|c| !c.is_null());
+    let contract_id = match o.get("contractId").filter(|c| !c.is_null()).or(first_op_contract) {
+        None => return Err(bad("MISSING_FIELD", "contractId", "contractId is required.")),
         Some(Value::String(s)) if !s.is_empty() && s.len() <= 100 => s.clone(),
         Some(_) => return Err(bad("INVALID_VALUE", "contractId", "contractId must be a contract id.")),
     };
@@ -158,7 +165,13 @@ pub fn parse_change(v: &Value) -> ApiResult<ChangeRequest> {
             for (k, op) in list.iter().enumerate() {
                 let prefix = format!("operations[{k}]");
                 let op = op.as_object().ok_or_else(|| bad("INVALID_VALUE", &prefix, "Each operation is an object."))?;
-                actions.push(operation_envelope(op, &prefix, &[])?);
+                if let Some(c) = op.get("contractId").filter(|c| !c.is_null())
+                    && c.as_str() != Some(contract_id.as_str())
+                {
+                    let path = format!("{prefix}.contractId");
+                    return Err(bad("INVALID_VALUE", &path, "All operations change the same contract."));
+                }
+                actions.push(operation_envelope(op, &prefix, &["contractId"])?);
             }
             actions
         }

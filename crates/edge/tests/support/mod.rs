@@ -309,11 +309,20 @@ impl Call<'_> {
         for (k, v) in extra {
             headers.push(((*k).to_owned(), (*v).to_owned()));
         }
+        let (path, query) = path.split_once('?').unwrap_or((path, ""));
+        let query = query
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                (k.to_owned(), v.to_owned())
+            })
+            .collect();
         let req = Request {
             method: method.into(),
             origin: "https://api.example".into(),
             path: path.into(),
-            query: vec![],
+            query,
             headers,
             body: body.unwrap_or_default().into_bytes(),
         };
@@ -341,4 +350,50 @@ impl Call<'_> {
 
 pub fn demo_catalog() -> Value {
     serde_json::from_str(include_str!("../../demo-catalog.json")).unwrap()
+}
+
+pub fn customer_json() -> Value {
+    json!({
+        "accountName": "Acme Inc", "name": "John Doe", "email": "john@acme.test",
+        "billingAddress": { "line1": "123 Main St", "city": "San Francisco", "state": "CA", "postalCode": "94107", "country": "US" }
+    })
+}
+
+/// Signs a customer up for `seats` Team seats (monthly) with a card that
+/// `declines` or not; answers the FINALIZE response.
+pub fn paying_customer(c: &Call<'_>, seats: u32, declines: bool, today: &str) -> Value {
+    let (status, s) = c.post(&json!({
+        "action": "CREATE_WITH_PAYMENT_METHOD", "customer": customer_json(),
+        "quote": { "startDate": today, "offerings": [{ "offeringId": "offr_team", "rateId": "rate_team_monthly",
+            "items": [{ "productId": "prod_seats", "quantity": seats }] }] }
+    }));
+    assert_eq!(status, 201, "{s}");
+    let id = s["sessionId"].as_str().unwrap();
+    let seti = s["paymentMethodInit"]["stripe"]["setupIntentId"].as_str().unwrap();
+    c.app.stripe.confirm(seti, false);
+    let (status, done) = c.patch(id, &json!({ "action": "FINALIZE", "paymentMethod": { "paymentToken": seti } }));
+    assert_eq!(status, 200, "{done}");
+    if declines {
+        // Swap the saved card for one that declines from now on.
+        let pm = done["paymentMethod"]["stripePaymentMethodId"].as_str().unwrap();
+        c.app.stripe.pms.borrow_mut().get_mut(pm).unwrap().declines = true;
+    }
+    done
+}
+
+impl Call<'_> {
+    pub fn secret(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+        let r = self.send(method, path, Some(SECRET), body.map(Value::to_string), &[]);
+        (r.status, serde_json::from_str(&r.body).unwrap_or(Value::Null))
+    }
+    pub fn change(&self, body: &Value) -> (u16, Value) {
+        self.secret("POST", "/api/selfService/contract", Some(body))
+    }
+}
+
+/// Compares an answer with a vector's `expected` the way every layer does.
+pub fn check(name: &str, expected: &Value, actual: &Value) {
+    if let Err(diff) = pricing::golden::matches(expected, actual) {
+        panic!("{name}: {diff}\nactual: {actual}");
+    }
 }

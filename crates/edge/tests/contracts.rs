@@ -1,0 +1,390 @@
+//! The Contract Management API natively: every action and rule against SQLite
+//! (real migrations) and an in-memory Stripe; every change vector through the API.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, missing_docs)]
+
+mod support;
+
+use serde_json::{Value, json};
+use support::{Call, PUBLISHABLE, SECRET, app, demo_catalog, now, paying_customer};
+
+const TODAY: &str = "2026-11-22";
+
+fn setup_with(catalog: &Value) -> support::TestApp {
+    let a = app();
+    let c = Call { app: &a, now: now(TODAY) };
+    assert_eq!(c.publish(catalog).0, 201);
+    a
+}
+
+fn setup() -> support::TestApp {
+    setup_with(&demo_catalog())
+}
+
+fn seats(contract: &str, n: u32) -> Value {
+    json!({ "action": "QUANTITY_CHANGE", "contractId": contract,
+            "payload": { "offerings": [{ "offeringId": "offr_team", "products": [{ "productId": "prod_seats", "quantity": n }] }] } })
+}
+
+/// Items back to the engine's `lines`, for comparing with vectors.
+fn as_engine_invoice(mut inv: Value) -> Value {
+    if let Value::Object(m) = &mut inv {
+        let items = m.remove("items").unwrap_or(Value::Array(vec![]));
+        m.insert("lines".into(), items);
+    }
+    inv
+}
+
+#[test]
+fn every_change_vector_through_the_api() {
+    let mut ran = 0;
+    let mut applied = 0;
+    for dir in ["../../../shared/vectors", "../../tests/vectors"] {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+        let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        for f in files {
+            let case: Value = serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
+            if case.get("operation").is_none_or(Value::is_null) {
+                continue;
+            }
+            let name = f.file_name().unwrap().to_string_lossy().into_owned();
+            for apply in [false, true] {
+                let a = app();
+                let c = Call { app: &a, now: now(case["today"].as_str().unwrap()) };
+                let expected = &case["expected"];
+                let error_of = |status: u16, body: &Value| json!({ "error": { "code": body["code"], "path": body["path"], "status": status } });
+                let (status, published) = c.publish(&case["catalog"]);
+                if status != 201 {
+                    support::check(&name, expected, &error_of(status, &published));
+                    continue;
+                }
+                let (status, imported) = c.secret(
+                    "POST",
+                    "/api/contracts",
+                    Some(&json!({ "account": { "name": "Vector Inc" }, "billGroup": { "collectInvoiceBalanceAutomatically": false },
+                                  "contract": case["contract"] })),
+                );
+                if status != 201 {
+                    support::check(&name, expected, &error_of(status, &imported));
+                    continue;
+                }
+                let id = imported["contract"]["id"].as_str().unwrap().to_owned();
+                let mut op = case["operation"].clone();
+                op["contractId"] = json!(id);
+                op["preview"] = json!(!apply);
+                let (status, r) = c.change(&op);
+                let mut expected = expected.clone();
+                let actual = if status == 200 && r["status"] == "SUCCESS" {
+                    let scheduled = r.get("upcomingInvoice").is_some();
+                    let invoice = match r.get("invoice").or_else(|| r.get("upcomingInvoice")) {
+                        Some(i) => as_engine_invoice(i.clone()),
+                        None => {
+                            // Nothing to invoice: the engine's invoice had no lines, and none was issued.
+                            let lines = expected.pointer("/change/invoice/lines").and_then(Value::as_array);
+                            assert!(lines.is_none_or(Vec::is_empty), "{name}: an invoice with lines was not issued");
+                            expected["change"].as_object_mut().unwrap().remove("invoice");
+                            Value::Null
+                        }
+                    };
+                    if scheduled {
+                        // Scheduled: the contract changes on its date (the billing run); compare the invoice.
+                        expected["change"].as_object_mut().unwrap().remove("contract");
+                    }
+                    let mut change = json!({ "contract": r["contract"] });
+                    if !invoice.is_null() {
+                        change["invoice"] = invoice;
+                    }
+                    json!({ "change": change })
+                } else {
+                    error_of(status, &r)
+                };
+                support::check(&name, &expected, &actual);
+                if apply && r.get("invoice").is_some() {
+                    // What was stored equals what was answered, and the engine's figures.
+                    let inv = r["invoice"]["id"].as_str().unwrap();
+                    let (_, stored) = c.secret("GET", &format!("/api/invoices/{inv}"), None);
+                    assert_eq!(stored["amount"], r["invoice"]["amount"], "{name}");
+                    applied += 1;
+                }
+                ran += 1;
+            }
+        }
+    }
+    assert!(ran >= 60, "only {ran} change cases ran");
+    assert!(applied >= 10, "only {applied} applied with an invoice");
+}
+
+#[test]
+fn a_quantity_change_today_is_invoiced_with_tax_and_charged() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    let signup = paying_customer(&c, 10, false, TODAY);
+    let contract = signup["contract"]["id"].as_str().unwrap();
+    let later = Call { app: &a, now: now("2026-12-07") };
+    let (status, r) = later.change(&seats(contract, 15));
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["status"], "SUCCESS");
+    assert_eq!(r["action"], "QUANTITY_CHANGE");
+    assert_eq!(r["quote"]["status"], "PROCESSED");
+    assert!(r["quote"]["id"].as_str().unwrap().starts_with("amd_"));
+    // 5 more seats × 12 for [Dec 7, Dec 22) of [Nov 22, Dec 22): 15/30 → 30.00, tax 7.25 % → 2.18.
+    assert_eq!(r["invoice"]["amountWithoutTax"].to_string(), "30.00");
+    assert_eq!(r["invoice"]["tax"].to_string(), "2.18");
+    assert_eq!(r["invoice"]["amount"].to_string(), "32.18");
+    assert_eq!(r["invoice"]["status"], "PAID");
+    assert_eq!(r["payment"]["amount"].to_string(), "32.18");
+    assert_eq!(r["contract"]["offerings"][0]["products"][0]["quantity"], 15);
+    assert_eq!(r["contract"]["amendments"][0]["status"], "APPLIED");
+    assert_eq!(a.stripe.charges.borrow().last().unwrap().3, 3218);
+    let (_, got) = c.secret("GET", &format!("/api/contracts/{contract}"), None);
+    assert_eq!(got["offerings"][0]["products"][0]["quantity"], 15);
+}
+
+#[test]
+fn a_declined_charge_applies_nothing() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    let signup = paying_customer(&c, 10, true, TODAY);
+    let contract = signup["contract"]["id"].as_str().unwrap();
+    let (_, before) = c.secret("GET", &format!("/api/contracts/{contract}"), None);
+    let (status, r) = c.change(&seats(contract, 20));
+    assert_eq!(status, 402, "{r}");
+    assert_eq!(r["status"], "FAILED");
+    assert_eq!(r["errorMessage"], "Your card was declined.");
+    let (_, after) = c.secret("GET", &format!("/api/contracts/{contract}"), None);
+    assert_eq!(after["offerings"], before["offerings"], "the change is not applied");
+    assert_eq!(after["amendments"][0]["status"], "FAILED");
+    assert_eq!(a.db.count("invoices"), 1, "only the sign-up invoice");
+}
+
+#[test]
+fn a_credit_is_kept_and_consumed_by_the_next_invoice() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    let signup = paying_customer(&c, 10, false, TODAY);
+    let contract = signup["contract"]["id"].as_str().unwrap();
+    let account = signup["customer"]["accountId"].as_str().unwrap();
+    let mid = Call { app: &a, now: now("2026-12-07") };
+    let (status, down) = mid.change(&seats(contract, 4));
+    assert_eq!(status, 200, "{down}");
+    // 6 fewer seats for half the period: −36.00, tax −2.61 → a credit of 38.61.
+    assert_eq!(down["invoice"]["amount"].to_string(), "-38.61");
+    assert_eq!(down["creditBalance"].to_string(), "38.61");
+    assert!(down.get("payment").is_none());
+    let charges = a.stripe.charge_count();
+    let (status, up) = mid.change(&seats(contract, 14));
+    assert_eq!(status, 200, "{up}");
+    // +10 seats for half the period: 60.00 + 4.35 tax = 64.35, 38.61 of it from the credit.
+    assert_eq!(up["invoice"]["amount"].to_string(), "64.35");
+    assert_eq!(up["invoice"]["creditApplied"].to_string(), "38.61");
+    assert_eq!(up["payment"]["amount"].to_string(), "25.74");
+    assert_eq!(up["creditBalance"].to_string(), "0.00");
+    assert_eq!(a.stripe.charge_count(), charges + 1);
+    let (_, acct) = c.secret("GET", &format!("/api/accounts/{account}"), None);
+    assert_eq!(acct["creditBalance"].to_string(), "0.00");
+}
+
+#[test]
+fn next_bill_cycle_is_scheduled_and_blocks_other_changes_until_withdrawn() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    let signup = paying_customer(&c, 10, false, TODAY);
+    let contract = signup["contract"]["id"].as_str().unwrap();
+    let (status, r) = c
+        .change(&json!({ "action": "RATE_CHANGE", "contractId": contract, "relativeEffectiveDate": "NEXT_BILL_CYCLE",
+        "payload": { "offerings": [{ "offeringId": "offr_team", "rateId": "rate_team_annual" }] } }));
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["status"], "SUCCESS");
+    assert_eq!(r["quote"]["effectiveDate"], "2026-12-22");
+    assert_eq!(r["contract"]["offerings"][0]["rateId"], "rate_team_monthly", "unchanged until its date");
+    assert_eq!(r["contract"]["scheduledChanges"][0]["effectiveDate"], "2026-12-22");
+    assert_eq!(r["upcomingInvoice"]["invoiceDate"], "2026-12-22");
+    assert_eq!(a.db.count("invoices"), 1);
+    let amendment = r["quote"]["id"].as_str().unwrap();
+    let (status, e) = c.change(&seats(contract, 12));
+    assert_eq!((status, e["code"].as_str()), (409, Some("AMENDMENT_PENDING")));
+    let (status, w) = c.secret("POST", &format!("/api/contracts/{contract}/amendments/{amendment}/reject"), None);
+    assert_eq!((status, w["status"].as_str()), (200, Some("WITHDRAWN")));
+    assert_eq!(c.change(&seats(contract, 12)).0, 200);
+}
+
+#[test]
+fn approval_rules_hold_a_change_for_review() {
+    let mut catalog = demo_catalog();
+    catalog["settings"]["approvalRules"] = json!({ "requireReview": ["CANCELLATION"] });
+    let a = setup_with(&catalog);
+    let c = Call { app: &a, now: now(TODAY) };
+    let signup = paying_customer(&c, 10, false, TODAY);
+    let contract = signup["contract"]["id"].as_str().unwrap();
+    let cancel =
+        json!({ "action": "CANCELLATION", "contractId": contract, "payload": null, "evaluateApprovalRules": true });
+    let (status, r) = c.change(&cancel);
+    assert_eq!((status, r["status"].as_str()), (202, Some("REVIEW")), "{r}");
+    assert_eq!(r["contract"]["status"], "ACTIVE");
+    assert_eq!(r["contract"]["pendingReview"][0]["action"], "CANCELLATION");
+    // Without evaluating the rules, the same request is not held (but another one is pending).
+    let amendment = r["quote"]["id"].as_str().unwrap();
+    let later = Call { app: &a, now: now("2026-12-01") };
+    let (status, ok) = later.secret("POST", &format!("/api/contracts/{contract}/amendments/{amendment}/approve"), None);
+    assert_eq!(status, 200, "{ok}");
+    assert_eq!(ok["status"], "SUCCESS");
+    assert_eq!(ok["contract"]["status"], "CANCELED");
+    assert_eq!(ok["quote"]["id"], amendment);
+    // The publishable key cannot approve; a second approval is 409.
+    let r = c.send(
+        "POST",
+        &format!("/api/contracts/{contract}/amendments/{amendment}/approve"),
+        Some(PUBLISHABLE),
+        None,
+        &[],
+    );
+    assert_eq!(r.status, 403);
+    assert_eq!(c.secret("POST", &format!("/api/contracts/{contract}/amendments/{amendment}/approve"), None).0, 409);
+    // A bad rule is refused at publish.
+    let mut bad = demo_catalog();
+    bad["settings"]["approvalRules"] = json!({ "requireReview": ["SELL_EVERYTHING"] });
+    let (status, e) = c.publish(&bad);
+    assert_eq!((status, e["path"].as_str()), (400, Some("settings.approvalRules.requireReview[0]")));
+}
+
+#[test]
+fn a_preview_saves_nothing_and_operations_merge_into_one_invoice() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    let signup = paying_customer(&c, 10, false, TODAY);
+    let contract = signup["contract"]["id"].as_str().unwrap();
+    let mid = Call { app: &a, now: now("2026-12-07") };
+    let before = a.db.dump();
+    let ops = json!({ "contractId": contract, "preview": true, "operations": [
+        { "action": "QUANTITY_CHANGE", "payload": { "offerings": [{ "offeringId": "offr_team", "products": [{ "productId": "prod_seats", "quantity": 12 }] }] } },
+        { "action": "ADD_OFFERING", "payload": { "offerings": [{ "offeringId": "offr_support", "products": [{ "productId": "prod_support", "quantity": 1 }] }] } }
+    ] });
+    let (status, p) = mid.change(&ops);
+    assert_eq!(status, 200, "{p}");
+    assert_eq!(p["action"], "MULTIPLE");
+    assert_eq!(p["preview"], true);
+    assert_eq!(p["quote"]["status"], "DRAFT");
+    assert_eq!(a.db.dump(), before, "preview writes nothing");
+    let mut apply = ops.clone();
+    apply["preview"] = json!(false);
+    let (status, r) = mid.change(&apply);
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["invoice"]["amount"], p["invoice"]["amount"], "the preview is what is charged");
+    assert_eq!(r["contract"]["offerings"].as_array().unwrap().len(), 2);
+    assert_eq!(a.stripe.charge_count(), 2, "one charge for both operations");
+}
+
+#[test]
+fn customer_tokens_are_scoped_to_their_account() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    let mine = paying_customer(&c, 10, false, TODAY);
+    let theirs = paying_customer(&c, 3, false, TODAY);
+    let account = mine["customer"]["accountId"].as_str().unwrap();
+    let (status, t) = c.secret("POST", "/api/customerTokens", Some(&json!({ "accountId": account, "expiresIn": 600 })));
+    assert_eq!(status, 201, "{t}");
+    let token = t["token"].as_str().unwrap().to_owned();
+    let get = |path: &str, key: &str| c.send("GET", path, Some(key), None, &[]).status;
+    assert_eq!(get(&format!("/api/accounts/{account}"), &token), 200);
+    assert_eq!(get(&format!("/api/accounts/{account}/contracts"), &token), 200);
+    assert_eq!(get(&format!("/api/accounts/{account}/invoices"), &token), 200);
+    assert_eq!(get(&format!("/api/contracts/{}", mine["contract"]["id"].as_str().unwrap()), &token), 200);
+    assert_eq!(get(&format!("/api/invoices/{}", mine["invoice"]["id"].as_str().unwrap()), &token), 200);
+    assert_eq!(get(&format!("/api/quotes/{}", mine["quote"]["id"].as_str().unwrap()), &token), 200);
+    // Another account's things are 404, not 403.
+    let other = theirs["customer"]["accountId"].as_str().unwrap();
+    assert_eq!(get(&format!("/api/accounts/{other}"), &token), 404);
+    assert_eq!(get(&format!("/api/contracts/{}", theirs["contract"]["id"].as_str().unwrap()), &token), 404);
+    assert_eq!(get(&format!("/api/invoices/{}", theirs["invoice"]["id"].as_str().unwrap()), &token), 404);
+    let change = seats(theirs["contract"]["id"].as_str().unwrap(), 4).to_string();
+    assert_eq!(c.send("POST", "/api/selfService/contract", Some(&token), Some(change), &[]).status, 404);
+    let own = seats(mine["contract"]["id"].as_str().unwrap(), 11).to_string();
+    assert_eq!(c.send("POST", "/api/selfService/contract", Some(&token), Some(own.clone()), &[]).status, 200);
+    // Not for secret endpoints, not with the publishable key, not tampered, not expired.
+    assert_eq!(c.send("PUT", "/api/catalog", Some(&token), Some(demo_catalog().to_string()), &[]).status, 403);
+    assert_eq!(c.send("POST", "/api/selfService/contract", Some(PUBLISHABLE), Some(own), &[]).status, 403);
+    let tampered = format!("{}A", token);
+    assert_eq!(get(&format!("/api/accounts/{account}"), &tampered), 401);
+    let late = Call { app: &a, now: edge::Now::from_naive(c.now.at + chrono::Duration::seconds(601)) };
+    assert_eq!(late.send("GET", &format!("/api/accounts/{account}"), Some(&token), None, &[]).status, 401);
+    // The vendor finds the account by its own reference.
+    assert_eq!(c.send("GET", "/api/accounts?customId=nope", Some(SECRET), None, &[]).status, 200);
+}
+
+#[test]
+fn bad_changes_answer_with_the_field() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    let signup = paying_customer(&c, 10, false, TODAY);
+    let contract = signup["contract"]["id"].as_str().unwrap();
+    let before = a.db.dump();
+    let cases = [
+        (seats("ctr_nope", 3), 404, "NOT_FOUND", ""),
+        (json!({ "contractId": contract }), 400, "MISSING_FIELD", "action"),
+        (json!({ "action": "UPGRADE", "contractId": contract }), 400, "INVALID_VALUE", "action"),
+        (json!({ "action": "QUANTITY_CHANGE", "contractId": contract }), 400, "MISSING_FIELD", "payload"),
+        (seats(contract, 501), 400, "QUANTITY_OUT_OF_RANGE", "payload.offerings[0].products[0].quantity"),
+        (
+            json!({ "action": "ADD_OFFERING", "contractId": contract, "payload": { "offerings": [{ "offeringId": "offr_nope", "products": [] }] } }),
+            400,
+            "UNKNOWN_OFFERING",
+            "payload.offerings[0].offeringId",
+        ),
+        (
+            json!({ "action": "RATE_CHANGE", "contractId": contract, "payload": { "offerings": [{ "offeringId": "offr_team", "rateId": "rate_nope" }] } }),
+            400,
+            "UNKNOWN_RATE",
+            "payload.offerings[0].rateId",
+        ),
+        (
+            json!({ "action": "CANCELLATION", "contractId": contract, "payload": null, "effectiveDate": "2026-11-01" }),
+            400,
+            "EFFECTIVE_DATE_IN_PAST",
+            "effectiveDate",
+        ),
+        (
+            json!({ "action": "CANCELLATION", "contractId": contract, "payload": null, "surprise": 1 }),
+            400,
+            "UNKNOWN_FIELD",
+            "surprise",
+        ),
+    ];
+    for (body, status, code, path) in cases {
+        let (s, e) = c.change(&body);
+        assert_eq!((s, e["code"].as_str(), e["path"].as_str()), (status, Some(code), Some(path)), "{body}");
+    }
+    assert_eq!(a.db.dump(), before);
+    // A canceled contract takes no more changes.
+    assert_eq!(c.change(&json!({ "action": "CANCELLATION", "contractId": contract, "payload": null })).0, 200);
+    let (s, e) = c.change(&seats(contract, 3));
+    assert_eq!((s, e["code"].as_str()), (409, Some("CONTRACT_NOT_ACTIVE")));
+}
+
+#[test]
+fn lists_paginate_by_cursor() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    let signup = paying_customer(&c, 10, false, TODAY);
+    let contract = signup["contract"]["id"].as_str().unwrap();
+    let account = signup["customer"]["accountId"].as_str().unwrap();
+    for (i, n) in [11, 12, 13].into_iter().enumerate() {
+        let day = Call { app: &a, now: now(&format!("2026-11-2{}", 3 + i)) };
+        assert_eq!(day.change(&seats(contract, n)).0, 200);
+    }
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let (status, page) =
+            c.secret("GET", &format!("/api/accounts/{account}/invoices?limit=3&cursor={cursor}"), None);
+        assert_eq!(status, 200, "{page}");
+        seen.extend(page["data"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_owned()));
+        match page["nextCursor"].as_str() {
+            Some(n) => cursor = n.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 4, "the sign-up invoice and three changes, each once");
+    let unique: std::collections::HashSet<_> = seen.iter().collect();
+    assert_eq!(unique.len(), 4);
+    assert_eq!(c.secret("GET", &format!("/api/accounts/{account}/invoices?limit=0"), None).0, 400);
+}
