@@ -26,6 +26,7 @@ QuoteKit is running (Ctrl-C stops it):
   publishable key  ${stack.publishableKey}
   Stripe           ${stack.stripeBase}${env.STRIPE_API_BASE ? '' : '  (localstripe; Stripe.js stand-in at /js.stripe.com/v3/)'}
   catalog          version ${stack.catalog?.version} (crates/edge/demo-catalog.json)
+  demo contract    ctrct_xNE4v9dkjXjorYAM (the Contract Management API Quickstart's ids)
 
 Try the Quick Start (README.md has every step):
 

@@ -123,6 +123,44 @@ export async function publishCatalog(url, secretKey, catalog) {
 }
 
 export const DEMO_CATALOG = path.join(ROOT, 'crates/edge/demo-catalog.json');
+export const DEMO_CONTRACT = 'ctrct_xNE4v9dkjXjorYAM';
+
+/**
+ * The demo account and its active contract with the Contract Management API
+ * Quickstart's ids (10 Business seats, monthly, since the 1st of this month,
+ * invoiced through the 1st of next month), unless it is there already.
+ */
+export async function seedDemo(url, secretKey) {
+  const auth = { authorization: `Bearer ${secretKey}` };
+  const have = await fetch(`${url}/api/contracts/${DEMO_CONTRACT}`, { headers: auth });
+  if (have.status === 200) return false;
+  const now = new Date();
+  const iso = (d) => d.toISOString().slice(0, 10);
+  const start = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+  const next = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1));
+  const body = {
+    account: {
+      name: 'Quickstart Co',
+      customId: 'QUICKSTART-001',
+      billingAddress: { line1: '1 Market St', city: 'San Francisco', state: 'CA', postalCode: '94105', country: 'US' },
+      contact: { name: 'Jane Roe', email: 'jane.roe@quickstart.test' },
+    },
+    billGroup: { autoEmailInvoice: true, collectInvoiceBalanceAutomatically: false },
+    contract: {
+      id: DEMO_CONTRACT, status: 'ACTIVE', currency: 'USD', startDate: iso(start), endDate: null,
+      offerings: [{
+        offeringId: 'offer_fYyrKcVaJRgVN7jg', rateId: 'rate_business_monthly',
+        serviceStart: iso(start), anchorDate: iso(start), anchorDay: 1, invoicedThrough: iso(next),
+        products: [{ productId: 'prod_sVd2qS8nXCP7X1Uf', quantity: 10 }],
+      }],
+    },
+  };
+  const res = await fetch(`${url}/api/contracts`, {
+    method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(body),
+  });
+  if (res.status !== 201) throw new Error(`seeding the demo contract: ${res.status} ${await res.text()}`);
+  return true;
+}
 
 /**
  * The whole stack. Options: port, stripeBase (skip localstripe), stripePort,
@@ -148,11 +186,14 @@ export async function startStack(opts = {}) {
     STRIPE_SECRET_KEY: opts.stripeSecretKey ?? 'sk_test_localstripe',
     STRIPE_PUBLISHABLE_KEY: opts.stripePublishableKey ?? 'pk_test_localstripe',
     CORS_ORIGINS: opts.corsOrigins ?? `http://127.0.0.1:${port}`,
+    // Local only: lets tests (and a curious developer) set "now" per request.
+    TEST_CLOCK: 'enabled',
   };
   let worker = await startWorker({ port, persistDir, vars, quiet: opts.quiet ?? true });
   let catalog = null;
   if (opts.catalog !== false) {
     catalog = await publishCatalog(worker.url, secretKey, readFileSync(opts.catalog ?? DEMO_CATALOG, 'utf8'));
+    if (opts.demo !== false && !opts.catalog) await seedDemo(worker.url, secretKey);
   }
   const stack = {
     url: worker.url,

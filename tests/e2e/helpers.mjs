@@ -94,3 +94,18 @@ export function printedBlocks(seed) {
   }
   return blocks;
 }
+
+/** Imports a contract (secret key) with its account; answers the import response. */
+export async function importContract(stack, contract, { collect = false, address = { country: 'US', state: 'CA' }, name = 'Import Co' } = {}) {
+  const res = await fetch(`${stack.url}/api/contracts`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${stack.secretKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ account: { name, billingAddress: address }, billGroup: { collectInvoiceBalanceAutomatically: collect }, contract }),
+  });
+  const json = await res.json();
+  if (res.status !== 201) throw new Error(`import: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+/** `now` for the Worker's test clock (TEST_CLOCK=enabled in the local stack). */
+export const at = (date) => ({ 'quotekit-test-now': `${date}T12:00:00Z` });

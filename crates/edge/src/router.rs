@@ -149,6 +149,14 @@ fn allowed_origin<'r>(config: &crate::Config, req: &'r Request) -> Option<&'r st
 
 /// Handles one request; never panics, never fails: every error is a response.
 pub async fn handle<D: Db, S: Stripe, R: Random>(app: &App<D, S, R>, req: &Request, now: &Now) -> Response {
+    let test_now = app
+        .config
+        .test_clock
+        .then(|| req.header("quotekit-test-now"))
+        .flatten()
+        .and_then(|t| chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%SZ").ok())
+        .map(Now::from_naive);
+    let now = test_now.as_ref().unwrap_or(now);
     let cors = allowed_origin(&app.config, req).map(str::to_owned);
     let mut response = if req.method == "OPTIONS" {
         preflight(cors.is_some())
@@ -174,7 +182,10 @@ fn preflight(allowed: bool) -> Response {
     }
     Response { status: 204, headers: vec![], body: String::new() }
         .with_header("access-control-allow-methods", "GET, POST, PATCH, PUT, OPTIONS")
-        .with_header("access-control-allow-headers", "authorization, content-type, idempotency-key, if-none-match")
+        .with_header(
+            "access-control-allow-headers",
+            "authorization, content-type, idempotency-key, if-none-match, quotekit-test-now",
+        )
         .with_header("access-control-max-age", "600")
 }
 

@@ -280,6 +280,7 @@ pub fn app() -> TestApp {
             cors_origins: vec!["https://shop.example".into()],
             signup_url_base: None,
             customer_token_secret: None,
+            test_clock: false,
         },
     }
 }
