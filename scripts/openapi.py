@@ -219,7 +219,8 @@ doc = {
       "currency": {"type": "string"}, "billingAddress": {"type": ["object", "null"]}, "creditBalance": money, "stripeCustomerId": nstr,
       "defaultPaymentMethodId": nstr, "createdAt": {"type": "string"}, "contacts": {"type": "array", "items": {"type": "object"}}, "billGroups": {"type": "array", "items": {"type": "object"}}}},
    "ContractChangeRequest": {"type": "object", "required": ["contractId"], "properties": {
-      "action": {"enum": ["QUANTITY_CHANGE", "RATE_CHANGE", "OFFERING_CHANGE", "ADD_OFFERING", "REMOVE_OFFERING", "CANCELLATION"]},
+      "action": {"enum": ["QUANTITY_CHANGE", "RATE_CHANGE", "OFFERING_CHANGE", "ADD_OFFERING", "REMOVE_OFFERING", "CANCELLATION", "RENEW", "TERM_CHANGE"],
+                 "description": "The doc's six actions, plus RENEW (payload.months, default the rate's term) and TERM_CHANGE (payload.months, ± whole months) for termed contracts."},
       "contractId": {"type": "string"}, "effectiveDate": {"type": "string", "description": "A date (YYYY-MM-DD) or an RFC 3339 date-time; not in the past."},
       "relativeEffectiveDate": {"enum": ["NEXT_BILL_CYCLE"]}, "payload": {"type": ["object", "null"]},
       "preview": {"type": "boolean"}, "evaluateApprovalRules": {"type": "boolean"},

@@ -20,6 +20,9 @@ use crate::{App, Now, stmt};
 pub const ACTIONS: [&str; 6] =
     ["QUANTITY_CHANGE", "RATE_CHANGE", "OFFERING_CHANGE", "ADD_OFFERING", "REMOVE_OFFERING", "CANCELLATION"];
 
+/// Term actions (beyond the doc): extend a termed contract, or move its end.
+pub const TERM_ACTIONS: [&str; 2] = ["RENEW", "TERM_CHANGE"];
+
 /// Most operations in one request.
 pub const MAX_OPERATIONS: usize = 20;
 
@@ -72,12 +75,10 @@ fn operation_envelope(o: &Map<String, Value>, prefix: &str, extra: &[&str]) -> A
     let action = match o.get("action") {
         None | Some(Value::Null) => return Err(bad("MISSING_FIELD", &join(prefix, "action"), "action is required.")),
         Some(Value::String(a)) if ACTIONS.contains(&a.as_str()) => a.clone(),
+        Some(Value::String(a)) if TERM_ACTIONS.contains(&a.as_str()) => return term_envelope(o, prefix, a),
         Some(_) => {
-            return Err(bad(
-                "INVALID_VALUE",
-                &join(prefix, "action"),
-                format!("action must be one of {}.", ACTIONS.join(", ")),
-            ));
+            let all = [ACTIONS.as_slice(), TERM_ACTIONS.as_slice()].concat().join(", ");
+            return Err(bad("INVALID_VALUE", &join(prefix, "action"), format!("action must be one of {all}.")));
         }
     };
     for key in ["effectiveDate", "relativeEffectiveDate"] {
@@ -104,6 +105,30 @@ fn operation_envelope(o: &Map<String, Value>, prefix: &str, extra: &[&str]) -> A
         Some(_) => return Err(bad("INVALID_VALUE", &join(prefix, "payload"), "payload must be an object.")),
     }
     Ok(action)
+}
+
+/// RENEW / TERM_CHANGE: a request of their own, `payload.months` a whole number
+/// (RENEW: ≥ 1, default the rate's term; TERM_CHANGE: ± months, not zero).
+fn term_envelope(o: &Map<String, Value>, prefix: &str, a: &str) -> ApiResult<String> {
+    if !prefix.is_empty() {
+        return Err(bad("INVALID_VALUE", &join(prefix, "action"), format!("{a} is a request of its own.")));
+    }
+    let months = o.get("payload").and_then(|p| p.get("months")).filter(|m| !m.is_null());
+    let max = i64::from(pricing::MAX_TERM_MONTHS);
+    let ok = match months.map(Value::as_i64) {
+        None => a == "RENEW",
+        Some(Some(m)) if a == "RENEW" => (1..=max).contains(&m),
+        Some(Some(m)) => m != 0 && m.abs() <= max,
+        Some(None) => false,
+    };
+    if !ok {
+        return Err(bad(
+            "INVALID_VALUE",
+            "payload.months",
+            format!("{a} takes payload.months: a whole number of months (RENEW: at least 1, default the rate's term)."),
+        ));
+    }
+    Ok(a.to_owned())
 }
 
 /// Reads a change request: the doc's schema, plus `preview`,
@@ -407,6 +432,9 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
         reviewed: Option<&str>,
         now: &Now,
     ) -> ApiResult<(u16, Value)> {
+        if req.actions.iter().any(|a| TERM_ACTIONS.contains(&a.as_str())) {
+            return self.term_change(c, req, now).await;
+        }
         let p = self.price_change(&c, req, now.today).await?;
         let currency = p.preview.contract.currency.clone();
         let effective = p.invoice.invoice_date;
@@ -656,6 +684,87 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
         more.insert("creditBalance".into(), money_json(credit_after, &currency));
         let contract = self.contract_view(&c.id, None).await?;
         Ok((200, "SUCCESS", quote, contract, more))
+    }
+
+    /// RENEW (extend the term by `payload.months`, default the first line's
+    /// rate's `termMonths`) and TERM_CHANGE (move `endDate` by ± months, never
+    /// before today nor before what is already invoiced). No invoice: billing
+    /// simply continues, or stops, at the new end.
+    async fn term_change(&self, c: ContractRow, req: &ChangeRequest, now: &Now) -> ApiResult<(u16, Value)> {
+        use chrono::Datelike;
+        let action = req.label().to_owned();
+        let body = &c.body;
+        let date = |k: &str| body.get(k).and_then(Value::as_str).and_then(pricing::parse_date);
+        if c.status != "ACTIVE" {
+            return Err(ApiError::new(409, "CONTRACT_NOT_ACTIVE", "contractId", "The contract is not active."));
+        }
+        let (Some(start), Some(end)) = (date("startDate"), date("endDate")) else {
+            return Err(ApiError::new(
+                409,
+                "CONTRACT_NOT_TERMED",
+                "contractId",
+                "This contract is evergreen: it has no term to change.",
+            ));
+        };
+        let published = catalogs::require_current(&self.db).await?;
+        let catalog = published.parse()?;
+        let months = match req.op.pointer("/payload/months").and_then(Value::as_i64) {
+            Some(m) => m,
+            None => body
+                .pointer("/offerings/0/rateId")
+                .and_then(Value::as_str)
+                .and_then(|rate| catalog.offerings.iter().flat_map(|o| o.rates.iter()).find(|r| &*r.id == rate))
+                .and_then(|r| r.term_months)
+                .map(i64::from)
+                .ok_or_else(|| bad("MISSING_FIELD", "payload.months", "The rate has no term: give payload.months."))?,
+        };
+        let new_end = pricing::add_months(end, months, start.day())
+            .ok_or_else(|| bad("INVALID_VALUE", "payload.months", "That end date is out of range."))?;
+        let invoiced = body
+            .get("offerings")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|l| l.get("invoicedThrough").and_then(Value::as_str).and_then(pricing::parse_date))
+            .max()
+            .unwrap_or(start);
+        if new_end < now.today || new_end < invoiced || new_end <= start {
+            return Err(bad(
+                "INVALID_VALUE",
+                "payload.months",
+                format!(
+                    "The new end {new_end} would be before today or before what is already invoiced ({invoiced}); \
+                     cancel instead."
+                ),
+            ));
+        }
+        let mut after = body.clone();
+        if let Value::Object(m) = &mut after {
+            m.insert("endDate".into(), json!(new_end.to_string()));
+        }
+        let currency = body.get("currency").and_then(Value::as_str).unwrap_or("USD").to_owned();
+        let zero = money_json(Decimal::ZERO, &currency);
+        let quote = |id: Option<&str>, status: &str| {
+            json!({ "id": id, "type": "AMENDMENT", "status": status, "contractId": c.id, "accountId": c.account_id,
+                    "catalogVersion": published.version, "effectiveDate": now.today.to_string(), "actions": req.actions,
+                    "previousEndDate": end.to_string(), "endDate": new_end.to_string(), "months": months,
+                    "amountWithoutTax": zero, "tax": zero, "amount": zero, "request": req.op })
+        };
+        if req.preview {
+            let answer = json!({ "action": action, "status": "SUCCESS", "preview": true,
+                                 "quote": quote(None, "DRAFT"), "contract": after });
+            return Ok((200, answer));
+        }
+        let id = new_id(&self.rng, "amd_");
+        let q = quote(Some(&id), "PROCESSED");
+        let at = now.instant.as_str();
+        let mut batch = c.claim(c.version.saturating_add(1), &action, at);
+        batch.push(stmt!("UPDATE contracts SET body = ?2 WHERE id = ?1", c.id.as_str(), after.to_string()));
+        let today = now.today.to_string();
+        batch.push(save_amendment(&id, &c, req, "APPLIED", &today, &q, published.version, None, None, at));
+        self.db.batch(batch).await?;
+        let contract = self.contract_view(&c.id, None).await?;
+        Ok((200, json!({ "action": action, "status": "SUCCESS", "quote": q, "contract": contract })))
     }
 
     /// A contract with its amendments and scheduled changes (`GET /api/contracts/{id}`).

@@ -388,3 +388,39 @@ fn lists_paginate_by_cursor() {
     assert_eq!(unique.len(), 4);
     assert_eq!(c.secret("GET", &format!("/api/accounts/{account}/invoices?limit=0"), None).0, 400);
 }
+
+#[test]
+fn renew_and_term_change_move_the_end_of_a_termed_contract() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    let (status, imported) = c.secret("POST", "/api/contracts", Some(&json!({
+        "account": { "name": "Termed Co" }, "billGroup": { "collectInvoiceBalanceAutomatically": false },
+        "contract": { "status": "ACTIVE", "currency": "USD", "startDate": "2026-11-01", "endDate": "2027-11-01",
+            "offerings": [{ "offeringId": "offr_team", "rateId": "rate_team_annual", "serviceStart": "2026-11-01",
+                "anchorDate": "2026-11-01", "anchorDay": 1, "invoicedThrough": "2027-11-01",
+                "products": [{ "productId": "prod_seats", "quantity": 5 }, { "productId": "prod_storage", "quantity": 100 }] }] }
+    })));
+    assert_eq!(status, 201, "{imported}");
+    let id = imported["contract"]["id"].as_str().unwrap();
+    let renew = json!({ "action": "RENEW", "contractId": id, "payload": null });
+    let (status, r) = c.change(&renew);
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["contract"]["endDate"], "2028-11-01", "extended by the rate's 12-month term");
+    assert_eq!(r["quote"]["previousEndDate"], "2027-11-01");
+    let (status, r) = c.change(&json!({ "action": "TERM_CHANGE", "contractId": id, "payload": { "months": -6 } }));
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["contract"]["endDate"], "2028-05-01");
+    let before = a.db.dump();
+    let (status, e) = c.change(&json!({ "action": "TERM_CHANGE", "contractId": id, "payload": { "months": -7 } }));
+    assert_eq!((status, e["path"].as_str()), (400, Some("payload.months")), "before what is invoiced: {e}");
+    let (status, _) = c.change(&json!({ "action": "TERM_CHANGE", "contractId": id, "payload": { "months": 0 } }));
+    assert_eq!(status, 400);
+    let (status, _) = c.change(&json!({ "contractId": id, "operations": [{ "action": "RENEW", "payload": null }] }));
+    assert_eq!(status, 400, "a request of its own");
+    assert_eq!(a.db.dump(), before);
+    // An evergreen contract has no term.
+    let signup = paying_customer(&c, 2, false, TODAY);
+    let (status, e) =
+        c.change(&json!({ "action": "RENEW", "contractId": signup["contract"]["id"], "payload": { "months": 12 } }));
+    assert_eq!((status, e["code"].as_str()), (409, Some("CONTRACT_NOT_TERMED")));
+}
