@@ -318,3 +318,72 @@ describe('every change vector through the Worker equals the engine', () => {
     assert.ok(ran >= 30, `only ${ran} change vectors ran`);
   });
 });
+
+describe('terms, idempotency and reads', () => {
+  // The vector suite above published other catalogs: the demo one again.
+  before(async () => {
+    const r = await api.call('PUT', '/api/catalog', secret({ raw: readFileSync(DEMO_CATALOG, 'utf8') }));
+    assert.ok(r.status < 300, r.text);
+  });
+  test('RENEW and TERM_CHANGE move the end of a termed contract', async () => {
+    const termed = {
+      status: 'ACTIVE', currency: 'USD', startDate: '2026-01-01', endDate: '2027-01-01',
+      offerings: [{ offeringId: 'offr_team', rateId: 'rate_team_annual', serviceStart: '2026-01-01', anchorDate: '2026-01-01',
+        anchorDay: 1, invoicedThrough: '2027-01-01', products: [{ productId: 'prod_seats', quantity: 5 }, { productId: 'prod_storage', quantity: 100 }] }],
+    };
+    const { contract } = await importContract(stack, termed);
+    const renew = await change({ action: 'RENEW', contractId: contract.id, payload: null }, '2026-06-01');
+    assert.equal(renew.status, 200, renew.text);
+    assert.equal(renew.json.contract.endDate, '2028-01-01');
+    const shorter = await change({ action: 'TERM_CHANGE', contractId: contract.id, payload: { months: -3 } }, '2026-06-01');
+    assert.equal(shorter.status, 200, shorter.text);
+    assert.equal(shorter.json.contract.endDate, '2027-10-01');
+    const tooShort = await change({ action: 'TERM_CHANGE', contractId: contract.id, payload: { months: -10 } }, '2026-06-01');
+    assert.equal(tooShort.status, 400);
+    assert.equal(tooShort.json.path, 'payload.months');
+  });
+
+  test('Idempotency-Key replays a change instead of applying it twice', async () => {
+    const { contract } = await importContract(stack, teamContract());
+    const body = { action: 'QUANTITY_CHANGE', contractId: contract.id,
+      payload: { offerings: [{ offeringId: 'offr_team', products: [{ productId: 'prod_seats', quantity: 13 }] }] } };
+    const headers = { ...at('2026-01-16'), 'idempotency-key': `chg-${contract.id}` };
+    const a = await api.call('POST', '/api/selfService/contract', secret({ body, headers }));
+    const b = await api.call('POST', '/api/selfService/contract', secret({ body, headers }));
+    assert.equal(a.status, 200, a.text);
+    assert.equal(b.text, a.text);
+    assert.equal(b.headers.get('idempotent-replayed'), 'true');
+    const [n] = d1(stack, `SELECT COUNT(*) AS n FROM amendments WHERE contract_id = '${contract.id}'`);
+    assert.equal(n.n, 1);
+  });
+
+  test('an account, its contracts and invoices (paged), an invoice, a quote', async () => {
+    const { account, contract } = await importContract(stack, teamContract(), { name: 'Reader Co' });
+    for (const [q, d] of [[11, '2026-01-10'], [12, '2026-01-12'], [13, '2026-01-14']]) {
+      const r = await change({ action: 'QUANTITY_CHANGE', contractId: contract.id,
+        payload: { offerings: [{ offeringId: 'offr_team', products: [{ productId: 'prod_seats', quantity: q }] }] } }, d);
+      assert.equal(r.status, 200, r.text);
+    }
+    const acct = await api.call('GET', `/api/accounts/${account.id}`, secret());
+    assert.equal(acct.json.name, 'Reader Co');
+    const contracts = await api.call('GET', `/api/accounts/${account.id}/contracts`, secret());
+    assert.deepEqual(contracts.json.data.map((c) => c.id), [contract.id]);
+    const ids = [];
+    let cursor = '';
+    do {
+      const page = await api.call('GET', `/api/accounts/${account.id}/invoices?limit=2${cursor ? `&cursor=${cursor}` : ''}`, secret());
+      assert.equal(page.status, 200, page.text);
+      ids.push(...page.json.data.map((i) => i.id));
+      cursor = page.json.nextCursor;
+    } while (cursor);
+    assert.equal(ids.length, 3);
+    assert.equal(new Set(ids).size, 3);
+    const inv = await api.call('GET', `/api/invoices/${ids[0]}`, secret());
+    assert.equal(inv.status, 200);
+    assert.deepEqual(inv.json.payments, []);
+    const got = await api.call('GET', `/api/contracts/${contract.id}`, secret());
+    const quote = await api.call('GET', `/api/quotes/${got.json.amendments[0].id}`, secret());
+    assert.equal(quote.json.type, 'AMENDMENT');
+    assert.equal((await api.call('GET', `/api/accounts?customId=QUICKSTART-001`, secret())).json.data[0].name, 'Quickstart Co');
+  });
+});
