@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod arith;
+pub mod billing;
 mod catalog;
 mod change;
 mod contract;

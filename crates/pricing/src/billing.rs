@@ -1,0 +1,100 @@
+//! The billing run's arithmetic: what a contract owes, period by period, up
+//! to a date. The API and the browser never compute a recurring invoice any
+//! other way.
+//!
+//! For each line, starting at its `invoicedThrough`:
+//!
+//! - `IN_ADVANCE`: the period that starts at `invoicedThrough` is due on that
+//!   day (its start) once the run's date reaches it;
+//! - `IN_ARREARS`: the period is due on its end, once the run's date reaches it.
+//!
+//! A period is the one of the line's schedule holding `invoicedThrough`, cut
+//! at the contract's `endDate` (the last piece prorated like any part of a
+//! period); nothing is due at or after `endDate`, nor on a canceled contract.
+//! Each period's lines are the line's products at their quantities, priced
+//! for one whole period and prorated by the piece's share of it; lines that
+//! round to zero are left out. `invoicedThrough` moves to the piece's end.
+
+use chrono::NaiveDate;
+
+use crate::catalog::{Catalog, Id};
+use crate::contract::{Contract, ContractStatus};
+use crate::error::{Error, ErrorCode, Result};
+use crate::invoice::{Billed, InvoiceLine, prorate};
+use crate::period::{Piece, Timing};
+
+/// Most periods one call returns (a bound on work, not a business rule: a run
+/// that hits it continues where it stopped).
+pub const MAX_PERIODS: usize = 1_000;
+
+/// One period (or the last piece of one) of one contract line, due on `invoice_date`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DuePeriod {
+    /// The contract line's offering (a line's identity on its contract).
+    pub offering_id: Id,
+    /// First day billed.
+    pub period_start: NaiveDate,
+    /// First day not billed.
+    pub period_end: NaiveDate,
+    /// When it is due: the start (in advance) or the end (in arrears).
+    pub invoice_date: NaiveDate,
+    /// One line per product with a non-zero amount.
+    pub lines: Vec<InvoiceLine>,
+}
+
+/// Everything `contract` owes with an invoice date on or before `through`, in
+/// date order (then line order), and the contract with every billed line's
+/// `invoicedThrough` moved on. At most [`MAX_PERIODS`] periods.
+pub fn due(catalog: &Catalog, contract: &Contract, through: NaiveDate) -> Result<(Vec<DuePeriod>, Contract)> {
+    let mut after = contract.clone();
+    let mut out = Vec::new();
+    if contract.status == ContractStatus::Canceled {
+        return Ok((out, after));
+    }
+    let currency = &catalog.currency;
+    for (i, line) in after.offerings.iter_mut().enumerate() {
+        let path = format!("contract.offerings[{i}]");
+        let overflow = || Error::new(ErrorCode::Overflow, path.clone(), "a date or an amount is out of range");
+        let (offering, rate) = line.terms(catalog).ok_or_else(|| {
+            Error::new(ErrorCode::UnknownRate, format!("{path}.rateId"), "the line's rate is not in the catalog")
+        })?;
+        while out.len() < MAX_PERIODS {
+            let from = line.invoiced_through.max(line.schedule.service_start);
+            if contract.end_date.is_some_and(|e| from >= e) {
+                break;
+            }
+            let period = line.schedule.period_holding(from).ok_or_else(overflow)?;
+            let end = contract.end_date.map_or(period.end, |e| period.end.min(e));
+            let piece = Piece { start: from, end, ..period };
+            let invoice_date = match rate.timing {
+                Timing::InAdvance => piece.start,
+                Timing::InArrears => piece.end,
+            };
+            if invoice_date > through {
+                break;
+            }
+            let mut lines = Vec::with_capacity(line.products.len());
+            for (p, price) in line.products.iter().zip(&rate.prices) {
+                let full = price.price(p.quantity).ok_or_else(overflow)?;
+                let billed = Billed {
+                    offering_id: &offering.id,
+                    rate_id: &rate.id,
+                    product_id: &p.product_id,
+                    quantity: p.quantity,
+                    price: full,
+                };
+                lines.extend(prorate(currency, &billed, &piece, false, path.as_str())?);
+            }
+            out.push(DuePeriod {
+                offering_id: line.offering_id.clone(),
+                period_start: piece.start,
+                period_end: piece.end,
+                invoice_date,
+                lines,
+            });
+            line.invoiced_through = piece.end;
+        }
+    }
+    out.sort_by_key(|d| d.invoice_date);
+    Ok((out, after))
+}
