@@ -128,7 +128,18 @@ doc = {
       "responses": {"200": json_resp("The invoice", S("Invoice")), **read_errors}}},
   "/api/quotes/{quoteId}": {"get": {"operationId": "getQuote", "summary": "A sign-up quote or an amendment quote",
       "security": [{"secretKey": []}, {"customerToken": []}], "parameters": [pid("quoteId")],
-      "responses": {"200": json_resp("The quote", {"type": "object"}), **read_errors}}} },
+      "responses": {"200": json_resp("The quote", {"type": "object"}), **read_errors}}},
+  "/api/billingRuns": {"post": {"operationId": "runBilling", "summary": "Run billing for a date over one page of contracts (secret key; the cron does the same daily)",
+      "description": "Scheduled changes on their dates, then each period's invoice (exactly once), charged when the bill group collects automatically; then dunning (retries per settings.dunning.retryDays, default 1, 3, 5 days; after the last, the invoice is voided and the contract suspended). Continue with `cursor` = `nextCursor` while it is not null.",
+      "security": [{"secretKey": []}], "parameters": [idem],
+      "requestBody": {"required": False, "content": {"application/json": {"schema": {"type": "object", "properties": {
+          "date": {"type": "string", "format": "date"}, "cursor": {"type": "string"}, "limit": {"type": "integer", "minimum": 1, "maximum": 500}}}}}},
+      "responses": {"200": json_resp("What the run did", {"type": "object", "required": ["id", "date", "contracts", "invoicesIssued", "charged", "failed", "nextCursor"], "properties": {
+          "id": {"type": "string"}, "date": {"type": "string", "format": "date"}, "contracts": {"type": "integer"}, "invoicesIssued": {"type": "integer"},
+          "charged": {"type": "integer"}, "failed": {"type": "integer"}, "changesApplied": {"type": "integer"}, "voided": {"type": "integer"},
+          "suspended": {"type": "integer"}, "nextCursor": {"type": ["string", "null"]}}}),
+          "400": err_resp("Bad date, cursor or limit."), "401": err_resp("Missing or wrong key."), "403": err_resp("Needs the secret key."),
+          "413": err_resp("Body over 64 KB."), "422": err_resp("Idempotency-Key reused."), "503": err_resp("Storage unavailable or no catalog.")}}} },
  "components": {
   "securitySchemes": {
     "secretKey": {"type": "http", "scheme": "bearer", "description": "The vendor's secret key (SECRET_KEY): everything."},

@@ -276,7 +276,7 @@ impl ContractRow {
     }
 
     /// Statements claiming the next version (a racing writer's batch fails whole).
-    fn claim(&self, version: i64, action: &str, at: &str) -> Vec<Stmt> {
+    pub(crate) fn claim(&self, version: i64, action: &str, at: &str) -> Vec<Stmt> {
         vec![
             stmt!(
                 "INSERT INTO contract_events (contract_id, version, action, at) VALUES (?1, ?2, ?3, ?4)",
@@ -291,14 +291,14 @@ impl ContractRow {
 }
 
 /// The account fields a change needs.
-struct AccountRow {
-    billing_address: Value,
-    stripe_customer_id: Option<String>,
-    payment_method: Option<String>,
-    credit_balance: Decimal,
+pub(crate) struct AccountRow {
+    pub(crate) billing_address: Value,
+    pub(crate) stripe_customer_id: Option<String>,
+    pub(crate) payment_method: Option<String>,
+    pub(crate) credit_balance: Decimal,
 }
 
-async fn load_account(db: &impl Db, id: &str) -> ApiResult<AccountRow> {
+pub(crate) async fn load_account(db: &impl Db, id: &str) -> ApiResult<AccountRow> {
     let rows = db.query(stmt!("SELECT * FROM accounts WHERE id = ?1", id)).await?;
     let r = rows.first().ok_or_else(ApiError::internal)?;
     Ok(AccountRow {
@@ -309,7 +309,7 @@ async fn load_account(db: &impl Db, id: &str) -> ApiResult<AccountRow> {
     })
 }
 
-async fn collects_automatically(db: &impl Db, bill_group: &str) -> ApiResult<bool> {
+pub(crate) async fn collects_automatically(db: &impl Db, bill_group: &str) -> ApiResult<bool> {
     let rows = db.query(stmt!("SELECT collect_automatically FROM bill_groups WHERE id = ?1", bill_group)).await?;
     Ok(rows.first().and_then(|r| int(r, "collect_automatically")).unwrap_or(0) != 0)
 }
@@ -422,10 +422,18 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
         now: &Now,
     ) -> ApiResult<(u16, Value)> {
         let c = ContractRow::load(&self.db, &req.contract_id, scope).await?;
+        if c.status == "SUSPENDED" {
+            return Err(ApiError::new(
+                409,
+                "CONTRACT_SUSPENDED",
+                "contractId",
+                "The contract is suspended for an unpaid invoice; update the payment method first.",
+            ));
+        }
         self.run_change(c, req, None, now).await
     }
 
-    async fn run_change(
+    pub(crate) async fn run_change(
         &self,
         c: ContractRow,
         req: &ChangeRequest,

@@ -121,6 +121,47 @@ fn to_worker(r: api::Response) -> worker::Result<worker::Response> {
     Ok(base.with_status(r.status).with_headers(headers))
 }
 
+type Worker = App<D1, StripeHttp<FetchHttp>, WebCrypto>;
+
+fn app(env: &Env) -> worker::Result<Worker> {
+    let config = Config::from_vars(|k| setting(env, k));
+    let stripe = StripeHttp::new(
+        FetchHttp,
+        &setting(env, "STRIPE_API_BASE").unwrap_or_else(|| "https://api.stripe.com".into()),
+        &setting(env, "STRIPE_SECRET_KEY").unwrap_or_default(),
+        &setting(env, "STRIPE_PUBLISHABLE_KEY").unwrap_or_default(),
+    );
+    Ok(App { db: D1(env.d1("DB")?), stripe, rng: WebCrypto, config })
+}
+
+fn clock() -> Now {
+    #[allow(clippy::cast_possible_truncation)] // milliseconds since 1970 fit an i64 for 292 million years
+    Now::from_millis(js_sys::Date::now() as i64)
+}
+
+/// The Cron Trigger: today's billing run, page after page.
+#[event(scheduled)]
+async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::ScheduleContext) {
+    let run = async {
+        let app = app(&env).map_err(|e| e.to_string())?;
+        let now = clock();
+        let mut cursor = String::new();
+        for _ in 0..100 {
+            let report =
+                app.billing_run(now.today, &cursor, crate::billing::DEFAULT_PAGE, &now).await.map_err(|e| e.message)?;
+            worker::console_log!("billing run {}: {}", now.today, report);
+            match report.get("nextCursor").and_then(serde_json::Value::as_str) {
+                Some(next) => cursor = next.to_owned(),
+                None => break,
+            }
+        }
+        Ok::<(), String>(())
+    };
+    if let Err(e) = SendFuture::new(run).await {
+        worker::console_error!("billing run failed: {e}");
+    }
+}
+
 #[event(fetch)]
 async fn fetch(mut req: worker::Request, env: Env, _ctx: worker::Context) -> worker::Result<worker::Response> {
     SendFuture::new(async move {
@@ -144,16 +185,8 @@ async fn fetch(mut req: worker::Request, env: Env, _ctx: worker::Context) -> wor
             headers,
             body,
         };
-        let config = Config::from_vars(|k| setting(&env, k));
-        let stripe = StripeHttp::new(
-            FetchHttp,
-            &setting(&env, "STRIPE_API_BASE").unwrap_or_else(|| "https://api.stripe.com".into()),
-            &setting(&env, "STRIPE_SECRET_KEY").unwrap_or_default(),
-            &setting(&env, "STRIPE_PUBLISHABLE_KEY").unwrap_or_default(),
-        );
-        let app = App { db: D1(env.d1("DB")?), stripe, rng: WebCrypto, config };
-        #[allow(clippy::cast_possible_truncation)] // milliseconds since 1970 fit an i64 for 292 million years
-        let now = Now::from_millis(js_sys::Date::now() as i64);
+        let app = app(&env)?;
+        let now = clock();
         let response = router::handle(&app, &request, &now).await;
         if response.status >= 500 {
             worker::console_error!("{} {} -> {} {}", request.method, request.path, response.status, response.body);

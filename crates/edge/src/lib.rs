@@ -6,6 +6,7 @@
 //! and [`ids::Random`], so `cargo test` runs the service natively.
 
 pub mod api;
+pub mod billing;
 pub mod catalogs;
 pub mod contracts;
 pub mod db;

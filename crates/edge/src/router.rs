@@ -48,6 +48,7 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("POST", "/api/contracts/{contractId}/amendments/{amendmentId}/reject", Access::Secret),
     ("GET", "/api/invoices/{invoiceId}", Access::Account),
     ("GET", "/api/quotes/{quoteId}", Access::Account),
+    ("POST", "/api/billingRuns", Access::Secret),
 ];
 
 /// The authenticated caller.
@@ -272,6 +273,7 @@ async fn dispatch<D: Db, S: Stripe, R: Random>(
         ("PUT", "/api/catalog") => {
             let body = input::parse_body(&req.body)?;
             crate::contracts::check_approval_rules(&body)?;
+            crate::billing::check_dunning(&body)?;
             let (p, created) = catalogs::publish(&app.db, &body, &now.instant).await?;
             Ok(Response::json(
                 if created { 201 } else { 200 },
@@ -320,6 +322,24 @@ async fn dispatch<D: Db, S: Stripe, R: Random>(
         }
         ("GET", "/api/invoices/{invoiceId}") => ok(200, &app.invoice(p0, scope).await?),
         ("GET", "/api/quotes/{quoteId}") => ok(200, &app.quote(p0, scope).await?),
+        ("POST", "/api/billingRuns") => {
+            let body = if req.body.is_empty() { json!({}) } else { input::parse_body(&req.body)? };
+            let date = match body.get("date") {
+                None | Some(Value::Null) => now.today,
+                Some(v) => v
+                    .as_str()
+                    .and_then(pricing::parse_date)
+                    .ok_or_else(|| ApiError::bad("INVALID_VALUE", "date", "date is YYYY-MM-DD."))?,
+            };
+            let cursor = body.get("cursor").and_then(Value::as_str).unwrap_or_default();
+            let limit = match body.get("limit") {
+                None | Some(Value::Null) => crate::billing::DEFAULT_PAGE,
+                Some(v) => v.as_i64().filter(|l| (1..=crate::billing::MAX_PAGE).contains(l)).ok_or_else(|| {
+                    ApiError::bad("INVALID_VALUE", "limit", format!("limit is 1 to {}.", crate::billing::MAX_PAGE))
+                })?,
+            };
+            ok(200, &app.billing_run(date, cursor, limit, now).await?)
+        }
         _ => Err(ApiError::internal()),
     }
 }

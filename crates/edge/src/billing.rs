@@ -1,0 +1,466 @@
+//! The billing run: for every active contract, scheduled changes on their
+//! dates, then each period's invoice (the engine's `billing::due`), charged
+//! when the bill group collects automatically; then dunning of what failed.
+//!
+//! Exactly once: an invoice claims `billed_periods(contract, line, period)` in
+//! its own batch, so a second or concurrent run issues nothing twice; a charge
+//! attempt claims `payment_attempts(invoice, attempt)` before calling Stripe,
+//! with the Stripe key `{invoice}/attempt/{n}`. An invoice left uncharged by a
+//! run that stopped half-way is charged by the next.
+
+use chrono::{Duration, NaiveDate, NaiveTime};
+use pricing::{Address, Catalog, Contract, Invoice};
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+
+use crate::api::{ApiError, ApiResult};
+use crate::catalogs;
+use crate::contracts::{ContractRow, collects_automatically, load_account, parse_change};
+use crate::db::{Db, DbError, int, json as json_col, text};
+use crate::ids::{Random, new_id};
+use crate::records::{InvoiceHead, Payment, engine_json, insert_invoice, invoice_view, minor_units};
+use crate::stripe::{Charge, Stripe, StripeError};
+use crate::{App, Now, stmt};
+
+/// Contracts per page when none is asked for, and the most.
+pub const DEFAULT_PAGE: i64 = 100;
+/// The largest page a run takes in one request.
+pub const MAX_PAGE: i64 = 500;
+/// Default dunning: retries 1, 3 and 5 days after the first failure.
+pub const DEFAULT_RETRY_DAYS: [i64; 3] = [1, 3, 5];
+
+/// What a run did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// Contracts looked at.
+    pub contracts: i64,
+    /// Invoices issued.
+    pub invoices_issued: i64,
+    /// Charges that succeeded.
+    pub charged: i64,
+    /// Charges that failed.
+    pub failed: i64,
+    /// Scheduled changes applied.
+    pub changes_applied: i64,
+    /// Invoices voided after the last retry.
+    pub voided: i64,
+    /// Contracts suspended.
+    pub suspended: i64,
+}
+
+impl Report {
+    fn to_json(&self) -> Value {
+        json!({
+            "contracts": self.contracts, "invoicesIssued": self.invoices_issued, "charged": self.charged,
+            "failed": self.failed, "changesApplied": self.changes_applied, "voided": self.voided,
+            "suspended": self.suspended,
+        })
+    }
+}
+
+/// The catalog's `settings.dunning.retryDays` (days after the first failure), or the default.
+fn retry_days(catalog: &Value) -> Vec<i64> {
+    catalog
+        .pointer("/settings/dunning/retryDays")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_i64).collect())
+        .unwrap_or_else(|| DEFAULT_RETRY_DAYS.to_vec())
+}
+
+/// Checks `settings.dunning` at publish time: `retryDays`, ascending whole days 1..=60, at most 10.
+pub fn check_dunning(catalog: &Value) -> ApiResult<()> {
+    let Some(d) = catalog.pointer("/settings/dunning").filter(|v| !v.is_null()) else { return Ok(()) };
+    let invalid = |path: &str, m: &str| ApiError::bad("INVALID_CATALOG", path, m.to_owned());
+    let days = d
+        .get("retryDays")
+        .and_then(Value::as_array)
+        .ok_or_else(|| invalid("settings.dunning.retryDays", "retryDays is a list of days"))?;
+    let mut last = 0;
+    for (i, v) in days.iter().enumerate() {
+        match v.as_i64() {
+            Some(n) if n > last && n <= 60 && i < 10 => last = n,
+            _ => {
+                let path = format!("settings.dunning.retryDays[{i}]");
+                return Err(invalid(&path, "ascending whole days from 1 to 60, at most 10"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A scheduled change is applied on the date it was scheduled for: its
+/// `relativeEffectiveDate` (resolved when it was saved) becomes that date.
+fn pin_date(op: &mut Value, date: NaiveDate) {
+    let pin = |o: &mut serde_json::Map<String, Value>| {
+        o.remove("relativeEffectiveDate");
+        o.insert("effectiveDate".into(), json!(date.to_string()));
+    };
+    if let Value::Object(m) = op {
+        match m.get_mut("operations") {
+            Some(Value::Array(list)) => list.iter_mut().filter_map(Value::as_object_mut).for_each(pin),
+            _ => pin(m),
+        }
+    }
+}
+
+fn midnight(d: NaiveDate) -> Now {
+    Now::from_naive(d.and_time(NaiveTime::MIN))
+}
+
+impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
+    /// `POST /api/billingRuns` and the cron: runs billing for `date` over one
+    /// page of contracts (after `cursor`), then dunning; answers the report.
+    pub async fn billing_run(&self, date: NaiveDate, cursor: &str, limit: i64, now: &Now) -> ApiResult<Value> {
+        let published = catalogs::require_current(&self.db).await?;
+        let catalog = published.parse()?;
+        let catalog_json: Value = serde_json::from_str(&published.body).unwrap_or(Value::Null);
+        let mut report = Report::default();
+        let rows = self
+            .db
+            .query(stmt!(
+                "SELECT id FROM contracts WHERE status = 'ACTIVE' AND id > ?1 ORDER BY id LIMIT ?2",
+                cursor,
+                limit
+            ))
+            .await?;
+        for id in rows.iter().filter_map(|r| text(r, "id")) {
+            report.contracts = report.contracts.saturating_add(1);
+            self.bill_contract(&id, date, &catalog, &catalog_json, &mut report).await?;
+        }
+        let next = if i64::try_from(rows.len()).unwrap_or(0) >= limit {
+            rows.last().and_then(|r| text(r, "id"))
+        } else {
+            None
+        };
+        if next.is_none() {
+            self.collect_due(date, &catalog_json, &mut report).await?;
+        }
+        let id = new_id(&self.rng, "run_");
+        let mut body = report.to_json();
+        if let Value::Object(m) = &mut body {
+            m.insert("id".into(), json!(id));
+            m.insert("date".into(), json!(date.to_string()));
+            m.insert("nextCursor".into(), json!(next));
+        }
+        self.db
+            .batch(vec![stmt!(
+                "INSERT INTO billing_runs (id, run_date, started_at, report) VALUES (?1, ?2, ?3, ?4)",
+                id.as_str(),
+                date.to_string(),
+                now.instant.as_str(),
+                body.to_string()
+            )])
+            .await?;
+        Ok(body)
+    }
+
+    /// Scheduled changes on their dates, each day's invoices after them.
+    async fn bill_contract(
+        &self,
+        id: &str,
+        date: NaiveDate,
+        catalog: &Catalog,
+        catalog_json: &Value,
+        report: &mut Report,
+    ) -> ApiResult<()> {
+        for _ in 0..100 {
+            let c = ContractRow::load(&self.db, id, None).await?;
+            if c.status != "ACTIVE" {
+                return Ok(());
+            }
+            let scheduled = self
+                .db
+                .query(stmt!(
+                    "SELECT id, effective_date, request FROM amendments WHERE contract_id = ?1 AND status = 'SCHEDULED' \
+                     AND effective_date <= ?2 ORDER BY effective_date, id LIMIT 1",
+                    id,
+                    date.to_string()
+                ))
+                .await?;
+            let change = scheduled.first().and_then(|r| {
+                Some((text(r, "id")?, pricing::parse_date(&text(r, "effective_date")?)?, json_col(r, "request")?))
+            });
+            // Invoices due before the change's day, then the change, then the rest.
+            let horizon = change.as_ref().map_or(Some(date), |(_, e, _)| e.pred_opt());
+            if let Some(h) = horizon {
+                self.issue_due(&c, h, catalog, catalog_json, report).await?;
+            }
+            let Some((amendment, effective, request)) = change else { return Ok(()) };
+            let c = ContractRow::load(&self.db, id, None).await?;
+            let mut op = request;
+            if let Value::Object(m) = &mut op {
+                m.insert("contractId".into(), json!(id));
+            }
+            pin_date(&mut op, effective);
+            let req = parse_change(&op)?;
+            match self.run_change(c, &req, Some(&amendment), &midnight(effective)).await {
+                Ok(_) => report.changes_applied = report.changes_applied.saturating_add(1),
+                Err(e) => {
+                    // Not applicable any more (say, the contract changed): recorded, not retried forever.
+                    let error = json!({ "code": e.code, "message": e.message });
+                    self.db
+                        .batch(vec![stmt!(
+                            "UPDATE amendments SET status = 'FAILED', error = ?2 WHERE id = ?1 AND status = 'SCHEDULED'",
+                            amendment.as_str(),
+                            error.to_string()
+                        )])
+                        .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Issues every invoice due on the contract through `through`, one per invoice date.
+    async fn issue_due(
+        &self,
+        c: &ContractRow,
+        through: NaiveDate,
+        catalog: &Catalog,
+        catalog_json: &Value,
+        report: &mut Report,
+    ) -> ApiResult<()> {
+        let contract = Contract::from_json(catalog, &c.body).map_err(|e| ApiError::from_engine(&e, ""))?;
+        let (all, _) = pricing::billing::due(catalog, &contract, through).map_err(|e| ApiError::from_engine(&e, ""))?;
+        let mut dates: Vec<NaiveDate> = all.iter().map(|p| p.invoice_date).collect();
+        dates.dedup();
+        let mut current = contract;
+        let mut row = c.clone();
+        for day in dates {
+            let (periods, after) =
+                pricing::billing::due(catalog, &current, day).map_err(|e| ApiError::from_engine(&e, ""))?;
+            if periods.is_empty() {
+                continue;
+            }
+            match self.issue(&row, &periods, &after, day, catalog).await {
+                Ok(Some(invoice_id)) => {
+                    report.invoices_issued = report.invoices_issued.saturating_add(1);
+                    self.charge_invoice(&invoice_id, day, catalog_json, report).await?;
+                }
+                Ok(None) => {}
+                // Another run issued these periods (or changed the contract): start over from what is stored.
+                Err(DbError::Conflict(_)) => return Ok(()),
+                Err(e) => return Err(e.into()),
+            }
+            current = after;
+            row = ContractRow::load(&self.db, &c.id, None).await?;
+        }
+        Ok(())
+    }
+
+    /// One invoice for `periods`, in one batch with its period claims and the
+    /// contract's new `invoicedThrough`. `None` when every line rounded to zero
+    /// (the periods are still marked billed).
+    async fn issue(
+        &self,
+        c: &ContractRow,
+        periods: &[pricing::billing::DuePeriod],
+        after: &Contract,
+        day: NaiveDate,
+        catalog: &Catalog,
+    ) -> Result<Option<String>, DbError> {
+        let account = load_account(&self.db, &c.account_id).await.map_err(|_| DbError::Other("account".into()))?;
+        let lines = periods.iter().flat_map(|p| p.lines.clone()).collect();
+        let invoice = Invoice::new(&catalog.currency, day, lines)
+            .and_then(|i| i.with_tax(catalog, &Address::from_json(&account.billing_address)))
+            .map_err(|e| DbError::Other(e.message))?;
+        let at = midnight(day).instant;
+        let invoice_id = new_id(&self.rng, "inv_");
+        let mut body = engine_json(after);
+        if let (Value::Object(m), Value::Object(old)) = (&mut body, &c.body) {
+            for (k, v) in old {
+                if !m.contains_key(k) {
+                    m.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        let mut batch = c.claim(c.version.saturating_add(1), "BILLED", &at);
+        batch.push(stmt!("UPDATE contracts SET body = ?2 WHERE id = ?1", c.id.as_str(), body.to_string()));
+        for p in periods {
+            batch.push(stmt!(
+                "INSERT INTO billed_periods (contract_id, offering_id, period_start, invoice_id) VALUES (?1, ?2, ?3, ?4)",
+                c.id.as_str(),
+                &*p.offering_id,
+                p.period_start.to_string(),
+                invoice_id.as_str()
+            ));
+        }
+        let issued = !invoice.lines.is_empty();
+        if issued {
+            let currency = catalog.currency.code();
+            let applied = account.credit_balance.min(invoice.amount).max(Decimal::ZERO);
+            let due = invoice.amount.checked_sub(applied).unwrap_or(invoice.amount);
+            let head = InvoiceHead {
+                id: &invoice_id,
+                status: if due.is_zero() { "PAID" } else { "OPEN" },
+                currency,
+                account_id: &c.account_id,
+                contract_id: &c.id,
+                bill_group_id: &c.bill_group_id,
+                credit_applied: applied,
+                amount_due: due,
+                at: &at,
+            };
+            let view = invoice_view(&self.rng, &invoice, &head);
+            // The invoice first: the period claims reference it.
+            batch.insert(0, insert_invoice(&invoice, &head, &view));
+            let credit = account.credit_balance.checked_sub(applied).unwrap_or(account.credit_balance);
+            batch.push(stmt!(
+                "UPDATE accounts SET credit_balance = ?2 WHERE id = ?1",
+                c.account_id.as_str(),
+                credit.to_string()
+            ));
+        } else {
+            batch.retain(|s| !s.sql.starts_with("INSERT INTO billed_periods"));
+        }
+        self.db.batch(batch).await?;
+        Ok(issued.then_some(invoice_id))
+    }
+
+    /// Charges an open invoice (attempt n+1) when its bill group collects
+    /// automatically and a card is saved; records the attempt and the dunning step.
+    async fn charge_invoice(
+        &self,
+        invoice_id: &str,
+        day: NaiveDate,
+        catalog: &Value,
+        report: &mut Report,
+    ) -> ApiResult<()> {
+        let rows = self.db.query(stmt!("SELECT * FROM invoices WHERE id = ?1", invoice_id)).await?;
+        let Some(inv) = rows.first() else { return Ok(()) };
+        let due: Decimal = text(inv, "amount_due").and_then(|d| d.parse().ok()).unwrap_or_default();
+        let (account_id, bill_group, contract_id) = (
+            text(inv, "account_id").unwrap_or_default(),
+            text(inv, "bill_group_id").unwrap_or_default(),
+            text(inv, "contract_id").unwrap_or_default(),
+        );
+        let currency = text(inv, "currency").unwrap_or_default();
+        if text(inv, "status").as_deref() != Some("OPEN") || due <= Decimal::ZERO {
+            return Ok(());
+        }
+        if !collects_automatically(&self.db, &bill_group).await? {
+            return Ok(());
+        }
+        let account = load_account(&self.db, &account_id).await?;
+        let (Some(customer), Some(pm)) = (account.stripe_customer_id, account.payment_method) else { return Ok(()) };
+        let attempt = int(inv, "attempts").unwrap_or(0).saturating_add(1);
+        let at = midnight(day).instant;
+        let claim = stmt!(
+            "INSERT INTO payment_attempts (invoice_id, attempt, at, status) VALUES (?1, ?2, ?3, 'PENDING')",
+            invoice_id,
+            attempt,
+            at.as_str()
+        );
+        match self.db.batch(vec![claim]).await {
+            Ok(()) => {}
+            Err(DbError::Conflict(_)) => return Ok(()), // another run is trying this attempt
+            Err(e) => return Err(e.into()),
+        }
+        let charge = Charge {
+            customer: &customer,
+            payment_method: &pm,
+            amount: minor_units(due, &currency).ok_or_else(ApiError::internal)?,
+            currency: currency.to_ascii_lowercase(),
+            metadata: vec![("quotekit_invoice", invoice_id.to_owned()), ("quotekit_contract", contract_id.clone())],
+        };
+        let result = self.stripe.charge(&format!("{invoice_id}/attempt/{attempt}"), &charge).await;
+        let mut batch = Vec::new();
+        match result {
+            Ok(pi) => {
+                report.charged = report.charged.saturating_add(1);
+                let payment_id = new_id(&self.rng, "pay_");
+                let payment = Payment {
+                    id: &payment_id,
+                    account_id: &account_id,
+                    invoice_id,
+                    amount: due,
+                    currency: &currency,
+                    payment_intent: &pi.id,
+                    at: &at,
+                };
+                batch.push(payment.insert());
+                batch.push(stmt!(
+                    "UPDATE invoices SET status = 'PAID', amount_due = '0', attempts = ?2, next_attempt_on = NULL \
+                     WHERE id = ?1",
+                    invoice_id,
+                    attempt
+                ));
+                batch.push(stmt!(
+                    "UPDATE payment_attempts SET status = 'SUCCEEDED', stripe_payment_intent_id = ?3 \
+                     WHERE invoice_id = ?1 AND attempt = ?2",
+                    invoice_id,
+                    attempt,
+                    pi.id.as_str()
+                ));
+            }
+            Err(e) => {
+                let (code, message) = match &e {
+                    StripeError::Declined { decline_code, code, message } => {
+                        (decline_code.clone().unwrap_or_else(|| code.clone()), message.clone())
+                    }
+                    StripeError::Unavailable(m) => ("provider_unavailable".to_owned(), m.clone()),
+                    StripeError::Rejected { message, .. } => ("rejected".to_owned(), message.clone()),
+                };
+                report.failed = report.failed.saturating_add(1);
+                let first_failed = text(inv, "first_failed_on").and_then(|d| pricing::parse_date(&d)).unwrap_or(day);
+                let retries = retry_days(catalog);
+                let retry_index = usize::try_from(attempt.saturating_sub(1)).unwrap_or(usize::MAX);
+                batch.push(stmt!(
+                    "UPDATE payment_attempts SET status = 'FAILED', decline_code = ?3, message = ?4 \
+                     WHERE invoice_id = ?1 AND attempt = ?2",
+                    invoice_id,
+                    attempt,
+                    code.as_str(),
+                    message.as_str()
+                ));
+                match retries.get(retry_index) {
+                    Some(days) => {
+                        let next = first_failed.checked_add_signed(Duration::days(*days)).unwrap_or(first_failed);
+                        batch.push(stmt!(
+                            "UPDATE invoices SET attempts = ?2, next_attempt_on = ?3, first_failed_on = ?4 WHERE id = ?1",
+                            invoice_id,
+                            attempt,
+                            next.to_string(),
+                            first_failed.to_string()
+                        ));
+                    }
+                    None => {
+                        // The last retry failed: void the invoice, suspend the contract.
+                        report.voided = report.voided.saturating_add(1);
+                        report.suspended = report.suspended.saturating_add(1);
+                        batch.push(stmt!(
+                            "UPDATE invoices SET status = 'VOID', attempts = ?2, next_attempt_on = NULL WHERE id = ?1",
+                            invoice_id,
+                            attempt
+                        ));
+                        batch.push(stmt!(
+                            "UPDATE contracts SET status = 'SUSPENDED', updated_at = ?2 WHERE id = ?1",
+                            contract_id.as_str(),
+                            at.as_str()
+                        ));
+                    }
+                }
+            }
+        }
+        self.db.batch(batch).await?;
+        Ok(())
+    }
+
+    /// Dunning: open invoices whose next attempt is due, and invoices a run
+    /// issued but never tried (it stopped half-way).
+    async fn collect_due(&self, date: NaiveDate, catalog: &Value, report: &mut Report) -> ApiResult<()> {
+        let rows = self
+            .db
+            .query(stmt!(
+                "SELECT id FROM invoices WHERE status = 'OPEN' AND \
+                 ((next_attempt_on IS NOT NULL AND next_attempt_on <= ?1) OR (attempts = 0 AND invoice_date <= ?1 \
+                 AND id IN (SELECT invoice_id FROM billed_periods))) ORDER BY id LIMIT 500",
+                date.to_string()
+            ))
+            .await?;
+        for id in rows.iter().filter_map(|r| text(r, "id")) {
+            self.charge_invoice(&id, date, catalog, report).await?;
+        }
+        Ok(())
+    }
+}

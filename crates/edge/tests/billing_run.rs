@@ -1,0 +1,174 @@
+//! The billing run natively (SQLite with the real migrations, in-memory Stripe):
+//! thirteen months of runs, scheduled changes on their dates, exactly-once
+//! invoicing and charging, dunning to suspension.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    missing_docs
+)]
+
+mod support;
+
+use serde_json::{Value, json};
+use support::{Call, app, demo_catalog, now, paying_customer};
+
+const TODAY: &str = "2026-11-22";
+
+fn setup() -> support::TestApp {
+    let a = app();
+    let c = Call { app: &a, now: now(TODAY) };
+    assert_eq!(c.publish(&demo_catalog()).0, 201);
+    a
+}
+
+fn run(a: &support::TestApp, date: &str) -> Value {
+    let c = Call { app: a, now: now(date) };
+    let (status, r) = c.secret("POST", "/api/billingRuns", Some(&json!({ "date": date })));
+    assert_eq!(status, 200, "{r}");
+    r
+}
+
+fn dates(from: &str, days: i64) -> Vec<String> {
+    let start = pricing::parse_date(from).unwrap();
+    (0..=days).map(|i| (start + chrono::Duration::days(i)).to_string()).collect()
+}
+
+fn invoices(a: &support::TestApp, contract: &str) -> Vec<Value> {
+    let c = Call { app: a, now: now(TODAY) };
+    let (_, page) = c.secret("GET", &format!("/api/accounts/{}/invoices?limit=100", account_of(a, contract)), None);
+    let mut list: Vec<Value> = page["data"].as_array().unwrap().clone();
+    list.sort_by_key(|i| i["invoiceDate"].as_str().unwrap().to_owned());
+    list
+}
+
+fn account_of(a: &support::TestApp, contract: &str) -> String {
+    let c = Call { app: a, now: now(TODAY) };
+    c.secret("GET", &format!("/api/contracts/{contract}"), None).1["accountId"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn thirteen_months_of_daily_runs_invoice_each_period_once_and_charge_it() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    let signup = paying_customer(&c, 10, false, TODAY);
+    let contract = signup["contract"]["id"].as_str().unwrap().to_owned();
+    for day in dates(TODAY, 400) {
+        let r = run(&a, &day);
+        assert_eq!(r["failed"], 0, "{day}: {r}");
+    }
+    let list = invoices(&a, &contract);
+    // The sign-up invoice, then Dec 22 … Dec 22 next year: 13 periods.
+    assert_eq!(list.len(), 14, "{:?}", list.iter().map(|i| i["invoiceDate"].clone()).collect::<Vec<_>>());
+    for inv in &list[1..] {
+        assert_eq!(inv["amountWithoutTax"].to_string(), "120.00", "{inv}");
+        assert_eq!(inv["tax"].to_string(), "8.70");
+        assert_eq!(inv["status"], "PAID");
+        assert_eq!(inv["items"][0]["prorationFactor"], "1.000000");
+    }
+    assert_eq!(list[1]["invoiceDate"], "2026-12-22");
+    assert_eq!(list[13]["invoiceDate"], "2027-12-22");
+    assert_eq!(a.stripe.charge_count(), 14);
+    // Running a day again issues and charges nothing.
+    let again = run(&a, "2027-12-22");
+    assert_eq!((again["invoicesIssued"].as_i64(), again["charged"].as_i64()), (Some(0), Some(0)));
+    assert_eq!(a.db.count("billing_runs"), 402);
+}
+
+#[test]
+fn a_scheduled_change_takes_effect_on_its_date_before_that_days_invoice() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    let signup = paying_customer(&c, 10, false, TODAY);
+    let contract = signup["contract"]["id"].as_str().unwrap().to_owned();
+    let (status, r) = c
+        .change(&json!({ "action": "RATE_CHANGE", "contractId": contract, "relativeEffectiveDate": "NEXT_BILL_CYCLE",
+        "payload": { "offerings": [{ "offeringId": "offr_team", "rateId": "rate_team_annual" }] } }));
+    assert_eq!(status, 200, "{r}");
+    let upcoming = r["upcomingInvoice"].clone();
+    for day in dates(TODAY, 40) {
+        run(&a, &day);
+    }
+    let (_, after) = c.secret("GET", &format!("/api/contracts/{contract}"), None);
+    assert_eq!(after["offerings"][0]["rateId"], "rate_team_annual");
+    assert_eq!(after["amendments"][0]["status"], "APPLIED");
+    let list = invoices(&a, &contract);
+    assert_eq!(list.len(), 2, "the sign-up, then the change's invoice on Dec 22 (no monthly invoice that day)");
+    assert_eq!(list[1]["invoiceDate"], "2026-12-22");
+    assert_eq!(list[1]["amountWithoutTax"], upcoming["amountWithoutTax"], "as previewed when it was scheduled");
+}
+
+#[test]
+fn a_failing_card_is_retried_then_the_invoice_voided_and_the_contract_suspended() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    let signup = paying_customer(&c, 10, true, TODAY);
+    let contract = signup["contract"]["id"].as_str().unwrap().to_owned();
+    let mut failed = 0;
+    for day in dates("2026-12-20", 10) {
+        failed += run(&a, &day)["failed"].as_i64().unwrap();
+    }
+    assert_eq!(failed, 4, "the first attempt on Dec 22, then retries 1, 3 and 5 days later");
+    let list = invoices(&a, &contract);
+    assert_eq!(list[1]["status"], "VOID");
+    let (_, got) = c.secret("GET", &format!("/api/contracts/{contract}"), None);
+    let attempts = a.db.count("payment_attempts");
+    assert_eq!(attempts, 4);
+    let status: String =
+        a.db.0.borrow().query_row("SELECT status FROM contracts WHERE id = ?1", [&contract], |r| r.get(0)).unwrap();
+    assert_eq!(status, "SUSPENDED");
+    let keys: Vec<String> = a.stripe.charges.borrow().iter().skip(1).map(|c| c.0.clone()).collect();
+    let inv = list[1]["id"].as_str().unwrap();
+    assert_eq!(keys, (1..=4).map(|n| format!("{inv}/attempt/{n}")).collect::<Vec<_>>());
+    // Suspended: not billed further, no changes.
+    for day in dates("2027-01-20", 5) {
+        assert_eq!(run(&a, &day)["invoicesIssued"], 0);
+    }
+    let (status, e) = c.change(&json!({ "action": "CANCELLATION", "contractId": contract, "payload": null }));
+    assert_eq!((status, e["code"].as_str()), (409, Some("CONTRACT_SUSPENDED")));
+    assert!(got["id"].is_string());
+}
+
+#[test]
+fn a_run_cut_off_after_issuing_is_finished_by_the_next() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    paying_customer(&c, 10, false, TODAY);
+    a.db.fail_next_batch_with("INSERT INTO payment_attempts");
+    let cut = Call { app: &a, now: now("2026-12-22") };
+    let (status, _) = cut.secret("POST", "/api/billingRuns", Some(&json!({ "date": "2026-12-22" })));
+    assert_eq!(status, 503, "the run stopped after issuing the invoice");
+    assert_eq!(a.db.count("invoices"), 2);
+    assert_eq!(a.stripe.charge_count(), 1);
+    let r = run(&a, "2026-12-22");
+    assert_eq!((r["invoicesIssued"].as_i64(), r["charged"].as_i64()), (Some(0), Some(1)));
+    assert_eq!(a.db.count("invoices"), 2);
+    assert_eq!(a.stripe.charge_count(), 2);
+}
+
+#[test]
+fn runs_page_through_contracts() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    paying_customer(&c, 1, false, TODAY);
+    paying_customer(&c, 2, false, TODAY);
+    let first = c.secret("POST", "/api/billingRuns", Some(&json!({ "date": "2026-12-22", "limit": 1 }))).1;
+    assert_eq!(first["contracts"], 1);
+    let cursor = first["nextCursor"].as_str().unwrap();
+    let second =
+        c.secret("POST", "/api/billingRuns", Some(&json!({ "date": "2026-12-22", "limit": 1, "cursor": cursor }))).1;
+    assert_eq!(second["contracts"], 1);
+    let third = c
+        .secret(
+            "POST",
+            "/api/billingRuns",
+            Some(&json!({ "date": "2026-12-22", "limit": 1, "cursor": second["nextCursor"] })),
+        )
+        .1;
+    assert_eq!((third["contracts"].as_i64(), third["nextCursor"].is_null()), (Some(0), true));
+    assert_eq!(first["invoicesIssued"].as_i64().unwrap() + second["invoicesIssued"].as_i64().unwrap(), 2);
+    let (status, e) = c.secret("POST", "/api/billingRuns", Some(&json!({ "date": "22/12/2026" })));
+    assert_eq!((status, e["path"].as_str()), (400, Some("date")));
+}
