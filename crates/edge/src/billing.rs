@@ -464,3 +464,118 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
         Ok(())
     }
 }
+
+impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
+    /// `POST /api/accounts/{id}/setupIntents`: a SetupIntent for the account's
+    /// Stripe customer (created if the account has none), for a new card.
+    pub async fn account_setup_intent(&self, account: &str, scope: Option<&str>, now: &Now) -> ApiResult<Value> {
+        self.account(account, scope).await?;
+        let rows = self.db.query(stmt!("SELECT stripe_customer_id, name FROM accounts WHERE id = ?1", account)).await?;
+        let row = rows.first().ok_or_else(|| ApiError::not_found("account"))?;
+        let customer = match text(row, "stripe_customer_id") {
+            Some(c) => c,
+            None => {
+                let name = text(row, "name").unwrap_or_default();
+                let id = self
+                    .stripe
+                    .create_customer(&format!("{account}/customer"), &name, "", &[("quotekit_account", account)])
+                    .await
+                    .map_err(|e| crate::signup::stripe_error(e, ""))?;
+                self.db
+                    .batch(vec![stmt!(
+                        "UPDATE accounts SET stripe_customer_id = ?2 WHERE id = ?1 AND stripe_customer_id IS NULL",
+                        account,
+                        id.as_str()
+                    )])
+                    .await?;
+                id
+            }
+        };
+        let seti = self
+            .stripe
+            .create_setup_intent(&format!("{account}/seti/{}", now.instant), &customer)
+            .await
+            .map_err(|e| crate::signup::stripe_error(e, ""))?;
+        Ok(json!({ "customerId": customer, "setupIntentId": seti.id, "clientSecret": seti.client_secret,
+                   "publicKey": self.stripe.publishable_key() }))
+    }
+
+    /// `POST /api/accounts/{id}/paymentMethod` `{ paymentToken }`: the card is
+    /// checked with Stripe, becomes the account's default, and what dunning
+    /// gave up on is charged at once; a suspended contract with nothing left
+    /// unpaid resumes.
+    pub async fn account_payment_method(
+        &self,
+        account: &str,
+        scope: Option<&str>,
+        body: &Value,
+        now: &Now,
+    ) -> ApiResult<Value> {
+        self.account(account, scope).await?;
+        let token = body
+            .get("paymentToken")
+            .and_then(Value::as_str)
+            .filter(|t| (t.starts_with("seti_") || t.starts_with("pm_")) && t.len() <= 255)
+            .ok_or_else(|| ApiError::bad("INVALID_VALUE", "paymentToken", "paymentToken is a seti_… or pm_… id."))?;
+        let rows = self.db.query(stmt!("SELECT stripe_customer_id FROM accounts WHERE id = ?1", account)).await?;
+        let customer = rows.first().and_then(|r| text(r, "stripe_customer_id")).ok_or_else(|| {
+            ApiError::conflict("PAYMENT_METHOD_NOT_INITIALIZED", "Create a SetupIntent for the account first.")
+        })?;
+        let method = self.confirm_payment_token(&customer, token, account, "paymentToken").await?;
+        self.use_card(account, &customer, &method.id, now).await
+    }
+
+    /// Makes `pm` the account's card and retries what is unpaid with it.
+    pub(crate) async fn use_card(&self, account: &str, customer: &str, pm: &str, now: &Now) -> ApiResult<Value> {
+        let _ = customer;
+        let id = new_id(&self.rng, "pmt_");
+        self.db
+            .batch(vec![
+                stmt!("UPDATE accounts SET default_payment_method_id = ?2 WHERE id = ?1", account, pm),
+                stmt!(
+                    "INSERT INTO payment_methods (id, account_id, stripe_payment_method_id, created_at) VALUES (?1, ?2, ?3, ?4)",
+                    id.as_str(),
+                    account,
+                    pm,
+                    now.instant.as_str()
+                ),
+            ])
+            .await?;
+        let published = catalogs::require_current(&self.db).await?;
+        let catalog_json: Value = serde_json::from_str(&published.body).unwrap_or(Value::Null);
+        let unpaid = self
+            .db
+            .query(stmt!(
+                "SELECT id, status FROM invoices WHERE account_id = ?1 AND attempts > 0 AND status IN ('OPEN', 'VOID') ORDER BY id",
+                account
+            ))
+            .await?;
+        let mut report = Report::default();
+        for row in &unpaid {
+            let Some(invoice) = text(row, "id") else { continue };
+            if text(row, "status").as_deref() == Some("VOID") {
+                self.db
+                    .batch(vec![stmt!("UPDATE invoices SET status = 'OPEN' WHERE id = ?1", invoice.as_str())])
+                    .await?;
+            }
+            self.charge_invoice(&invoice, now.today, &catalog_json, &mut report).await?;
+        }
+        // A suspended contract resumes once none of its invoices is left unpaid by dunning.
+        self.db
+            .batch(vec![stmt!(
+                "UPDATE contracts SET status = 'ACTIVE', updated_at = ?2 WHERE account_id = ?1 AND status = 'SUSPENDED' \
+                 AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.contract_id = contracts.id AND i.attempts > 0 \
+                 AND i.status IN ('OPEN', 'VOID'))",
+                account,
+                now.instant.as_str()
+            )])
+            .await?;
+        let resumed = self
+            .db
+            .query(stmt!("SELECT COUNT(*) AS n FROM contracts WHERE account_id = ?1 AND status = 'ACTIVE'", account))
+            .await?;
+        Ok(json!({ "accountId": account, "stripePaymentMethodId": pm, "retried": unpaid.len(),
+                   "charged": report.charged, "failed": report.failed,
+                   "activeContracts": resumed.first().and_then(|r| int(r, "n")) }))
+    }
+}

@@ -20,6 +20,7 @@ pub mod session;
 pub mod signup;
 pub mod stripe;
 pub mod tokens;
+pub mod webhooks;
 
 #[cfg(target_arch = "wasm32")]
 mod glue;
@@ -39,6 +40,8 @@ pub struct Config {
     pub signup_url_base: Option<String>,
     /// `CUSTOMER_TOKEN_SECRET`: signs customer tokens (default: derived from the secret key).
     pub customer_token_secret: Option<String>,
+    /// `STRIPE_WEBHOOK_SECRET`: verifies `Stripe-Signature` on `/api/webhooks/stripe`.
+    pub stripe_webhook_secret: Option<String>,
     /// `TEST_CLOCK = "enabled"`: requests may set the time with a
     /// `QuoteKit-Test-Now` header (tests and `make dev` only; never in production).
     pub test_clock: bool,
@@ -58,6 +61,7 @@ impl Config {
                 .collect(),
             signup_url_base: var("SIGNUP_URL_BASE").filter(|s| !s.is_empty()),
             customer_token_secret: var("CUSTOMER_TOKEN_SECRET").filter(|s| !s.is_empty()),
+            stripe_webhook_secret: var("STRIPE_WEBHOOK_SECRET").filter(|s| !s.is_empty()),
             test_clock: var("TEST_CLOCK").is_some_and(|v| v == "enabled"),
         }
     }

@@ -49,6 +49,9 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/api/invoices/{invoiceId}", Access::Account),
     ("GET", "/api/quotes/{quoteId}", Access::Account),
     ("POST", "/api/billingRuns", Access::Secret),
+    ("POST", "/api/accounts/{accountId}/setupIntents", Access::Account),
+    ("POST", "/api/accounts/{accountId}/paymentMethod", Access::Account),
+    ("POST", "/api/webhooks/stripe", Access::Public),
 ];
 
 /// The authenticated caller.
@@ -322,6 +325,11 @@ async fn dispatch<D: Db, S: Stripe, R: Random>(
         }
         ("GET", "/api/invoices/{invoiceId}") => ok(200, &app.invoice(p0, scope).await?),
         ("GET", "/api/quotes/{quoteId}") => ok(200, &app.quote(p0, scope).await?),
+        ("POST", "/api/accounts/{accountId}/setupIntents") => ok(201, &app.account_setup_intent(p0, scope, now).await?),
+        ("POST", "/api/accounts/{accountId}/paymentMethod") => {
+            ok(200, &app.account_payment_method(p0, scope, &input::parse_body(&req.body)?, now).await?)
+        }
+        ("POST", "/api/webhooks/stripe") => ok(200, &app.stripe_webhook(req, now).await?),
         ("POST", "/api/billingRuns") => {
             let body = if req.body.is_empty() { json!({}) } else { input::parse_body(&req.body)? };
             let date = match body.get("date") {

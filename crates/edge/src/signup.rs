@@ -22,7 +22,7 @@ fn price(catalog: &Catalog, quote: &Value, today: NaiveDate) -> ApiResult<pricin
     pricing::estimate(catalog, &json!({ "quote": quote }), today).map_err(|e| ApiError::from_engine(&e, ""))
 }
 
-fn stripe_error(e: StripeError, token_path: &str) -> ApiError {
+pub(crate) fn stripe_error(e: StripeError, token_path: &str) -> ApiError {
     match e {
         StripeError::Unavailable(_) => ApiError::new(
             502,
@@ -184,24 +184,41 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
     /// Confirms with Stripe that the token is a succeeded SetupIntent (or a
     /// PaymentMethod) of this session's customer, attaches it and makes it the default.
     async fn save_payment_method(&self, s: &mut Session, pm: &PaymentMethodInput) -> ApiResult<()> {
-        const PATH: &str = "paymentMethod.paymentToken";
         let customer = s.stripe_customer_id.clone().ok_or_else(|| {
             ApiError::conflict(
                 "PAYMENT_METHOD_NOT_INITIALIZED",
                 "This session has no payment method collection yet: use INIT_PAYMENT_METHOD first.",
             )
         })?;
+        let method = self.confirm_payment_token(&customer, &pm.token, &s.id, "paymentMethod.paymentToken").await?;
+        s.payment_method_id = Some(method.id);
+        s.payment_method_name = pm.name.clone().or_else(|| method.brand.clone());
+        s.payment_method_card = Some(json!({ "brand": method.brand, "last4": method.last4 }));
+        s.last_error = None;
+        Ok(())
+    }
+
+    /// Confirms with Stripe that `token` is a succeeded SetupIntent (or a
+    /// PaymentMethod) of `customer`, attaches it and makes it the default.
+    /// `scope` makes the Stripe idempotency keys; `path` names the field in errors.
+    pub(crate) async fn confirm_payment_token(
+        &self,
+        customer: &str,
+        token: &str,
+        scope: &str,
+        path: &str,
+    ) -> ApiResult<crate::stripe::PaymentMethod> {
         let not_ours =
-            || ApiError::bad("PAYMENT_TOKEN_NOT_OWNED", PATH, "The payment token belongs to another Stripe customer.");
-        let pm_id = if pm.token.starts_with("seti_") {
-            let seti = self.stripe.setup_intent(&pm.token).await.map_err(|e| stripe_error(e, PATH))?;
-            if seti.customer.as_deref() != Some(customer.as_str()) {
+            || ApiError::bad("PAYMENT_TOKEN_NOT_OWNED", path, "The payment token belongs to another Stripe customer.");
+        let pm_id = if token.starts_with("seti_") {
+            let seti = self.stripe.setup_intent(token).await.map_err(|e| stripe_error(e, path))?;
+            if seti.customer.as_deref() != Some(customer) {
                 return Err(not_ours());
             }
             if seti.status != "succeeded" {
                 return Err(ApiError::bad(
                     "PAYMENT_METHOD_NOT_CONFIRMED",
-                    PATH,
+                    path,
                     format!(
                         "The SetupIntent is '{}', not 'succeeded': confirm the card with Stripe.js first.",
                         seti.status
@@ -209,32 +226,28 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
                 ));
             }
             seti.payment_method.ok_or_else(|| {
-                ApiError::bad("PAYMENT_METHOD_NOT_CONFIRMED", PATH, "The SetupIntent has no payment method.")
+                ApiError::bad("PAYMENT_METHOD_NOT_CONFIRMED", path, "The SetupIntent has no payment method.")
             })?
         } else {
-            pm.token.clone()
+            token.to_owned()
         };
-        let mut method = self.stripe.payment_method(&pm_id).await.map_err(|e| stripe_error(e, PATH))?;
+        let mut method = self.stripe.payment_method(&pm_id).await.map_err(|e| stripe_error(e, path))?;
         match method.customer.as_deref() {
             Some(c) if c == customer => {}
             Some(_) => return Err(not_ours()),
             None => {
                 method = self
                     .stripe
-                    .attach(&format!("{}/attach/{pm_id}", s.id), &pm_id, &customer)
+                    .attach(&format!("{scope}/attach/{pm_id}"), &pm_id, customer)
                     .await
-                    .map_err(|e| stripe_error(e, PATH))?;
+                    .map_err(|e| stripe_error(e, path))?;
             }
         }
         self.stripe
-            .set_default(&format!("{}/default/{pm_id}", s.id), &customer, &pm_id)
+            .set_default(&format!("{scope}/default/{pm_id}"), customer, &pm_id)
             .await
-            .map_err(|e| stripe_error(e, PATH))?;
-        s.payment_method_id = Some(method.id);
-        s.payment_method_name = pm.name.clone().or_else(|| method.brand.clone());
-        s.payment_method_card = Some(json!({ "brand": method.brand, "last4": method.last4 }));
-        s.last_error = None;
-        Ok(())
+            .map_err(|e| stripe_error(e, path))?;
+        Ok(method)
     }
 
     /// Applies what an UPDATE-like request carries to `s` (in memory).

@@ -172,3 +172,79 @@ fn runs_page_through_contracts() {
     let (status, e) = c.secret("POST", "/api/billingRuns", Some(&json!({ "date": "22/12/2026" })));
     assert_eq!((status, e["path"].as_str()), (400, Some("date")));
 }
+
+#[test]
+fn a_new_card_retries_what_dunning_gave_up_on_and_resumes_the_contract() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    let signup = paying_customer(&c, 10, true, TODAY);
+    let contract = signup["contract"]["id"].as_str().unwrap().to_owned();
+    let account = signup["customer"]["accountId"].as_str().unwrap().to_owned();
+    for day in dates("2026-12-22", 6) {
+        run(&a, &day);
+    }
+    let later = Call { app: &a, now: now("2026-12-30") };
+    let (status, seti) = later.secret("POST", &format!("/api/accounts/{account}/setupIntents"), None);
+    assert_eq!(status, 201, "{seti}");
+    let id = seti["setupIntentId"].as_str().unwrap();
+    a.stripe.confirm(id, false);
+    let (status, r) =
+        later.secret("POST", &format!("/api/accounts/{account}/paymentMethod"), Some(&json!({ "paymentToken": id })));
+    assert_eq!(status, 200, "{r}");
+    assert_eq!((r["retried"].as_i64(), r["charged"].as_i64()), (Some(1), Some(1)));
+    let list = invoices(&a, &contract);
+    assert_eq!(list[1]["status"], "PAID");
+    let status: String =
+        a.db.0.borrow().query_row("SELECT status FROM contracts WHERE id = ?1", [&contract], |r| r.get(0)).unwrap();
+    assert_eq!(status, "ACTIVE");
+    // Billing goes on.
+    assert_eq!(run(&a, "2027-01-22")["invoicesIssued"], 1);
+}
+
+#[test]
+fn webhooks_are_verified_and_handled_once() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    let signup = paying_customer(&c, 10, true, TODAY);
+    let contract = signup["contract"]["id"].as_str().unwrap().to_owned();
+    run(&a, "2026-12-22");
+    let invoice = invoices(&a, &contract)[1]["id"].as_str().unwrap().to_owned();
+    let at = c.now.at.and_utc().timestamp();
+    let event = json!({ "id": "evt_1", "type": "payment_intent.succeeded", "data": { "object": {
+        "id": "pi_async", "amount": 12870, "amount_received": 12870, "currency": "usd", "metadata": { "quotekit_invoice": invoice } } } })
+    .to_string();
+    let post = |body: &str, sig: &str| {
+        c.send("POST", "/api/webhooks/stripe", None, Some(body.to_owned()), &[("stripe-signature", sig)])
+    };
+    let before = a.db.dump();
+    // Bad signature, stale timestamp, another secret: 400, nothing changes.
+    assert_eq!(post(&event, "t=1,v1=00").status, 400);
+    assert_eq!(post(&event, &edge::webhooks::sign(support::WEBHOOK_SECRET, event.as_bytes(), at - 301)).status, 400);
+    assert_eq!(post(&event, &edge::webhooks::sign("whsec_other", event.as_bytes(), at)).status, 400);
+    assert_eq!(
+        post(&event.replace("12870", "1"), &edge::webhooks::sign(support::WEBHOOK_SECRET, event.as_bytes(), at)).status,
+        400
+    );
+    assert_eq!(a.db.dump(), before);
+    // A good one pays the invoice; its replay changes nothing.
+    let sig = edge::webhooks::sign(support::WEBHOOK_SECRET, event.as_bytes(), at);
+    let r = post(&event, &sig);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(invoices(&a, &contract)[1]["status"], "PAID");
+    let after = a.db.dump();
+    let again = post(&event, &sig);
+    assert_eq!((again.status, again.body.contains("\"duplicate\":true")), (200, true));
+    assert_eq!(a.db.dump(), after);
+    // Out of order: a failure reported after the success leaves the invoice paid.
+    let failed = json!({ "id": "evt_2", "type": "payment_intent.payment_failed", "data": { "object": {
+        "id": "pi_async", "metadata": { "quotekit_invoice": invoice }, "last_payment_error": { "decline_code": "expired_card" } } } })
+    .to_string();
+    assert_eq!(post(&failed, &edge::webhooks::sign(support::WEBHOOK_SECRET, failed.as_bytes(), at)).status, 200);
+    assert_eq!(invoices(&a, &contract)[1]["status"], "PAID");
+    let payments: i64 =
+        a.db.0
+            .borrow()
+            .query_row("SELECT COUNT(*) FROM payments WHERE invoice_id = ?1", [&invoice], |r| r.get(0))
+            .unwrap();
+    assert_eq!(payments, 1);
+}

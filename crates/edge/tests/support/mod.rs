@@ -267,6 +267,7 @@ impl Stripe for FakeStripe {
 pub type TestApp = App<Sqlite, FakeStripe, OsRandom>;
 
 pub const SECRET: &str = "sk_test_unit";
+pub const WEBHOOK_SECRET: &str = "whsec_unit";
 pub const PUBLISHABLE: &str = "pk_test_unit";
 
 pub fn app() -> TestApp {
@@ -280,6 +281,7 @@ pub fn app() -> TestApp {
             cors_origins: vec!["https://shop.example".into()],
             signup_url_base: None,
             customer_token_secret: None,
+            stripe_webhook_secret: Some(WEBHOOK_SECRET.into()),
             test_clock: false,
         },
     }
