@@ -5,12 +5,15 @@ import init, {
   initSync,
   estimate,
   previewChange,
+  billingDue,
   validateCatalog,
   Pricing,
   type Catalog,
   type SignUpRequest,
   type Quote,
   type ChangePreview,
+  type Billing,
+  type Invoice,
   type ContractInput,
   type ContractOperation,
   type PricingError,
@@ -89,4 +92,18 @@ export async function demo(): Promise<number> {
   const notAny: boolean = estimate(catalog, request);
   void [badPrice, badAmount, badCancel, badOp, notAny, factor, end, status, initSync];
   return due;
+}
+
+// billingDue: the invoices a billing run issues, typed.
+{
+  const contract: ContractInput = {
+    status: 'ACTIVE', currency: 'USD', startDate: '2026-01-01',
+    offerings: [{ offeringId: 'offr_team', rateId: 'rate_team_monthly', serviceStart: '2026-01-01', anchorDay: 1,
+      invoicedThrough: '2026-02-01', products: [{ productId: 'prod_seats', quantity: 3 }] }],
+  };
+  const billing: Billing = billingDue(catalog, contract, '2026-03-01');
+  const first: Invoice | undefined = billing.invoices[0];
+  const through: string | undefined = billing.contract.offerings[0]?.invoicedThrough;
+  void first;
+  void through;
 }

@@ -118,6 +118,21 @@ pub fn preview_change_json(
     Ok(pricing::to_json(&preview))
 }
 
+/// What the billing run issues for `contract` through `through` (`YYYY-MM-DD`):
+/// one invoice per invoice date (no tax), and the contract after. The API's
+/// run computes exactly this.
+#[wasm_bindgen(js_name = billingDue, unchecked_return_type = "Billing")]
+pub fn billing_due(
+    #[wasm_bindgen(unchecked_param_type = "Catalog")] catalog: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "ContractInput")] contract: JsValue,
+    through: String,
+) -> Result<JsValue, JsValue> {
+    let catalog = self::catalog(&catalog)?;
+    let through = pricing::read_today(&through).map_err(|e| throw(&e))?;
+    let billing = pricing::billing::bill(&catalog, &read(&contract, "contract")?, through).map_err(|e| throw(&e))?;
+    write(&pricing::to_json(&billing))
+}
+
 /// A catalog parsed and validated once, then reused for every price: what a
 /// pricing page keeps while a visitor moves a slider.
 #[wasm_bindgen]

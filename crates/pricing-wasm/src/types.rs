@@ -261,6 +261,12 @@ export interface ChangePreview {
   invoice: Invoice;
 }
 
+/** What a billing run through a date issues: one invoice per date (no tax), and the contract after. */
+export interface Billing {
+  invoices: Invoice[];
+  contract: Contract;
+}
+
 export type ErrorCode =
   | "MISSING_FIELD"
   | "INVALID_VALUE"

@@ -20,7 +20,7 @@ use chrono::NaiveDate;
 use crate::catalog::{Catalog, Id};
 use crate::contract::{Contract, ContractStatus};
 use crate::error::{Error, ErrorCode, Result};
-use crate::invoice::{Billed, InvoiceLine, prorate};
+use crate::invoice::{Billed, Invoice, InvoiceLine, prorate};
 use crate::period::{Piece, Timing};
 
 /// Most periods one call returns (a bound on work, not a business rule: a run
@@ -97,4 +97,37 @@ pub fn due(catalog: &Catalog, contract: &Contract, through: NaiveDate) -> Result
     }
     out.sort_by_key(|d| d.invoice_date);
     Ok((out, after))
+}
+
+/// What a billing run through a date issues for a contract: one invoice per
+/// invoice date (no tax; the API adds it), and the contract after.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Billing {
+    /// The invoices, in date order; dates whose lines all round to zero issue none.
+    pub invoices: Vec<Invoice>,
+    /// The contract with `invoicedThrough` moved on.
+    pub contract: Contract,
+}
+
+/// [`due`] for a contract given as JSON, grouped into invoices.
+pub fn bill(catalog: &Catalog, contract: &serde_json::Value, through: NaiveDate) -> Result<Billing> {
+    let contract = Contract::from_json(catalog, contract)?;
+    let (periods, after) = due(catalog, &contract, through)?;
+    let mut invoices: Vec<Invoice> = Vec::new();
+    let mut lines: Vec<InvoiceLine> = Vec::new();
+    let mut date = None;
+    for p in periods {
+        if date.is_some_and(|d| d != p.invoice_date) {
+            let day = date.unwrap_or(p.invoice_date);
+            if !lines.is_empty() {
+                invoices.push(Invoice::new(&catalog.currency, day, std::mem::take(&mut lines))?);
+            }
+        }
+        date = Some(p.invoice_date);
+        lines.extend(p.lines);
+    }
+    if let Some(day) = date.filter(|_| !lines.is_empty()) {
+        invoices.push(Invoice::new(&catalog.currency, day, lines)?);
+    }
+    Ok(Billing { invoices, contract: after })
 }

@@ -282,6 +282,16 @@ impl ToJson for ChangePreview {
     }
 }
 
+impl ToJson for crate::billing::Billing {
+    fn write_json(&self, o: &mut JsonOut) {
+        o.open();
+        o.list("invoices", &self.invoices, |o, i: &Invoice| i.write_json(o));
+        o.key("contract");
+        self.contract.write_json(o);
+        o.close();
+    }
+}
+
 impl ToJson for Error {
     fn write_json(&self, o: &mut JsonOut) {
         o.open();

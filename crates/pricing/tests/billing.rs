@@ -151,3 +151,17 @@ fn every_frequency_and_timing_over_thirteen_months_bills_each_period_once() {
         }
     }
 }
+
+#[test]
+fn bill_groups_periods_into_one_invoice_per_date() {
+    let c = catalog(json!({ "type": "DAY_OF_MONTH", "day": 1 }), "MONTHLY", "IN_ADVANCE", None);
+    let (_, contract) = signed_up(&c, "2028-01-15");
+    let json: Value = serde_json::from_str(&pricing::to_json(&contract)).unwrap();
+    let billing = pricing::billing::bill(&c, &json, d("2028-04-01")).unwrap();
+    let dates: Vec<String> = billing.invoices.iter().map(|i| i.invoice_date.to_string()).collect();
+    assert_eq!(dates, ["2028-02-01", "2028-03-01", "2028-04-01"]);
+    assert_eq!(billing.contract.offerings[0].invoiced_through, d("2028-05-01"));
+    assert!(billing.invoices.iter().all(|i| i.lines.len() == 2 && i.tax.is_zero()));
+    let text = pricing::to_json(&billing);
+    assert!(text.starts_with("{\"invoices\":[{\"invoiceDate\":\"2028-02-01\""), "{text}");
+}
