@@ -186,6 +186,7 @@ export async function startStack(opts = {}) {
     STRIPE_SECRET_KEY: opts.stripeSecretKey ?? 'sk_test_localstripe',
     STRIPE_PUBLISHABLE_KEY: opts.stripePublishableKey ?? 'pk_test_localstripe',
     CORS_ORIGINS: opts.corsOrigins ?? `http://127.0.0.1:${port}`,
+    STRIPE_WEBHOOK_SECRET: opts.webhookSecret ?? 'whsec_local',
     // Local only: lets tests (and a curious developer) set "now" per request.
     TEST_CLOCK: 'enabled',
   };
@@ -201,6 +202,7 @@ export async function startStack(opts = {}) {
     stripeBase,
     secretKey,
     publishableKey,
+    webhookSecret: vars.STRIPE_WEBHOOK_SECRET,
     persistDir,
     catalog,
     /** Stops and starts the Worker again on the same port and database. */
