@@ -101,6 +101,8 @@ deploy-check: setup worker
 	  node_modules/.bin/wrangler deploy --dry-run --outdir target/deploy
 	node scripts/worker-size.mjs target/deploy
 
-## Load on loopback against the real Worker (bounded: requests, seconds).
+## Load on loopback against the real Worker (bounded: requests, seconds), and
+## the billing run over 10 000 contracts on local D1.
 bench-edge: setup worker
 	node tests/bench/edge.mjs 2000 20
+	node tests/bench/billing.mjs 10000

@@ -111,6 +111,7 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
     /// `POST /api/billingRuns` and the cron: runs billing for `date` over one
     /// page of contracts (after `cursor`), then dunning; answers the report.
     pub async fn billing_run(&self, date: NaiveDate, cursor: &str, limit: i64, now: &Now) -> ApiResult<Value> {
+        let statements_before = self.db.statements();
         let published = catalogs::require_current(&self.db).await?;
         let catalog = published.parse()?;
         let catalog_json: Value = serde_json::from_str(&published.body).unwrap_or(Value::Null);
@@ -141,6 +142,7 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             m.insert("id".into(), json!(id));
             m.insert("date".into(), json!(date.to_string()));
             m.insert("nextCursor".into(), json!(next));
+            m.insert("d1Statements".into(), json!(self.db.statements().saturating_sub(statements_before)));
         }
         self.db
             .batch(vec![stmt!(

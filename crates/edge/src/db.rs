@@ -98,6 +98,10 @@ pub trait Db {
     async fn query(&self, stmt: Stmt) -> Result<Vec<Row>, DbError>;
     /// Runs the statements in order as one transaction.
     async fn batch(&self, stmts: Vec<Stmt>) -> Result<(), DbError>;
+    /// Statements sent so far (for the billing run's report); 0 when not counted.
+    fn statements(&self) -> u64 {
+        0
+    }
 }
 
 /// A row's TEXT column, if present and not NULL.

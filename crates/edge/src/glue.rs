@@ -27,7 +27,7 @@ impl Random for WebCrypto {
     }
 }
 
-struct D1(D1Database);
+struct D1(D1Database, std::cell::Cell<u64>);
 
 fn bind(p: &[Sql]) -> Vec<JsValue> {
     p.iter()
@@ -50,17 +50,24 @@ fn db_error(e: worker::Error) -> DbError {
 
 impl Db for D1 {
     async fn query(&self, stmt: Stmt) -> Result<Vec<Row>, DbError> {
+        self.1.set(self.1.get().saturating_add(1));
         let prepared = self.0.prepare(stmt.sql).bind(&bind(&stmt.params)).map_err(db_error)?;
         let result = prepared.all().await.map_err(db_error)?;
         result.results::<Row>().map_err(db_error)
     }
 
     async fn batch(&self, stmts: Vec<Stmt>) -> Result<(), DbError> {
+        let n = u64::try_from(stmts.len()).unwrap_or(u64::MAX);
+        self.1.set(self.1.get().saturating_add(n));
         let mut prepared = Vec::with_capacity(stmts.len());
         for s in stmts {
             prepared.push(self.0.prepare(s.sql).bind(&bind(&s.params)).map_err(db_error)?);
         }
         self.0.batch(prepared).await.map_err(db_error).map(|_| ())
+    }
+
+    fn statements(&self) -> u64 {
+        self.1.get()
     }
 }
 
@@ -131,7 +138,7 @@ fn app(env: &Env) -> worker::Result<Worker> {
         &setting(env, "STRIPE_SECRET_KEY").unwrap_or_default(),
         &setting(env, "STRIPE_PUBLISHABLE_KEY").unwrap_or_default(),
     );
-    Ok(App { db: D1(env.d1("DB")?), stripe, rng: WebCrypto, config })
+    Ok(App { db: D1(env.d1("DB")?, std::cell::Cell::new(0)), stripe, rng: WebCrypto, config })
 }
 
 fn clock() -> Now {

@@ -1,0 +1,73 @@
+// The billing run over many contracts on local D1 (wrangler dev, workerd):
+// wall time and D1 statements per contract. Contracts are seeded straight
+// into the local database with `wrangler d1 execute --local` (one SQL file),
+// then `POST /api/billingRuns` pages through them as the cron would.
+// Usage: node tests/bench/billing.mjs [contracts]   (figures go to BENCHMARKS.md)
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DEMO_CATALOG, ROOT, WRANGLER_ENV, migrate, publishCatalog, startWorker, freePort } from '../../scripts/stack.mjs';
+
+const N = Number(process.argv[2] ?? 10000);
+const dir = mkdtempSync(path.join(os.tmpdir(), 'quotekit-bench-'));
+await migrate(dir);
+const port = await freePort();
+const vars = { SECRET_KEY: 'sk_bench', PUBLISHABLE_KEY: 'pk_bench', STRIPE_API_BASE: 'http://127.0.0.1:9', TEST_CLOCK: 'enabled' };
+let worker = await startWorker({ port, persistDir: dir, vars });
+const pub = await publishCatalog(worker.url, 'sk_bench', readFileSync(DEMO_CATALOG, 'utf8'));
+
+// Seed N monthly Team contracts due on 2026-02-01, collected by invoice (no Stripe).
+const q = (s) => `'${s.replaceAll("'", "''")}'`;
+const sql = [];
+for (let i = 0; i < N; i++) {
+  const n = String(i).padStart(6, '0');
+  const body = JSON.stringify({ id: `ctr_b${n}`, status: 'ACTIVE', currency: 'USD', startDate: '2026-01-01', endDate: null,
+    offerings: [{ offeringId: 'offr_team', rateId: 'rate_team_monthly', serviceStart: '2026-01-01', anchorDate: '2026-01-01', anchorDay: 1,
+      invoicedThrough: '2026-02-01', products: [{ productId: 'prod_seats', quantity: 1 + (i % 40) }, { productId: 'prod_storage', quantity: 100 + (i % 900) }] }],
+    accountId: `acct_b${n}`, billGroupId: `bg_b${n}`, quoteId: `quo_b${n}`, catalogVersion: pub.version });
+  sql.push(`INSERT INTO accounts (id, name, currency, billing_address, session_id, created_at) VALUES ('acct_b${n}', 'Bench ${n}', 'USD', '{"country":"US","state":"CA"}', 'bench:${n}', '2026-01-01T00:00:00Z');`);
+  sql.push(`INSERT INTO bill_groups (id, account_id, currency, auto_email_invoice, collect_automatically, created_at) VALUES ('bg_b${n}', 'acct_b${n}', 'USD', 1, 0, '2026-01-01T00:00:00Z');`);
+  sql.push(`INSERT INTO quotes (id, account_id, status, catalog_version, body, created_at) VALUES ('quo_b${n}', 'acct_b${n}', 'PROCESSED', ${pub.version}, '{}', '2026-01-01T00:00:00Z');`);
+  sql.push(`INSERT INTO contracts (id, account_id, bill_group_id, quote_id, catalog_version, status, body, created_at) VALUES ('ctr_b${n}', 'acct_b${n}', 'bg_b${n}', 'quo_b${n}', ${pub.version}, 'ACTIVE', ${q(body)}, '2026-01-01T00:00:00Z');`);
+}
+const file = path.join(dir, 'seed.sql');
+writeFileSync(file, sql.join('\n'));
+await worker.stop();
+const t0 = performance.now();
+execFileSync(path.join(ROOT, 'node_modules/.bin/wrangler'), ['d1', 'execute', 'DB', '--local', '--persist-to', dir, '--file', file], { env: WRANGLER_ENV, stdio: 'ignore' });
+const seeded = (performance.now() - t0) / 1000;
+worker = await startWorker({ port, persistDir: dir, vars });
+
+const date = '2026-02-01';
+let cursor = '';
+let contracts = 0;
+let issued = 0;
+let statements = 0;
+let pages = 0;
+const pageTimes = [];
+const start = performance.now();
+do {
+  const t = performance.now();
+  const res = await fetch(`${worker.url}/api/billingRuns`, {
+    method: 'POST',
+    headers: { authorization: 'Bearer sk_bench', 'content-type': 'application/json', 'quotekit-test-now': `${date}T06:00:00Z` },
+    body: JSON.stringify({ date, limit: 500, cursor }),
+  });
+  const r = await res.json();
+  if (res.status !== 200) throw new Error(JSON.stringify(r));
+  pageTimes.push(performance.now() - t);
+  contracts += r.contracts;
+  issued += r.invoicesIssued;
+  statements += r.d1Statements;
+  pages++;
+  cursor = r.nextCursor ?? '';
+} while (cursor);
+const total = (performance.now() - start) / 1000;
+await worker.stop();
+pageTimes.sort((a, b) => a - b);
+console.log(`seeded ${N} contracts in ${seeded.toFixed(1)} s (wrangler d1 execute --local)`);
+console.log(`run ${date}: ${contracts} contracts, ${issued} invoices, ${pages} pages of 500`);
+console.log(`wall ${total.toFixed(1)} s = ${((total * 1000) / contracts).toFixed(2)} ms per contract; page p50 ${(pageTimes[pageTimes.length >> 1] / 1000).toFixed(1)} s, max ${(pageTimes.at(-1) / 1000).toFixed(1)} s`);
+console.log(`D1 statements: ${statements} = ${(statements / contracts).toFixed(1)} per contract`);
+if (issued !== N) process.exitCode = 1;
