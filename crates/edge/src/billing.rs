@@ -119,7 +119,8 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
         let rows = self
             .db
             .query(stmt!(
-                "SELECT id FROM contracts WHERE status = 'ACTIVE' AND id > ?1 ORDER BY id LIMIT ?2",
+                "SELECT id FROM contracts WHERE (status = 'ACTIVE' OR (status = 'CANCELED' AND \
+                 json_extract(body, '$.unbilledArrears') IS NOT NULL)) AND id > ?1 ORDER BY id LIMIT ?2",
                 cursor,
                 limit
             ))
@@ -167,7 +168,7 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
     ) -> ApiResult<()> {
         for _ in 0..100 {
             let c = ContractRow::load(&self.db, id, None).await?;
-            if c.status != "ACTIVE" {
+            if c.status == "SUSPENDED" {
                 return Ok(());
             }
             let scheduled = self

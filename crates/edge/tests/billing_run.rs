@@ -248,3 +248,33 @@ fn webhooks_are_verified_and_handled_once() {
             .unwrap();
     assert_eq!(payments, 1);
 }
+
+#[test]
+fn in_arrears_a_change_splits_the_period_and_a_cancellation_still_bills_what_was_used() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    let (status, imported) = c.secret("POST", "/api/contracts", Some(&json!({
+        "account": { "name": "Arrears Co" }, "billGroup": { "collectInvoiceBalanceAutomatically": false },
+        "contract": { "status": "ACTIVE", "currency": "USD", "startDate": "2026-01-01", "endDate": null,
+            "offerings": [{ "offeringId": "offr_support", "rateId": "rate_support_quarterly_arrears", "serviceStart": "2026-01-01",
+                "anchorDate": "2026-01-01", "anchorDay": 1, "invoicedThrough": "2026-01-01",
+                "products": [{ "productId": "prod_support", "quantity": 1 }] }] }
+    })));
+    assert_eq!(status, 201, "{imported}");
+    let id = imported["contract"]["id"].as_str().unwrap().to_owned();
+    run(&a, "2026-02-10");
+    let cancel = Call { app: &a, now: now("2026-02-10") };
+    let (status, r) = cancel.change(&json!({ "action": "CANCELLATION", "contractId": id, "payload": null }));
+    assert_eq!(status, 200, "{r}");
+    assert!(r.get("invoice").is_none(), "nothing on the day of the change");
+    assert_eq!(r["contract"]["unbilledArrears"][0]["end"], "2026-02-10");
+    for day in dates("2026-02-11", 60) {
+        run(&a, &day);
+    }
+    let list = invoices(&a, &id);
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0]["invoiceDate"], "2026-04-01", "at the end of the quarter");
+    assert_eq!(list[0]["items"][0]["periodEnd"], "2026-02-10");
+    // 139 × 40/90 = 61.78 for Jan 1 – Feb 10 of the Jan–Mar quarter.
+    assert_eq!(list[0]["amountWithoutTax"].to_string(), "61.78");
+}

@@ -48,11 +48,10 @@ pub struct DuePeriod {
 pub fn due(catalog: &Catalog, contract: &Contract, through: NaiveDate) -> Result<(Vec<DuePeriod>, Contract)> {
     let mut after = contract.clone();
     let mut out = Vec::new();
-    if contract.status == ContractStatus::Canceled {
-        return Ok((out, after));
-    }
     let currency = &catalog.currency;
-    for (i, line) in after.offerings.iter_mut().enumerate() {
+    // A canceled contract has no lines; what it still owes in arrears is below.
+    let lines = if contract.status == ContractStatus::Canceled { &mut [][..] } else { &mut after.offerings[..] };
+    for (i, line) in lines.iter_mut().enumerate() {
         let path = format!("contract.offerings[{i}]");
         let overflow = || Error::new(ErrorCode::Overflow, path.clone(), "a date or an amount is out of range");
         let (offering, rate) = line.terms(catalog).ok_or_else(|| {
@@ -95,7 +94,46 @@ pub fn due(catalog: &Catalog, contract: &Contract, through: NaiveDate) -> Result
             line.invoiced_through = piece.end;
         }
     }
-    out.sort_by_key(|d| d.invoice_date);
+    // Time used on terms a change replaced, owed at the end of its period.
+    let mut kept = Vec::with_capacity(after.unbilled.len());
+    for (i, piece) in std::mem::take(&mut after.unbilled).into_iter().enumerate() {
+        let path = format!("contract.unbilledArrears[{i}]");
+        let overflow = || Error::new(ErrorCode::Overflow, path.clone(), "a date or an amount is out of range");
+        let period = piece.schedule.period_holding(piece.start).ok_or_else(overflow)?;
+        if period.end > through || out.len() >= MAX_PERIODS {
+            kept.push(piece);
+            continue;
+        }
+        let (offering, rate) = catalog
+            .offering(&piece.offering_id)
+            .and_then(|(_, o)| o.rate(&piece.rate_id).map(|(_, r)| (o, r)))
+            .ok_or_else(|| {
+                Error::new(ErrorCode::UnknownRate, format!("{path}.rateId"), "the rate is not in the catalog")
+            })?;
+        let part = Piece { start: piece.start, end: piece.end.min(period.end), ..period };
+        let mut lines = Vec::with_capacity(piece.products.len());
+        for (p, price) in piece.products.iter().zip(&rate.prices) {
+            let full = price.price(p.quantity).ok_or_else(overflow)?;
+            let billed = Billed {
+                offering_id: &offering.id,
+                rate_id: &rate.id,
+                product_id: &p.product_id,
+                quantity: p.quantity,
+                price: full,
+            };
+            lines.extend(prorate(currency, &billed, &part, false, path.as_str())?);
+        }
+        out.push(DuePeriod {
+            offering_id: piece.offering_id.clone(),
+            period_start: part.start,
+            period_end: part.end,
+            invoice_date: period.end,
+            lines,
+        });
+    }
+    after.unbilled = kept;
+    // Date order; on one date, what was used first comes first.
+    out.sort_by_key(|d| (d.invoice_date, d.period_start));
     Ok((out, after))
 }
 

@@ -17,7 +17,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::catalog::{Catalog, Id, Offering, Rate};
-use crate::contract::{Contract, ContractLine, ContractProduct, ContractStatus};
+use crate::contract::{ArrearsPiece, Contract, ContractLine, ContractProduct, ContractStatus};
 use crate::error::{Error, ErrorCode, Result, overflow};
 use crate::invoice::{Billed, Invoice, InvoiceLine, prorate};
 use crate::json::{Doc, Path, clip, parse_date, parse_date_time_date};
@@ -453,6 +453,11 @@ impl<'c> Change<'c> {
     fn change_terms(&mut self, index: usize, old: &Terms<'c>, new: &Terms<'c>, e: NaiveDate, path: &str) -> Result<()> {
         let line = self.line(index, path)?.clone();
         let mut invoiced_through = line.invoiced_through;
+        // In arrears, the time used on the old terms is owed at the period's end:
+        // kept as a piece, and the line goes on from `E`.
+        if self.keep_arrears(&line, old, e) {
+            invoiced_through = e;
+        }
         if !line.in_trial(e) && e < line.invoiced_through {
             let pieces = line.schedule.pieces(e, line.invoiced_through).ok_or_else(|| overflow(path))?;
             let before = priced(self.catalog, old, path)?;
@@ -516,6 +521,7 @@ impl<'c> Change<'c> {
     fn end_line(&mut self, index: usize, e: NaiveDate, path: &str) -> Result<()> {
         let line = self.line(index, path)?.clone();
         let old = self.current_terms(index, path)?;
+        self.keep_arrears(&line, &old, e);
         if line.in_trial(e) || old.rate.timing != Timing::InAdvance {
             return Ok(());
         }
@@ -527,6 +533,23 @@ impl<'c> Change<'c> {
             }
         }
         Ok(())
+    }
+
+    /// An `IN_ARREARS` line changed or ended at `E` after billed time: keeps
+    /// `[invoicedThrough, E)` on its old terms for the billing run. True when kept.
+    fn keep_arrears(&mut self, line: &ContractLine, old: &Terms<'c>, e: NaiveDate) -> bool {
+        if old.rate.timing != Timing::InArrears || line.in_trial(e) || e <= line.invoiced_through {
+            return false;
+        }
+        self.contract.unbilled.push(ArrearsPiece {
+            offering_id: line.offering_id.clone(),
+            rate_id: line.rate_id.clone(),
+            schedule: line.schedule,
+            start: line.invoiced_through,
+            end: e,
+            products: line.products.clone(),
+        });
+        true
     }
 
     fn bill(

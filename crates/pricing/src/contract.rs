@@ -41,6 +41,44 @@ pub struct Contract {
     pub end_date: Option<NaiveDate>,
     /// The lines.
     pub offerings: Vec<ContractLine>,
+    /// Stretches of `IN_ARREARS` lines on terms a change replaced, not yet
+    /// invoiced: the billing run invoices each at the end of its period
+    /// (`unbilledArrears` in JSON, absent when empty).
+    #[serde(rename = "unbilledArrears", skip_serializing_if = "Vec::is_empty")]
+    pub unbilled: Vec<ArrearsPiece>,
+}
+
+/// `[start, end)` of an `IN_ARREARS` line on the terms it had then (its
+/// offering, rate, schedule and quantities), owed at the end of its period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArrearsPiece {
+    /// The offering then.
+    pub offering_id: Id,
+    /// The rate then.
+    pub rate_id: Id,
+    /// The line's periods then.
+    pub schedule: Schedule,
+    /// First day owed.
+    pub start: NaiveDate,
+    /// First day not owed (the change's effective date).
+    pub end: NaiveDate,
+    /// The quantities then.
+    pub products: Vec<ContractProduct>,
+}
+
+impl Serialize for ArrearsPiece {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("ArrearsPiece", 8)?;
+        st.serialize_field("offeringId", &self.offering_id)?;
+        st.serialize_field("rateId", &self.rate_id)?;
+        st.serialize_field("serviceStart", &serde_money::Date(&self.schedule.service_start))?;
+        st.serialize_field("anchorDate", &serde_money::Date(&self.schedule.anchor_date))?;
+        st.serialize_field("anchorDay", &self.schedule.anchor_day)?;
+        st.serialize_field("start", &serde_money::Date(&self.start))?;
+        st.serialize_field("end", &serde_money::Date(&self.end))?;
+        st.serialize_field("products", &self.products)?;
+        st.end()
+    }
 }
 
 /// One offering on a contract, with its periods.
@@ -144,7 +182,31 @@ impl Contract {
             }
             offerings.push(line);
         }
-        Ok(Self { id: id.to_owned(), status, currency: currency.to_owned(), start_date, end_date, offerings })
+        let mut unbilled = Vec::new();
+        if let Some(list) = DOC.field(obj, "unbilledArrears") {
+            for (i, v) in DOC.array(list, &at("unbilledArrears"))?.iter().enumerate() {
+                let path = format!("contract.unbilledArrears[{i}]");
+                let piece = DOC.object(v, &path)?;
+                let start = DOC.date(DOC.required(piece, "start", &path)?, &format!("{path}.start"))?;
+                let end = DOC.date(DOC.required(piece, "end", &path)?, &format!("{path}.end"))?;
+                if end <= start {
+                    return Err(DOC.invalid(&format!("{path}.end"), "end must be after start"));
+                }
+                // The same fields as a line, with `start` where a line has `invoicedThrough`.
+                let mut as_line = piece.clone();
+                as_line.insert("invoicedThrough".into(), Value::String(start.to_string()));
+                let line = read_line(catalog, &Value::Object(as_line), &path)?;
+                unbilled.push(ArrearsPiece {
+                    offering_id: line.offering_id,
+                    rate_id: line.rate_id,
+                    schedule: line.schedule,
+                    start,
+                    end,
+                    products: line.products,
+                });
+            }
+        }
+        Ok(Self { id: id.to_owned(), status, currency: currency.to_owned(), start_date, end_date, offerings, unbilled })
     }
 
     /// The index of the line for `offering_id`.

@@ -390,6 +390,7 @@ impl Quote {
             start_date: self.start_date,
             end_date: self.end_date,
             offerings,
+            unbilled: Vec::new(),
         }
     }
 }

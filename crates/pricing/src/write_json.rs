@@ -267,6 +267,26 @@ impl ToJson for Contract {
             });
             o.close();
         });
+        if !self.unbilled.is_empty() {
+            o.list("unbilledArrears", &self.unbilled, |o, a: &crate::contract::ArrearsPiece| {
+                o.open();
+                o.str("offeringId", &a.offering_id);
+                o.str("rateId", &a.rate_id);
+                o.date("serviceStart", a.schedule.service_start);
+                o.date("anchorDate", a.schedule.anchor_date);
+                o.key("anchorDay");
+                o.0.push_str(&a.schedule.anchor_day.to_string());
+                o.date("start", a.start);
+                o.date("end", a.end);
+                o.list("products", &a.products, |o, p| {
+                    o.open();
+                    o.str("productId", &p.product_id);
+                    o.dec("quantity", &p.quantity);
+                    o.close();
+                });
+                o.close();
+            });
+        }
         o.close();
     }
 }

@@ -165,3 +165,61 @@ fn bill_groups_periods_into_one_invoice_per_date() {
     let text = pricing::to_json(&billing);
     assert!(text.starts_with("{\"invoices\":[{\"invoiceDate\":\"2028-02-01\""), "{text}");
 }
+
+fn arrears_contract(c: &Catalog) -> Value {
+    let (_, contract) = signed_up(c, "2028-01-01");
+    serde_json::from_str(&pricing::to_json(&contract)).unwrap()
+}
+
+#[test]
+fn in_arrears_a_period_changed_midway_is_billed_on_the_old_terms_then_the_new() {
+    let c = catalog(json!({ "type": "ANNIVERSARY" }), "MONTHLY", "IN_ARREARS", None);
+    let contract = arrears_contract(&c);
+    let op = json!({ "action": "QUANTITY_CHANGE", "payload": { "offerings": [{ "offeringId": "o",
+        "products": [{ "productId": "seats", "quantity": 20 }] }] } });
+    let changed = pricing::preview_change(&c, &contract, &op, d("2028-01-11")).unwrap();
+    assert!(changed.invoice.lines.is_empty(), "in arrears, a change issues nothing on its day");
+    assert_eq!(changed.contract.unbilled.len(), 1);
+    let json: Value = serde_json::from_str(&pricing::to_json(&changed.contract)).unwrap();
+    assert_eq!(json["unbilledArrears"][0]["start"], "2028-01-01");
+    assert_eq!(json["unbilledArrears"][0]["end"], "2028-01-11");
+    let billing = pricing::billing::bill(&c, &json, d("2028-02-01")).unwrap();
+    assert_eq!(billing.invoices.len(), 1);
+    let inv = &billing.invoices[0];
+    assert_eq!(inv.invoice_date, d("2028-02-01"));
+    let seats: Vec<(String, String, Decimal)> = inv
+        .lines
+        .iter()
+        .filter(|l| &*l.product_id == "seats")
+        .map(|l| (l.period_start.to_string(), l.period_end.to_string(), l.amount))
+        .collect();
+    assert_eq!(
+        seats,
+        [
+            ("2028-01-01".into(), "2028-01-11".into(), Decimal::new(2258, 2)),
+            ("2028-01-11".into(), "2028-02-01".into(), Decimal::new(13548, 2)),
+        ],
+        "7 seats × 10 for 10/31 of January, then 20 seats × 10 for 21/31"
+    );
+    assert!(billing.contract.unbilled.is_empty(), "billed pieces are gone");
+    // Written back and read again, the contract bills nothing more for January.
+    let after: Value = serde_json::from_str(&pricing::to_json(&billing.contract)).unwrap();
+    assert!(pricing::billing::bill(&c, &after, d("2028-02-01")).unwrap().invoices.is_empty());
+}
+
+#[test]
+fn in_arrears_a_cancellation_still_bills_the_time_used() {
+    let c = catalog(json!({ "type": "ANNIVERSARY" }), "MONTHLY", "IN_ARREARS", None);
+    let contract = arrears_contract(&c);
+    let canceled =
+        pricing::preview_change(&c, &contract, &json!({ "action": "CANCELLATION", "payload": null }), d("2028-01-20"))
+            .unwrap();
+    let json: Value = serde_json::from_str(&pricing::to_json(&canceled.contract)).unwrap();
+    assert_eq!(json["status"], "CANCELED");
+    let billing = pricing::billing::bill(&c, &json, d("2028-03-01")).unwrap();
+    assert_eq!(billing.invoices.len(), 1);
+    assert_eq!(billing.invoices[0].invoice_date, d("2028-02-01"));
+    let seats = billing.invoices[0].lines.iter().find(|l| &*l.product_id == "seats").unwrap();
+    assert_eq!((seats.period_start, seats.period_end), (d("2028-01-01"), d("2028-01-20")));
+    assert_eq!((seats.proration_factor.days, seats.proration_factor.of), (19, 31));
+}
