@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DEMO_CATALOG, ROOT, WRANGLER_ENV, migrate, publishCatalog, startWorker, freePort } from '../../scripts/stack.mjs';
+import { DEMO_CATALOG, ROOT, WRANGLER_ENV, localConfig, migrate, publishCatalog, startWorker, freePort } from '../../scripts/stack.mjs';
 
 const N = Number(process.argv[2] ?? 10000);
 const dir = mkdtempSync(path.join(os.tmpdir(), 'quotekit-bench-'));
@@ -35,7 +35,7 @@ const file = path.join(dir, 'seed.sql');
 writeFileSync(file, sql.join('\n'));
 await worker.stop();
 const t0 = performance.now();
-execFileSync(path.join(ROOT, 'node_modules/.bin/wrangler'), ['d1', 'execute', 'DB', '--local', '--persist-to', dir, '--file', file], { env: WRANGLER_ENV, stdio: 'ignore' });
+execFileSync(path.join(ROOT, 'node_modules/.bin/wrangler'), ['d1', 'execute', 'DB', '--local', '--persist-to', dir, '--config', localConfig(), '--file', file], { env: WRANGLER_ENV, stdio: 'ignore' });
 const seeded = (performance.now() - t0) / 1000;
 worker = await startWorker({ port, persistDir: dir, vars });
 

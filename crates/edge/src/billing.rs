@@ -46,6 +46,10 @@ pub struct Report {
     pub voided: i64,
     /// Contracts suspended.
     pub suspended: i64,
+    /// Termed contracts renewed at their end.
+    pub renewed: i64,
+    /// Termed contracts ended (not renewing).
+    pub ended: i64,
 }
 
 impl Report {
@@ -53,7 +57,7 @@ impl Report {
         json!({
             "contracts": self.contracts, "invoicesIssued": self.invoices_issued, "charged": self.charged,
             "failed": self.failed, "changesApplied": self.changes_applied, "voided": self.voided,
-            "suspended": self.suspended,
+            "suspended": self.suspended, "renewed": self.renewed, "ended": self.ended,
         })
     }
 }
@@ -67,8 +71,12 @@ fn retry_days(catalog: &Value) -> Vec<i64> {
         .unwrap_or_else(|| DEFAULT_RETRY_DAYS.to_vec())
 }
 
-/// Checks `settings.dunning` at publish time: `retryDays`, ascending whole days 1..=60, at most 10.
+/// Checks `settings.dunning` at publish time (`retryDays`: ascending whole
+/// days 1..=60, at most 10) and `settings.autoRenew` (a boolean).
 pub fn check_dunning(catalog: &Value) -> ApiResult<()> {
+    if catalog.pointer("/settings/autoRenew").is_some_and(|v| !v.is_boolean() && !v.is_null()) {
+        return Err(ApiError::bad("INVALID_CATALOG", "settings.autoRenew", "autoRenew is true or false"));
+    }
     let Some(d) = catalog.pointer("/settings/dunning").filter(|v| !v.is_null()) else { return Ok(()) };
     let invalid = |path: &str, m: &str| ApiError::bad("INVALID_CATALOG", path, m.to_owned());
     let days = d
@@ -183,10 +191,21 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             let change = scheduled.first().and_then(|r| {
                 Some((text(r, "id")?, pricing::parse_date(&text(r, "effective_date")?)?, json_col(r, "request")?))
             });
-            // Invoices due before the change's day, then the change, then the rest.
-            let horizon = change.as_ref().map_or(Some(date), |(_, e, _)| e.pred_opt());
+            // A termed contract reaching its end renews or ends on that day.
+            let end = (c.status == "ACTIVE")
+                .then(|| c.body.get("endDate").and_then(Value::as_str).and_then(pricing::parse_date))
+                .flatten()
+                .filter(|e| *e <= date && change.as_ref().is_none_or(|(_, ce, _)| e < ce));
+            // Invoices due before the event's day, then the event, then the rest.
+            let event_day = end.or(change.as_ref().map(|(_, e, _)| *e));
+            let horizon = event_day.map_or(Some(date), |e| e.pred_opt());
             if let Some(h) = horizon {
                 self.issue_due(&c, h, catalog, catalog_json, report).await?;
+            }
+            if let Some(end) = end {
+                let c = ContractRow::load(&self.db, id, None).await?;
+                self.renew_or_end(&c, end, catalog, catalog_json, report).await?;
+                continue;
             }
             let Some((amendment, effective, request)) = change else { return Ok(()) };
             let c = ContractRow::load(&self.db, id, None).await?;
@@ -212,6 +231,86 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             }
         }
         Ok(())
+    }
+
+    /// At a termed contract's `endDate`: another term when it auto-renews (the
+    /// contract's `autoRenew`, else the catalog's `settings.autoRenew`,
+    /// default false), else it ends. Either is recorded as an amendment.
+    async fn renew_or_end(
+        &self,
+        c: &ContractRow,
+        end: NaiveDate,
+        catalog: &Catalog,
+        catalog_json: &Value,
+        report: &mut Report,
+    ) -> ApiResult<()> {
+        use chrono::Datelike;
+        let auto = c
+            .body
+            .get("autoRenew")
+            .and_then(Value::as_bool)
+            .or_else(|| catalog_json.pointer("/settings/autoRenew").and_then(Value::as_bool))
+            .unwrap_or(false);
+        let start = c.body.get("startDate").and_then(Value::as_str).and_then(pricing::parse_date).unwrap_or(end);
+        let term = c
+            .body
+            .pointer("/offerings/0/rateId")
+            .and_then(Value::as_str)
+            .and_then(|rate| catalog.offerings.iter().flat_map(|o| o.rates.iter()).find(|r| &*r.id == rate))
+            .and_then(|r| r.term_months)
+            .unwrap_or(12);
+        let at = midnight(end).instant;
+        let mut body = c.body.clone();
+        let (action, status, months) = if auto {
+            let new_end = pricing::add_months(end, i64::from(term), start.day()).ok_or_else(ApiError::internal)?;
+            if let Value::Object(m) = &mut body {
+                m.insert("endDate".into(), json!(new_end.to_string()));
+            }
+            report.renewed = report.renewed.saturating_add(1);
+            ("RENEW", "ACTIVE", i64::from(term))
+        } else {
+            if let Value::Object(m) = &mut body {
+                m.insert("status".into(), json!("CANCELED"));
+            }
+            report.ended = report.ended.saturating_add(1);
+            ("TERM_END", "CANCELED", 0)
+        };
+        let req = crate::contracts::ChangeRequest {
+            contract_id: c.id.clone(),
+            op: json!({ "action": action, "payload": { "months": months } }),
+            actions: vec![action.to_owned()],
+            preview: false,
+            evaluate_approval_rules: false,
+        };
+        let quote = json!({ "type": "AMENDMENT", "status": "PROCESSED", "contractId": c.id, "actions": [action],
+                            "effectiveDate": end.to_string(), "previousEndDate": end.to_string(),
+                            "endDate": body.get("endDate"), "automatic": true });
+        let amendment = new_id(&self.rng, "amd_");
+        let mut batch = c.claim(c.version.saturating_add(1), action, &at);
+        batch.push(stmt!(
+            "UPDATE contracts SET body = ?2, status = ?3 WHERE id = ?1",
+            c.id.as_str(),
+            body.to_string(),
+            status
+        ));
+        let version = self.db.query(stmt!("SELECT MAX(version) AS v FROM catalog_versions")).await?;
+        let catalog_version = version.first().and_then(|r| int(r, "v")).unwrap_or(1);
+        batch.push(crate::contracts::save_amendment(
+            &amendment,
+            c,
+            &req,
+            "APPLIED",
+            &end.to_string(),
+            &quote,
+            catalog_version,
+            None,
+            None,
+            &at,
+        ));
+        match self.db.batch(batch).await {
+            Ok(()) | Err(DbError::Conflict(_)) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Issues every invoice due on the contract through `through`, one per invoice date.

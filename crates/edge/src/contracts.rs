@@ -332,7 +332,7 @@ struct Priced {
 
 /// `upsert` of an amendment row.
 #[allow(clippy::too_many_arguments)]
-fn save_amendment(
+pub(crate) fn save_amendment(
     id: &str,
     c: &ContractRow,
     req: &ChangeRequest,
@@ -378,7 +378,7 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             .map_err(|e| engine_error(&e))?;
         let mut contract_after = engine_json(&preview.contract);
         if let (Value::Object(m), Value::Object(old)) = (&mut contract_after, &c.body) {
-            for key in ["accountId", "billGroupId", "quoteId"] {
+            for key in ["accountId", "billGroupId", "quoteId", "autoRenew"] {
                 if let Some(v) = old.get(key) {
                     m.insert(key.into(), v.clone());
                 }

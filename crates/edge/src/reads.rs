@@ -243,6 +243,9 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             m.insert("billGroupId".into(), json!(bill_group_id));
             m.insert("quoteId".into(), json!(quote_id));
             m.insert("catalogVersion".into(), json!(published.version));
+            if let Some(auto) = contract_json.get("autoRenew").and_then(Value::as_bool) {
+                m.insert("autoRenew".into(), json!(auto));
+            }
         }
         contract_json = normalized;
         let status = contract_json.get("status").and_then(Value::as_str).unwrap_or("ACTIVE").to_owned();

@@ -278,3 +278,39 @@ fn in_arrears_a_change_splits_the_period_and_a_cancellation_still_bills_what_was
     // 139 × 40/90 = 61.78 for Jan 1 – Feb 10 of the Jan–Mar quarter.
     assert_eq!(list[0]["amountWithoutTax"].to_string(), "61.78");
 }
+
+fn termed(a: &support::TestApp, auto_renew: Option<bool>) -> String {
+    let c = Call { app: a, now: now(TODAY) };
+    let mut contract = json!({ "status": "ACTIVE", "currency": "USD", "startDate": "2026-01-01", "endDate": "2027-01-01",
+        "offerings": [{ "offeringId": "offr_team", "rateId": "rate_team_annual", "serviceStart": "2026-01-01",
+            "anchorDate": "2026-01-01", "anchorDay": 1, "invoicedThrough": "2027-01-01",
+            "products": [{ "productId": "prod_seats", "quantity": 2 }, { "productId": "prod_storage", "quantity": 100 }] }] });
+    if let Some(auto) = auto_renew {
+        contract["autoRenew"] = json!(auto);
+    }
+    let (status, imported) = c.secret("POST", "/api/contracts", Some(&json!({
+        "account": { "name": "Term Co" }, "billGroup": { "collectInvoiceBalanceAutomatically": false }, "contract": contract })));
+    assert_eq!(status, 201, "{imported}");
+    imported["contract"]["id"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn a_termed_contract_renews_at_its_end_when_it_auto_renews_and_ends_otherwise() {
+    let a = setup();
+    let renewing = termed(&a, Some(true));
+    let ending = termed(&a, None);
+    let r = run(&a, "2027-01-01");
+    assert_eq!((r["renewed"].as_i64(), r["ended"].as_i64()), (Some(1), Some(1)), "{r}");
+    let c = Call { app: &a, now: now(TODAY) };
+    let (_, renewed) = c.secret("GET", &format!("/api/contracts/{renewing}"), None);
+    assert_eq!(renewed["endDate"], "2028-01-01");
+    assert_eq!(renewed["amendments"][0]["action"], "RENEW");
+    let list = invoices(&a, &renewing);
+    assert_eq!(list.len(), 1, "the new term's first year, on the day it starts");
+    assert_eq!(list[0]["invoiceDate"], "2027-01-01");
+    assert_eq!(list[0]["amountWithoutTax"].to_string(), "240.00");
+    let (_, ended) = c.secret("GET", &format!("/api/contracts/{ending}"), None);
+    assert_eq!(ended["status"], "CANCELED");
+    assert!(invoices(&a, &ending).is_empty());
+    assert_eq!(run(&a, "2027-01-02")["invoicesIssued"], 0);
+}
