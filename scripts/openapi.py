@@ -133,7 +133,7 @@ doc = {
       "description": "Scheduled changes on their dates, then each period's invoice (exactly once), charged when the bill group collects automatically; then dunning (retries per settings.dunning.retryDays, default 1, 3, 5 days; after the last, the invoice is voided and the contract suspended). Continue with `cursor` = `nextCursor` while it is not null.",
       "security": [{"secretKey": []}], "parameters": [idem],
       "requestBody": {"required": False, "content": {"application/json": {"schema": {"type": "object", "properties": {
-          "date": {"type": "string", "format": "date"}, "cursor": {"type": "string"}, "limit": {"type": "integer", "minimum": 1, "maximum": 500}}}}}},
+          "date": {"type": "string", "format": "date"}, "cursor": {"type": "string"}, "limit": {"type": "integer", "minimum": 1, "maximum": 200}}}}}},
       "responses": {"200": json_resp("What the run did", {"type": "object", "required": ["id", "date", "contracts", "invoicesIssued", "charged", "failed", "nextCursor"], "properties": {
           "id": {"type": "string"}, "date": {"type": "string", "format": "date"}, "contracts": {"type": "integer"}, "invoicesIssued": {"type": "integer"},
           "charged": {"type": "integer"}, "failed": {"type": "integer"}, "changesApplied": {"type": "integer"}, "voided": {"type": "integer"},

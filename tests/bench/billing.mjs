@@ -10,6 +10,7 @@ import path from 'node:path';
 import { DEMO_CATALOG, ROOT, WRANGLER_ENV, localConfig, migrate, publishCatalog, startWorker, freePort } from '../../scripts/stack.mjs';
 
 const N = Number(process.argv[2] ?? 10000);
+const PAGE = Number(process.argv[3] ?? 100);
 const dir = mkdtempSync(path.join(os.tmpdir(), 'quotekit-bench-'));
 await migrate(dir);
 const port = await freePort();
@@ -52,7 +53,7 @@ do {
   const res = await fetch(`${worker.url}/api/billingRuns`, {
     method: 'POST',
     headers: { authorization: 'Bearer sk_bench', 'content-type': 'application/json', 'quotekit-test-now': `${date}T06:00:00Z` },
-    body: JSON.stringify({ date, limit: 500, cursor }),
+    body: JSON.stringify({ date, limit: PAGE, cursor }),
   });
   const r = await res.json();
   if (res.status !== 200) throw new Error(JSON.stringify(r));
@@ -67,7 +68,7 @@ const total = (performance.now() - start) / 1000;
 await worker.stop();
 pageTimes.sort((a, b) => a - b);
 console.log(`seeded ${N} contracts in ${seeded.toFixed(1)} s (wrangler d1 execute --local)`);
-console.log(`run ${date}: ${contracts} contracts, ${issued} invoices, ${pages} pages of 500`);
+console.log(`run ${date}: ${contracts} contracts, ${issued} invoices, ${pages} pages of ${PAGE}`);
 console.log(`wall ${total.toFixed(1)} s = ${((total * 1000) / contracts).toFixed(2)} ms per contract; page p50 ${(pageTimes[pageTimes.length >> 1] / 1000).toFixed(1)} s, max ${(pageTimes.at(-1) / 1000).toFixed(1)} s`);
 console.log(`D1 statements: ${statements} = ${(statements / contracts).toFixed(1)} per contract`);
 if (issued !== N) process.exitCode = 1;

@@ -25,7 +25,7 @@ use crate::{App, Now, stmt};
 /// Contracts per page when none is asked for, and the most.
 pub const DEFAULT_PAGE: i64 = 100;
 /// The largest page a run takes in one request.
-pub const MAX_PAGE: i64 = 500;
+pub const MAX_PAGE: i64 = 200;
 /// Default dunning: retries 1, 3 and 5 days after the first failure.
 pub const DEFAULT_RETRY_DAYS: [i64; 3] = [1, 3, 5];
 
