@@ -120,7 +120,7 @@ export async function migrate(persistDir) {
 export async function startWorker({ port, persistDir, vars, quiet = true }) {
   const inspector = await freePort();
   const args = ['dev', '--local', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector),
-    '--persist-to', persistDir, '--config', localConfig(), '--show-interactive-dev-session=false',
+    '--persist-to', persistDir, '--config', localConfig(), '--test-scheduled', '--show-interactive-dev-session=false',
     '--log-level', quiet ? 'warn' : 'info'];
   for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
   const child = start(WRANGLER, args, { cwd: ROOT, env: WRANGLER_ENV }, quiet);

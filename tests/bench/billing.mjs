@@ -41,6 +41,13 @@ const seeded = (performance.now() - t0) / 1000;
 worker = await startWorker({ port, persistDir: dir, vars });
 
 const date = '2026-02-01';
+// Whatever happens, stop the Worker (a run left going keeps a core busy).
+process.on('exit', () => {
+  try {
+    process.kill(-worker.child.pid, 'SIGKILL');
+  } catch {}
+});
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(1));
 let cursor = '';
 let contracts = 0;
 let issued = 0;

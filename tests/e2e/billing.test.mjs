@@ -184,6 +184,17 @@ describe('dunning', () => {
   });
 });
 
+describe('the Cron Trigger', () => {
+  test('the scheduled handler runs billing for today and logs the run', async () => {
+    const before = d1(stack, `SELECT COUNT(*) AS n FROM billing_runs WHERE run_date = '${today()}'`)[0].n;
+    // wrangler dev --test-scheduled fires the scheduled handler on this path.
+    const res = await fetch(`${stack.url}/__scheduled?cron=${encodeURIComponent('0 6 * * *')}`);
+    assert.equal(res.status, 200, await res.text());
+    const after = d1(stack, `SELECT COUNT(*) AS n FROM billing_runs WHERE run_date = '${today()}'`)[0].n;
+    assert.ok(after > before, `${before} → ${after} runs logged for today`);
+  });
+});
+
 describe('Stripe webhooks', () => {
   const sign = (body, t, key = stack.webhookSecret) =>
     `t=${t},v1=${createHmac('sha256', key).update(`${t}.${body}`).digest('hex')}`;
