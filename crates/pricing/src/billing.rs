@@ -17,8 +17,8 @@
 
 use chrono::NaiveDate;
 
-use crate::catalog::{Catalog, Id};
-use crate::contract::{Contract, ContractStatus};
+use crate::catalog::{Catalog, Id, Offering, Rate};
+use crate::contract::{Contract, ContractProduct, ContractStatus};
 use crate::error::{Error, ErrorCode, Result};
 use crate::invoice::{Billed, Invoice, InvoiceLine, prorate};
 use crate::period::{Piece, Timing};
@@ -48,7 +48,6 @@ pub struct DuePeriod {
 pub fn due(catalog: &Catalog, contract: &Contract, through: NaiveDate) -> Result<(Vec<DuePeriod>, Contract)> {
     let mut after = contract.clone();
     let mut out = Vec::new();
-    let currency = &catalog.currency;
     // A canceled contract has no lines; what it still owes in arrears is below.
     let lines = if contract.status == ContractStatus::Canceled { &mut [][..] } else { &mut after.offerings[..] };
     for (i, line) in lines.iter_mut().enumerate() {
@@ -72,18 +71,7 @@ pub fn due(catalog: &Catalog, contract: &Contract, through: NaiveDate) -> Result
             if invoice_date > through {
                 break;
             }
-            let mut lines = Vec::with_capacity(line.products.len());
-            for (p, price) in line.products.iter().zip(&rate.prices) {
-                let full = price.price(p.quantity).ok_or_else(overflow)?;
-                let billed = Billed {
-                    offering_id: &offering.id,
-                    rate_id: &rate.id,
-                    product_id: &p.product_id,
-                    quantity: p.quantity,
-                    price: full,
-                };
-                lines.extend(prorate(currency, &billed, &piece, false, path.as_str())?);
-            }
+            let lines = piece_lines(catalog, offering, rate, &line.products, &piece, &path)?;
             out.push(DuePeriod {
                 offering_id: line.offering_id.clone(),
                 period_start: piece.start,
@@ -111,18 +99,7 @@ pub fn due(catalog: &Catalog, contract: &Contract, through: NaiveDate) -> Result
                 Error::new(ErrorCode::UnknownRate, format!("{path}.rateId"), "the rate is not in the catalog")
             })?;
         let part = Piece { start: piece.start, end: piece.end.min(period.end), ..period };
-        let mut lines = Vec::with_capacity(piece.products.len());
-        for (p, price) in piece.products.iter().zip(&rate.prices) {
-            let full = price.price(p.quantity).ok_or_else(overflow)?;
-            let billed = Billed {
-                offering_id: &offering.id,
-                rate_id: &rate.id,
-                product_id: &p.product_id,
-                quantity: p.quantity,
-                price: full,
-            };
-            lines.extend(prorate(currency, &billed, &part, false, path.as_str())?);
-        }
+        let lines = piece_lines(catalog, offering, rate, &piece.products, &part, &path)?;
         out.push(DuePeriod {
             offering_id: piece.offering_id.clone(),
             period_start: part.start,
@@ -135,6 +112,33 @@ pub fn due(catalog: &Catalog, contract: &Contract, through: NaiveDate) -> Result
     // Date order; on one date, what was used first comes first.
     out.sort_by_key(|d| (d.invoice_date, d.period_start));
     Ok((out, after))
+}
+
+/// The lines of one piece: each product priced for a whole period at its
+/// quantity, prorated by the piece's share; zero lines left out.
+fn piece_lines(
+    catalog: &Catalog,
+    offering: &Offering,
+    rate: &Rate,
+    products: &[ContractProduct],
+    piece: &Piece,
+    path: &str,
+) -> Result<Vec<InvoiceLine>> {
+    let mut lines = Vec::with_capacity(products.len());
+    for (p, price) in products.iter().zip(&rate.prices) {
+        let full = price
+            .price(p.quantity)
+            .ok_or_else(|| Error::new(ErrorCode::Overflow, path, "a date or an amount is out of range"))?;
+        let billed = Billed {
+            offering_id: &offering.id,
+            rate_id: &rate.id,
+            product_id: &p.product_id,
+            quantity: p.quantity,
+            price: full,
+        };
+        lines.extend(prorate(&catalog.currency, &billed, piece, false, path)?);
+    }
+    Ok(lines)
 }
 
 /// What a billing run through a date issues for a contract: one invoice per
