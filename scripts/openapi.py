@@ -43,6 +43,11 @@ doc = {
       "responses": {"200": json_resp("Up", S("Health")), "503": err_resp("Storage unavailable.")}}},
   "/openapi.json": {"get": {"operationId": "openapi", "summary": "This document", "security": [],
       "responses": {"200": json_resp("The OpenAPI document", {"type": "object"})}}},
+  "/api/selfService/config": {"get": {"operationId": "siteConfig", "summary": "What a browser page needs: the publishable key and where Stripe.js is",
+      "security": [],
+      "responses": {"200": json_resp("Public settings", {"type": "object", "required": ["publishableKey", "stripe"], "properties": {
+          "publishableKey": {"type": "string"}, "stripe": {"type": "object", "required": ["publishableKey", "jsUrl"], "properties": {
+              "publishableKey": {"type": "string"}, "jsUrl": {"type": "string"}}}}})}}},
   "/api/catalog": {
     "get": {"operationId": "getCatalog", "summary": "The current published catalog (for pricing in the browser)",
       "description": "Cacheable: `ETag`, `Cache-Control`; `If-None-Match` answers 304. Publishable or secret key.",
@@ -73,6 +78,14 @@ doc = {
       "parameters": [sess, idem],
       "requestBody": {"required": True, "content": {"application/json": {"schema": S("SignUpRequest")}}},
       "responses": {"200": json_resp("Done (ESTIMATE answers the estimate shape)", {"oneOf": [S("SignUpResponse"), S("EstimateResponse")]}), **signup_errors}}},
+  "/api/selfService/signup/{sessionId}/customerToken": {"post": {"operationId": "signupCustomerToken",
+      "summary": "A portal token for the account a session just created",
+      "description": "Only for a FINALIZED session, within an hour of its finalization; the token lives an hour. Publishable or secret key.",
+      "parameters": [sess, idem],
+      "responses": {"201": json_resp("The token", {"type": "object", "required": ["token", "accountId", "expiresAt"], "properties": {
+          "token": {"type": "string"}, "accountId": {"type": "string"}, "expiresAt": {"type": "string", "format": "date-time"}}}),
+          "401": err_resp("Missing or wrong key."), "403": err_resp("Finalized over an hour ago."), "404": err_resp("No such session."),
+          "409": err_resp("The session is not finalized."), "422": err_resp("Idempotency-Key reused."), "503": err_resp("Storage unavailable.")}}},
   "/api/selfService/contract": {"post": {"operationId": "changeContract", "summary": "Change a contract (the Contract Management API)",
       "description": "QUANTITY_CHANGE, RATE_CHANGE, OFFERING_CHANGE, ADD_OFFERING, REMOVE_OFFERING, CANCELLATION; `effectiveDate` (date or date-time) or `relativeEffectiveDate: NEXT_BILL_CYCLE`, default today. Extras: `preview: true` (saves nothing), `operations: [...]` (several changes, one invoice), `evaluateApprovalRules: true`. Secret key or a customer token for the contract's account.",
       "security": [{"secretKey": []}, {"customerToken": []}],

@@ -35,6 +35,19 @@ test('a Pricing object reuses its catalog and answers like the free function', (
   assert.equal(p.estimate(c.request, c.today).firstInvoice.amount, 65.81);
 });
 
+test('dueAtSignUp: the first invoice with the billing address tax, as FINALIZE charges it', () => {
+  const c = cases.find(([, name]) => name.startsWith('012-'))[2];
+  const quote = pricing.estimate(c.catalog, c.request, c.today);
+  assert.deepEqual(pricing.dueAtSignUp(c.catalog, c.request, c.today), quote.firstInvoice, 'no address, no tax');
+  const catalog = { ...c.catalog, settings: { ...c.catalog.settings, taxRates: [{ country: 'US', state: 'CA', rate: '0.0725' }] } };
+  const request = { ...c.request, customer: { billingAddress: { country: 'US', state: 'CA' } } };
+  const due = new pricing.Pricing(catalog).dueAtSignUp(request, c.today);
+  // 65.81 × 0.0725 = 4.771… → 4.77 (one line).
+  assert.equal(due.tax, 4.77);
+  assert.equal(due.amount, 70.58);
+  assert.deepEqual(pricing.dueAtSignUp(catalog, request, c.today), due);
+});
+
 test('errors are Error instances with code, path and message', () => {
   const c = cases.find(([, name]) => name.startsWith('158-'))[2];
   assert.throws(

@@ -6,6 +6,7 @@ import init, {
   estimate,
   previewChange,
   billingDue,
+  dueAtSignUp,
   validateCatalog,
   Pricing,
   type Catalog,
@@ -106,4 +107,15 @@ export async function demo(): Promise<number> {
   const through: string | undefined = billing.contract.offerings[0]?.invoicedThrough;
   void first;
   void through;
+}
+
+// dueAtSignUp: an Invoice, tax included.
+{
+  const request: SignUpRequest = {
+    customer: { accountName: 'A', name: 'B', email: 'b@a.test', billingAddress: { country: 'US', state: 'CA' } },
+    quote: { offerings: [{ offeringId: 'offr_team', rateId: 'rate_team_monthly' }] },
+  };
+  const due: Invoice = dueAtSignUp(catalog, request, '2026-03-01');
+  const tax: number = due.tax;
+  void tax;
 }

@@ -42,6 +42,8 @@ pub struct Config {
     pub customer_token_secret: Option<String>,
     /// `STRIPE_WEBHOOK_SECRET`: verifies `Stripe-Signature` on `/api/webhooks/stripe`.
     pub stripe_webhook_secret: Option<String>,
+    /// `STRIPE_JS_URL`: where the pages load Stripe.js from (default Stripe's own).
+    pub stripe_js_url: String,
     /// `TEST_CLOCK = "enabled"`: requests may set the time with a
     /// `QuoteKit-Test-Now` header (tests and `make dev` only; never in production).
     pub test_clock: bool,
@@ -62,6 +64,9 @@ impl Config {
             signup_url_base: var("SIGNUP_URL_BASE").filter(|s| !s.is_empty()),
             customer_token_secret: var("CUSTOMER_TOKEN_SECRET").filter(|s| !s.is_empty()),
             stripe_webhook_secret: var("STRIPE_WEBHOOK_SECRET").filter(|s| !s.is_empty()),
+            stripe_js_url: var("STRIPE_JS_URL")
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| "https://js.stripe.com/v3/".to_owned()),
             test_clock: var("TEST_CLOCK").is_some_and(|v| v == "enabled"),
         }
     }

@@ -30,12 +30,14 @@ pub enum Access {
 pub const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/healthz", Access::Public),
     ("GET", "/openapi.json", Access::Public),
+    ("GET", "/api/selfService/config", Access::Public),
     ("GET", "/api/catalog", Access::Publishable),
     ("PUT", "/api/catalog", Access::Secret),
     ("GET", "/api/catalog/versions/{version}", Access::Publishable),
     ("POST", "/api/selfService/signup", Access::Publishable),
     ("GET", "/api/selfService/signup/{sessionId}", Access::Publishable),
     ("PATCH", "/api/selfService/signup/{sessionId}", Access::Publishable),
+    ("POST", "/api/selfService/signup/{sessionId}/customerToken", Access::Publishable),
     ("POST", "/api/selfService/contract", Access::Account),
     ("POST", "/api/customerTokens", Access::Secret),
     ("GET", "/api/accounts", Access::Secret),
@@ -264,6 +266,13 @@ async fn dispatch<D: Db, S: Stripe, R: Random>(
         }
         ("GET", "/openapi.json") => Ok(Response::json_text(200, crate::openapi::DOCUMENT.to_owned())
             .with_header("cache-control", "public, max-age=300")),
+        ("GET", "/api/selfService/config") => ok(
+            200,
+            &json!({
+                "publishableKey": app.config.publishable_key,
+                "stripe": { "publishableKey": app.stripe.publishable_key(), "jsUrl": app.config.stripe_js_url },
+            }),
+        ),
         ("GET", "/api/catalog") => {
             let p = catalogs::require_current(&app.db).await?;
             Ok(catalog_response(req, p, "public, max-age=60"))
@@ -294,6 +303,10 @@ async fn dispatch<D: Db, S: Stripe, R: Random>(
             let input = input::parse_body(&req.body).and_then(|v| input::signup(&v)).map_err(|e| e.for_session(p0))?;
             let (status, body) = app.signup_patch(p0, input, now, &req.origin).await?;
             ok(status, &body)
+        }
+        ("POST", "/api/selfService/signup/{sessionId}/customerToken") => {
+            let account = app.finalized_account(p0, now).await?;
+            ok(201, &mint_token(app, &account, crate::tokens::DEFAULT_TTL, now)?)
         }
         ("POST", "/api/selfService/contract") => {
             let change = crate::contracts::parse_change(&input::parse_body(&req.body)?)?;
@@ -367,6 +380,11 @@ async fn customer_token<D: Db, S: Stripe, R: Random>(app: &App<D, S, R>, req: &R
             .ok_or_else(|| ApiError::bad("INVALID_VALUE", "expiresIn", "expiresIn is 1 to 86400 seconds."))?,
     };
     app.account(account, None).await?;
+    mint_token(app, account, ttl, now)
+}
+
+/// A customer token for `account`, valid `ttl` seconds from now.
+fn mint_token<D, S, R>(app: &App<D, S, R>, account: &str, ttl: i64, now: &Now) -> ApiResult<Value> {
     let key = crate::tokens::signing_key(&app.config).ok_or_else(ApiError::internal)?;
     let expires = now.at.and_utc().timestamp().saturating_add(ttl);
     let token = crate::tokens::mint(&key, account, expires).ok_or_else(ApiError::internal)?;

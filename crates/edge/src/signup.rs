@@ -47,6 +47,9 @@ fn bill_group(catalog: &Catalog, given: Option<&Value>) -> Value {
     })
 }
 
+/// How long after FINALIZE the session may be exchanged for a portal token.
+pub const PORTAL_WINDOW_SECONDS: i64 = 3_600;
+
 fn parse_instant(s: &str) -> Option<NaiveDateTime> {
     NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%SZ").ok()
 }
@@ -632,6 +635,31 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             }
         }
         Ok(m)
+    }
+
+    /// The account a session created, for a portal token: only for a
+    /// FINALIZED session, and only within `PORTAL_WINDOW_SECONDS` of its
+    /// finalization (whoever holds the session id just signed up).
+    pub async fn finalized_account(&self, id: &str, now: &Now) -> ApiResult<String> {
+        let s = Session::require(&self.db, id).await?;
+        if s.status() != Status::Finalized {
+            return Err(ApiError::new(
+                409,
+                "SESSION_NOT_FINALIZED",
+                "sessionId",
+                "A portal token is issued only for a finalized session.",
+            ));
+        }
+        let finalized = parse_instant(&s.updated_at).ok_or_else(ApiError::internal)?;
+        if now.at.signed_duration_since(finalized).num_seconds() > PORTAL_WINDOW_SECONDS {
+            return Err(ApiError::new(
+                403,
+                "PORTAL_WINDOW_CLOSED",
+                "sessionId",
+                "This session was finalized over an hour ago; ask the vendor for a portal link.",
+            ));
+        }
+        Ok(s.account_id)
     }
 
     /// `GET /api/selfService/signup/{id}`.

@@ -572,3 +572,47 @@ fn a_finalize_cut_off_after_the_charge_is_finished_by_a_retry_without_a_second_c
     assert_eq!(a.stripe.charge_count(), 1, "Stripe replayed the first charge for the same key");
     assert_eq!(a.db.count("payments"), 1);
 }
+
+#[test]
+fn a_finalized_session_gets_a_portal_token_for_its_account_within_the_hour() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    let open = create(&c, "CREATE_WITH_PAYMENT_METHOD");
+    let id = open["sessionId"].as_str().unwrap();
+    let path = format!("/api/selfService/signup/{id}/customerToken");
+    let (status, body) = c.json("POST", &path, &json!({}));
+    assert_eq!((status, body["code"].as_str()), (409, Some("SESSION_NOT_FINALIZED")), "{body}");
+    let done = add_card(&c, &open, false);
+    let (status, done) = c.patch(done["sessionId"].as_str().unwrap(), &json!({ "action": "FINALIZE" }));
+    assert_eq!(status, 200, "{done}");
+    let account = done["customer"]["accountId"].as_str().unwrap();
+
+    let (status, token) = c.json("POST", &path, &json!({}));
+    assert_eq!(status, 201, "{token}");
+    assert_eq!(token["accountId"], account);
+    let t = token["token"].as_str().unwrap();
+    let read = |c: &Call<'_>, acct: &str| c.send("GET", &format!("/api/accounts/{acct}"), Some(t), None, &[]).status;
+    assert_eq!(read(&c, account), 200);
+    assert_eq!(read(&c, "acct_someoneelse0000000000"), 404, "only its own account");
+    let no_key = c.send("POST", &path, None, None, &[]);
+    assert_eq!(no_key.status, 401);
+    assert_eq!(c.json("POST", "/api/selfService/signup/cart_nope/customerToken", &json!({})).0, 404);
+
+    // Finalized at 12:00; at 13:00:01 the window has closed (and the token has expired).
+    let later = Call { app: &a, now: edge::Now::from_naive(now(TODAY).at + chrono::Duration::seconds(3601)) };
+    let (status, body) = later.json("POST", &path, &json!({}));
+    assert_eq!((status, body["code"].as_str(), body["path"].as_str()), (403, Some("PORTAL_WINDOW_CLOSED"), Some("sessionId")));
+    assert_eq!(read(&later, account), 401, "the token lives an hour");
+}
+
+#[test]
+fn the_site_config_is_public_and_names_the_publishable_keys() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    let r = c.send("GET", "/api/selfService/config", None, None, &[]);
+    assert_eq!(r.status, 200);
+    let v: Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(v["publishableKey"], PUBLISHABLE);
+    assert_eq!(v["stripe"]["jsUrl"], "https://js.stripe.com/v3/");
+    assert!(!r.body.contains(SECRET), "never the secret key");
+}

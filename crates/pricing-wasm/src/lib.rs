@@ -69,6 +69,18 @@ pub fn estimate(
     Pricing::new(catalog)?.estimate(request, today)
 }
 
+/// What FINALIZE charges for `request`: the ESTIMATE's first invoice with
+/// tax for `customer.billingAddress` (none without an address). Throws a
+/// `PricingError` like `estimate`.
+#[wasm_bindgen(js_name = dueAtSignUp, unchecked_return_type = "Invoice")]
+pub fn due_at_signup(
+    #[wasm_bindgen(unchecked_param_type = "Catalog")] catalog: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "SignUpRequest")] request: JsValue,
+    today: Option<String>,
+) -> Result<JsValue, JsValue> {
+    Pricing::new(catalog)?.due_at_signup(request, today)
+}
+
 /// Previews a contract change: the contract after it and the invoice it
 /// issues (no tax). `operation` is one operation or `{ operations: [...] }`.
 #[wasm_bindgen(js_name = previewChange, unchecked_return_type = "ChangePreview")]
@@ -158,6 +170,18 @@ impl Pricing {
         let request = read(&request, "")?;
         let quote = pricing::estimate(&self.catalog, &request, self::today(today)?).map_err(|e| throw(&e))?;
         write(&pricing::to_json(&quote))
+    }
+
+    /// `dueAtSignUp` against this catalog.
+    #[wasm_bindgen(js_name = dueAtSignUp, unchecked_return_type = "Invoice")]
+    pub fn due_at_signup(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "SignUpRequest")] request: JsValue,
+        today: Option<String>,
+    ) -> Result<JsValue, JsValue> {
+        let request = read(&request, "")?;
+        let invoice = pricing::due_at_signup(&self.catalog, &request, self::today(today)?).map_err(|e| throw(&e))?;
+        write(&pricing::to_json(&invoice))
     }
 
     /// `previewChange` against this catalog.

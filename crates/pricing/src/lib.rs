@@ -40,6 +40,15 @@ pub fn estimate(catalog: &Catalog, request: &Value, today: NaiveDate) -> Result<
     price_quote(catalog, &request)
 }
 
+/// What FINALIZE charges for a Sign-Up request: the ESTIMATE's first invoice
+/// with tax for `customer.billingAddress` (no address, or a country without a
+/// rate, is no tax). A checkout page shows this before the visitor pays.
+pub fn due_at_signup(catalog: &Catalog, request: &Value, today: NaiveDate) -> Result<Invoice> {
+    let quote = estimate(catalog, request, today)?;
+    let address = request.get("customer").and_then(|c| c.get("billingAddress")).map(Address::from_json).unwrap_or_default();
+    quote.first_invoice.with_tax(catalog, &address)
+}
+
 /// Parses `today` as strict `YYYY-MM-DD` (`INVALID_VALUE` at `today`).
 pub fn read_today(today: &str) -> Result<NaiveDate> {
     quote::read_today(today)

@@ -9,7 +9,7 @@
     clippy::arithmetic_side_effects
 )]
 
-use pricing::{Address, Catalog, Contract, ErrorCode, estimate, preview_change, read_today, to_json};
+use pricing::{Address, Catalog, Contract, ErrorCode, due_at_signup, estimate, preview_change, read_today, to_json};
 use serde_json::{Value, json};
 
 fn catalog() -> Value {
@@ -81,6 +81,21 @@ fn estimate_applies_no_tax_even_with_a_taxable_address() {
     let quote = estimate(&catalog, &req, read_today("2024-01-15").unwrap()).unwrap();
     assert_eq!(quote.first_invoice.tax.to_string(), "0.00");
     assert_eq!(quote.amount, quote.amount_without_tax);
+}
+
+#[test]
+fn due_at_signup_is_the_first_invoice_with_the_billing_address_tax() {
+    let catalog = Catalog::from_json(&catalog()).unwrap();
+    let today = read_today("2024-01-15").unwrap();
+    let mut req = request();
+    let untaxed = due_at_signup(&catalog, &req, today).unwrap();
+    assert_eq!(untaxed, estimate(&catalog, &req, today).unwrap().first_invoice, "no address, no tax");
+    req["customer"] = json!({ "billingAddress": { "line1": "1 Main", "country": "US", "state": "CA" } });
+    let taxed = due_at_signup(&catalog, &req, today).unwrap();
+    assert_eq!((taxed.tax.to_string(), taxed.amount.to_string()), ("5.17".into(), "76.46".into()));
+    req["quote"]["offerings"][0]["items"][0]["quantity"] = json!(0);
+    let e = due_at_signup(&catalog, &req, today).unwrap_err();
+    assert_eq!((e.code, e.path.as_str()), (ErrorCode::QuantityOutOfRange, "quote.offerings[0].items[0].quantity"));
 }
 
 #[test]

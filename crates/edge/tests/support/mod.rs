@@ -282,6 +282,7 @@ pub fn app() -> TestApp {
             signup_url_base: None,
             customer_token_secret: None,
             stripe_webhook_secret: Some(WEBHOOK_SECRET.into()),
+            stripe_js_url: "https://js.stripe.com/v3/".into(),
             test_clock: false,
         },
     }

@@ -1,0 +1,198 @@
+// The pricing page: the catalog's offerings as plan cards, priced in the
+// browser by the npm package on every input (no request per change).
+import init, { Pricing } from '/pkg/quotekit_pricing.js';
+import * as api from './lib/api.js';
+import { date, el, money, names as catalogNames, period } from './lib/format.js';
+import { tierChart } from './lib/chart.js';
+import { clearErrors, field, invoiceTable, showError } from './lib/ui.js';
+
+const CHARTED = new Set(['TIERED', 'VOLUME', 'STAIRSTEP']);
+const plans = document.getElementById('plans');
+const startInput = document.getElementById('start-date');
+const today = api.todayUtc();
+
+try {
+  const [, catalog] = await Promise.all([init(), api.catalog()]);
+  const engine = new Pricing(catalog);
+  const names = catalogNames(catalog);
+  startInput.min = today;
+  startInput.value = today;
+  plans.replaceChildren(...catalog.offerings.map((o) => planCard(o, catalog, engine, names)));
+  const both = catalog.offerings.filter((o) => hasFrequency(o, 'MONTHLY') && hasFrequency(o, 'ANNUALLY'));
+  const switcher = document.getElementById('period-switch');
+  switcher.hidden = both.length === 0;
+  switcher.addEventListener('change', (e) => {
+    for (const card of plans.querySelectorAll('.plan')) card.choosePeriod?.(e.target.value);
+  });
+  startInput.addEventListener('input', () => {
+    for (const card of plans.querySelectorAll('.plan')) card.reprice();
+  });
+  document.body.dataset.status = 'ready';
+} catch (e) {
+  document.querySelector('.form-error').textContent = `The catalog could not be loaded: ${e.message}`;
+  plans.replaceChildren();
+  document.body.dataset.status = 'failed';
+}
+
+function hasFrequency(offering, f) {
+  return offering.rates.some((r) => r.billingFrequency === f);
+}
+
+/** The quantity a product starts at on the page. */
+function initialQuantity(p) {
+  return String(p.defaultQuantity ?? p.minQuantity ?? 1);
+}
+
+function planCard(offering, catalog, engine, names) {
+  const currency = catalog.currency;
+  const products = offering.productIds.map((id) => names.products.get(id) ?? { id });
+  const state = { rateId: offering.rates[0].id, quantities: new Map(products.map((p) => [p.id, initialQuantity(p)])) };
+  const idBase = `plan-${offering.id}`;
+
+  const rate = field('Billing', {
+    tag: 'select', id: `${idBase}-rate`, 'data-path': 'quote.offerings[0].rateId',
+    options: offering.rates.map((r) => [r.id, r.name ?? r.id]),
+  });
+  rate.input.addEventListener('change', () => {
+    state.rateId = rate.input.value;
+    reprice();
+  });
+
+  // One input (and a slider when the range allows) per product a visitor may size.
+  const inputs = products.map((p, i) => {
+    const min = Number(p.minQuantity ?? 0);
+    const max = p.maxQuantity === null || p.maxQuantity === undefined ? null : Number(p.maxQuantity);
+    if (max !== null && min === max) {
+      return { node: el('p', { class: 'fixed' }, `${names.product(p.id)}: ${max}`), chart: el('div') };
+    }
+    const f = field(names.product(p.id), {
+      type: 'number', inputmode: 'decimal', id: `${idBase}-${p.id}`, min, max: max ?? undefined, step: 1,
+      value: state.quantities.get(p.id), 'data-path': `quote.offerings[0].items[${i}].quantity`, 'data-product': p.id,
+    });
+    const sliderMax = max ?? Math.max(100, Number(initialQuantity(p)) * 10);
+    const slider = el('input', {
+      type: 'range', min, max: sliderMax, step: 1, value: state.quantities.get(p.id),
+      'aria-label': `${names.product(p.id)} (slider)`, tabindex: -1,
+    });
+    f.input.addEventListener('input', () => {
+      state.quantities.set(p.id, f.input.value);
+      slider.value = f.input.value;
+      reprice();
+    });
+    slider.addEventListener('input', () => {
+      f.input.value = slider.value;
+      state.quantities.set(p.id, slider.value);
+      reprice();
+    });
+    const chart = el('div', { class: 'chart-box', dataset: { chart: p.id } });
+    return { node: el('div', { class: 'quantity' }, f.node, slider), chart, product: p, input: f.input };
+  });
+
+  const figures = el('dl', { class: 'figures' });
+  const details = el('details', { class: 'first-invoice' }, el('summary', {}, 'First invoice, line by line'));
+  const invoiceBox = el('div');
+  details.append(invoiceBox);
+  const cta = el('a', { class: 'button', href: '#' }, `Choose ${offering.name ?? offering.id}`);
+  cta.addEventListener('click', (e) => {
+    if (card.dataset.valid !== 'true') e.preventDefault();
+  });
+  const errors = el('p', { class: 'form-error', role: 'alert' });
+
+  const card = el('section', { class: 'plan', dataset: { offering: offering.id }, 'aria-labelledby': `${idBase}-name` },
+    el('h2', { id: `${idBase}-name` }, offering.name ?? offering.id),
+    rate.node, ...inputs.map((x) => x.node), figures, ...inputs.map((x) => x.chart), details, errors, cta);
+
+  function request(quantities = state.quantities) {
+    const quote = {
+      offerings: [{
+        offeringId: offering.id, rateId: state.rateId,
+        items: products.map((p) => ({ productId: p.id, quantity: quantities.get(p.id) })),
+      }],
+    };
+    if (startInput.value) quote.startDate = startInput.value;
+    return { quote };
+  }
+
+  function figure(label, key, amount, text, note) {
+    return [el('dt', {}, label), el('dd', { dataset: { figure: key, amount: amount ?? '' } }, text, note ? el('span', { class: 'muted' }, ` ${note}`) : null)];
+  }
+
+  function reprice() {
+    clearErrors(card);
+    clearErrors(document.getElementById('controls'));
+    let quote;
+    try {
+      quote = engine.estimate(request(), today);
+    } catch (e) {
+      // The engine names the field: show it there (the start date is the page's).
+      showError(e.path === 'quote.startDate' ? document.getElementById('controls') : card, e);
+      figures.replaceChildren(...figure('Price', 'perPeriod', null, '—'));
+      invoiceBox.replaceChildren();
+      cta.setAttribute('aria-disabled', 'true');
+      card.dataset.valid = 'false';
+      return;
+    }
+    card.dataset.valid = 'true';
+    cta.removeAttribute('aria-disabled');
+    const r = names.rates.get(state.rateId);
+    const line = quote.offerings[0];
+    const trial = r?.trialDays ? `${r.trialDays}-day free trial` : null;
+    figures.replaceChildren(
+      ...figure('Price', 'perPeriod', line.amountWithoutTax, `${money(line.amountWithoutTax, currency)} / ${period(line.billingFrequency)}`,
+        line.billingTiming === 'IN_ARREARS' ? '(billed at the end of each period)' : null),
+      ...figure('Due today', 'dueToday', quote.firstInvoice.amount, money(quote.firstInvoice.amount, currency), trial ? `(${trial}) plus tax` : 'plus tax'),
+      ...figure('Next invoice', 'nextInvoiceDate', null, date(quote.nextInvoiceDate)),
+      ...(quote.endDate ? figure('Term ends', 'endDate', null, date(quote.endDate)) : []));
+    figures.querySelector('[data-figure="nextInvoiceDate"]').dataset.date = quote.nextInvoiceDate;
+    invoiceBox.replaceChildren(invoiceTable(quote.firstInvoice, currency, names));
+    drawCharts(quote);
+    const q = new URLSearchParams({ offering: offering.id, rate: state.rateId });
+    if (startInput.value) q.set('start', startInput.value);
+    for (const p of products) q.set(`qty.${p.id}`, state.quantities.get(p.id));
+    cta.href = `/checkout/?${q}`;
+  }
+
+  /** For each tiered product of the chosen rate: its period total against quantity, from the engine. */
+  function drawCharts(quote) {
+    const r = names.rates.get(state.rateId);
+    for (const x of inputs) {
+      if (!x.product) continue;
+      const price = r?.prices.find((p) => p.productId === x.product.id);
+      if (!price || !CHARTED.has(price.model)) {
+        x.chart.replaceChildren();
+        continue;
+      }
+      const bounds = price.tiers.map((t) => t.upTo).filter((u) => u !== null).map(Number);
+      const min = Number(x.product.minQuantity ?? 0);
+      const cap = x.product.maxQuantity == null ? Infinity : Number(x.product.maxQuantity);
+      const current = Number(state.quantities.get(x.product.id));
+      const xMax = Math.min(cap, Math.max(10, Math.ceil((bounds.at(-1) ?? 10) * 1.5), current));
+      const qs = new Set([min, xMax]);
+      for (let i = 1; i < 40; i++) qs.add(Math.round(min + ((xMax - min) * i) / 40));
+      for (const b of bounds) if (b <= xMax) [b, b + 1].forEach((v) => v <= xMax && qs.add(v));
+      const amountAt = (qty) => {
+        const quantities = new Map(state.quantities);
+        quantities.set(x.product.id, String(qty));
+        const item = engine.estimate(request(quantities), today).offerings[0].items.find((i) => i.productId === x.product.id);
+        return item.amountWithoutTax;
+      };
+      const points = [...qs].sort((a, b) => a - b).map((qty) => [qty, amountAt(qty)]);
+      const item = quote.offerings[0].items.find((i) => i.productId === x.product.id);
+      x.chart.replaceChildren(tierChart({
+        points, bounds, current: [current, item.amountWithoutTax], currency,
+        title: `${names.product(x.product.id)}: price per ${period(quote.offerings[0].billingFrequency)} by quantity (${price.model.toLowerCase()} tiers at ${bounds.join(', ')})`,
+      }));
+    }
+  }
+
+  card.reprice = reprice;
+  card.choosePeriod = (f) => {
+    const r = offering.rates.find((x) => x.billingFrequency === f);
+    if (!r || !hasFrequency(offering, 'MONTHLY') || !hasFrequency(offering, 'ANNUALLY')) return;
+    state.rateId = r.id;
+    rate.input.value = r.id;
+    reprice();
+  };
+  reprice();
+  return card;
+}
