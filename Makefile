@@ -19,7 +19,7 @@ WORKER_SRC := $(shell find crates/edge/src crates/pricing/src -name '*.rs') crat
   crates/pricing/Cargo.toml Cargo.lock crates/edge/openapi.json
 ESBUILD := node_modules/wrangler/node_modules/@esbuild/linux-x64/bin/esbuild
 
-.PHONY: setup dev test fmt lint unit wasm-check doc bench bench-wasm pkg wasm-test node-test worker e2e deploy-check bench-edge
+.PHONY: setup build dev test fmt lint unit wasm-check doc bench bench-wasm pkg wasm-test node-test worker e2e deploy-check bench-edge
 
 setup:
 	@scripts/setup.sh
@@ -27,7 +27,7 @@ setup:
 ## The main job: localstripe and the Worker (workerd, local D1 with migrations
 ## applied, the demo catalog published) on 127.0.0.1 (PORT, default 8787); Ctrl-C stops both.
 ## Honours PORT, SECRET_KEY, PUBLISHABLE_KEY and STRIPE_API_BASE.
-dev: setup worker
+dev: setup build
 	node scripts/dev.mjs
 
 ## Every test and gate.
@@ -52,12 +52,22 @@ doc:
 
 ## The npm package: wasm-pack (release profile: size first), then npm's
 ## binaryen at -Oz, then metadata and the size budget (scripts/pkg.mjs).
-pkg: setup
+## Rebuilt only when a source changed (www/ serves pkg/ through its www/pkg link).
+PKG := pkg/package.json
+PKG_SRC := $(shell find crates/pricing/src crates/pricing-wasm/src -name '*.rs') crates/pricing/Cargo.toml \
+  crates/pricing-wasm/Cargo.toml crates/pricing-wasm/build.rs crates/pricing-wasm/README.md Cargo.lock scripts/pkg.mjs
+pkg: setup $(PKG)
+
+$(PKG): $(PKG_SRC)
 	wasm-pack --log-level warn build crates/pricing-wasm --release --target web \
 	  --out-dir ../../pkg --out-name quotekit_pricing
 	$(WASM_OPT) -Oz $(WASM_FEATURES) --strip-debug --strip-producers --strip-target-features \
 	  pkg/quotekit_pricing_bg.wasm -o pkg/quotekit_pricing_bg.wasm
 	node scripts/pkg.mjs
+
+## What `wrangler deploy` and `wrangler dev` serve: the Worker and, as static
+## assets, www/ with pkg/ (wrangler.toml's [build] runs this).
+build: $(WORKER) $(PKG)
 
 ## The engine as wasm: every vector in headless Chromium and in Node.
 wasm-test: setup
@@ -90,15 +100,21 @@ $(WORKER): $(WORKER_SRC)
 
 ## The edge API end to end: the built Worker on workerd (wrangler dev) with
 ## local D1 and localstripe, each suite on its own ports and database.
-e2e: setup worker
+e2e: setup build
 	node --test --test-concurrency=1 tests/e2e/
 
 ## The deploy bundle as `wrangler deploy` would upload it (no login, no network),
 ## and its size against the 1 MB budget (gzipped).
-deploy-check: setup worker
+deploy-check: setup build
 	rm -rf target/deploy
-	WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false \
-	  node_modules/.bin/wrangler deploy --dry-run --outdir target/deploy
+	WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_LOG=debug \
+	  node_modules/.bin/wrangler deploy --dry-run --outdir target/deploy > target/deploy.log 2>&1 \
+	  || { tail -40 target/deploy.log; exit 1; }
+	grep -m1 'files from the assets directory' target/deploy.log
+	@# The pages and the package they import are among the assets it would upload.
+	@for f in /index.html /checkout/index.html /portal/index.html /assets/pricing.js \
+	  /pkg/quotekit_pricing.js /pkg/quotekit_pricing_bg.wasm; do \
+	  grep -qxF "$$f" <(sed 's/\x1b\[[0-9;]*m//g' target/deploy.log) || { echo "asset $$f missing from the deploy"; exit 1; }; done
 	node scripts/worker-size.mjs target/deploy
 
 ## Load on loopback against the real Worker (bounded: requests, seconds), and

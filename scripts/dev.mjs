@@ -3,7 +3,7 @@
 // published. Honours PORT, SECRET_KEY, PUBLISHABLE_KEY, STRIPE_API_BASE and
 // STRIPE_PORT; stops what it started on Ctrl-C or SIGTERM.
 import path from 'node:path';
-import { ROOT, startStack } from './stack.mjs';
+import { DEMO_CONTRACT, ROOT, startStack } from './stack.mjs';
 
 const env = process.env;
 const stack = await startStack({
@@ -18,10 +18,20 @@ const stack = await startStack({
 });
 
 const today = new Date().toISOString().slice(0, 10);
+// A portal link for the demo account (24 hours), as a vendor's app would mint one.
+const auth = { authorization: `Bearer ${stack.secretKey}`, 'content-type': 'application/json' };
+const demo = await (await fetch(`${stack.url}/api/contracts/${DEMO_CONTRACT}`, { headers: auth })).json();
+const minted = await fetch(`${stack.url}/api/customerTokens`, {
+  method: 'POST', headers: auth, body: JSON.stringify({ accountId: demo.accountId, expiresIn: 86400 }),
+});
+const portal = minted.ok ? `${stack.url}/portal/#token=${(await minted.json()).token}` : '(no demo account)';
 console.log(`
 QuoteKit is running (Ctrl-C stops it):
 
-  API              ${stack.url}          (OpenAPI: ${stack.url}/openapi.json)
+  Pricing page     ${stack.url}/
+  Checkout         ${stack.url}/checkout/   (test cards: 4242 4242 4242 4242; 4000 0000 0000 0341 is declined)
+  Portal (demo)    ${portal}
+  API              ${stack.url}/api/…       (OpenAPI: ${stack.url}/openapi.json)
   secret key       ${stack.secretKey}
   publishable key  ${stack.publishableKey}
   Stripe           ${stack.stripeBase}${env.STRIPE_API_BASE ? '' : '  (localstripe; Stripe.js stand-in at /js.stripe.com/v3/)'}

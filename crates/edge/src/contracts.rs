@@ -455,14 +455,7 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             m.extend(more);
             Value::Object(m)
         };
-        if req.preview {
-            let head = self.head_for_preview(&c, &currency, &p, now);
-            let mut more = Map::new();
-            more.insert("preview".into(), json!(true));
-            more.insert("invoice".into(), invoice_view(&self.rng, &p.invoice, &head));
-            let quote = self.amendment_quote(None, "DRAFT", &c, req, &p);
-            return Ok((200, answer("SUCCESS", quote, p.contract_after.clone(), more)));
-        }
+        // A preview answers what confirming would: refused while another amendment waits.
         let pending = self
             .db
             .query(stmt!(
@@ -476,6 +469,14 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
                 "AMENDMENT_PENDING",
                 format!("Amendment {other} on this contract is scheduled or under review; withdraw it or wait."),
             ));
+        }
+        if req.preview {
+            let head = self.head_for_preview(&c, &currency, &p, now);
+            let mut more = Map::new();
+            more.insert("preview".into(), json!(true));
+            more.insert("invoice".into(), invoice_view(&self.rng, &p.invoice, &head));
+            let quote = self.amendment_quote(None, "DRAFT", &c, req, &p);
+            return Ok((200, answer("SUCCESS", quote, p.contract_after.clone(), more)));
         }
         let amendment_id = reviewed.map_or_else(|| new_id(&self.rng, "amd_"), str::to_owned);
         let at = now.instant.as_str();

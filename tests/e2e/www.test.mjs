@@ -1,0 +1,343 @@
+// The pages in www/ in Debian's Chromium (playwright-core), against the real
+// stack `make dev` runs: the price on the page is the API's ESTIMATE and the
+// invoice it stores; checkout with localstripe's Stripe.js stand-in; the
+// portal's preview is the invoice issued. Every page must log no console
+// error (an expected one, like a declined card's 402, is named by the test).
+// Screenshots go to tests/output/screenshots/.
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { ROOT, startStack } from '../../scripts/stack.mjs';
+import { launch } from '../browser/chromium.mjs';
+import { at, client, d1, paymentIntents, today } from './helpers.mjs';
+
+const SHOTS = path.join(ROOT, 'tests/output/screenshots');
+const usd = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD' });
+let stack, api, browser, catalog;
+
+before(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  [stack, browser] = await Promise.all([startStack(), launch()]);
+  api = client(stack);
+  catalog = (await api.call('GET', '/api/catalog')).json;
+});
+after(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+/** A page on the stack, watched for console errors; `date` sets the API's clock for its requests. */
+async function open(url, { date } = {}) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US', timezoneId: 'UTC' });
+  const page = await context.newPage();
+  page.problems = [];
+  page.on('console', (m) => m.type() === 'error' && page.problems.push(m.text()));
+  page.on('pageerror', (e) => page.problems.push(`pageerror: ${e.message}`));
+  if (date) {
+    await page.route('**/api/**', (r) => r.continue({ headers: { ...r.request().headers(), ...at(date) } }));
+  }
+  await page.goto(stack.url + url);
+  await page.waitForFunction(() => document.body.dataset.status !== 'loading');
+  return page;
+}
+
+/** Fails on any console error not matched, one each, by `expected`; closes the page. */
+async function done(page, expected = []) {
+  const left = [...page.problems];
+  for (const re of expected) {
+    const i = left.findIndex((p) => re.test(p));
+    assert.notEqual(i, -1, `expected a console error matching ${re}; saw ${JSON.stringify(page.problems)}`);
+    left.splice(i, 1);
+  }
+  assert.deepEqual(left, [], 'the page logged console errors');
+  await page.context().close();
+}
+
+const shot = (page, name) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+
+/** Seeded choices: QUOTEKIT_SEED reproduces a run. */
+function random(seed) {
+  let s = seed >>> 0;
+  const next = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return { int: (lo, hi) => lo + Math.floor(next() * (hi - lo + 1)), pick: (xs) => xs[Math.floor(next() * xs.length)] };
+}
+
+const addDays = (iso, n) => new Date(Date.parse(`${iso}T00:00:00Z`) + n * 86400000).toISOString().slice(0, 10);
+
+async function fillDetails(page, { email = 'ann.lee@acme.test', state = 'CA', country = 'US' } = {}) {
+  await page.getByLabel('Company').fill('Acme <b>Inc</b> \'; DROP TABLE accounts; --');
+  await page.getByLabel('Your name').fill('Ann Lee');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Street address').fill('1 Main St');
+  await page.getByLabel('City').fill('San Francisco');
+  await page.getByLabel('State or region').fill(state);
+  await page.getByLabel('Postal code').fill('94105');
+  await page.getByLabel('Country').selectOption(country);
+}
+
+async function enterCard(page, number) {
+  await page.waitForSelector('#card-element input[placeholder=number]');
+  await page.fill('#card-element input[placeholder=number]', number);
+  await page.fill('#card-element input[placeholder=exp_month]', '12');
+  await page.fill('#card-element input[placeholder=exp_year]', '34');
+  await page.fill('#card-element input[placeholder=cvc]', '123');
+  await page.fill('#card-element input[placeholder=postal_code]', '94105');
+  await page.getByRole('button', { name: 'Save card' }).click();
+}
+
+const waitStep = (page, step) => page.waitForFunction((s) => document.body.dataset.step === s, step, { timeout: 20000 });
+const sessionId = (page) => new URL(page.url()).searchParams.get('session');
+const money = async (locator) => Number(await locator.getAttribute('data-amount'));
+
+/** Pays on the review step; answers the figure the page showed and the invoice id it confirms. */
+async function pay(page) {
+  const shown = await money(page.locator('#review-invoice [data-total=amount]'));
+  await page.locator('#pay').click();
+  await waitStep(page, 'complete');
+  return { shown, invoiceId: await page.locator('[data-invoice]').getAttribute('data-invoice') };
+}
+
+describe('pricing page', () => {
+  test('random plans, quantities and dates: the page shows the API ESTIMATE; checkouts store that invoice', async (t) => {
+    const seed = Number(process.env.QUOTEKIT_SEED ?? Date.now() % 1e9);
+    t.diagnostic(`seed ${seed} (QUOTEKIT_SEED=${seed} reproduces it)`);
+    const rnd = random(seed);
+    const page = await open('/');
+    await shot(page, '01-pricing');
+    const products = new Map(catalog.products.map((p) => [p.id, p]));
+    const choices = [];
+    for (let n = 0; n < 30; n++) {
+      const offering = rnd.pick(catalog.offerings);
+      const rate = rnd.pick(offering.rates);
+      const start = addDays(today(), rnd.pick([0, 0, rnd.int(1, 60)]));
+      const card = page.locator(`.plan[data-offering="${offering.id}"]`);
+      await page.getByLabel('Start date').fill(start);
+      await card.getByLabel('Billing').selectOption(rate.id);
+      const items = [];
+      for (const id of offering.productIds) {
+        const p = products.get(id);
+        const min = Number(p.minQuantity ?? 0);
+        const max = Math.min(Number(p.maxQuantity ?? 2000), 2000);
+        if (min === max) {
+          items.push({ productId: id, quantity: min });
+          continue;
+        }
+        const q = rnd.int(min, max);
+        await card.locator(`input[type=number][data-product="${id}"]`).fill(String(q));
+        items.push({ productId: id, quantity: q });
+      }
+      const request = { quote: { startDate: start, offerings: [{ offeringId: offering.id, rateId: rate.id, items }] } };
+      const r = await api.post({ action: 'ESTIMATE', ...request });
+      assert.equal(r.status, 200, r.text);
+      const q = r.json.quote;
+      const label = `${offering.id}/${rate.id} ${JSON.stringify(items)} from ${start}`;
+      const perPeriod = card.locator('[data-figure=perPeriod]');
+      assert.equal(await money(perPeriod), q.offerings[0].amountWithoutTax, `per period, ${label}`);
+      assert.match(await perPeriod.textContent(), new RegExp(usd.format(q.offerings[0].amountWithoutTax).replace(/[$.]/g, '\\$&')), label);
+      assert.equal(await money(card.locator('[data-figure=dueToday]')), q.firstInvoice.amount, `due today, ${label}`);
+      assert.equal(await card.locator('[data-figure=nextInvoiceDate]').getAttribute('data-date'), q.nextInvoiceDate, label);
+      assert.equal(await money(card.locator('.first-invoice [data-total=amount]')), q.firstInvoice.amount, label);
+      assert.equal(await card.locator('.first-invoice tr[data-line]').count(), q.firstInvoice.lines.length, label);
+      choices.push({ offering, rate, start, items, quote: q, href: await card.getByRole('link').getAttribute('href') });
+    }
+    // A tiered product has its chart, with the tiers marked.
+    assert.ok(await page.locator('.plan[data-offering=offr_team] svg.chart .tier').count() >= 1);
+    await done(page);
+
+    // Three of them through checkout: the review's total is the invoice the API stores.
+    for (const c of choices.slice(0, 3)) {
+      const co = await open(c.href);
+      await fillDetails(co);
+      await co.getByRole('button', { name: 'Continue to payment' }).click();
+      await co.waitForFunction(() => ['payment_method', 'review'].includes(document.body.dataset.step));
+      if ((await co.evaluate(() => document.body.dataset.step)) === 'payment_method') {
+        await enterCard(co, '4242424242424242');
+        await waitStep(co, 'review');
+      }
+      const { shown, invoiceId } = await pay(co);
+      const inv = await api.call('GET', `/api/invoices/${invoiceId}`, { key: stack.secretKey });
+      assert.equal(inv.status, 200, inv.text);
+      assert.equal(inv.json.amount, shown, `the review showed what was invoiced (${c.offering.id})`);
+      assert.equal(inv.json.amountWithoutTax, c.quote.firstInvoice.amountWithoutTax, 'the pricing page showed it before tax');
+      assert.equal(inv.json.status, inv.json.amount > 0 ? 'PAID' : inv.json.status);
+      await done(co);
+    }
+  });
+});
+
+describe('checkout', () => {
+  test('the test card: a contract, a paid invoice and one PaymentIntent, all through the API', async () => {
+    const page = await open('/checkout/?offering=offr_team&rate=rate_team_monthly&qty.prod_seats=7&qty.prod_storage=300');
+    await fillDetails(page);
+    await shot(page, '02-checkout-details');
+    // Tax from the address, before any request: 94.00 + 7.25 % = 100.82.
+    assert.equal(await money(page.locator('#summary [data-total=amount]')), 100.82);
+    await page.getByRole('button', { name: 'Continue to payment' }).click();
+    await waitStep(page, 'payment_method');
+    await shot(page, '03-checkout-card');
+    await enterCard(page, '4242424242424242');
+    await waitStep(page, 'review');
+    await shot(page, '04-checkout-review');
+    const { shown, invoiceId } = await pay(page);
+    await shot(page, '05-checkout-complete');
+    assert.equal(shown, 100.82);
+    const id = sessionId(page);
+    const s = (await api.get(id)).json;
+    assert.equal(s.status, 'FINALIZED');
+    const contract = await api.call('GET', `/api/contracts/${s.contract.id}`, { key: stack.secretKey });
+    assert.equal(contract.json.status, 'ACTIVE');
+    assert.deepEqual(contract.json.offerings[0].products.map((p) => p.quantity), [7, 300]);
+    const inv = await api.call('GET', `/api/invoices/${invoiceId}`, { key: stack.secretKey });
+    assert.deepEqual([inv.json.status, inv.json.amount, inv.json.tax], ['PAID', 100.82, 6.82]);
+    assert.equal(await page.locator('[data-payment]').getAttribute('data-payment'), 'SUCCEEDED');
+    const [row] = d1(stack, `SELECT stripe_customer_id FROM sessions WHERE id = '${id}'`);
+    const pis = await paymentIntents(stack, row.stripe_customer_id);
+    assert.deepEqual(pis.map((p) => [p.status, p.amount]), [['succeeded', 10082]]);
+    // The company name went in and came back verbatim, as text.
+    assert.equal(s.customer.accountName, 'Acme <b>Inc</b> \'; DROP TABLE accounts; --');
+    assert.equal(await page.locator('b').count(), 0, 'never rendered as markup');
+    await done(page);
+  });
+
+  test('a declined card shows its message; another card succeeds, charged once', async () => {
+    const page = await open('/checkout/?offering=offr_EoqyNVChm1kwT&rate=rate_aCTj2kwzyd0U5');
+    await fillDetails(page);
+    await page.getByRole('button', { name: 'Continue to payment' }).click();
+    await enterCard(page, '4000000000000341'); // saved fine, declined when charged
+    await waitStep(page, 'review');
+    await page.locator('#pay').click();
+    await page.locator('#decline').waitFor({ state: 'visible' });
+    assert.match(await page.locator('#decline').textContent(), /Your card was declined\. Try another card\./);
+    assert.equal(await page.evaluate(() => document.body.dataset.step), 'payment_method');
+    await shot(page, '06-checkout-declined');
+    await enterCard(page, '4242424242424242');
+    await waitStep(page, 'review');
+    const { shown } = await pay(page);
+    assert.equal(shown, 107.25);
+    const [row] = d1(stack, `SELECT stripe_customer_id FROM sessions WHERE id = '${sessionId(page)}'`);
+    const pis = await paymentIntents(stack, row.stripe_customer_id);
+    assert.deepEqual(pis.filter((p) => p.status === 'succeeded').map((p) => p.amount), [10725], 'one successful charge');
+    await done(page, [/status of 402/]);
+  });
+
+  test('a card refused at setup shows Stripe\'s message beside the card field', async () => {
+    const page = await open('/checkout/?offering=offr_EoqyNVChm1kwT&rate=rate_aCTj2kwzyd0U5');
+    await fillDetails(page);
+    await page.getByRole('button', { name: 'Continue to payment' }).click();
+    await enterCard(page, '4000000000000002');
+    await page.locator('#card-error').filter({ hasText: /declined/ }).waitFor();
+    assert.equal(await page.evaluate(() => document.body.dataset.step), 'payment_method');
+    await done(page, [/status of 402/]);
+  });
+
+  test('API errors appear beside the field they name; the form works from the keyboard', async () => {
+    const page = await open('/checkout/?offering=offr_EoqyNVChm1kwT&rate=rate_aCTj2kwzyd0U5');
+    await page.getByLabel('Company').focus();
+    for (const text of ['Keyboard Co', 'Kim Park', 'kim@localhost']) {
+      await page.keyboard.type(text);
+      await page.keyboard.press('Tab');
+    }
+    await page.keyboard.press('Enter'); // submits the form from the address field
+    const error = page.locator('#email-error');
+    await error.filter({ hasText: /not an email address/ }).waitFor();
+    assert.equal(await page.getByLabel('Email').getAttribute('aria-invalid'), 'true');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'email', 'focus moves to the field');
+    await shot(page, '07-checkout-field-error');
+    await page.getByLabel('Email').fill('kim@keyboard.test');
+    await page.keyboard.press('Enter');
+    await waitStep(page, 'payment_method');
+    await done(page, [/status of 400/]);
+  });
+
+  test('a session resumes at its urls.signup: card in another browser, review after a reload', async () => {
+    const first = await open('/checkout/?offering=offr_team&rate=rate_team_annual&qty.prod_seats=3');
+    await fillDetails(first, { state: 'NY' });
+    await first.getByRole('button', { name: 'Continue to payment' }).click();
+    await waitStep(first, 'payment_method');
+    const id = sessionId(first);
+    const s = (await api.get(id)).json;
+    assert.equal(first.url(), s.urls.signup, 'the address bar holds urls.signup');
+    await done(first);
+
+    const second = await open(new URL(s.urls.signup).pathname + new URL(s.urls.signup).search);
+    assert.equal(await second.evaluate(() => document.body.dataset.step), 'payment_method');
+    await enterCard(second, '4242424242424242');
+    await waitStep(second, 'review');
+    await second.reload();
+    await second.waitForFunction(() => document.body.dataset.status !== 'loading');
+    assert.equal(await second.evaluate(() => document.body.dataset.step), 'review');
+    const { shown, invoiceId } = await pay(second);
+    const inv = await api.call('GET', `/api/invoices/${invoiceId}`, { key: stack.secretKey });
+    assert.equal(inv.json.amount, shown);
+    assert.ok(inv.json.tax > 0, 'NY tax');
+    await second.reload();
+    await second.waitForFunction(() => document.body.dataset.status !== 'loading');
+    assert.equal(await second.evaluate(() => document.body.dataset.step), 'complete', 'a finished session shows its confirmation');
+    await done(second);
+  });
+});
+
+describe('portal', () => {
+  test('from the confirmation; seats changed mid-period: the preview is the invoice issued and charged', async () => {
+    const page = await open('/checkout/?offering=offr_team&rate=rate_team_monthly&qty.prod_seats=5');
+    await fillDetails(page);
+    await page.getByRole('button', { name: 'Continue to payment' }).click();
+    await enterCard(page, '4242424242424242');
+    await waitStep(page, 'review');
+    await pay(page);
+    const s = (await api.get(sessionId(page))).json;
+    await page.getByRole('button', { name: 'Manage your subscription' }).click();
+    await page.waitForURL('**/portal/');
+    await page.waitForFunction(() => document.body.dataset.status === 'ready');
+    assert.match(await page.locator('#account-name').textContent(), /Acme <b>Inc<\/b>/);
+    await shot(page, '08-portal');
+    await done(page);
+
+    // Ten days later, with a link the vendor minted then.
+    const later = addDays(today(), 10);
+    const tok = await api.call('POST', '/api/customerTokens', { key: stack.secretKey, headers: at(later), body: { accountId: s.customer.accountId } });
+    assert.equal(tok.status, 201, tok.text);
+    const portal = await open(`/portal/#token=${tok.json.token}`, { date: later });
+    assert.equal(new URL(portal.url()).hash, '', 'the token leaves the address bar');
+    const panel = portal.locator(`[data-contract="${s.contract.id}"]`);
+    await panel.getByLabel('Team: Seats').fill('8');
+    await panel.getByRole('button', { name: 'Preview change' }).click();
+    await panel.locator('[data-preview]').waitFor();
+    await shot(portal, '09-portal-preview');
+    const previewDue = Number(await panel.locator('[data-preview] [data-due]').getAttribute('data-due'));
+    const previewTotal = await money(panel.locator('[data-preview] [data-total=amount]'));
+    assert.ok(previewDue > 0, 'three more seats for the rest of the month cost something');
+    await panel.getByRole('button', { name: 'Confirm change' }).click();
+    const result = portal.locator(`[data-contract="${s.contract.id}"] [data-result]`);
+    await result.waitFor();
+    await shot(portal, '10-portal-result');
+    assert.equal(await result.getAttribute('data-result'), 'SUCCESS');
+    assert.equal(Number(await result.locator('[data-due]').getAttribute('data-due')), previewDue, 'charged what the preview said');
+    const c = await api.call('GET', `/api/contracts/${s.contract.id}`, { key: stack.secretKey });
+    const applied = c.json.amendments.at(-1);
+    const inv = await api.call('GET', `/api/invoices/${applied.invoiceId}`, { key: stack.secretKey });
+    assert.equal(inv.json.amount, previewTotal, 'the invoice issued is the one previewed');
+    assert.equal(inv.json.status, 'PAID');
+    assert.equal(c.json.offerings[0].products.find((p) => p.productId === 'prod_seats').quantity, 8);
+    const [row] = d1(stack, `SELECT stripe_customer_id FROM sessions WHERE id = '${s.sessionId}'`);
+    const charged = (await paymentIntents(stack, row.stripe_customer_id)).filter((p) => p.status === 'succeeded').map((p) => p.amount);
+    assert.ok(charged.includes(Math.round(previewDue * 100)), `charged ${previewDue}: ${charged}`);
+    assert.match(await portal.locator(`[data-invoice="${applied.invoiceId}"]`).textContent(), /PAID/);
+    await done(portal);
+  });
+
+  test('an expired or tampered link shows a clear message, not the account', async () => {
+    const page = await open('/portal/#token=ctok_eyJhIjoiYWNjdF94IiwiZSI6MX0.AAAA');
+    await page.locator('#page-error').filter({ hasText: /expired/ }).waitFor();
+    assert.equal(await page.locator('#account').isHidden(), true);
+    assert.equal(await page.locator('#token-form').isVisible(), true);
+    await done(page, [/status of 401/]);
+  });
+});

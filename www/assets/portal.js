@@ -1,0 +1,284 @@
+// The customer portal: with a customer token (from the vendor, or from the
+// checkout just finished), the account's contracts and invoices; each change
+// is previewed by the API (the engine's figures, tax included) and applied
+// only when the customer confirms.
+import * as api from './lib/api.js';
+import { date, el, money, names as catalogNames } from './lib/format.js';
+import { busy, clearErrors, field, invoiceTable, showError } from './lib/ui.js';
+
+const $ = (id) => document.getElementById(id);
+const STORE = 'quotekit.portalToken';
+const pageError = $('page-error');
+let token, accountId, catalog, names;
+
+/** The account a token names (its payload is readable; only the server can verify it). */
+function claims(t) {
+  try {
+    const payload = t.replace(/^ctok_/, '').split('.')[0].replace(/-/g, '+').replace(/_/g, '/');
+    const c = JSON.parse(atob(payload + '='.repeat((4 - (payload.length % 4)) % 4)));
+    return typeof c.a === 'string' && typeof c.e === 'number' ? c : null;
+  } catch {
+    return null;
+  }
+}
+
+function tokenFrom(text) {
+  const m = /ctok_[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/.exec(decodeURIComponent(text ?? ''));
+  return m ? m[0] : null;
+}
+
+const call = (method, path, opts = {}) => api.request(method, path, { key: token, ...opts });
+
+async function open(t) {
+  const c = claims(t);
+  if (!c) throw Object.assign(new Error('This is not a portal link.'), { path: 'token' });
+  token = t;
+  accountId = c.a;
+  sessionStorage.setItem(STORE, t);
+  $('token-form').hidden = true;
+  catalog = await api.catalog();
+  names = catalogNames(catalog);
+  await refresh();
+}
+
+async function refresh() {
+  // The account first: an expired or foreign token stops here, with one answer.
+  const account = await call('GET', `/api/accounts/${encodeURIComponent(accountId)}`);
+  const [list, invoices] = await Promise.all([
+    call('GET', `/api/accounts/${encodeURIComponent(accountId)}/contracts`),
+    call('GET', `/api/accounts/${encodeURIComponent(accountId)}/invoices`),
+  ]);
+  // Each contract in full: its scheduled changes and pending reviews too.
+  const contracts = await Promise.all(list.data.map((c) => call('GET', `/api/contracts/${encodeURIComponent(c.id)}`)));
+  renderAccount(account);
+  $('contracts').replaceChildren(...contracts.map((c) => contractPanel(c, account)));
+  renderInvoices(invoices.data, account.currency);
+}
+
+function renderAccount(a) {
+  const box = $('account');
+  box.hidden = false;
+  const addr = a.billingAddress ?? {};
+  const exp = claims(token)?.e;
+  box.replaceChildren(...[
+    el('h2', { id: 'account-name' }, a.name),
+    el('p', { class: 'muted' }, [addr.line1, addr.city, addr.state, addr.postalCode, addr.country].filter(Boolean).join(', ')),
+    a.creditBalance ? el('p', { dataset: { credit: String(a.creditBalance) } }, `Credit balance: ${money(a.creditBalance, a.currency)}`) : null,
+    exp ? el('p', { class: 'muted' }, `This portal link is valid until ${new Date(exp * 1000).toLocaleString()}.`) : null,
+  ].filter(Boolean));
+}
+
+function renderInvoices(list, currency) {
+  $('invoices').hidden = false;
+  $('invoice-list').replaceChildren(list.length
+    ? el('table', { class: 'list' },
+      el('thead', {}, el('tr', {}, ...['Invoice', 'Date', 'Amount', 'Due', 'Status'].map((h) => el('th', { scope: 'col' }, h)))),
+      el('tbody', {}, list.map((i) => el('tr', { dataset: { invoice: i.id } },
+        el('td', {}, i.id), el('td', {}, date(i.invoiceDate)), el('td', { class: 'num' }, money(i.amount, i.currency ?? currency)),
+        el('td', { class: 'num' }, money(i.amountDue ?? i.amount, i.currency ?? currency)), el('td', {}, i.status)))))
+    : el('p', { class: 'muted' }, 'No invoices yet.'));
+}
+
+function linesTable(c) {
+  return el('table', { class: 'list' },
+    el('thead', {}, el('tr', {}, ...['Plan', 'Billing', 'Quantities', 'Paid through'].map((h) => el('th', { scope: 'col' }, h)))),
+    el('tbody', {}, c.offerings.map((o) => el('tr', { dataset: { line: o.offeringId } },
+      el('td', {}, names.offering(o.offeringId)), el('td', {}, names.rate(o.rateId)),
+      el('td', {}, o.products.map((p) => `${names.product(p.productId)} × ${p.quantity}`).join(', ')),
+      el('td', {}, date(o.invoicedThrough))))));
+}
+
+const CHANGES = [
+  ['QUANTITY_CHANGE', 'Change quantities'],
+  ['RATE_CHANGE', 'Switch billing period'],
+  ['OFFERING_CHANGE', 'Switch plan'],
+  ['ADD_OFFERING', 'Add an add-on'],
+  ['REMOVE_OFFERING', 'Remove an add-on'],
+  ['CANCELLATION', 'Cancel the subscription'],
+];
+
+function contractPanel(c, account) {
+  const currency = c.currency;
+  const panel = el('section', { class: 'panel', dataset: { contract: c.id }, 'aria-label': `Contract ${c.id}` },
+    el('h2', {}, names.offering(c.offerings[0]?.offeringId), el('span', { class: 'muted' }, ` · ${c.status.toLowerCase()}`)),
+    el('p', { class: 'muted' }, `Contract ${c.id} · since ${date(c.startDate)}`, c.endDate ? ` · ends ${date(c.endDate)}` : ''),
+    linesTable(c));
+  for (const s of c.scheduledChanges ?? []) {
+    panel.append(el('p', { class: 'notice', dataset: { scheduled: s.action } },
+      `Scheduled: ${s.action.replace(/_/g, ' ').toLowerCase()} on ${date(s.effectiveDate)}.`));
+  }
+  for (const r of c.pendingReview ?? []) {
+    panel.append(el('p', { class: 'notice', dataset: { review: r.action ?? '' } },
+      `Waiting for review: ${(r.action ?? 'a change').replace(/_/g, ' ').toLowerCase()}.`));
+  }
+  if (c.status !== 'ACTIVE') return panel;
+
+  const onContract = new Set(c.offerings.map((o) => o.offeringId));
+  const others = catalog.offerings.filter((o) => !onContract.has(o.id));
+  const kinds = CHANGES.filter(([k]) => (k === 'ADD_OFFERING' || k === 'OFFERING_CHANGE' ? others.length > 0 : true)
+    && (k === 'REMOVE_OFFERING' ? c.offerings.length > 1 : true));
+  const form = el('form', { class: 'change', novalidate: true });
+  const kind = field('What would you like to change?', { tag: 'select', name: 'action', options: kinds });
+  const inputs = el('div');
+  const when = el('fieldset', {}, el('legend', {}, 'When'),
+    el('label', {}, el('input', { type: 'radio', name: 'when', value: 'now', checked: true }), ' Now (prorated)'),
+    el('label', {}, el('input', { type: 'radio', name: 'when', value: 'NEXT_BILL_CYCLE' }), ' At the next bill cycle'));
+  const previewBtn = el('button', { type: 'submit' }, 'Preview change');
+  const result = el('div', { class: 'preview', 'aria-live': 'polite' });
+  form.append(el('h3', {}, 'Change your subscription'), kind.node, inputs, when,
+    el('p', { class: 'form-error', role: 'alert' }), el('div', { class: 'actions' }, previewBtn), result);
+  panel.append(form);
+
+  const lineOptions = c.offerings.map((o) => [o.offeringId, names.offering(o.offeringId)]);
+  let build;
+  function choose() {
+    result.replaceChildren();
+    clearErrors(form);
+    const k = kind.input.value;
+    when.querySelector('[value=NEXT_BILL_CYCLE]').checked = k === 'CANCELLATION';
+    when.querySelector('[value=now]').checked = k !== 'CANCELLATION';
+    if (k === 'QUANTITY_CHANGE') {
+      const rows = c.offerings.map((o, i) => o.products.map((p, j) => {
+        const prod = names.products.get(p.productId) ?? {};
+        return field(`${names.offering(o.offeringId)}: ${names.product(p.productId)}`, {
+          type: 'number', name: `payload.offerings[${i}].products[${j}].quantity`, value: p.quantity,
+          min: prod.minQuantity ?? 0, max: prod.maxQuantity ?? undefined, step: 1, inputmode: 'decimal', 'data-product': p.productId,
+        });
+      }));
+      inputs.replaceChildren(...rows.flat().map((f) => f.node));
+      build = () => ({
+        offerings: c.offerings.map((o, i) => ({
+          offeringId: o.offeringId,
+          products: o.products.map((p, j) => ({ productId: p.productId, quantity: form.elements[`payload.offerings[${i}].products[${j}].quantity`].value.trim() })),
+        })),
+      });
+    } else if (k === 'RATE_CHANGE' || k === 'REMOVE_OFFERING') {
+      const line = field('Which part', { tag: 'select', name: 'payload.offerings[0].offeringId', options: lineOptions });
+      const rate = field('New billing period', { tag: 'select', name: 'payload.offerings[0].rateId', options: [] });
+      const fillRates = () => {
+        const o = names.offerings.get(line.input.value);
+        const current = c.offerings.find((x) => x.offeringId === line.input.value)?.rateId;
+        rate.input.replaceChildren(...(o?.rates ?? []).filter((r) => r.id !== current).map((r) => el('option', { value: r.id }, r.name ?? r.id)));
+      };
+      line.input.addEventListener('change', fillRates);
+      fillRates();
+      inputs.replaceChildren(line.node, k === 'RATE_CHANGE' ? rate.node : '');
+      build = () => ({ offerings: [k === 'RATE_CHANGE' ? { offeringId: line.input.value, rateId: rate.input.value } : { offeringId: line.input.value }] });
+    } else if (k === 'OFFERING_CHANGE') {
+      const line = field('Replace', { tag: 'select', name: 'payload.offerings[0].offeringId', options: lineOptions });
+      const next = field('With', { tag: 'select', name: 'payload.offerings[0].newOfferingId', options: others.map((o) => [o.id, o.name ?? o.id]) });
+      inputs.replaceChildren(line.node, next.node);
+      build = () => ({ offerings: [{ offeringId: line.input.value, newOfferingId: next.input.value }] });
+    } else if (k === 'ADD_OFFERING') {
+      const add = field('Add', { tag: 'select', name: 'payload.offerings[0].offeringId', options: others.map((o) => [o.id, o.name ?? o.id]) });
+      const rate = field('Billing', { tag: 'select', name: 'payload.offerings[0].rateId', options: [] });
+      const fillRates = () => rate.input.replaceChildren(...(names.offerings.get(add.input.value)?.rates ?? []).map((r) => el('option', { value: r.id }, r.name ?? r.id)));
+      add.input.addEventListener('change', fillRates);
+      fillRates();
+      inputs.replaceChildren(add.node, rate.node);
+      build = () => ({ offerings: [{ offeringId: add.input.value, rateId: rate.input.value }] });
+    } else {
+      inputs.replaceChildren(el('p', {}, 'Your subscription ends; at the next bill cycle nothing more is charged, or now with a credit for the unused part.'));
+      build = () => null;
+    }
+  }
+  kind.input.addEventListener('change', choose);
+  form.addEventListener('input', (e) => {
+    if (e.target !== kind.input) result.replaceChildren(); // a preview holds only for what it previewed
+  });
+  choose();
+
+  const body = () => {
+    const b = { action: kind.input.value, contractId: c.id, payload: build() };
+    if (form.elements.when.value === 'NEXT_BILL_CYCLE') b.relativeEffectiveDate = 'NEXT_BILL_CYCLE';
+    return b;
+  };
+
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    clearErrors(form);
+    result.replaceChildren();
+    const request = body();
+    busy(previewBtn, async () => {
+      try {
+        const p = await call('POST', '/api/selfService/contract', { body: { ...request, preview: true } });
+        const confirm = el('button', { type: 'button', class: 'confirm' }, 'Confirm change');
+        result.replaceChildren(el('div', { dataset: { preview: '' } }, summary(p, currency, 'preview')),
+          el('div', { class: 'actions' }, confirm, el('button', { type: 'button', class: 'secondary', onclick: () => result.replaceChildren() }, 'Back')));
+        const key = api.newKey(); // one confirmation, retried safely
+        confirm.addEventListener('click', () => busy(confirm, async () => {
+          try {
+            const r = await call('POST', '/api/selfService/contract', { body: request, idempotencyKey: key, accept: [402] });
+            await refresh();
+            const again = $('contracts').querySelector(`[data-contract="${CSS.escape(c.id)}"] .preview`);
+            again?.replaceChildren(el('div', { dataset: { result: r.status } }, summary(r, currency, 'result')));
+          } catch (err) {
+            showError(form, err);
+          }
+        }));
+      } catch (err) {
+        showError(form, err);
+      }
+    });
+  });
+  return panel;
+}
+
+/** What the customer pays now: due (preview), or charged / still due (result). */
+function dueLine(r, inv, currency, mode) {
+  if (mode === 'result' && r.payment) {
+    return el('p', { class: 'due' }, el('strong', { dataset: { due: String(r.payment.amount) } },
+      `${r.payment.status === 'SUCCEEDED' ? 'Charged' : 'Charge attempted'} today: ${money(r.payment.amount, currency)}`));
+  }
+  const due = inv.amountDue ?? inv.amount;
+  const text = due > 0 ? `Due today: ${money(due, currency)}` : due < 0 ? `Credit: ${money(-due, currency)}` : 'Nothing due today';
+  return el('p', { class: 'due' }, el('strong', { dataset: { due: String(due) } }, text));
+}
+
+/** What a change does (preview) or did (result): effective date, the invoice, what is due. */
+function summary(r, currency, mode) {
+  const inv = r.invoice;
+  const eff = r.quote?.effectiveDate;
+  const parts = [];
+  if (mode === 'result') {
+    const text = { SUCCESS: 'Done.', PENDING_REVIEW: 'Sent for review: nothing changes until it is approved.', FAILED: 'The charge failed: nothing was changed.' }[r.status] ?? r.status;
+    parts.push(el('p', { class: `notice ${r.status === 'FAILED' ? 'bad' : 'good'}` }, text, r.payment ? ` Payment ${r.payment.status.toLowerCase()}: ${money(r.payment.amount, currency)}.` : ''));
+  }
+  if (eff) parts.push(el('p', {}, `Takes effect ${date(eff)}.`));
+  if (inv && (inv.items?.length ?? 0) > 0) {
+    parts.push(invoiceTable(inv, currency, names, { caption: mode === 'preview' ? 'What this change invoices' : `Invoice ${inv.id}` }));
+    parts.push(dueLine(r, inv, currency, mode));
+  } else {
+    parts.push(el('p', { class: 'due' }, el('strong', { dataset: { due: '0' } }, 'Nothing due today'),
+      r.upcomingInvoice ? ` · next invoice ${date(r.upcomingInvoice.invoiceDate)}: ${money(r.upcomingInvoice.amount, currency)}` : ''));
+  }
+  return el('div', {}, ...parts);
+}
+
+try {
+  const fromHash = tokenFrom(new URLSearchParams(window.location.hash.slice(1)).get('token'));
+  if (fromHash) history.replaceState(null, '', window.location.pathname); // keep the token out of the address bar
+  const t = fromHash ?? sessionStorage.getItem(STORE);
+  if (t) await open(t);
+  else $('token-form').hidden = false;
+  document.body.dataset.status = 'ready';
+} catch (e) {
+  sessionStorage.removeItem(STORE);
+  pageError.textContent = e.status === 401 ? 'This portal link has expired. Ask for a new one.' : e.message;
+  $('token-form').hidden = false;
+  document.body.dataset.status = 'failed';
+}
+
+$('token-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const form = e.target;
+  clearErrors(form);
+  pageError.textContent = '';
+  try {
+    const t = tokenFrom(form.elements.token.value);
+    if (!t) throw Object.assign(new Error('Paste the whole portal link (it contains ctok_…).'), { path: 'token' });
+    await open(t);
+  } catch (err) {
+    showError(form, err.status === 401 ? { path: 'token', message: 'This portal link has expired. Ask for a new one.' } : err);
+  }
+});
