@@ -104,6 +104,19 @@ async function pay(page) {
   return { shown, invoiceId: await page.locator('[data-invoice]').getAttribute('data-invoice') };
 }
 
+test('the Worker serves the pages and the package as static assets, with their headers; the API falls through', async () => {
+  for (const [url, type] of [['/', 'text/html'], ['/checkout/', 'text/html'], ['/portal/', 'text/html'],
+    ['/pkg/quotekit_pricing_bg.wasm', 'application/wasm'], ['/assets/pricing.js', 'javascript']]) {
+    const res = await fetch(stack.url + url);
+    assert.equal(res.status, 200, url);
+    assert.match(res.headers.get('content-type'), new RegExp(type), url);
+    assert.equal(res.headers.get('x-frame-options'), 'DENY', url);
+    assert.equal(res.headers.get('x-content-type-options'), 'nosniff', url);
+  }
+  assert.equal((await fetch(`${stack.url}/_headers`)).status, 404, 'the headers file is not served');
+  assert.equal((await fetch(`${stack.url}/healthz`)).status, 200);
+});
+
 describe('pricing page', () => {
   test('random plans, quantities and dates: the page shows the API ESTIMATE; checkouts store that invoice', async (t) => {
     const seed = Number(process.env.QUOTEKIT_SEED ?? Date.now() % 1e9);
@@ -147,6 +160,18 @@ describe('pricing page', () => {
       assert.equal(await card.locator('.first-invoice tr[data-line]').count(), q.firstInvoice.lines.length, label);
       choices.push({ offering, rate, start, items, quote: q, href: await card.getByRole('link').getAttribute('href') });
     }
+    // The monthly/annual switch moves every plan that has both, and the figures follow.
+    await page.getByLabel('Start date').fill(today());
+    await page.getByLabel('Annual').check();
+    const team = page.locator('.plan[data-offering=offr_team]');
+    assert.equal(await team.getByLabel('Billing').inputValue(), 'rate_team_annual');
+    assert.equal(await page.locator('.plan[data-offering=offr_EoqyNVChm1kwT]').getByLabel('Billing').inputValue(), 'rate_aCTj2kwzyd0U5', 'monthly only: unchanged');
+    await team.locator('input[type=number][data-product=prod_seats]').fill('10');
+    await team.locator('input[type=number][data-product=prod_storage]').fill('100');
+    const annual = await api.post({ action: 'ESTIMATE', quote: { offerings: [{ offeringId: 'offr_team', rateId: 'rate_team_annual',
+      items: [{ productId: 'prod_seats', quantity: 10 }, { productId: 'prod_storage', quantity: 100 }] }] } });
+    assert.equal(await money(team.locator('[data-figure=perPeriod]')), annual.json.quote.offerings[0].amountWithoutTax);
+    assert.match(await team.locator('[data-figure=perPeriod]').textContent(), /\/ year/);
     // A tiered product has its chart, with the tiers marked.
     assert.ok(await page.locator('.plan[data-offering=offr_team] svg.chart .tier').count() >= 1);
     await done(page);
