@@ -206,7 +206,11 @@ fn next_bill_cycle_is_scheduled_and_blocks_other_changes_until_withdrawn() {
     let mut preview = seats(contract, 12);
     preview["preview"] = json!(true);
     let (status, e) = c.change(&preview);
-    assert_eq!((status, e["code"].as_str()), (409, Some("AMENDMENT_PENDING")), "a preview answers what confirming would");
+    assert_eq!(
+        (status, e["code"].as_str()),
+        (409, Some("AMENDMENT_PENDING")),
+        "a preview answers what confirming would"
+    );
     let (status, w) = c.secret("POST", &format!("/api/contracts/{contract}/amendments/{amendment}/reject"), None);
     assert_eq!((status, w["status"].as_str()), (200, Some("WITHDRAWN")));
     assert_eq!(c.change(&seats(contract, 12)).0, 200);

@@ -601,7 +601,10 @@ fn a_finalized_session_gets_a_portal_token_for_its_account_within_the_hour() {
     // Finalized at 12:00; at 13:00:01 the window has closed (and the token has expired).
     let later = Call { app: &a, now: edge::Now::from_naive(now(TODAY).at + chrono::Duration::seconds(3601)) };
     let (status, body) = later.json("POST", &path, &json!({}));
-    assert_eq!((status, body["code"].as_str(), body["path"].as_str()), (403, Some("PORTAL_WINDOW_CLOSED"), Some("sessionId")));
+    assert_eq!(
+        (status, body["code"].as_str(), body["path"].as_str()),
+        (403, Some("PORTAL_WINDOW_CLOSED"), Some("sessionId"))
+    );
     assert_eq!(read(&later, account), 401, "the token lives an hour");
 }
 

@@ -45,7 +45,8 @@ pub fn estimate(catalog: &Catalog, request: &Value, today: NaiveDate) -> Result<
 /// rate, is no tax). A checkout page shows this before the visitor pays.
 pub fn due_at_signup(catalog: &Catalog, request: &Value, today: NaiveDate) -> Result<Invoice> {
     let quote = estimate(catalog, request, today)?;
-    let address = request.get("customer").and_then(|c| c.get("billingAddress")).map(Address::from_json).unwrap_or_default();
+    let address =
+        request.get("customer").and_then(|c| c.get("billingAddress")).map(Address::from_json).unwrap_or_default();
     quote.first_invoice.with_tax(catalog, &address)
 }
 
