@@ -19,7 +19,7 @@ WORKER_SRC := $(shell find crates/edge/src crates/pricing/src -name '*.rs') crat
   crates/pricing/Cargo.toml Cargo.lock crates/edge/openapi.json
 ESBUILD := node_modules/wrangler/node_modules/@esbuild/linux-x64/bin/esbuild
 
-.PHONY: setup build dev test fmt lint unit wasm-check doc bench bench-wasm pkg wasm-test node-test worker e2e deploy-check bench-edge
+.PHONY: setup build dev test verify fuzz fuzz-cmin fmt lint unit wasm-check doc bench bench-wasm pkg wasm-test node-test worker e2e deploy-check bench-edge
 
 setup:
 	@scripts/setup.sh
@@ -29,6 +29,12 @@ setup:
 ## Honours PORT, SECRET_KEY, PUBLISHABLE_KEY and STRIPE_API_BASE.
 dev: setup build
 	node scripts/dev.mjs
+
+## The long versions of the proofs (RELIABILITY.md): schemathesis with 200
+## examples per operation, then every fuzz target for 10 minutes.
+verify: setup build
+	SCHEMA_EXAMPLES=200 node --test tests/e2e/schema.test.mjs
+	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=600
 
 ## Every test and gate.
 test: setup fmt lint unit wasm-check doc pkg wasm-test node-test e2e deploy-check
@@ -122,3 +128,23 @@ deploy-check: setup build
 bench-edge: setup worker
 	node tests/bench/edge.mjs 2000 20
 	node tests/bench/billing.mjs 10000
+
+## Fuzzing (libFuzzer via cargo fuzz, nightly): each target for FUZZ_SECONDS
+## (default 120), growing fuzz/corpus/<target>; stats in target/fuzz/<target>.log,
+## summarised by scripts/fuzz_report.py. `make test` replays the committed corpora.
+FUZZ_SECONDS ?= 120
+FUZZ_TARGETS := catalog estimate preview_change api_request
+fuzz: setup
+	scripts/setup-fuzz.sh
+	mkdir -p target/fuzz
+	for t in $(FUZZ_TARGETS); do \
+	  cargo +nightly fuzz run --fuzz-dir fuzz $$t -- -dict=fuzz/json.dict -max_total_time=$(FUZZ_SECONDS) \
+	    -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 2>&1 | tee target/fuzz/$$t.log | grep -E '^(#[0-9]+.*(DONE|pulse)|==|SUMMARY|stat::)' ; \
+	  test $${PIPESTATUS[0]} -eq 0 || exit 1; \
+	done
+	python3 scripts/fuzz_report.py $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+## Minimises the corpora (what is committed): the smallest set with the same coverage.
+fuzz-cmin: setup
+	scripts/setup-fuzz.sh
+	for t in $(FUZZ_TARGETS); do cargo +nightly fuzz cmin --fuzz-dir fuzz $$t -- -dict=fuzz/json.dict; done

@@ -146,7 +146,7 @@ doc = {
       "description": "Scheduled changes on their dates, then each period's invoice (exactly once), charged when the bill group collects automatically; then dunning (retries per settings.dunning.retryDays, default 1, 3, 5 days; after the last, the invoice is voided and the contract suspended). Continue with `cursor` = `nextCursor` while it is not null.",
       "security": [{"secretKey": []}], "parameters": [idem],
       "requestBody": {"required": False, "content": {"application/json": {"schema": {"type": "object", "properties": {
-          "date": {"type": "string", "format": "date"}, "cursor": {"type": "string"}, "limit": {"type": "integer", "minimum": 1, "maximum": 200}}}}}},
+          "date": {"type": "string", "format": "date", "description": "Default today; never after today."}, "cursor": {"type": "string"}, "limit": {"type": "integer", "minimum": 1, "maximum": 200}}}}}},
       "responses": {"200": json_resp("What the run did", {"type": "object", "required": ["id", "date", "contracts", "invoicesIssued", "charged", "failed", "nextCursor"], "properties": {
           "id": {"type": "string"}, "date": {"type": "string", "format": "date"}, "contracts": {"type": "integer"}, "invoicesIssued": {"type": "integer"},
           "charged": {"type": "integer"}, "failed": {"type": "integer"}, "changesApplied": {"type": "integer"}, "voided": {"type": "integer"},
@@ -274,4 +274,13 @@ doc = {
    "EstimateResponse": {"type": "object", "required": ["sessionId", "error", "action", "catalogVersion", "quote"], "properties": {
       "sessionId": nstr, "error": {"const": False}, "action": {"const": "ESTIMATE"}, "catalogVersion": {"type": "integer"}, "quote": S("Quote")}},
   }}}
+# Every operation that takes an Idempotency-Key can answer what the key itself causes.
+for item in doc["paths"].values():
+    for op in item.values():
+        if idem in op.get("parameters", []):
+            r = op["responses"]
+            r.setdefault("400", err_resp("Bad input (an Idempotency-Key must be 1 to 255 printable ASCII characters)."))
+            r.setdefault("409", err_resp("A request with this Idempotency-Key is still in progress."))
+            r.setdefault("422", err_resp("Idempotency-Key reused with another request."))
+
 print(json.dumps(doc, indent=2, ensure_ascii=False))

@@ -71,3 +71,14 @@ if ! "$venv/bin/python" -c "import localstripe, sys; sys.exit(0)" 2>/dev/null \
   "$venv/bin/pip" install --quiet --disable-pip-version-check "localstripe==$LOCALSTRIPE_VERSION"
 fi
 say "localstripe $("$venv/bin/pip" show localstripe | awk '/^Version/{print $2}')"
+
+# --- schemathesis (PyPI): the API against its own OpenAPI document
+# (tests/e2e/schema.test.mjs), in its own virtualenv (pinned version).
+SCHEMATHESIS_VERSION=4.32.5
+venv=.tools/schemathesis
+if [ "$("$venv/bin/pip" show schemathesis 2>/dev/null | awk '/^Version/{print $2}')" != "$SCHEMATHESIS_VERSION" ]; then
+  say "installing schemathesis $SCHEMATHESIS_VERSION into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+fi
+say "schemathesis $("$venv/bin/pip" show schemathesis | awk '/^Version/{print $2}')"

@@ -56,4 +56,38 @@ mod tests {
             assert!(seen.insert(id));
         }
     }
+
+    /// A million ids: no two alike; every character position spread evenly
+    /// over the alphabet (the first 20: the last two hold the top bits of 128,
+    /// which 62²² exceeds, so they are not uniform); and
+    /// no sequence: consecutive ids share a 3-character start no more often
+    /// than chance (1 in 62³).
+    #[test]
+    #[allow(clippy::arithmetic_side_effects, clippy::indexing_slicing, clippy::cast_precision_loss)]
+    fn a_million_ids_have_no_duplicate_no_bias_and_no_sequence() {
+        const N: usize = 1_000_000;
+        let mut seen = HashSet::with_capacity(N);
+        let mut counts = vec![[0u32; 128]; 20];
+        let mut shared_starts = 0;
+        let mut previous = String::new();
+        for _ in 0..N {
+            let id = new_id(&OsRandom, "");
+            for (pos, b) in id.bytes().take(20).enumerate() {
+                counts[pos][usize::from(b)] += 1;
+            }
+            if id[..3] == previous[..previous.len().min(3)] {
+                shared_starts += 1;
+            }
+            previous.clone_from(&id);
+            assert!(seen.insert(id), "a duplicate id");
+        }
+        let expected = N as f64 / 62.0;
+        for (pos, c) in counts.iter().enumerate() {
+            for &b in ALPHABET {
+                let n = f64::from(c[usize::from(b)]);
+                assert!((n - expected).abs() < expected * 0.1, "position {pos}: {} appears {n} times", b as char);
+            }
+        }
+        assert!(shared_starts < 50, "{shared_starts} consecutive ids share their first 3 characters (chance: ~4)");
+    }
 }

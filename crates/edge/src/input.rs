@@ -252,9 +252,7 @@ fn address(v: &Value) -> ApiResult<Value> {
                 }
                 s = s.to_ascii_uppercase();
             }
-            if key == "state" {
-                s = s.to_ascii_uppercase();
-            }
+            // Everything else is kept as written (tax matches a state ignoring case).
             out.insert(key.into(), json!(s));
         }
     }

@@ -345,6 +345,13 @@ async fn dispatch<D: Db, S: Stripe, R: Random>(
         ("POST", "/api/webhooks/stripe") => ok(200, &app.stripe_webhook(req, now).await?),
         ("POST", "/api/billingRuns") => {
             let body = if req.body.is_empty() { json!({}) } else { input::parse_body(&req.body)? };
+            if !body.is_object() {
+                return Err(ApiError::bad(
+                    "INVALID_VALUE",
+                    "",
+                    "The body is a JSON object: { date?, cursor?, limit? }.",
+                ));
+            }
             let date = match body.get("date") {
                 None | Some(Value::Null) => now.today,
                 Some(v) => v
@@ -352,7 +359,21 @@ async fn dispatch<D: Db, S: Stripe, R: Random>(
                     .and_then(pricing::parse_date)
                     .ok_or_else(|| ApiError::bad("INVALID_VALUE", "date", "date is YYYY-MM-DD."))?,
             };
-            let cursor = body.get("cursor").and_then(Value::as_str).unwrap_or_default();
+            // Billing ahead of time would issue invoices for periods not yet due
+            // (and a far date is unbounded work): a run is for today or a past day.
+            if date > now.today {
+                return Err(ApiError::bad(
+                    "INVALID_VALUE",
+                    "date",
+                    format!("date may not be after today ({}): a run bills what is due.", now.today),
+                ));
+            }
+            let cursor = match body.get("cursor") {
+                None | Some(Value::Null) => "",
+                Some(v) => v.as_str().ok_or_else(|| {
+                    ApiError::bad("INVALID_VALUE", "cursor", "cursor is the nextCursor of the page before.")
+                })?,
+            };
             let limit = match body.get("limit") {
                 None | Some(Value::Null) => crate::billing::DEFAULT_PAGE,
                 Some(v) => v.as_i64().filter(|l| (1..=crate::billing::MAX_PAGE).contains(l)).ok_or_else(|| {

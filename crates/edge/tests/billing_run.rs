@@ -154,6 +154,9 @@ fn runs_page_through_contracts() {
     let c = Call { app: &a, now: now(TODAY) };
     paying_customer(&c, 1, false, TODAY);
     paying_customer(&c, 2, false, TODAY);
+    let (status, e) = c.secret("POST", "/api/billingRuns", Some(&json!({ "date": "2026-12-22" })));
+    assert_eq!((status, e["path"].as_str()), (400, Some("date")), "no billing ahead of time");
+    let c = Call { app: &a, now: now("2026-12-22") };
     let first = c.secret("POST", "/api/billingRuns", Some(&json!({ "date": "2026-12-22", "limit": 1 }))).1;
     assert_eq!(first["contracts"], 1);
     let cursor = first["nextCursor"].as_str().unwrap();
@@ -171,6 +174,12 @@ fn runs_page_through_contracts() {
     assert_eq!(first["invoicesIssued"].as_i64().unwrap() + second["invoicesIssued"].as_i64().unwrap(), 2);
     let (status, e) = c.secret("POST", "/api/billingRuns", Some(&json!({ "date": "22/12/2026" })));
     assert_eq!((status, e["path"].as_str()), (400, Some("date")));
+    for (body, path) in
+        [(json!("2026-12-22"), ""), (json!({ "cursor": 7 }), "cursor"), (json!({ "limit": 0 }), "limit")]
+    {
+        let (status, e) = c.secret("POST", "/api/billingRuns", Some(&body));
+        assert_eq!((status, e["path"].as_str()), (400, Some(path)), "{body}");
+    }
 }
 
 #[test]
