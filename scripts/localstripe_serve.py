@@ -8,7 +8,25 @@ import pickle
 import sys
 
 from aiohttp import web
-from localstripe.server import app, store
+from localstripe import resources
+
+# Real Stripe takes `off_session` when confirming a PaymentIntent (a charge
+# without the cardholder present); localstripe refuses any parameter there.
+# Accept and ignore it (the stand-in has no off-session rules to apply). Its
+# routes are bound when localstripe.server is imported: patch before that.
+_confirm = resources.PaymentIntent._api_confirm
+
+
+def _confirm_off_session(id, off_session=None, **kwargs):
+    return _confirm(id, **kwargs)
+
+
+resources.extra_apis[:] = [
+    (m, path, _confirm_off_session if path == "/v1/payment_intents/{id}/confirm" else f)
+    for (m, path, f) in resources.extra_apis
+]
+
+from localstripe.server import app, store  # noqa: E402
 
 PICKLE = "/tmp/localstripe.pickle"
 
@@ -24,6 +42,13 @@ def dump_atomically():
 
 store.dump_to_disk = dump_atomically
 
+
 port = int(sys.argv[1]) if len(sys.argv) > 1 else 8420
-store.try_load_from_disk()
+try:
+    store.try_load_from_disk()
+except (pickle.UnpicklingError, EOFError, AttributeError, ValueError) as e:
+    # A state file from another localstripe version, or one cut short:
+    # start empty rather than not at all (local Stripe state is disposable).
+    print(f"localstripe: ignoring unreadable {PICKLE}: {e}", file=sys.stderr)
+    store.clear()
 web.run_app(app, host="127.0.0.1", port=port, print=None)

@@ -465,7 +465,7 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             currency: currency.to_ascii_lowercase(),
             metadata: vec![("quotekit_invoice", invoice_id.to_owned()), ("quotekit_contract", contract_id.clone())],
         };
-        let result = self.stripe.charge(&format!("{invoice_id}/attempt/{attempt}"), &charge).await;
+        let result = self.charge_once(&format!("{invoice_id}/attempt/{attempt}"), &charge, &midnight(day)).await;
         let mut batch = Vec::new();
         match result {
             Ok(pi) => {

@@ -588,7 +588,7 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
                 currency: currency.to_ascii_lowercase(),
                 metadata: vec![("quotekit_amendment", amendment_id.clone()), ("quotekit_contract", c.id.clone())],
             };
-            match self.stripe.charge(&format!("{amendment_id}/charge"), &charge).await {
+            match self.charge_once(&format!("{amendment_id}/charge"), &charge, now).await {
                 Ok(pi) => payment_intent = Some(pi.id),
                 Err(e) => {
                     let (message, error) = match &e {

@@ -8,6 +8,7 @@
 pub mod api;
 pub mod billing;
 pub mod catalogs;
+pub mod charges;
 pub mod contracts;
 pub mod db;
 pub mod ids;

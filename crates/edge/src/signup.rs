@@ -389,7 +389,7 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             metadata: vec![("quotekit_session", s.id.clone()), ("quotekit_account", s.account_id.clone())],
         };
         let idem = format!("{}/charge/{}", s.id, s.charge_attempts);
-        match self.stripe.charge(&idem, &charge).await {
+        match self.charge_once(&idem, &charge, now).await {
             Ok(pi) => {
                 let (f, extra) = self.finalize_records(s, &catalog, &quote, Some(&pi.id), now)?;
                 self.write(f.finalize_batch.clone()).await?;

@@ -100,8 +100,12 @@ pub trait Stripe {
     async fn attach(&self, idem: &str, payment_method: &str, customer: &str) -> Result<PaymentMethod, StripeError>;
     /// Makes a PaymentMethod the customer's default for invoices.
     async fn set_default(&self, idem: &str, customer: &str, payment_method: &str) -> Result<(), StripeError>;
-    /// Charges off-session, confirming at once.
-    async fn charge(&self, idem: &str, charge: &Charge<'_>) -> Result<PaymentIntent, StripeError>;
+    /// Creates the PaymentIntent for a charge, unconfirmed: no money moves yet.
+    async fn create_payment_intent(&self, idem: &str, charge: &Charge<'_>) -> Result<String, StripeError>;
+    /// Confirms a PaymentIntent off-session: the charge itself.
+    async fn confirm_payment_intent(&self, idem: &str, id: &str) -> Result<PaymentIntent, StripeError>;
+    /// Where a PaymentIntent stands (after an answer was lost).
+    async fn payment_intent(&self, id: &str) -> Result<PaymentIntent, StripeError>;
 }
 
 /// An off-session charge.
@@ -261,7 +265,7 @@ impl<H: Http> Stripe for StripeHttp<H> {
             .map(|_| ())
     }
 
-    async fn charge(&self, idem: &str, c: &Charge<'_>) -> Result<PaymentIntent, StripeError> {
+    async fn create_payment_intent(&self, idem: &str, c: &Charge<'_>) -> Result<String, StripeError> {
         let amount = c.amount.to_string();
         let keys: Vec<String> = c.metadata.iter().map(|(k, _)| format!("metadata[{k}]")).collect();
         let mut form = vec![
@@ -269,23 +273,35 @@ impl<H: Http> Stripe for StripeHttp<H> {
             ("currency", c.currency.as_str()),
             ("customer", c.customer),
             ("payment_method", c.payment_method),
-            ("off_session", "true"),
-            ("confirm", "true"),
         ];
         form.extend(keys.iter().map(String::as_str).zip(c.metadata.iter().map(|(_, v)| v.as_str())));
-        let v = self.call("POST", "/v1/payment_intents", Some(idem), &form).await?;
-        let pi = PaymentIntent { id: id_of(&v)?, status: str_of(&v, "status").unwrap_or_default() };
-        match pi.status.as_str() {
-            "succeeded" | "processing" => Ok(pi),
-            _ => Err(match v.get("last_payment_error") {
-                Some(e) if e.is_object() => declined(e),
-                _ => StripeError::Declined {
-                    code: "authentication_required".into(),
-                    decline_code: None,
-                    message: "The card needs the cardholder to authenticate this payment.".into(),
-                },
-            }),
-        }
+        id_of(&self.call("POST", "/v1/payment_intents", Some(idem), &form).await?)
+    }
+
+    async fn confirm_payment_intent(&self, idem: &str, id: &str) -> Result<PaymentIntent, StripeError> {
+        let path = format!("/v1/payment_intents/{}/confirm", encode(id));
+        payment_intent_of(&self.call("POST", &path, Some(idem), &[("off_session", "true")]).await?)
+    }
+
+    async fn payment_intent(&self, id: &str) -> Result<PaymentIntent, StripeError> {
+        payment_intent_of(&self.call("GET", &format!("/v1/payment_intents/{}", encode(id)), None, &[]).await?)
+    }
+}
+
+/// A PaymentIntent as answered: `succeeded`/`processing` (paid),
+/// `requires_confirmation` (not yet charged), else declined with its reason.
+fn payment_intent_of(v: &Value) -> Result<PaymentIntent, StripeError> {
+    let pi = PaymentIntent { id: id_of(v)?, status: str_of(v, "status").unwrap_or_default() };
+    match pi.status.as_str() {
+        "succeeded" | "processing" | "requires_confirmation" => Ok(pi),
+        _ => Err(match v.get("last_payment_error") {
+            Some(e) if e.is_object() => declined(e),
+            _ => StripeError::Declined {
+                code: "authentication_required".into(),
+                decline_code: None,
+                message: "The card needs the cardholder to authenticate this payment.".into(),
+            },
+        }),
     }
 }
 

@@ -619,3 +619,22 @@ fn the_site_config_is_public_and_names_the_publishable_keys() {
     assert_eq!(v["stripe"]["jsUrl"], "https://js.stripe.com/v3/");
     assert!(!r.body.contains(SECRET), "never the secret key");
 }
+
+#[test]
+fn an_answer_lost_after_the_charge_is_found_on_retry_never_charged_twice() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    let open = create(&c, "CREATE_WITH_PAYMENT_METHOD");
+    let s = add_card(&c, &open, false);
+    let id = s["sessionId"].as_str().unwrap();
+    a.stripe.lose_next_answer.set(true); // Stripe charges, the answer never arrives
+    let (status, e) = c.patch(id, &json!({ "action": "FINALIZE" }));
+    assert_eq!((status, e["code"].as_str()), (502, Some("PAYMENT_PROVIDER_UNAVAILABLE")), "{e}");
+    assert_eq!(a.stripe.charge_count(), 1);
+    assert_eq!(a.db.count("invoices"), 0, "nothing recorded yet");
+    let (status, done) = c.patch(id, &json!({ "action": "FINALIZE" }));
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["payment"]["status"], "SUCCEEDED");
+    assert_eq!(a.stripe.charge_count(), 1, "the retry found the charge instead of making another");
+    assert_eq!(a.db.count("invoices"), 1);
+}

@@ -147,7 +147,18 @@ pub struct FakeStripe {
     pub setis: RefCell<HashMap<String, FakeSeti>>,
     pub pms: RefCell<HashMap<String, FakePm>>,
     pub charges: RefCell<Vec<FakeCharge>>,
-    pub keys: RefCell<HashMap<String, Result<PaymentIntent, StripeError>>>,
+    pub intents: RefCell<HashMap<String, FakeIntent>>,
+    /// Charges at the next confirm, then answers as if the connection dropped.
+    pub lose_next_answer: Cell<bool>,
+}
+
+pub struct FakeIntent {
+    pub key: String,
+    pub customer: String,
+    pub payment_method: String,
+    pub amount: i64,
+    pub currency: String,
+    pub outcome: Option<Result<PaymentIntent, StripeError>>,
 }
 
 impl FakeStripe {
@@ -237,19 +248,32 @@ impl Stripe for FakeStripe {
     async fn set_default(&self, _: &str, _: &str, _: &str) -> Result<(), StripeError> {
         self.up()
     }
-    async fn charge(&self, idem: &str, c: &Charge<'_>) -> Result<PaymentIntent, StripeError> {
+    async fn create_payment_intent(&self, idem: &str, c: &Charge<'_>) -> Result<String, StripeError> {
         self.up()?;
-        if let Some(r) = self.keys.borrow().get(idem) {
-            return r.clone(); // Stripe replays an idempotency key's first result
+        let id = self.id("pi");
+        self.intents.borrow_mut().insert(
+            id.clone(),
+            FakeIntent {
+                key: idem.into(),
+                customer: c.customer.into(),
+                payment_method: c.payment_method.into(),
+                amount: c.amount,
+                currency: c.currency.clone(),
+                outcome: None,
+            },
+        );
+        Ok(id)
+    }
+    async fn confirm_payment_intent(&self, _: &str, id: &str) -> Result<PaymentIntent, StripeError> {
+        self.up()?;
+        let mut intents = self.intents.borrow_mut();
+        let i = intents.get_mut(id).ok_or(StripeError::Rejected { status: 404, message: "No such payment_intent".into() })?;
+        if i.outcome.is_some() {
+            return Err(StripeError::Rejected { status: 400, message: "This PaymentIntent was already confirmed.".into() });
         }
-        self.charges.borrow_mut().push((
-            idem.into(),
-            c.customer.into(),
-            c.payment_method.into(),
-            c.amount,
-            c.currency.clone(),
-        ));
-        let declines = self.pms.borrow().get(c.payment_method).is_some_and(|p| p.declines);
+        let key = i.key.trim_end_matches("/create").to_owned(); // our charge key
+        self.charges.borrow_mut().push((key, i.customer.clone(), i.payment_method.clone(), i.amount, i.currency.clone()));
+        let declines = self.pms.borrow().get(&i.payment_method).is_some_and(|p| p.declines);
         let r = if declines {
             Err(StripeError::Declined {
                 code: "card_declined".into(),
@@ -257,10 +281,19 @@ impl Stripe for FakeStripe {
                 message: "Your card was declined.".into(),
             })
         } else {
-            Ok(PaymentIntent { id: self.id("pi"), status: "succeeded".into() })
+            Ok(PaymentIntent { id: id.into(), status: "succeeded".into() })
         };
-        self.keys.borrow_mut().insert(idem.into(), r.clone());
+        i.outcome = Some(r.clone());
+        if self.lose_next_answer.replace(false) {
+            return Err(StripeError::Unavailable("the answer was lost".into()));
+        }
         r
+    }
+    async fn payment_intent(&self, id: &str) -> Result<PaymentIntent, StripeError> {
+        self.up()?;
+        let intents = self.intents.borrow();
+        let i = intents.get(id).ok_or(StripeError::Rejected { status: 404, message: "No such payment_intent".into() })?;
+        i.outcome.clone().unwrap_or_else(|| Ok(PaymentIntent { id: id.into(), status: "requires_confirmation".into() }))
     }
 }
 
