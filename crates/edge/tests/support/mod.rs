@@ -267,12 +267,23 @@ impl Stripe for FakeStripe {
     async fn confirm_payment_intent(&self, _: &str, id: &str) -> Result<PaymentIntent, StripeError> {
         self.up()?;
         let mut intents = self.intents.borrow_mut();
-        let i = intents.get_mut(id).ok_or(StripeError::Rejected { status: 404, message: "No such payment_intent".into() })?;
+        let i = intents
+            .get_mut(id)
+            .ok_or(StripeError::Rejected { status: 404, message: "No such payment_intent".into() })?;
         if i.outcome.is_some() {
-            return Err(StripeError::Rejected { status: 400, message: "This PaymentIntent was already confirmed.".into() });
+            return Err(StripeError::Rejected {
+                status: 400,
+                message: "This PaymentIntent was already confirmed.".into(),
+            });
         }
         let key = i.key.trim_end_matches("/create").to_owned(); // our charge key
-        self.charges.borrow_mut().push((key, i.customer.clone(), i.payment_method.clone(), i.amount, i.currency.clone()));
+        self.charges.borrow_mut().push((
+            key,
+            i.customer.clone(),
+            i.payment_method.clone(),
+            i.amount,
+            i.currency.clone(),
+        ));
         let declines = self.pms.borrow().get(&i.payment_method).is_some_and(|p| p.declines);
         let r = if declines {
             Err(StripeError::Declined {
@@ -292,7 +303,8 @@ impl Stripe for FakeStripe {
     async fn payment_intent(&self, id: &str) -> Result<PaymentIntent, StripeError> {
         self.up()?;
         let intents = self.intents.borrow();
-        let i = intents.get(id).ok_or(StripeError::Rejected { status: 404, message: "No such payment_intent".into() })?;
+        let i =
+            intents.get(id).ok_or(StripeError::Rejected { status: 404, message: "No such payment_intent".into() })?;
         i.outcome.clone().unwrap_or_else(|| Ok(PaymentIntent { id: id.into(), status: "requires_confirmation".into() }))
     }
 }
