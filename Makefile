@@ -31,9 +31,11 @@ dev: setup build
 	node scripts/dev.mjs
 
 ## The long versions of the proofs (RELIABILITY.md): schemathesis with 200
-## examples per operation, then every fuzz target for 10 minutes.
+## examples per operation, a thousand checkouts at once, then every fuzz
+## target for 10 minutes.
 verify: setup build
 	SCHEMA_EXAMPLES=200 node --test tests/e2e/schema.test.mjs
+	CHECKOUTS=1000 node --test tests/e2e/concurrency.test.mjs
 	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=600
 
 ## Every test and gate.

@@ -28,7 +28,11 @@ resources.extra_apis[:] = [
 
 from localstripe.server import app, store  # noqa: E402
 
-PICKLE = "/tmp/localstripe.pickle"
+# LOCALSTRIPE_STATE: where the state is kept across restarts (make dev: in
+# .wrangler/state; each test stack: its own temporary folder). Empty: memory
+# only, for load tests (localstripe pickles its whole store on every write,
+# which under load costs more than the requests themselves).
+PICKLE = os.environ.get("LOCALSTRIPE_STATE", "/tmp/localstripe.pickle")
 
 
 def dump_atomically():
@@ -36,19 +40,19 @@ def dump_atomically():
     # truncated file that the next start cannot read. Write, then rename.
     tmp = f"{PICKLE}.{os.getpid()}"
     with open(tmp, "wb") as f:
-        pickle.dump(store, f, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(dict(store), f, protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(tmp, PICKLE)
 
 
-store.dump_to_disk = dump_atomically
-
+store.dump_to_disk = dump_atomically if PICKLE else (lambda: None)
 
 port = int(sys.argv[1]) if len(sys.argv) > 1 else 8420
-try:
-    store.try_load_from_disk()
-except (pickle.UnpicklingError, EOFError, AttributeError, ValueError) as e:
-    # A state file from another localstripe version, or one cut short:
-    # start empty rather than not at all (local Stripe state is disposable).
-    print(f"localstripe: ignoring unreadable {PICKLE}: {e}", file=sys.stderr)
-    store.clear()
+if PICKLE and os.path.exists(PICKLE):
+    try:
+        with open(PICKLE, "rb") as f:
+            dict.update(store, pickle.load(f))
+    except (pickle.UnpicklingError, EOFError, AttributeError, ValueError) as e:
+        # A state file from another localstripe version, or one cut short:
+        # start empty rather than not at all (local Stripe state is disposable).
+        print(f"localstripe: ignoring unreadable {PICKLE}: {e}", file=sys.stderr)
 web.run_app(app, host="127.0.0.1", port=port, print=None)

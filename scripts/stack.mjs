@@ -83,9 +83,10 @@ function stop(child) {
   });
 }
 
-/** Starts localstripe on 127.0.0.1:port (state in /tmp/localstripe.pickle). */
-export async function startLocalstripe(port, { quiet = true } = {}) {
-  const child = start(PYTHON, [path.join(ROOT, 'scripts/localstripe_serve.py'), String(port)], { cwd: ROOT }, quiet);
+/** Starts localstripe on 127.0.0.1:port; `state`: the file that keeps its state across restarts (none: memory only). */
+export async function startLocalstripe(port, { quiet = true, state = '' } = {}) {
+  const env = { ...process.env, LOCALSTRIPE_STATE: state };
+  const child = start(PYTHON, [path.join(ROOT, 'scripts/localstripe_serve.py'), String(port)], { cwd: ROOT, env }, quiet);
   const base = `http://127.0.0.1:${port}`;
   await waitFor(`${base}/js.stripe.com/v3/`, 20000, child, 'localstripe');
   return { base, child, stop: () => stop(child) };
@@ -127,7 +128,7 @@ export async function startWorker({ port, persistDir, vars, quiet = true }) {
   const child = start(WRANGLER, args, { cwd: ROOT, env: WRANGLER_ENV }, quiet);
   const url = `http://127.0.0.1:${port}`;
   await waitFor(`${url}/healthz`, 60000, child, 'wrangler dev');
-  return { url, child, stop: () => stop(child) };
+  return { url, child, log: () => child.log(), stop: () => stop(child) };
 }
 
 /** Publishes a catalog with the secret key. */
@@ -189,11 +190,13 @@ export async function startStack(opts = {}) {
   const secretKey = opts.secretKey ?? 'sk_test_local';
   const publishableKey = opts.publishableKey ?? 'pk_test_local';
   const ownDir = !opts.persistDir;
+  // localstripe's state lives beside D1's, so both survive (or go) together.
   const persistDir = opts.persistDir ?? mkdtempSync(path.join(os.tmpdir(), 'quotekit-d1-'));
+  const stripeState = opts.stripeMemoryOnly ? '' : path.join(persistDir, 'localstripe.pickle');
   let stripe = null;
   let stripeBase = opts.stripeBase;
   if (!stripeBase) {
-    stripe = await startLocalstripe(opts.stripePort ?? (await freePort()), opts);
+    stripe = await startLocalstripe(opts.stripePort ?? (await freePort()), { ...opts, state: stripeState });
     stripeBase = stripe.base;
   }
   await migrate(persistDir);
@@ -236,7 +239,7 @@ export async function startStack(opts = {}) {
     },
     async startStripe() {
       const p = Number(new URL(stripeBase).port);
-      stripe = await startLocalstripe(p, opts);
+      stripe = await startLocalstripe(p, { ...opts, state: stripeState });
     },
     async stop() {
       await worker.stop();
