@@ -60,8 +60,8 @@ export async function confirmCard(stack, init, card = 'pm_card_visa') {
   return json;
 }
 
-/** localstripe's PaymentIntents for a customer (it cannot filter: page through all). */
-export async function paymentIntents(stack, customer) {
+/** Every PaymentIntent localstripe holds (it cannot filter: page through all). */
+export async function allPaymentIntents(stack) {
   const all = [];
   let after = '';
   for (;;) {
@@ -70,10 +70,14 @@ export async function paymentIntents(stack, customer) {
     });
     const page = await res.json();
     all.push(...page.data);
-    if (!page.has_more || page.data.length === 0) break;
+    if (!page.has_more || page.data.length === 0) return all;
     after = `&starting_after=${page.data[page.data.length - 1].id}`;
   }
-  return all.filter((pi) => pi.customer === customer);
+}
+
+/** localstripe's PaymentIntents for a customer. */
+export async function paymentIntents(stack, customer) {
+  return (await allPaymentIntents(stack)).filter((pi) => pi.customer === customer);
 }
 
 /** The JSON blocks printed in a seed doc, in order, as text (stray commas and all). */

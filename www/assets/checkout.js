@@ -157,7 +157,7 @@ function startDetails() {
 
 async function show(s) {
   session = s;
-  renderSummary(planFromSession(s), s.customer?.billingAddress);
+  const due = renderSummary(planFromSession(s), s.customer?.billingAddress);
   switch (s.step) {
     case 'details':
       plan = planFromSession(s);
@@ -165,7 +165,7 @@ async function show(s) {
     case 'payment_method':
       return startPayment(s.lastError?.code === 'PAYMENT_DECLINED' ? s.lastError.message : null);
     case 'review':
-      return startReview();
+      return startReview(due);
     case 'processing':
       setStep('review');
       $('review').querySelector('.form-error').textContent = 'Your payment is being processed…';
@@ -235,11 +235,11 @@ async function startPayment(declined) {
 
 // ---- review and pay ---------------------------------------------------------
 
-function startReview() {
+/** The review step; `due` is what the order summary just computed (FINALIZE's charge). */
+function startReview(due) {
   setStep('review');
   const box = $('review');
   clearErrors(box);
-  const due = renderSummary(planFromSession(session), session.customer?.billingAddress);
   const pm = session.paymentMethod;
   $('review-card').textContent = pm ? `Card: ${pm.brand ?? 'card'} ending ${pm.last4 ?? '····'}` : 'No card needed for this plan.';
   $('change-card').hidden = !pm;

@@ -170,13 +170,20 @@ function planCard(offering, catalog, engine, names) {
       const qs = new Set([min, xMax]);
       for (let i = 1; i < 40; i++) qs.add(Math.round(min + ((xMax - min) * i) / 40));
       for (const b of bounds) if (b <= xMax) [b, b + 1].forEach((v) => v <= xMax && qs.add(v));
-      const amountAt = (qty) => {
-        const quantities = new Map(state.quantities);
-        quantities.set(x.product.id, String(qty));
-        const item = engine.estimate(request(quantities), today).offerings[0].items.find((i) => i.productId === x.product.id);
-        return item.amountWithoutTax;
-      };
-      const points = [...qs].sort((a, b) => a - b).map((qty) => [qty, amountAt(qty)]);
+      // An item's price for a whole period depends on its rate and quantity only:
+      // the curve is computed once per rate and range, not on every keystroke.
+      const cacheKey = `${state.rateId}|${x.product.id}|${min}|${xMax}`;
+      if (x.cacheKey !== cacheKey) {
+        const amountAt = (qty) => {
+          const quantities = new Map(state.quantities);
+          quantities.set(x.product.id, String(qty));
+          const item = engine.estimate(request(quantities), today).offerings[0].items.find((i) => i.productId === x.product.id);
+          return item.amountWithoutTax;
+        };
+        x.points = [...qs].sort((a, b) => a - b).map((qty) => [qty, amountAt(qty)]);
+        x.cacheKey = cacheKey;
+      }
+      const points = x.points;
       const item = quote.offerings[0].items.find((i) => i.productId === x.product.id);
       x.chart.replaceChildren(tierChart({
         points, bounds, current: [current, item.amountWithoutTax], currency,
