@@ -96,9 +96,10 @@ doc = {
                     "402": json_resp("The charge was declined: nothing applied (status FAILED)", S("ContractChangeResponse")),
                     "400": err_resp("Bad input: `code` and `path` name the field."), "401": err_resp("Missing or wrong key or token."),
                     "403": err_resp("The publishable key may not change contracts."), "404": err_resp("No such contract (or not this token's)."),
-                    "409": err_resp("Contract not active, another change in progress, or an amendment pending."),
+                    "409": err_resp("Contract not active, another change in progress (CHANGE_IN_PROGRESS: being charged), or an amendment pending."),
                     "413": err_resp("Body over 64 KB."), "422": err_resp("Idempotency-Key reused with another body."),
-                    "502": err_resp("Stripe unreachable; nothing applied."), "503": err_resp("Storage unavailable.")}}},
+                    "502": err_resp("PAYMENT_PROVIDER_UNAVAILABLE. Stripe unreachable: nothing applied, or, when Stripe did not say whether the charge went through, the change is held (charged at most once) and the next request on the contract, or the billing run, settles it; sending the same change again answers how it ended."),
+                    "503": err_resp("Storage unavailable.")}}},
   "/api/customerTokens": {"post": {"operationId": "createCustomerToken", "summary": "Mint a short-lived token scoped to one account (secret key)",
       "security": [{"secretKey": []}], "parameters": [idem],
       "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object", "required": ["accountId"], "properties": {
@@ -150,7 +151,9 @@ doc = {
       "responses": {"200": json_resp("What the run did", {"type": "object", "required": ["id", "date", "contracts", "invoicesIssued", "charged", "failed", "nextCursor"], "properties": {
           "id": {"type": "string"}, "date": {"type": "string", "format": "date"}, "contracts": {"type": "integer"}, "invoicesIssued": {"type": "integer"},
           "charged": {"type": "integer"}, "failed": {"type": "integer"}, "changesApplied": {"type": "integer"}, "voided": {"type": "integer"},
-          "suspended": {"type": "integer"}, "nextCursor": {"type": ["string", "null"]}}}),
+          "suspended": {"type": "integer"}, "renewed": {"type": "integer"}, "ended": {"type": "integer"},
+          "unsettled": {"type": "integer", "description": "Charges whose outcome Stripe could not tell yet: held, never repeated; the next run settles them."},
+          "nextCursor": {"type": ["string", "null"]}}}),
           "400": err_resp("Bad date, cursor or limit."), "401": err_resp("Missing or wrong key."), "403": err_resp("Needs the secret key."),
           "413": err_resp("Body over 64 KB."), "422": err_resp("Idempotency-Key reused."), "503": err_resp("Storage unavailable or no catalog.")}}},
   "/api/accounts/{accountId}/setupIntents": {"post": {"operationId": "accountSetupIntent", "summary": "A SetupIntent for a new card on the account (Stripe.js confirms it)",

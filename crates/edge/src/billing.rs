@@ -8,6 +8,8 @@
 //! with the Stripe key `{invoice}/attempt/{n}`. An invoice left uncharged by a
 //! run that stopped half-way is charged by the next.
 
+use std::collections::BTreeSet;
+
 use chrono::{Duration, NaiveDate, NaiveTime};
 use pricing::{Address, Catalog, Contract, Invoice};
 use rust_decimal::Decimal;
@@ -15,11 +17,17 @@ use serde_json::{Value, json};
 
 use crate::api::{ApiError, ApiResult};
 use crate::catalogs;
+use crate::charges::Settled;
 use crate::contracts::{ContractRow, collects_automatically, load_account, parse_change};
 use crate::db::{Db, DbError, int, json as json_col, text};
 use crate::ids::{Random, new_id};
-use crate::records::{InvoiceHead, Payment, engine_json, insert_invoice, invoice_view, minor_units};
+use crate::records::{InvoiceFigures, InvoiceHead, Payment, engine_json, insert_invoice, invoice_view, minor_units};
+use crate::session::claim_expired;
 use crate::stripe::{Charge, Stripe, StripeError};
+
+/// The `decline_code` of a PENDING attempt whose run ended without knowing
+/// whether the charge went through.
+const OUTCOME_UNKNOWN: &str = "outcome_unknown";
 use crate::{App, Now, stmt};
 
 /// Contracts per page when none is asked for, and the most.
@@ -50,6 +58,11 @@ pub struct Report {
     pub renewed: i64,
     /// Termed contracts ended (not renewing).
     pub ended: i64,
+    /// Charges whose outcome Stripe could not tell yet (held, never repeated;
+    /// the next run settles them).
+    pub unsettled: i64,
+    /// Invoices this run tried to charge (each at most once per run).
+    pub tried: BTreeSet<String>,
 }
 
 impl Report {
@@ -57,7 +70,7 @@ impl Report {
         json!({
             "contracts": self.contracts, "invoicesIssued": self.invoices_issued, "charged": self.charged,
             "failed": self.failed, "changesApplied": self.changes_applied, "voided": self.voided,
-            "suspended": self.suspended, "renewed": self.renewed, "ended": self.ended,
+            "suspended": self.suspended, "renewed": self.renewed, "ended": self.ended, "unsettled": self.unsettled,
         })
     }
 }
@@ -135,7 +148,7 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             .await?;
         for id in rows.iter().filter_map(|r| text(r, "id")) {
             report.contracts = report.contracts.saturating_add(1);
-            self.bill_contract(&id, date, &catalog, &catalog_json, &mut report).await?;
+            self.bill_contract(&id, date, &catalog, &catalog_json, &mut report, now).await?;
         }
         let next = if i64::try_from(rows.len()).unwrap_or(0) >= limit {
             rows.last().and_then(|r| text(r, "id"))
@@ -143,7 +156,7 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             None
         };
         if next.is_none() {
-            self.collect_due(date, &catalog_json, &mut report).await?;
+            self.collect_due(date, &catalog_json, &mut report, now).await?;
         }
         let id = new_id(&self.rng, "run_");
         let mut body = report.to_json();
@@ -166,6 +179,7 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
     }
 
     /// Scheduled changes on their dates, each day's invoices after them.
+    /// (`now` is the wall clock: when claims were taken.)
     async fn bill_contract(
         &self,
         id: &str,
@@ -173,7 +187,15 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
         catalog: &Catalog,
         catalog_json: &Value,
         report: &mut Report,
+        now: &Now,
     ) -> ApiResult<()> {
+        // A change whose charge was left unsettled is settled first; while
+        // it cannot be (Stripe still silent, a live request on it), the
+        // contract waits for the next run.
+        if self.settle_pending_change(id, now).await.is_err() {
+            report.unsettled = report.unsettled.saturating_add(1);
+            return Ok(());
+        }
         for _ in 0..100 {
             let c = ContractRow::load(&self.db, id, None).await?;
             if c.status == "SUSPENDED" {
@@ -200,7 +222,7 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             let event_day = end.or(change.as_ref().map(|(_, e, _)| *e));
             let horizon = event_day.map_or(Some(date), |e| e.pred_opt());
             if let Some(h) = horizon {
-                self.issue_due(&c, h, catalog, catalog_json, report).await?;
+                self.issue_due(&c, h, catalog, catalog_json, report, now).await?;
             }
             if let Some(end) = end {
                 let c = ContractRow::load(&self.db, id, None).await?;
@@ -321,6 +343,7 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
         catalog: &Catalog,
         catalog_json: &Value,
         report: &mut Report,
+        now: &Now,
     ) -> ApiResult<()> {
         let contract = Contract::from_json(catalog, &c.body).map_err(|e| ApiError::from_engine(&e, ""))?;
         let (all, _) = pricing::billing::due(catalog, &contract, through).map_err(|e| ApiError::from_engine(&e, ""))?;
@@ -337,7 +360,7 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             match self.issue(&row, &periods, &after, day, catalog).await {
                 Ok(Some(invoice_id)) => {
                     report.invoices_issued = report.invoices_issued.saturating_add(1);
-                    self.charge_invoice(&invoice_id, day, catalog_json, report).await?;
+                    self.charge_invoice(&invoice_id, day, catalog_json, report, now).await?;
                 }
                 Ok(None) => {}
                 // Another run issued these periods (or changed the contract): start over from what is stored.
@@ -405,7 +428,7 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             };
             let view = invoice_view(&self.rng, &invoice, &head);
             // The invoice first: the period claims reference it.
-            batch.insert(0, insert_invoice(&invoice, &head, &view));
+            batch.insert(0, insert_invoice(&InvoiceFigures::of(&invoice), &head, &view));
             let credit = account.credit_balance.checked_sub(applied).unwrap_or(account.credit_balance);
             batch.push(stmt!(
                 "UPDATE accounts SET credit_balance = ?2 WHERE id = ?1",
@@ -420,14 +443,20 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
     }
 
     /// Charges an open invoice (attempt n+1) when its bill group collects
-    /// automatically and a card is saved; records the attempt and the dunning step.
+    /// automatically and a card is saved; records the attempt and the dunning
+    /// step. An attempt whose outcome Stripe could not tell stays PENDING and
+    /// is taken up again, under the same key, by the next run (at most one charge).
     async fn charge_invoice(
         &self,
         invoice_id: &str,
         day: NaiveDate,
         catalog: &Value,
         report: &mut Report,
+        now: &Now,
     ) -> ApiResult<()> {
+        if !report.tried.insert(invoice_id.to_owned()) {
+            return Ok(());
+        }
         let rows = self.db.query(stmt!("SELECT * FROM invoices WHERE id = ?1", invoice_id)).await?;
         let Some(inv) = rows.first() else { return Ok(()) };
         let due: Decimal = text(inv, "amount_due").and_then(|d| d.parse().ok()).unwrap_or_default();
@@ -448,14 +477,17 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
         let attempt = int(inv, "attempts").unwrap_or(0).saturating_add(1);
         let at = midnight(day).instant;
         let claim = stmt!(
-            "INSERT INTO payment_attempts (invoice_id, attempt, at, status) VALUES (?1, ?2, ?3, 'PENDING')",
+            "INSERT INTO payment_attempts (invoice_id, attempt, at, status, claimed_at) VALUES (?1, ?2, ?3, 'PENDING', ?4)",
             invoice_id,
             attempt,
-            at.as_str()
+            at.as_str(),
+            now.instant.as_str()
         );
         match self.db.batch(vec![claim]).await {
             Ok(()) => {}
-            Err(DbError::Conflict(_)) => return Ok(()), // another run is trying this attempt
+            // Claimed before: by a live run (left to it), or by one that stopped or let it go.
+            Err(DbError::Conflict(_)) if !self.take_over_attempt(invoice_id, attempt, now).await? => return Ok(()),
+            Err(DbError::Conflict(_)) => {}
             Err(e) => return Err(e.into()),
         }
         let charge = Charge {
@@ -465,7 +497,36 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             currency: currency.to_ascii_lowercase(),
             metadata: vec![("quotekit_invoice", invoice_id.to_owned()), ("quotekit_contract", contract_id.clone())],
         };
-        let result = self.charge_once(&format!("{invoice_id}/attempt/{attempt}"), &charge, &midnight(day)).await;
+        let key = format!("{invoice_id}/attempt/{attempt}");
+        let settled = match self.charge_once(&key, &charge, now).await {
+            Ok(pi) => Settled::Charged(pi),
+            Err(e @ StripeError::Declined { .. }) => Settled::Declined(e),
+            // No answer, or a refused call: find out where the charge stands (and stop it if it has not run).
+            Err(_) => self.settle(&key).await,
+        };
+        let result = match settled {
+            Settled::Charged(pi) => Ok(pi),
+            Settled::Declined(e) => Err(e),
+            Settled::NotCharged => {
+                Err(StripeError::Unavailable("Stripe could not be reached; nothing was charged".into()))
+            }
+            Settled::Unknown(e) => {
+                report.unsettled = report.unsettled.saturating_add(1);
+                // Should this write fail too, the claim expires in a minute instead.
+                self.db
+                    .batch(vec![stmt!(
+                        "UPDATE payment_attempts SET decline_code = ?3, message = ?4 \
+                         WHERE invoice_id = ?1 AND attempt = ?2 AND status = 'PENDING'",
+                        invoice_id,
+                        attempt,
+                        OUTCOME_UNKNOWN,
+                        format!("{e:?}")
+                    )])
+                    .await
+                    .ok();
+                return Ok(());
+            }
+        };
         let mut batch = Vec::new();
         match result {
             Ok(pi) => {
@@ -544,13 +605,46 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
                 }
             }
         }
-        self.db.batch(batch).await?;
-        Ok(())
+        match self.db.batch(batch).await {
+            // A twin taking up the same attempt recorded the same outcome.
+            Err(DbError::Conflict(_)) => Ok(()),
+            r => r.map_err(Into::into),
+        }
+    }
+
+    /// Whether a PENDING attempt's claim was let go (outcome unknown) or
+    /// expired (its run stopped); if so, this run takes it over.
+    async fn take_over_attempt(&self, invoice_id: &str, attempt: i64, now: &Now) -> ApiResult<bool> {
+        let rows = self
+            .db
+            .query(stmt!(
+                "SELECT status, decline_code, claimed_at FROM payment_attempts WHERE invoice_id = ?1 AND attempt = ?2",
+                invoice_id,
+                attempt
+            ))
+            .await?;
+        let free = rows.first().is_some_and(|r| {
+            text(r, "status").as_deref() == Some("PENDING")
+                && (text(r, "decline_code").as_deref() == Some(OUTCOME_UNKNOWN)
+                    || text(r, "claimed_at").is_none_or(|t| claim_expired(&t, now)))
+        });
+        if free {
+            self.db
+                .batch(vec![stmt!(
+                    "UPDATE payment_attempts SET claimed_at = ?3, decline_code = NULL, message = NULL \
+                     WHERE invoice_id = ?1 AND attempt = ?2 AND status = 'PENDING'",
+                    invoice_id,
+                    attempt,
+                    now.instant.as_str()
+                )])
+                .await?;
+        }
+        Ok(free)
     }
 
     /// Dunning: open invoices whose next attempt is due, and invoices a run
     /// issued but never tried (it stopped half-way).
-    async fn collect_due(&self, date: NaiveDate, catalog: &Value, report: &mut Report) -> ApiResult<()> {
+    async fn collect_due(&self, date: NaiveDate, catalog: &Value, report: &mut Report, now: &Now) -> ApiResult<()> {
         let rows = self
             .db
             .query(stmt!(
@@ -561,7 +655,7 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             ))
             .await?;
         for id in rows.iter().filter_map(|r| text(r, "id")) {
-            self.charge_invoice(&id, date, catalog, report).await?;
+            self.charge_invoice(&id, date, catalog, report, now).await?;
         }
         Ok(())
     }
@@ -660,7 +754,7 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
                     .batch(vec![stmt!("UPDATE invoices SET status = 'OPEN' WHERE id = ?1", invoice.as_str())])
                     .await?;
             }
-            self.charge_invoice(&invoice, now.today, &catalog_json, &mut report).await?;
+            self.charge_invoice(&invoice, now.today, &catalog_json, &mut report, now).await?;
         }
         // A suspended contract resumes once none of its invoices is left unpaid by dunning.
         self.db

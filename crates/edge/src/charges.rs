@@ -6,12 +6,30 @@
 //! charge, whether or not Stripe honours the Idempotency-Key (it does; the
 //! stand-ins may not). A PaymentIntent created but never recorded is never
 //! confirmed: nothing is charged on it.
+//!
+//! Where even the retry cannot wait for the same request (a contract change
+//! the customer may give up on, a billing attempt), [`App::settle`] finds out
+//! how a charge whose answer was lost stands, and cancels a PaymentIntent
+//! still unconfirmed so that it can never be charged later.
 
 use crate::db::{Db, text};
 use crate::ids::Random;
 use crate::stmt;
-use crate::stripe::{Charge, PaymentIntent, Stripe, StripeError};
+use crate::stripe::{CANCELED, Charge, PaymentIntent, Stripe, StripeError};
 use crate::{App, Now};
+
+/// How a charge whose answer was lost turned out.
+#[derive(Debug)]
+pub enum Settled {
+    /// The money moved.
+    Charged(PaymentIntent),
+    /// The card was declined (Stripe's reason).
+    Declined(StripeError),
+    /// Nothing was charged, and nothing can be any more.
+    NotCharged,
+    /// Stripe could not be asked: the outcome is still unknown.
+    Unknown(StripeError),
+}
 
 impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
     /// Charges `charge` once under `key` (one key per attempt: a declined
@@ -50,5 +68,34 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             return Err(StripeError::Unavailable("Stripe left the payment unconfirmed".into()));
         }
         Ok(pi)
+    }
+
+    /// Where the charge under `key` stands: the recorded PaymentIntent as
+    /// Stripe has it; one still waiting for confirmation is canceled (if it
+    /// was confirmed meanwhile, the cancel fails and Stripe is asked again).
+    pub async fn settle(&self, key: &str) -> Settled {
+        let find = stmt!("SELECT payment_intent_id FROM stripe_charges WHERE key = ?1", key);
+        let id = match self.db.query(find).await {
+            Ok(rows) => rows.first().and_then(|r| text(r, "payment_intent_id")),
+            Err(e) => return Settled::Unknown(StripeError::Unavailable(format!("storage: {e:?}"))),
+        };
+        // Never recorded: never confirmed, so never charged.
+        let Some(id) = id else { return Settled::NotCharged };
+        for _ in 0..3 {
+            match self.stripe.payment_intent(&id).await {
+                Ok(pi) if pi.status == "requires_confirmation" => {
+                    match self.stripe.cancel_payment_intent(&format!("{key}/cancel"), &id).await {
+                        Ok(()) => return Settled::NotCharged,
+                        Err(e @ StripeError::Unavailable(_)) => return Settled::Unknown(e),
+                        Err(_) => {} // it moved on meanwhile: ask again
+                    }
+                }
+                Ok(pi) => return Settled::Charged(pi),
+                Err(StripeError::Declined { code, .. }) if code == CANCELED => return Settled::NotCharged,
+                Err(e @ StripeError::Declined { .. }) => return Settled::Declined(e),
+                Err(e) => return Settled::Unknown(e),
+            }
+        }
+        Settled::Unknown(StripeError::Unavailable("the payment kept changing state".into()))
     }
 }

@@ -10,9 +10,13 @@ use serde_json::{Map, Value, json};
 
 use crate::api::{ApiError, ApiResult};
 use crate::catalogs::{self, Published};
+use crate::charges::Settled;
 use crate::db::{Db, Row, Stmt, int, json as json_col, text};
 use crate::ids::{Random, new_id};
-use crate::records::{InvoiceHead, Payment, engine_json, insert_invoice, invoice_view, minor_units, money_json};
+use crate::records::{
+    InvoiceFigures, InvoiceHead, Payment, engine_json, insert_invoice, invoice_view, minor_units, money_json,
+};
+use crate::session::claim_expired;
 use crate::stripe::{Charge, Stripe, StripeError};
 use crate::{App, Now, stmt};
 
@@ -330,6 +334,146 @@ struct Priced {
     contract_after: Value,
 }
 
+/// What a change answers: HTTP status, `status`, quote, contract, more fields.
+type Outcome = (u16, &'static str, Value, Value, Map<String, Value>);
+
+/// The `error.code` of a PAYMENT_PENDING amendment whose request ended
+/// without knowing whether the charge went through.
+const OUTCOME_UNKNOWN: &str = "PAYMENT_OUTCOME_UNKNOWN";
+
+/// Our key for the charge of an amendment.
+fn charge_key(amendment_id: &str) -> String {
+    format!("{amendment_id}/charge")
+}
+
+/// A quote with another `status`.
+fn with_status(quote: &Value, status: &str) -> Value {
+    let mut q = quote.clone();
+    if let Value::Object(m) = &mut q {
+        m.insert("status".into(), json!(status));
+    }
+    q
+}
+
+/// A failed charge's message and the amendment's `error`.
+fn failure(e: &StripeError) -> (String, Value) {
+    match e {
+        StripeError::Declined { code, decline_code, message } => (
+            message.clone(),
+            json!({ "code": "PAYMENT_DECLINED", "stripeCode": code, "declineCode": decline_code, "message": message }),
+        ),
+        _ => (
+            "The payment provider could not be reached; the change was not applied. Retry.".to_owned(),
+            json!({ "code": "PAYMENT_PROVIDER_UNAVAILABLE" }),
+        ),
+    }
+}
+
+/// Everything applying a priced change writes, decided before any money
+/// moves. A change charged by card keeps it on its PAYMENT_PENDING amendment
+/// (`plan`), so whoever learns that the charge went through (the request
+/// itself, a retry, the billing run) writes exactly what was charged for.
+struct ChangePlan {
+    amendment_id: String,
+    /// The contract version the outcome claims.
+    version: i64,
+    effective_date: String,
+    catalog_version: i64,
+    /// The amendment quote once applied.
+    quote: Value,
+    contract_after: Value,
+    currency: String,
+    credit_after: Decimal,
+    invoice: Option<PlannedInvoice>,
+}
+
+/// The change's invoice as it is written once applied.
+struct PlannedInvoice {
+    id: String,
+    status: String,
+    credit_applied: Decimal,
+    /// Left to pay.
+    amount_due: Decimal,
+    /// Paid by card at the change (zero when nothing is charged).
+    charged: Decimal,
+    figures: InvoiceFigures,
+    view: Value,
+}
+
+impl ChangePlan {
+    fn to_json(&self) -> Value {
+        json!({
+            "amendmentId": self.amendment_id, "version": self.version, "effectiveDate": self.effective_date,
+            "catalogVersion": self.catalog_version, "quote": self.quote, "contractAfter": self.contract_after,
+            "currency": self.currency, "creditAfter": self.credit_after.to_string(),
+            "invoice": self.invoice.as_ref().map(|i| json!({
+                "id": i.id, "status": i.status, "creditApplied": i.credit_applied.to_string(),
+                "amountDue": i.amount_due.to_string(), "charged": i.charged.to_string(),
+                "invoiceDate": i.figures.invoice_date, "amountWithoutTax": i.figures.amount_without_tax.to_string(),
+                "tax": i.figures.tax.to_string(), "amount": i.figures.amount.to_string(), "view": i.view,
+            })),
+        })
+    }
+
+    fn from_json(v: &Value) -> Option<Self> {
+        let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+        let d = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).and_then(|x| x.parse::<Decimal>().ok());
+        let invoice = match v.get("invoice") {
+            None | Some(Value::Null) => None,
+            Some(i) => Some(PlannedInvoice {
+                id: s(i, "id")?,
+                status: s(i, "status")?,
+                credit_applied: d(i, "creditApplied")?,
+                amount_due: d(i, "amountDue")?,
+                charged: d(i, "charged")?,
+                figures: InvoiceFigures {
+                    invoice_date: s(i, "invoiceDate")?,
+                    amount_without_tax: d(i, "amountWithoutTax")?,
+                    tax: d(i, "tax")?,
+                    amount: d(i, "amount")?,
+                },
+                view: i.get("view")?.clone(),
+            }),
+        };
+        Some(Self {
+            amendment_id: s(v, "amendmentId")?,
+            version: v.get("version")?.as_i64()?,
+            effective_date: s(v, "effectiveDate")?,
+            catalog_version: v.get("catalogVersion")?.as_i64()?,
+            quote: v.get("quote")?.clone(),
+            contract_after: v.get("contractAfter")?.clone(),
+            currency: s(v, "currency")?,
+            credit_after: d(v, "creditAfter")?,
+            invoice,
+        })
+    }
+
+    /// The amendment row in `status` (its quote says the same).
+    fn save(
+        &self,
+        c: &ContractRow,
+        req: &ChangeRequest,
+        status: &str,
+        invoice_id: Option<&str>,
+        error: Option<&Value>,
+        at: &str,
+    ) -> Stmt {
+        let quote = if status == "APPLIED" { self.quote.clone() } else { with_status(&self.quote, status) };
+        save_amendment(
+            &self.amendment_id,
+            c,
+            req,
+            status,
+            &self.effective_date,
+            &quote,
+            self.catalog_version,
+            invoice_id,
+            error,
+            at,
+        )
+    }
+}
+
 /// `upsert` of an amendment row.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn save_amendment(
@@ -440,12 +584,6 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
         reviewed: Option<&str>,
         now: &Now,
     ) -> ApiResult<(u16, Value)> {
-        if req.actions.iter().any(|a| TERM_ACTIONS.contains(&a.as_str())) {
-            return self.term_change(c, req, now).await;
-        }
-        let p = self.price_change(&c, req, now.today).await?;
-        let currency = p.preview.contract.currency.clone();
-        let effective = p.invoice.invoice_date;
         let answer = |status: &str, quote: Value, contract: Value, more: Map<String, Value>| {
             let mut m = Map::new();
             m.insert("action".into(), json!(req.label()));
@@ -455,6 +593,21 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             m.extend(more);
             Value::Object(m)
         };
+        // A change whose charge was left unsettled is settled first. Sent
+        // again, that very change answers how it ended instead of running twice.
+        let mut c = c;
+        if let Some((op, applied)) = self.settle_pending_change(&c.id, now).await? {
+            if let Some((http, status, quote, contract, more)) = applied.filter(|_| op == req.op && !req.preview) {
+                return Ok((http, answer(status, quote, contract, more)));
+            }
+            c = ContractRow::load(&self.db, &c.id, None).await?;
+        }
+        if req.actions.iter().any(|a| TERM_ACTIONS.contains(&a.as_str())) {
+            return self.term_change(c, req, now).await;
+        }
+        let p = self.price_change(&c, req, now.today).await?;
+        let currency = p.preview.contract.currency.clone();
+        let effective = p.invoice.invoice_date;
         // A preview answers what confirming would: refused while another amendment waits.
         let pending = self
             .db
@@ -532,7 +685,6 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
         }
     }
 
-    #[allow(clippy::type_complexity)]
     async fn apply_now(
         &self,
         c: ContractRow,
@@ -540,14 +692,13 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
         p: Priced,
         amendment_id: String,
         now: &Now,
-    ) -> ApiResult<(u16, &'static str, Value, Value, Map<String, Value>)> {
+    ) -> ApiResult<Outcome> {
         let at = now.instant.as_str();
         let currency = p.preview.contract.currency.clone();
         let account = load_account(&self.db, &c.account_id).await?;
-        let has_invoice = !p.invoice.lines.is_empty();
         let amount = p.invoice.amount;
         // Credit: a negative invoice grows the balance; a positive one consumes it first.
-        let (credit_applied, amount_due, credit_after) = if !has_invoice {
+        let (credit_applied, amount_due, credit_after) = if p.invoice.lines.is_empty() {
             (Decimal::ZERO, Decimal::ZERO, account.credit_balance)
         } else if amount < Decimal::ZERO {
             (Decimal::ZERO, Decimal::ZERO, account.credit_balance.checked_sub(amount).ok_or_else(ApiError::internal)?)
@@ -561,138 +712,239 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             (Some(cus), Some(pm)) if collect && amount_due > Decimal::ZERO => Some((cus.clone(), pm.clone())),
             _ => None,
         };
-        let mut version = c.version.saturating_add(1);
-        let mut payment_intent = None;
-        if let Some((customer, pm)) = chargeable {
-            // Claim the contract and record the attempt before any money moves.
-            let quote = self.amendment_quote(Some(&amendment_id), "PAYMENT_PENDING", &c, req, &p);
-            let mut claim = c.claim(version, "CHANGE_PAYMENT", at);
-            claim.push(save_amendment(
-                &amendment_id,
-                &c,
-                req,
-                "PAYMENT_PENDING",
-                &p.invoice.invoice_date.to_string(),
-                &quote,
-                p.published.version,
-                None,
-                None,
-                at,
-            ));
-            self.db.batch(claim).await?;
-            version = version.saturating_add(1);
-            let charge = Charge {
-                customer: &customer,
-                payment_method: &pm,
-                amount: minor_units(amount_due, &currency).ok_or_else(ApiError::internal)?,
-                currency: currency.to_ascii_lowercase(),
-                metadata: vec![("quotekit_amendment", amendment_id.clone()), ("quotekit_contract", c.id.clone())],
-            };
-            match self.charge_once(&format!("{amendment_id}/charge"), &charge, now).await {
-                Ok(pi) => payment_intent = Some(pi.id),
-                Err(e) => {
-                    let (message, error) = match &e {
-                        StripeError::Declined { code, decline_code, message } => (
-                            message.clone(),
-                            json!({ "code": "PAYMENT_DECLINED", "stripeCode": code, "declineCode": decline_code, "message": message }),
-                        ),
-                        _ => (
-                            "The payment provider could not be reached; the change was not applied. Retry.".to_owned(),
-                            json!({ "code": "PAYMENT_PROVIDER_UNAVAILABLE" }),
-                        ),
-                    };
-                    let quote = self.amendment_quote(Some(&amendment_id), "FAILED", &c, req, &p);
-                    let mut batch = c.claim(version, "CHANGE_FAILED", at);
-                    batch.push(save_amendment(
-                        &amendment_id,
-                        &c,
-                        req,
-                        "FAILED",
-                        &p.invoice.invoice_date.to_string(),
-                        &quote,
-                        p.published.version,
-                        None,
-                        Some(&error),
-                        at,
-                    ));
-                    self.db.batch(batch).await?;
-                    if !matches!(e, StripeError::Declined { .. }) {
-                        return Err(ApiError::new(502, "PAYMENT_PROVIDER_UNAVAILABLE", "", message));
-                    }
-                    let mut more = Map::new();
-                    more.insert("errorMessage".into(), json!(message));
-                    more.insert("declineCode".into(), error.get("declineCode").cloned().unwrap_or(Value::Null));
-                    let contract = self.contract_view(&c.id, None).await?;
-                    return Ok((402, "FAILED", quote, contract, more));
-                }
-            }
-        }
-        let quote = self.amendment_quote(Some(&amendment_id), "PROCESSED", &c, req, &p);
-        let mut batch = c.claim(version, "CHANGE_APPLIED", at);
-        let status_after = p.contract_after.get("status").and_then(Value::as_str).unwrap_or("ACTIVE").to_owned();
-        batch.push(stmt!(
-            "UPDATE contracts SET body = ?2, status = ?3, catalog_version = ?4 WHERE id = ?1",
-            c.id.as_str(),
-            p.contract_after.to_string(),
-            status_after,
-            p.published.version
-        ));
-        let mut more = Map::new();
-        let mut invoice_id = None;
-        if has_invoice {
+        let charged = if chargeable.is_some() { amount_due } else { Decimal::ZERO };
+        let invoice = (!p.invoice.lines.is_empty()).then(|| {
             let id = new_id(&self.rng, "inv_");
-            let paid = amount_due.is_zero() || payment_intent.is_some();
+            // Written only once the charge (if any) went through: paid by it, or left open.
+            let left = amount_due.checked_sub(charged).unwrap_or(amount_due);
+            let status = if left.is_zero() { "PAID" } else { "OPEN" };
             let head = InvoiceHead {
                 id: &id,
-                status: if paid { "PAID" } else { "OPEN" },
+                status,
                 currency: &currency,
                 account_id: &c.account_id,
                 contract_id: &c.id,
                 bill_group_id: &c.bill_group_id,
                 credit_applied,
-                amount_due: if payment_intent.is_some() { Decimal::ZERO } else { amount_due },
+                amount_due: left,
                 at,
             };
             let view = invoice_view(&self.rng, &p.invoice, &head);
-            batch.push(insert_invoice(&p.invoice, &head, &view));
-            if let Some(pi) = &payment_intent {
+            PlannedInvoice {
+                status: status.to_owned(),
+                credit_applied,
+                amount_due: left,
+                charged,
+                figures: InvoiceFigures::of(&p.invoice),
+                view,
+                id,
+            }
+        });
+        let plan = ChangePlan {
+            version: c.version.saturating_add(if chargeable.is_some() { 2 } else { 1 }),
+            effective_date: p.invoice.invoice_date.to_string(),
+            catalog_version: p.published.version,
+            quote: self.amendment_quote(Some(&amendment_id), "PROCESSED", &c, req, &p),
+            contract_after: p.contract_after,
+            currency,
+            credit_after,
+            invoice,
+            amendment_id,
+        };
+        let Some((customer, pm)) = chargeable else {
+            return self.finish_change(&c, req, &plan, None, at).await;
+        };
+        // Claim the contract and record the attempt with its plan before any money moves.
+        let mut claim = c.claim(c.version.saturating_add(1), "CHANGE_PAYMENT", at);
+        claim.push(plan.save(&c, req, "PAYMENT_PENDING", None, None, at));
+        claim.push(stmt!(
+            "UPDATE amendments SET plan = ?2 WHERE id = ?1",
+            plan.amendment_id.as_str(),
+            plan.to_json().to_string()
+        ));
+        self.db.batch(claim).await?;
+        let charge = Charge {
+            customer: &customer,
+            payment_method: &pm,
+            amount: minor_units(charged, &plan.currency).ok_or_else(ApiError::internal)?,
+            currency: plan.currency.to_ascii_lowercase(),
+            metadata: vec![("quotekit_amendment", plan.amendment_id.clone()), ("quotekit_contract", c.id.clone())],
+        };
+        let key = charge_key(&plan.amendment_id);
+        let settled = match self.charge_once(&key, &charge, now).await {
+            Ok(pi) => Settled::Charged(pi),
+            Err(e @ StripeError::Declined { .. }) => Settled::Declined(e),
+            // No answer, or a refused call: find out where the charge stands (and stop it if it has not run).
+            Err(_) => self.settle(&key).await,
+        };
+        match settled {
+            Settled::Charged(pi) => self.finish_change(&c, req, &plan, Some(&pi.id), at).await,
+            Settled::Unknown(_) => Err(self.let_go(&plan.amendment_id, at).await),
+            Settled::Declined(e) => {
+                let (message, error) = failure(&e);
+                let quote = self.fail_change(&c, req, &plan, &error, at).await?;
+                let mut more = Map::new();
+                more.insert("errorMessage".into(), json!(message));
+                more.insert("declineCode".into(), error.get("declineCode").cloned().unwrap_or(Value::Null));
+                let contract = self.contract_view(&c.id, None).await?;
+                Ok((402, "FAILED", quote, contract, more))
+            }
+            Settled::NotCharged => {
+                let (message, error) = failure(&StripeError::Unavailable(String::new()));
+                self.fail_change(&c, req, &plan, &error, at).await?;
+                Err(ApiError::new(502, "PAYMENT_PROVIDER_UNAVAILABLE", "", message))
+            }
+        }
+    }
+
+    /// Writes an applied change: the contract, its invoice (paid by
+    /// `payment_intent` when charged), the credit balance, the amendment.
+    async fn finish_change(
+        &self,
+        c: &ContractRow,
+        req: &ChangeRequest,
+        plan: &ChangePlan,
+        payment_intent: Option<&str>,
+        at: &str,
+    ) -> ApiResult<Outcome> {
+        let mut batch = c.claim(plan.version, "CHANGE_APPLIED", at);
+        let status_after = plan.contract_after.get("status").and_then(Value::as_str).unwrap_or("ACTIVE");
+        batch.push(stmt!(
+            "UPDATE contracts SET body = ?2, status = ?3, catalog_version = ?4 WHERE id = ?1",
+            c.id.as_str(),
+            plan.contract_after.to_string(),
+            status_after,
+            plan.catalog_version
+        ));
+        let mut more = Map::new();
+        if let Some(inv) = &plan.invoice {
+            let head = InvoiceHead {
+                id: &inv.id,
+                status: &inv.status,
+                currency: &plan.currency,
+                account_id: &c.account_id,
+                contract_id: &c.id,
+                bill_group_id: &c.bill_group_id,
+                credit_applied: inv.credit_applied,
+                amount_due: inv.amount_due,
+                at,
+            };
+            batch.push(insert_invoice(&inv.figures, &head, &inv.view));
+            if let Some(pi) = payment_intent {
                 let payment_id = new_id(&self.rng, "pay_");
                 let payment = Payment {
                     id: &payment_id,
                     account_id: &c.account_id,
-                    invoice_id: &id,
-                    amount: amount_due,
-                    currency: &currency,
+                    invoice_id: &inv.id,
+                    amount: inv.charged,
+                    currency: &plan.currency,
                     payment_intent: pi,
                     at,
                 };
                 batch.push(payment.insert());
                 more.insert("payment".into(), payment.view());
             }
-            more.insert("invoice".into(), view);
-            invoice_id = Some(id);
+            more.insert("invoice".into(), inv.view.clone());
         }
         batch.push(stmt!(
             "UPDATE accounts SET credit_balance = ?2 WHERE id = ?1",
             c.account_id.as_str(),
-            credit_after.to_string()
+            plan.credit_after.to_string()
         ));
-        batch.push(save_amendment(
-            &amendment_id,
-            &c,
-            req,
-            "APPLIED",
-            &p.invoice.invoice_date.to_string(),
-            &quote,
-            p.published.version,
-            invoice_id.as_deref(),
-            None,
-            at,
-        ));
+        batch.push(plan.save(c, req, "APPLIED", plan.invoice.as_ref().map(|i| i.id.as_str()), None, at));
         self.db.batch(batch).await?;
-        more.insert("creditBalance".into(), money_json(credit_after, &currency));
+        more.insert("creditBalance".into(), money_json(plan.credit_after, &plan.currency));
         let contract = self.contract_view(&c.id, None).await?;
-        Ok((200, "SUCCESS", quote, contract, more))
+        Ok((200, "SUCCESS", plan.quote.clone(), contract, more))
+    }
+
+    /// Records a change whose charge failed (nothing charged); answers its quote.
+    async fn fail_change(
+        &self,
+        c: &ContractRow,
+        req: &ChangeRequest,
+        plan: &ChangePlan,
+        error: &Value,
+        at: &str,
+    ) -> ApiResult<Value> {
+        let mut batch = c.claim(plan.version, "CHANGE_FAILED", at);
+        batch.push(plan.save(c, req, "FAILED", None, Some(error), at));
+        self.db.batch(batch).await?;
+        Ok(with_status(&plan.quote, "FAILED"))
+    }
+
+    /// Leaves a change whose charge has an unknown outcome PAYMENT_PENDING,
+    /// marked as let go (the next request or billing run settles it at once
+    /// instead of waiting for the claim to expire); the client's error.
+    async fn let_go(&self, amendment_id: &str, at: &str) -> ApiError {
+        // Should this write fail too, the claim expires in a minute instead.
+        self.db
+            .batch(vec![stmt!(
+                "UPDATE amendments SET error = ?2, updated_at = ?3 WHERE id = ?1 AND status = 'PAYMENT_PENDING'",
+                amendment_id,
+                json!({ "code": OUTCOME_UNKNOWN }).to_string(),
+                at
+            )])
+            .await
+            .ok();
+        ApiError::new(
+            502,
+            "PAYMENT_PROVIDER_UNAVAILABLE",
+            "",
+            "The payment provider did not say whether the payment went through. The change is held and \
+             will be charged at most once: retry the same change to see how it ended.",
+        )
+    }
+
+    /// Settles the contract's PAYMENT_PENDING amendment, if any, whose
+    /// request let it go or stopped: applied as planned if its charge went
+    /// through, FAILED if not. Answers its request and, when applied, what
+    /// applying it answered; 409 while a live request holds it, 502 while
+    /// Stripe cannot say.
+    pub(crate) async fn settle_pending_change(
+        &self,
+        contract_id: &str,
+        now: &Now,
+    ) -> ApiResult<Option<(Value, Option<Outcome>)>> {
+        let rows = self
+            .db
+            .query(stmt!(
+                "SELECT id, request, plan, error, updated_at FROM amendments \
+                 WHERE contract_id = ?1 AND status = 'PAYMENT_PENDING' ORDER BY created_at LIMIT 1",
+                contract_id
+            ))
+            .await?;
+        let Some(row) = rows.first() else { return Ok(None) };
+        let id = text(row, "id").unwrap_or_default();
+        let let_go =
+            json_col(row, "error").is_some_and(|e| e.get("code").and_then(Value::as_str) == Some(OUTCOME_UNKNOWN));
+        if !let_go && !claim_expired(&text(row, "updated_at").unwrap_or_default(), now) {
+            return Err(ApiError::conflict(
+                "CHANGE_IN_PROGRESS",
+                format!("Amendment {id} on this contract is being charged; retry in a minute."),
+            ));
+        }
+        let plan = json_col(row, "plan").as_ref().and_then(ChangePlan::from_json).ok_or_else(ApiError::internal)?;
+        let mut op = json_col(row, "request").unwrap_or(Value::Null);
+        if let Value::Object(m) = &mut op {
+            m.insert("contractId".into(), json!(contract_id));
+        }
+        let req = parse_change(&op)?;
+        let c = ContractRow::load(&self.db, contract_id, None).await?;
+        let at = now.instant.as_str();
+        let applied = match self.settle(&charge_key(&id)).await {
+            Settled::Charged(pi) => Some(self.finish_change(&c, &req, &plan, Some(&pi.id), at).await?),
+            Settled::Unknown(_) => return Err(self.let_go(&id, at).await),
+            Settled::Declined(e) => {
+                self.fail_change(&c, &req, &plan, &failure(&e).1, at).await?;
+                None
+            }
+            Settled::NotCharged => {
+                self.fail_change(&c, &req, &plan, &failure(&StripeError::Unavailable(String::new())).1, at).await?;
+                None
+            }
+        };
+        Ok(Some((req.op, applied)))
     }
 
     /// RENEW (extend the term by `payload.months`, default the first line's

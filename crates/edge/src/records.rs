@@ -78,9 +78,35 @@ pub fn invoice_view(rng: &impl Random, invoice: &Invoice, head: &InvoiceHead<'_>
     Value::Object(m)
 }
 
+/// The figures an invoice row keeps beside its body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvoiceFigures {
+    /// `YYYY-MM-DD`.
+    pub invoice_date: String,
+    /// Before tax.
+    pub amount_without_tax: Decimal,
+    /// Tax.
+    pub tax: Decimal,
+    /// With tax.
+    pub amount: Decimal,
+}
+
+impl InvoiceFigures {
+    /// An engine invoice's figures.
+    #[must_use]
+    pub fn of(invoice: &Invoice) -> Self {
+        Self {
+            invoice_date: invoice.invoice_date.to_string(),
+            amount_without_tax: invoice.amount_without_tax,
+            tax: invoice.tax,
+            amount: invoice.amount,
+        }
+    }
+}
+
 /// Stores an invoice (`view` is what [`invoice_view`] answered).
 #[must_use]
-pub fn insert_invoice(invoice: &Invoice, head: &InvoiceHead<'_>, view: &Value) -> Stmt {
+pub fn insert_invoice(invoice: &InvoiceFigures, head: &InvoiceHead<'_>, view: &Value) -> Stmt {
     stmt!(
         "INSERT INTO invoices (id, account_id, contract_id, bill_group_id, status, invoice_date, currency, \
          amount_without_tax, tax, amount, amount_due, body, created_at) \
@@ -90,7 +116,7 @@ pub fn insert_invoice(invoice: &Invoice, head: &InvoiceHead<'_>, view: &Value) -
         head.contract_id,
         head.bill_group_id,
         head.status,
-        invoice.invoice_date.to_string(),
+        invoice.invoice_date.as_str(),
         head.currency,
         invoice.amount_without_tax.to_string(),
         invoice.tax.to_string(),

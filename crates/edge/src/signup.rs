@@ -1,6 +1,5 @@
 //! The Sign-Up API's eight actions over the session store, the engine and Stripe.
 
-use chrono::NaiveDateTime;
 use pricing::{Address, Catalog, NaiveDate};
 use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
@@ -10,8 +9,8 @@ use crate::catalogs::{self, Published};
 use crate::db::{Db, DbError, Stmt};
 use crate::ids::{Random, new_id};
 use crate::input::{Action, PaymentMethodInput, SignUpInput};
-use crate::records::{InvoiceHead, Payment, engine_json, insert_invoice, invoice_view, minor_units};
-use crate::session::{CLAIM_SECONDS, Session, Status, check_transition};
+use crate::records::{InvoiceFigures, InvoiceHead, Payment, engine_json, insert_invoice, invoice_view, minor_units};
+use crate::session::{Session, Status, check_transition, claim_expired, seconds_since};
 use crate::stripe::{Charge, Stripe, StripeError};
 use crate::{App, Now, stmt};
 
@@ -49,10 +48,6 @@ fn bill_group(catalog: &Catalog, given: Option<&Value>) -> Value {
 
 /// How long after FINALIZE the session may be exchanged for a portal token.
 pub const PORTAL_WINDOW_SECONDS: i64 = 3_600;
-
-fn parse_instant(s: &str) -> Option<NaiveDateTime> {
-    NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%SZ").ok()
-}
 
 impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
     fn signup_url(&self, origin: &str, id: &str) -> String {
@@ -285,9 +280,7 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
 
     async fn patch_session(&self, id: &str, input: SignUpInput, now: &Now, origin: &str) -> ApiResult<Answer> {
         let read = Session::require(&self.db, id).await?;
-        let stale = read.status() == Status::Finalizing
-            && parse_instant(&read.updated_at)
-                .is_some_and(|t| now.at.signed_duration_since(t).num_seconds() > CLAIM_SECONDS);
+        let stale = read.status() == Status::Finalizing && claim_expired(&read.updated_at, now);
         check_transition(read.status(), input.action, stale)?;
         let mut s = read.next(&now.instant);
         s.status = Some(Status::Open);
@@ -564,7 +557,7 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             at,
         };
         let invoice_json = invoice_view(&self.rng, &invoice, &head);
-        batch.push(insert_invoice(&invoice, &head, &invoice_json));
+        batch.push(insert_invoice(&InvoiceFigures::of(&invoice), &head, &invoice_json));
         let mut extra = Map::new();
         extra.insert("billGroup".into(), {
             let mut b = bill.clone();
@@ -650,8 +643,7 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
                 "A portal token is issued only for a finalized session.",
             ));
         }
-        let finalized = parse_instant(&s.updated_at).ok_or_else(ApiError::internal)?;
-        if now.at.signed_duration_since(finalized).num_seconds() > PORTAL_WINDOW_SECONDS {
+        if seconds_since(&s.updated_at, now).ok_or_else(ApiError::internal)? > PORTAL_WINDOW_SECONDS {
             return Err(ApiError::new(
                 403,
                 "PORTAL_WINDOW_CLOSED",

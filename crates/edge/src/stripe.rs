@@ -106,6 +106,8 @@ pub trait Stripe {
     async fn confirm_payment_intent(&self, idem: &str, id: &str) -> Result<PaymentIntent, StripeError>;
     /// Where a PaymentIntent stands (after an answer was lost).
     async fn payment_intent(&self, id: &str) -> Result<PaymentIntent, StripeError>;
+    /// Cancels a PaymentIntent not yet charged (it can never be charged after).
+    async fn cancel_payment_intent(&self, idem: &str, id: &str) -> Result<(), StripeError>;
 }
 
 /// An off-session charge.
@@ -286,7 +288,15 @@ impl<H: Http> Stripe for StripeHttp<H> {
     async fn payment_intent(&self, id: &str) -> Result<PaymentIntent, StripeError> {
         payment_intent_of(&self.call("GET", &format!("/v1/payment_intents/{}", encode(id)), None, &[]).await?)
     }
+
+    async fn cancel_payment_intent(&self, idem: &str, id: &str) -> Result<(), StripeError> {
+        let path = format!("/v1/payment_intents/{}/cancel", encode(id));
+        self.call("POST", &path, Some(idem), &[]).await.map(|_| ())
+    }
 }
+
+/// The decline code of a PaymentIntent that was canceled uncharged.
+pub const CANCELED: &str = "payment_intent_canceled";
 
 /// A PaymentIntent as answered: `succeeded`/`processing` (paid),
 /// `requires_confirmation` (not yet charged), else declined with its reason.
@@ -294,6 +304,11 @@ fn payment_intent_of(v: &Value) -> Result<PaymentIntent, StripeError> {
     let pi = PaymentIntent { id: id_of(v)?, status: str_of(v, "status").unwrap_or_default() };
     match pi.status.as_str() {
         "succeeded" | "processing" | "requires_confirmation" => Ok(pi),
+        "canceled" => Err(StripeError::Declined {
+            code: CANCELED.into(),
+            decline_code: None,
+            message: "The payment was canceled before it was charged.".into(),
+        }),
         _ => Err(match v.get("last_payment_error") {
             Some(e) if e.is_object() => declined(e),
             _ => StripeError::Declined {

@@ -323,3 +323,84 @@ fn a_termed_contract_renews_at_its_end_when_it_auto_renews_and_ends_otherwise() 
     assert!(invoices(&a, &ending).is_empty());
     assert_eq!(run(&a, "2027-01-02")["invoicesIssued"], 0);
 }
+
+/// The invoice's payment attempts: (attempt, status).
+fn attempts(a: &support::TestApp) -> Vec<(i64, String)> {
+    a.db.rows("SELECT attempt, status FROM payment_attempts ORDER BY invoice_id, attempt")
+        .iter()
+        .map(|r| (r["attempt"].as_i64().unwrap(), r["status"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+#[test]
+fn an_attempt_whose_outcome_stripe_cannot_tell_is_taken_up_by_the_next_run_and_charged_once() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    let contract = paying_customer(&c, 10, false, TODAY)["contract"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(a.stripe.charge_count(), 1);
+    a.stripe.silent_after_next_confirm.set(true);
+    let r = run(&a, "2026-12-22");
+    assert_eq!((r["charged"].as_i64(), r["failed"].as_i64(), r["unsettled"].as_i64()), (Some(0), Some(0), Some(1)));
+    assert_eq!(a.stripe.charge_count(), 2, "charged, but the run never heard");
+    assert_eq!(
+        attempts(&a),
+        vec![(1, "PENDING".into())],
+        "held: neither failed (no dunning) nor retried under a new key"
+    );
+    assert_eq!(invoices(&a, &contract)[1]["status"], "OPEN");
+    // Still silent: the next run leaves it held.
+    let r = run(&a, "2026-12-22");
+    assert_eq!(r["unsettled"].as_i64(), Some(1));
+    a.stripe.down.set(false);
+    let r = run(&a, "2026-12-22");
+    assert_eq!((r["charged"].as_i64(), r["unsettled"].as_i64()), (Some(1), Some(0)), "{r}");
+    assert_eq!(a.stripe.charge_count(), 2, "the same attempt, settled from its PaymentIntent");
+    assert_eq!(attempts(&a), vec![(1, "SUCCEEDED".into())]);
+    assert_eq!(invoices(&a, &contract)[1]["status"], "PAID");
+    assert_eq!(a.db.count("payments"), 2);
+}
+
+#[test]
+fn an_attempt_left_pending_by_a_stopped_run_is_resumed_once_its_claim_expires() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    paying_customer(&c, 10, false, TODAY);
+    // The run charges, then loses D1 before writing the outcome.
+    a.db.fail_next_batch_with("INSERT INTO payments");
+    let first = Call { app: &a, now: support::at("2026-12-22", "03:00:00") };
+    let (status, _) = first.secret("POST", "/api/billingRuns", Some(&json!({ "date": "2026-12-22" })));
+    assert_eq!(status, 503);
+    assert_eq!(a.stripe.charge_count(), 2);
+    assert_eq!(attempts(&a), vec![(1, "PENDING".into())]);
+    // A run within the minute leaves the claim to its (possibly live) holder.
+    let soon = Call { app: &a, now: support::at("2026-12-22", "03:00:40") };
+    let (_, r) = soon.secret("POST", "/api/billingRuns", Some(&json!({ "date": "2026-12-22" })));
+    assert_eq!(r["charged"].as_i64(), Some(0), "{r}");
+    let later = Call { app: &a, now: support::at("2026-12-22", "03:02:00") };
+    let (_, r) = later.secret("POST", "/api/billingRuns", Some(&json!({ "date": "2026-12-22" })));
+    assert_eq!(r["charged"].as_i64(), Some(1), "{r}");
+    assert_eq!(a.stripe.charge_count(), 2, "resumed under the same key: not charged again");
+    assert_eq!(attempts(&a), vec![(1, "SUCCEEDED".into())]);
+}
+
+#[test]
+fn a_change_held_for_an_unknown_outcome_is_settled_by_the_billing_run() {
+    let a = setup();
+    let c = Call { app: &a, now: now("2026-12-01") };
+    let signup = Call { app: &a, now: now(TODAY) };
+    let contract = paying_customer(&signup, 10, false, TODAY)["contract"]["id"].as_str().unwrap().to_owned();
+    a.stripe.silent_after_next_confirm.set(true);
+    let change = json!({ "action": "QUANTITY_CHANGE", "contractId": contract,
+        "payload": { "offerings": [{ "offeringId": "offr_team", "products": [{ "productId": "prod_seats", "quantity": 15 }] }] } });
+    assert_eq!(c.change(&change).0, 502);
+    let r = run(&a, "2026-12-01");
+    assert_eq!(r["unsettled"].as_i64(), Some(1), "Stripe still silent: the contract waits");
+    a.stripe.down.set(false);
+    let r = run(&a, "2026-12-01");
+    assert_eq!(r["unsettled"].as_i64(), Some(0), "{r}");
+    let (_, got) = c.secret("GET", &format!("/api/contracts/{contract}"), None);
+    assert_eq!(got["offerings"][0]["products"][0]["quantity"], 15);
+    assert_eq!(got["amendments"][0]["status"], "APPLIED");
+    assert_eq!(a.stripe.charge_count(), 2);
+    assert_eq!(a.db.count("payments"), 2);
+}

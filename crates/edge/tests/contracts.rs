@@ -432,3 +432,110 @@ fn renew_and_term_change_move_the_end_of_a_termed_contract() {
         c.change(&json!({ "action": "RENEW", "contractId": signup["contract"]["id"], "payload": { "months": 12 } }));
     assert_eq!((status, e["code"].as_str()), (409, Some("CONTRACT_NOT_TERMED")));
 }
+
+/// Seats on the contract and its amendments' statuses, as the API shows them.
+fn state(c: &Call<'_>, contract: &str) -> (u64, Vec<String>) {
+    let (_, got) = c.secret("GET", &format!("/api/contracts/{contract}"), None);
+    let statuses = got["amendments"].as_array().unwrap().iter().map(|a| a["status"].as_str().unwrap().to_owned());
+    (got["offerings"][0]["products"][0]["quantity"].as_u64().unwrap(), statuses.collect())
+}
+
+#[test]
+fn a_lost_answer_is_settled_within_the_request() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    let contract = paying_customer(&c, 10, false, TODAY)["contract"]["id"].as_str().unwrap().to_owned();
+    let charges = a.stripe.charge_count();
+    a.stripe.lose_next_answer.set(true);
+    let (status, r) = c.change(&seats(&contract, 15));
+    assert_eq!(status, 200, "Stripe is asked where the charge stands: {r}");
+    assert!(r["payment"]["stripePaymentIntentId"].is_string());
+    assert_eq!(a.stripe.charge_count(), charges + 1);
+    assert_eq!(state(&c, &contract), (15, vec!["APPLIED".into()]));
+}
+
+#[test]
+fn an_unknown_outcome_holds_the_change_and_the_same_change_sent_again_answers_how_it_ended() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    let contract = paying_customer(&c, 10, false, TODAY)["contract"]["id"].as_str().unwrap().to_owned();
+    let charges = a.stripe.charge_count();
+    // Stripe charges, then neither answers nor can be asked.
+    a.stripe.silent_after_next_confirm.set(true);
+    let (status, e) = c.change(&seats(&contract, 15));
+    assert_eq!((status, e["code"].as_str()), (502, Some("PAYMENT_PROVIDER_UNAVAILABLE")), "{e}");
+    assert_eq!(state(&c, &contract), (10, vec!["PAYMENT_PENDING".into()]), "held, nothing applied yet");
+    assert_eq!(a.db.count("invoices"), 1);
+    // While Stripe stays silent, every change (previews too) says so; nothing is charged again.
+    let (status, _) = c.change(&seats(&contract, 12));
+    assert_eq!(status, 502);
+    a.stripe.down.set(false);
+    // The same change again: the held one went through, so that is the answer, and no second charge.
+    let (status, r) = c.change(&seats(&contract, 15));
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["payment"]["amount"], r["invoice"]["amount"]);
+    assert_eq!(r["invoice"]["status"], "PAID");
+    assert_eq!(a.stripe.charge_count(), charges + 1);
+    assert_eq!(state(&c, &contract), (15, vec!["APPLIED".into()]));
+    assert_eq!(a.db.count("invoices"), 2);
+    assert_eq!(a.db.count("payments"), 2);
+}
+
+#[test]
+fn a_held_change_that_was_charged_is_applied_before_another_change() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    let contract = paying_customer(&c, 10, false, TODAY)["contract"]["id"].as_str().unwrap().to_owned();
+    let charges = a.stripe.charge_count();
+    a.stripe.silent_after_next_confirm.set(true);
+    assert_eq!(c.change(&seats(&contract, 15)).0, 502);
+    a.stripe.down.set(false);
+    // Another change: the held one is settled (applied: it was charged), then this one is priced from 15.
+    let (status, r) = c.change(&seats(&contract, 20));
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(a.stripe.charge_count(), charges + 2);
+    assert_eq!(state(&c, &contract), (20, vec!["APPLIED".into(), "APPLIED".into()]));
+}
+
+#[test]
+fn a_charge_that_never_reached_stripe_is_canceled_and_the_retry_charges_once() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    let contract = paying_customer(&c, 10, false, TODAY)["contract"]["id"].as_str().unwrap().to_owned();
+    let charges = a.stripe.charge_count();
+    a.stripe.drop_next_confirm.set(true);
+    let (status, e) = c.change(&seats(&contract, 15));
+    assert_eq!((status, e["code"].as_str()), (502, Some("PAYMENT_PROVIDER_UNAVAILABLE")), "{e}");
+    assert_eq!(state(&c, &contract), (10, vec!["FAILED".into()]), "not charged: failed at once");
+    let canceled = a.stripe.intents.borrow().values().filter(|i| {
+        matches!(&i.outcome, Some(Err(edge::stripe::StripeError::Declined { code, .. })) if code == edge::stripe::CANCELED)
+    }).count();
+    assert_eq!(canceled, 1, "the unconfirmed PaymentIntent can never be charged later");
+    let (status, r) = c.change(&seats(&contract, 15));
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(a.stripe.charge_count(), charges + 1);
+    assert_eq!(state(&c, &contract).0, 15);
+}
+
+#[test]
+fn a_change_left_pending_by_a_stopped_request_is_settled_once_its_claim_expires() {
+    let a = setup();
+    let c = Call { app: &a, now: support::at(TODAY, "12:00:00") };
+    let contract = paying_customer(&c, 10, false, TODAY)["contract"]["id"].as_str().unwrap().to_owned();
+    let charges = a.stripe.charge_count();
+    // Charged, then the Worker loses D1 before writing the outcome (as if it stopped there).
+    a.db.fail_next_batch_with("UPDATE contracts SET body");
+    assert_eq!(c.change(&seats(&contract, 15)).0, 503);
+    assert_eq!(a.stripe.charge_count(), charges + 1);
+    assert_eq!(state(&c, &contract), (10, vec!["PAYMENT_PENDING".into()]));
+    // Within the minute a live request may still hold it.
+    let soon = Call { app: &a, now: support::at(TODAY, "12:00:30") };
+    let (status, e) = soon.change(&seats(&contract, 15));
+    assert_eq!((status, e["code"].as_str()), (409, Some("CHANGE_IN_PROGRESS")), "{e}");
+    let later = Call { app: &a, now: support::at(TODAY, "12:01:01") };
+    let (status, r) = later.change(&seats(&contract, 15));
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["invoice"]["status"], "PAID");
+    assert_eq!(a.stripe.charge_count(), charges + 1, "settled from the recorded PaymentIntent, not charged again");
+    assert_eq!(state(&c, &contract), (15, vec!["APPLIED".into()]));
+}

@@ -62,6 +62,10 @@ impl Sqlite {
         out
     }
 
+    /// Rows of a read, as the Worker sees them.
+    pub fn rows(&self, sql: &'static str) -> Vec<Row> {
+        pollster::block_on(self.query(Stmt { sql, params: vec![] })).unwrap()
+    }
     pub fn count(&self, table: &str) -> i64 {
         self.0.borrow().query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0)).unwrap()
     }
@@ -150,6 +154,10 @@ pub struct FakeStripe {
     pub intents: RefCell<HashMap<String, FakeIntent>>,
     /// Charges at the next confirm, then answers as if the connection dropped.
     pub lose_next_answer: Cell<bool>,
+    /// Charges at the next confirm, loses the answer, and is unreachable from then on.
+    pub silent_after_next_confirm: Cell<bool>,
+    /// The next confirm never reaches Stripe (nothing charged; no answer).
+    pub drop_next_confirm: Cell<bool>,
 }
 
 pub struct FakeIntent {
@@ -266,6 +274,9 @@ impl Stripe for FakeStripe {
     }
     async fn confirm_payment_intent(&self, _: &str, id: &str) -> Result<PaymentIntent, StripeError> {
         self.up()?;
+        if self.drop_next_confirm.replace(false) {
+            return Err(StripeError::Unavailable("no answer within 10 s".into()));
+        }
         let mut intents = self.intents.borrow_mut();
         let i = intents
             .get_mut(id)
@@ -295,6 +306,10 @@ impl Stripe for FakeStripe {
             Ok(PaymentIntent { id: id.into(), status: "succeeded".into() })
         };
         i.outcome = Some(r.clone());
+        if self.silent_after_next_confirm.replace(false) {
+            self.down.set(true);
+            return Err(StripeError::Unavailable("the answer was lost".into()));
+        }
         if self.lose_next_answer.replace(false) {
             return Err(StripeError::Unavailable("the answer was lost".into()));
         }
@@ -306,6 +321,22 @@ impl Stripe for FakeStripe {
         let i =
             intents.get(id).ok_or(StripeError::Rejected { status: 404, message: "No such payment_intent".into() })?;
         i.outcome.clone().unwrap_or_else(|| Ok(PaymentIntent { id: id.into(), status: "requires_confirmation".into() }))
+    }
+    async fn cancel_payment_intent(&self, _: &str, id: &str) -> Result<(), StripeError> {
+        self.up()?;
+        let mut intents = self.intents.borrow_mut();
+        let i = intents
+            .get_mut(id)
+            .ok_or(StripeError::Rejected { status: 404, message: "No such payment_intent".into() })?;
+        if i.outcome.is_some() {
+            return Err(StripeError::Rejected { status: 400, message: "The PaymentIntent cannot be canceled.".into() });
+        }
+        i.outcome = Some(Err(StripeError::Declined {
+            code: edge::stripe::CANCELED.into(),
+            decline_code: None,
+            message: "The payment was canceled before it was charged.".into(),
+        }));
+        Ok(())
     }
 }
 
@@ -334,7 +365,11 @@ pub fn app() -> TestApp {
 }
 
 pub fn now(date: &str) -> Now {
-    Now::from_naive(chrono::NaiveDateTime::parse_from_str(&format!("{date}T12:00:00"), "%Y-%m-%dT%H:%M:%S").unwrap())
+    at(date, "12:00:00")
+}
+
+pub fn at(date: &str, time: &str) -> Now {
+    Now::from_naive(chrono::NaiveDateTime::parse_from_str(&format!("{date}T{time}"), "%Y-%m-%dT%H:%M:%S").unwrap())
 }
 
 pub struct Call<'a> {
