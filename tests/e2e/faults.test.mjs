@@ -29,6 +29,12 @@ const customer = (n) => ({ accountName: `Fault Co ${n}`, name: 'F. Ault', email:
   billingAddress: { line1: '1 Main', city: 'SF', state: 'CA', postalCode: '94105', country: 'US' } });
 const quote = (seats = 2) => ({ offerings: [{ offeringId: 'offr_team', rateId: 'rate_team_monthly', items: [{ productId: 'prod_seats', quantity: seats }] }] });
 const MODES = ['refuse', 'error500', 'lost'];
+const PAYMENT_INTENT = { create: /^POST \/v1\/payment_intents$/, confirm: /^POST \/v1\/payment_intents\/pi_\w+\/confirm$/ };
+// Stripe silent: every question about a PaymentIntent (retrieve, cancel) refused.
+const ASKING = /^(GET \/v1\/payment_intents\/pi_\w+|POST \/v1\/payment_intents\/pi_\w+\/cancel)$/;
+const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
+const secret = (extra = {}) => ({ key: stack.secretKey, ...extra });
+const plusDays = (n) => new Date(Date.now() + n * 86400000).toISOString().slice(0, 10);
 let n = 0;
 
 /** Sends, expecting the injected fault to surface as a clear, retryable error. */
@@ -113,8 +119,7 @@ describe('UPDATE with the confirmed card', () => {
 });
 
 describe('FINALIZE', () => {
-  const calls = { create: /^POST \/v1\/payment_intents$/, confirm: /^POST \/v1\/payment_intents\/pi_\w+\/confirm$/ };
-  for (const [step, call] of Object.entries(calls)) for (const mode of [...MODES, 'slow']) {
+  for (const [step, call] of Object.entries(PAYMENT_INTENT)) for (const mode of [...MODES, 'slow']) {
     test(`${mode} at the PaymentIntent's ${step}: a clear error, no contract or invoice; the retry charges exactly once`, { timeout: 120_000 }, async () => {
       const s = await withCard();
       const rows = () => d1(stack, `SELECT COUNT(*) AS n FROM invoices WHERE account_id = '${s.customer.accountId}'`)[0].n;
@@ -136,10 +141,148 @@ describe('FINALIZE', () => {
       }
       assert.equal(done.status, 200, done.text);
       assert.equal(rows(), 1, 'one invoice');
-      if (mode === 'slow') await new Promise((res) => setTimeout(res, 2000)); // the delayed request reaches Stripe too
+      if (mode === 'slow') await sleep(2000); // the delayed request reaches Stripe too
       assert.equal((await succeeded(s.stripeCustomer)).length, 1, 'charged exactly once');
     });
   }
+});
+
+
+async function finalized() {
+  const s = await withCard();
+  const f = await api.patch(s.sessionId, { action: 'FINALIZE' });
+  assert.equal(f.status, 200, f.text);
+  return { ...f.json, stripeCustomer: s.stripeCustomer };
+}
+
+describe('a contract change charged to the card', () => {
+  const seats = (contractId, quantity) => ({ action: 'QUANTITY_CHANGE', contractId,
+    payload: { offerings: [{ offeringId: 'offr_team', products: [{ productId: 'prod_seats', quantity }] }] } });
+  const day = plusDays(10);
+  const change = (contractId, quantity) =>
+    api.call('POST', '/api/selfService/contract', secret({ body: seats(contractId, quantity), headers: at(day) }));
+  const contract = async (id) => (await api.call('GET', `/api/contracts/${id}`, secret())).json;
+  const invoices = (account) => d1(stack, `SELECT COUNT(*) AS n FROM invoices WHERE account_id = '${account}'`)[0].n;
+
+  for (const [step, call] of Object.entries(PAYMENT_INTENT)) for (const mode of [...MODES, 'slow']) {
+    test(`${mode} at the PaymentIntent's ${step}: applied once, or a clear error with nothing applied; the retry converges, charged once`, { timeout: 120_000 }, async () => {
+      const s = await finalized();
+      proxy.fail(call, mode);
+      const r = await change(s.contract.id, 5);
+      assert.equal(proxy.pending(), 0, 'the fault fired');
+      proxy.clear();
+      if (step === 'confirm' && mode === 'lost') {
+        // Stripe charged and the answer was lost: the Worker asked Stripe within the request.
+        assert.equal(r.status, 200, r.text);
+      } else {
+        assertFaultAnswer(r, `${mode} at ${step}`);
+        assert.equal(invoices(s.customer.accountId), 1, 'no invoice for the change');
+        const held = await contract(s.contract.id);
+        assert.equal(held.offerings[0].products[0].quantity, 2, 'nothing applied');
+        assert.deepEqual(held.amendments.map((a) => a.status), ['FAILED'], 'not charged: failed at once');
+        const again = await change(s.contract.id, 5);
+        assert.equal(again.status, 200, again.text);
+      }
+      if (mode === 'slow') await sleep(2000); // the delayed call reaches Stripe too
+      const done = await contract(s.contract.id);
+      assert.equal(done.offerings[0].products[0].quantity, 5);
+      assert.equal(done.amendments.filter((a) => a.status === 'APPLIED').length, 1);
+      assert.equal(invoices(s.customer.accountId), 2, 'the sign-up and the change');
+      assert.equal((await succeeded(s.stripeCustomer)).length, 2, 'the sign-up and the change, each charged once');
+    });
+  }
+
+  test('Stripe silent after charging: 502 and the change held; sent again once Stripe answers, it is applied, charged once', { timeout: 120_000 }, async () => {
+    const s = await finalized();
+    proxy.fail(PAYMENT_INTENT.confirm, 'lost');
+    proxy.fail(ASKING, 'refuse', { times: 1000 });
+    const r = await change(s.contract.id, 5);
+    assertFaultAnswer(r, 'silent');
+    const held = await contract(s.contract.id);
+    assert.deepEqual(held.amendments.map((a) => a.status), ['PAYMENT_PENDING']);
+    assert.equal(held.offerings[0].products[0].quantity, 2, 'not applied while the outcome is unknown');
+    assert.equal(invoices(s.customer.accountId), 1);
+    const still = await change(s.contract.id, 7);
+    assert.equal(still.status, 502, `while Stripe stays silent, no other change either: ${still.text}`);
+    proxy.clear();
+    const again = await change(s.contract.id, 5);
+    assert.equal(again.status, 200, again.text);
+    assert.equal(again.json.payment.status, 'SUCCEEDED');
+    const done = await contract(s.contract.id);
+    assert.equal(done.offerings[0].products[0].quantity, 5);
+    assert.deepEqual(done.amendments.map((a) => a.status), ['APPLIED']);
+    assert.equal(invoices(s.customer.accountId), 2);
+    assert.equal((await succeeded(s.stripeCustomer)).length, 2, 'charged once for the change');
+  });
+});
+
+describe('the billing run', () => {
+  // Each test bills its own imported contract on its own day in March 2026
+  // (three days apart: a retry the day after touches no other test's invoice).
+  let k = 0;
+  async function billable() {
+    const day = `2026-03-${String(1 + 3 * k++).padStart(2, '0')}`;
+    const line = { offeringId: 'offr_team', rateId: 'rate_team_monthly', serviceStart: '2026-01-01', anchorDate: '2026-01-01',
+      anchorDay: 1, invoicedThrough: day, products: [{ productId: 'prod_seats', quantity: 3 }] };
+    const imported = await importContract(stack, { status: 'ACTIVE', currency: 'USD', startDate: '2026-01-01', endDate: null,
+      offerings: [line] }, { collect: true, name: `Billing fault ${k}` });
+    const account = imported.account.id;
+    const si = await api.call('POST', `/api/accounts/${account}/setupIntents`, secret());
+    assert.equal(si.status, 201, si.text);
+    await confirmCard(stack, si.json);
+    const pm = await api.call('POST', `/api/accounts/${account}/paymentMethod`, secret({ body: { paymentToken: si.json.setupIntentId } }));
+    assert.equal(pm.status, 200, pm.text);
+    return { day, contract: imported.contract.id, customer: si.json.customerId };
+  }
+  const run = async (date) => {
+    const r = await api.call('POST', '/api/billingRuns', secret({ body: { date }, headers: at(date) }));
+    assert.equal(r.status, 200, r.text);
+    return r.json;
+  };
+  const next = (date) => new Date(Date.parse(`${date}T00:00:00Z`) + 86400000).toISOString().slice(0, 10);
+  const invoicesOf = (contract) => d1(stack, `SELECT id, status FROM invoices WHERE contract_id = '${contract}'`);
+
+  for (const [step, call] of Object.entries(PAYMENT_INTENT)) for (const mode of [...MODES, 'slow']) {
+    test(`${mode} at the PaymentIntent's ${step}: one invoice, and once the runs converge it is paid, charged once`, { timeout: 120_000 }, async () => {
+      const b = await billable();
+      proxy.fail(call, mode);
+      const first = await run(b.day);
+      assert.equal(proxy.pending(), 0, 'the fault fired');
+      proxy.clear();
+      assert.equal(first.invoicesIssued, 1);
+      assert.equal(first.charged + first.failed + first.unsettled, 1, JSON.stringify(first));
+      if (first.charged === 0) {
+        assert.equal(first.failed, 1, 'not charged: a failed attempt, retried by dunning');
+        const retry = await run(next(b.day));
+        assert.equal(retry.charged, 1, JSON.stringify(retry));
+      }
+      if (mode === 'slow') await sleep(2000);
+      const [inv, ...more] = invoicesOf(b.contract);
+      assert.equal(more.length, 0, 'issued once');
+      assert.equal(inv.status, 'PAID');
+      assert.equal(d1(stack, `SELECT COUNT(*) AS n FROM payments WHERE invoice_id = '${inv.id}'`)[0].n, 1);
+      assert.equal(d1(stack, `SELECT COUNT(*) AS n FROM payment_attempts WHERE status = 'PENDING'`)[0].n, 0);
+      assert.equal((await succeeded(b.customer)).length, 1, 'charged exactly once');
+    });
+  }
+
+  test('Stripe silent after charging: the attempt is held, not failed; the next run settles it without charging again', { timeout: 120_000 }, async () => {
+    const b = await billable();
+    proxy.fail(PAYMENT_INTENT.confirm, 'lost');
+    proxy.fail(ASKING, 'refuse', { times: 1000 });
+    const first = await run(b.day);
+    assert.deepEqual([first.charged, first.failed, first.unsettled], [0, 0, 1], JSON.stringify(first));
+    const [inv] = invoicesOf(b.contract);
+    assert.equal(inv.status, 'OPEN');
+    assert.deepEqual(d1(stack, `SELECT attempt, status FROM payment_attempts WHERE invoice_id = '${inv.id}'`), [{ attempt: 1, status: 'PENDING' }]);
+    assert.equal((await succeeded(b.customer)).length, 1, 'Stripe did charge');
+    proxy.clear();
+    const second = await run(b.day);
+    assert.deepEqual([second.charged, second.unsettled], [1, 0], JSON.stringify(second));
+    assert.equal(invoicesOf(b.contract)[0].status, 'PAID');
+    assert.deepEqual(d1(stack, `SELECT attempt, status FROM payment_attempts WHERE invoice_id = '${inv.id}'`), [{ attempt: 1, status: 'SUCCEEDED' }]);
+    assert.equal((await succeeded(b.customer)).length, 1, 'not charged again');
+  });
 });
 
 describe('a restarted Worker', () => {
