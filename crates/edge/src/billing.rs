@@ -642,15 +642,17 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
         Ok(free)
     }
 
-    /// Dunning: open invoices whose next attempt is due, and invoices a run
-    /// issued but never tried (it stopped half-way).
+    /// Dunning: open invoices whose next attempt is due, invoices a run
+    /// issued but never tried (it stopped half-way), and attempts left
+    /// PENDING (outcome unknown, or their run stopped).
     async fn collect_due(&self, date: NaiveDate, catalog: &Value, report: &mut Report, now: &Now) -> ApiResult<()> {
         let rows = self
             .db
             .query(stmt!(
                 "SELECT id FROM invoices WHERE status = 'OPEN' AND \
                  ((next_attempt_on IS NOT NULL AND next_attempt_on <= ?1) OR (attempts = 0 AND invoice_date <= ?1 \
-                 AND id IN (SELECT invoice_id FROM billed_periods))) ORDER BY id LIMIT 500",
+                 AND id IN (SELECT invoice_id FROM billed_periods)) \
+                 OR id IN (SELECT invoice_id FROM payment_attempts WHERE status = 'PENDING')) ORDER BY id LIMIT 500",
                 date.to_string()
             ))
             .await?;

@@ -404,3 +404,33 @@ fn a_change_held_for_an_unknown_outcome_is_settled_by_the_billing_run() {
     assert_eq!(a.stripe.charge_count(), 2);
     assert_eq!(a.db.count("payments"), 2);
 }
+
+#[test]
+fn a_new_cards_retry_with_an_unknown_outcome_is_settled_by_the_next_run() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    let signup = paying_customer(&c, 10, true, TODAY);
+    let contract = signup["contract"]["id"].as_str().unwrap().to_owned();
+    let account = signup["customer"]["accountId"].as_str().unwrap().to_owned();
+    for day in dates("2026-12-22", 6) {
+        run(&a, &day);
+    }
+    assert_eq!(invoices(&a, &contract)[1]["status"], "VOID");
+    let later = Call { app: &a, now: now("2026-12-30") };
+    let (_, seti) = later.secret("POST", &format!("/api/accounts/{account}/setupIntents"), None);
+    let id = seti["setupIntentId"].as_str().unwrap();
+    a.stripe.confirm(id, false);
+    let charges = a.stripe.charge_count();
+    a.stripe.silent_after_next_confirm.set(true);
+    let (status, r) =
+        later.secret("POST", &format!("/api/accounts/{account}/paymentMethod"), Some(&json!({ "paymentToken": id })));
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["charged"].as_i64(), Some(0));
+    assert_eq!(a.stripe.charge_count(), charges + 1, "Stripe charged; the Worker never heard");
+    assert_eq!(invoices(&a, &contract)[1]["status"], "OPEN", "reopened, its attempt held");
+    a.stripe.down.set(false);
+    let r = run(&a, "2026-12-30");
+    assert_eq!(r["charged"].as_i64(), Some(1), "{r}");
+    assert_eq!(invoices(&a, &contract)[1]["status"], "PAID");
+    assert_eq!(a.stripe.charge_count(), charges + 1, "not charged again");
+}
