@@ -299,4 +299,19 @@ describe('a restarted Worker', () => {
     assert.equal(f.json.payment.status, 'SUCCEEDED');
     assert.equal((await succeeded(init.customerId)).length, 1);
   });
+
+  test('resumes a contract change between its preview and its confirmation', { timeout: 180_000 }, async () => {
+    const s = await finalized();
+    const body = { action: 'QUANTITY_CHANGE', contractId: s.contract.id,
+      payload: { offerings: [{ offeringId: 'offr_team', products: [{ productId: 'prod_seats', quantity: 4 }] }] } };
+    const call = (extra) => api.call('POST', '/api/selfService/contract', secret({ body: { ...body, ...extra }, headers: at(plusDays(3)) }));
+    const preview = await call({ preview: true });
+    assert.equal(preview.status, 200, preview.text);
+    await stack.restartWorker();
+    const done = await call({});
+    assert.equal(done.status, 200, done.text);
+    assert.equal(done.json.invoice.amount, preview.json.invoice.amount, 'the price previewed before the restart');
+    assert.equal(done.json.payment.status, 'SUCCEEDED');
+    assert.equal((await succeeded(s.stripeCustomer)).length, 2);
+  });
 });
