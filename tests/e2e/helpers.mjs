@@ -34,21 +34,26 @@ function d1File(persistDir) {
   return path.join(dir, f);
 }
 
+// Python's sqlite3 reads the file; each call is one process, and the test's
+// event loop waits for it. Keep the waits short: while the loop is blocked an
+// idle keep-alive connection can pass workerd's 5 s idle limit unnoticed, and
+// the next POST, sent on it, fails with "other side closed".
+const READ = `import json,sqlite3,sys
+c=sqlite3.connect('file:'+sys.argv[1]+'?mode=ro',uri=True); c.row_factory=sqlite3.Row
+rows=lambda sql: [dict(r) for r in c.execute(sql)]`;
+
 /** Runs a read-only query on the local D1 file; answers rows as objects. */
 export function d1(stack, sql) {
-  const py = `import json,sqlite3,sys
-c=sqlite3.connect('file:'+sys.argv[1]+'?mode=ro',uri=True); c.row_factory=sqlite3.Row
-print(json.dumps([dict(r) for r in c.execute(sys.argv[2])]))`;
+  const py = `${READ}\nprint(json.dumps(rows(sys.argv[2])))`;
   return JSON.parse(execFileSync('python3', ['-c', py, d1File(stack.persistDir), sql], { encoding: 'utf8' }));
 }
 
-/** Every business table's rows (not the idempotency keys): "D1 unchanged" checks. */
+/** Every business table's rows (not the idempotency keys): "D1 unchanged" checks. One process for all tables. */
 export function snapshot(stack) {
-  const tables = d1(stack, "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE '\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite%' AND name NOT LIKE 'd1_%' AND name <> 'idempotency_keys' ORDER BY name")
-    .map((r) => r.name);
-  const out = {};
-  for (const t of tables) out[t] = d1(stack, `SELECT * FROM ${t} ORDER BY 1`);
-  return out;
+  const tables = "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE '\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite%' AND name NOT LIKE 'd1_%' AND name <> 'idempotency_keys' ORDER BY name";
+  const py = `${READ}
+print(json.dumps({t['name']: rows('SELECT * FROM "%s" ORDER BY 1' % t['name']) for t in rows(sys.argv[2])}))`;
+  return JSON.parse(execFileSync('python3', ['-c', py, d1File(stack.persistDir), tables], { encoding: 'utf8' }));
 }
 
 /** Confirms a SetupIntent with a card, as the Stripe.js stand-in does in a browser. */

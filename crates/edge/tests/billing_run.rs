@@ -13,7 +13,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::{Call, app, demo_catalog, now, paying_customer};
+use support::{Call, app, demo_catalog, now, paying_customer, text};
 
 const TODAY: &str = "2026-11-22";
 
@@ -46,7 +46,7 @@ fn invoices(a: &support::TestApp, contract: &str) -> Vec<Value> {
 
 fn account_of(a: &support::TestApp, contract: &str) -> String {
     let c = Call { app: a, now: now(TODAY) };
-    c.secret("GET", &format!("/api/contracts/{contract}"), None).1["accountId"].as_str().unwrap().to_owned()
+    text(&c.secret("GET", &format!("/api/contracts/{contract}"), None).1["accountId"])
 }
 
 #[test]
@@ -54,7 +54,7 @@ fn thirteen_months_of_daily_runs_invoice_each_period_once_and_charge_it() {
     let a = setup();
     let c = Call { app: &a, now: now(TODAY) };
     let signup = paying_customer(&c, 10, false, TODAY);
-    let contract = signup["contract"]["id"].as_str().unwrap().to_owned();
+    let contract = text(&signup["contract"]["id"]);
     for day in dates(TODAY, 400) {
         let r = run(&a, &day);
         assert_eq!(r["failed"], 0, "{day}: {r}");
@@ -82,7 +82,7 @@ fn a_scheduled_change_takes_effect_on_its_date_before_that_days_invoice() {
     let a = setup();
     let c = Call { app: &a, now: now(TODAY) };
     let signup = paying_customer(&c, 10, false, TODAY);
-    let contract = signup["contract"]["id"].as_str().unwrap().to_owned();
+    let contract = text(&signup["contract"]["id"]);
     let (status, r) = c
         .change(&json!({ "action": "RATE_CHANGE", "contractId": contract, "relativeEffectiveDate": "NEXT_BILL_CYCLE",
         "payload": { "offerings": [{ "offeringId": "offr_team", "rateId": "rate_team_annual" }] } }));
@@ -105,7 +105,7 @@ fn a_failing_card_is_retried_then_the_invoice_voided_and_the_contract_suspended(
     let a = setup();
     let c = Call { app: &a, now: now(TODAY) };
     let signup = paying_customer(&c, 10, true, TODAY);
-    let contract = signup["contract"]["id"].as_str().unwrap().to_owned();
+    let contract = text(&signup["contract"]["id"]);
     let mut failed = 0;
     for day in dates("2026-12-20", 10) {
         failed += run(&a, &day)["failed"].as_i64().unwrap();
@@ -187,8 +187,8 @@ fn a_new_card_retries_what_dunning_gave_up_on_and_resumes_the_contract() {
     let a = setup();
     let c = Call { app: &a, now: now(TODAY) };
     let signup = paying_customer(&c, 10, true, TODAY);
-    let contract = signup["contract"]["id"].as_str().unwrap().to_owned();
-    let account = signup["customer"]["accountId"].as_str().unwrap().to_owned();
+    let contract = text(&signup["contract"]["id"]);
+    let account = text(&signup["customer"]["accountId"]);
     for day in dates("2026-12-22", 6) {
         run(&a, &day);
     }
@@ -215,9 +215,9 @@ fn webhooks_are_verified_and_handled_once() {
     let a = setup();
     let c = Call { app: &a, now: now(TODAY) };
     let signup = paying_customer(&c, 10, true, TODAY);
-    let contract = signup["contract"]["id"].as_str().unwrap().to_owned();
+    let contract = text(&signup["contract"]["id"]);
     run(&a, "2026-12-22");
-    let invoice = invoices(&a, &contract)[1]["id"].as_str().unwrap().to_owned();
+    let invoice = text(&invoices(&a, &contract)[1]["id"]);
     let at = c.now.at.and_utc().timestamp();
     let event = json!({ "id": "evt_1", "type": "payment_intent.succeeded", "data": { "object": {
         "id": "pi_async", "amount": 12870, "amount_received": 12870, "currency": "usd", "metadata": { "quotekit_invoice": invoice } } } })
@@ -270,7 +270,7 @@ fn in_arrears_a_change_splits_the_period_and_a_cancellation_still_bills_what_was
                 "products": [{ "productId": "prod_support", "quantity": 1 }] }] }
     })));
     assert_eq!(status, 201, "{imported}");
-    let id = imported["contract"]["id"].as_str().unwrap().to_owned();
+    let id = text(&imported["contract"]["id"]);
     run(&a, "2026-02-10");
     let cancel = Call { app: &a, now: now("2026-02-10") };
     let (status, r) = cancel.change(&json!({ "action": "CANCELLATION", "contractId": id, "payload": null }));
@@ -300,7 +300,7 @@ fn termed(a: &support::TestApp, auto_renew: Option<bool>) -> String {
     let (status, imported) = c.secret("POST", "/api/contracts", Some(&json!({
         "account": { "name": "Term Co" }, "billGroup": { "collectInvoiceBalanceAutomatically": false }, "contract": contract })));
     assert_eq!(status, 201, "{imported}");
-    imported["contract"]["id"].as_str().unwrap().to_owned()
+    text(&imported["contract"]["id"])
 }
 
 #[test]
@@ -328,7 +328,7 @@ fn a_termed_contract_renews_at_its_end_when_it_auto_renews_and_ends_otherwise() 
 fn attempts(a: &support::TestApp) -> Vec<(i64, String)> {
     a.db.rows("SELECT attempt, status FROM payment_attempts ORDER BY invoice_id, attempt")
         .iter()
-        .map(|r| (r["attempt"].as_i64().unwrap(), r["status"].as_str().unwrap().to_owned()))
+        .map(|r| (r["attempt"].as_i64().unwrap(), text(&r["status"])))
         .collect()
 }
 
@@ -336,7 +336,7 @@ fn attempts(a: &support::TestApp) -> Vec<(i64, String)> {
 fn an_attempt_whose_outcome_stripe_cannot_tell_is_taken_up_by_the_next_run_and_charged_once() {
     let a = setup();
     let c = Call { app: &a, now: now(TODAY) };
-    let contract = paying_customer(&c, 10, false, TODAY)["contract"]["id"].as_str().unwrap().to_owned();
+    let contract = text(&paying_customer(&c, 10, false, TODAY)["contract"]["id"]);
     assert_eq!(a.stripe.charge_count(), 1);
     a.stripe.silent_after_next_confirm.set(true);
     let r = run(&a, "2026-12-22");
@@ -388,7 +388,7 @@ fn a_change_held_for_an_unknown_outcome_is_settled_by_the_billing_run() {
     let a = setup();
     let c = Call { app: &a, now: now("2026-12-01") };
     let signup = Call { app: &a, now: now(TODAY) };
-    let contract = paying_customer(&signup, 10, false, TODAY)["contract"]["id"].as_str().unwrap().to_owned();
+    let contract = text(&paying_customer(&signup, 10, false, TODAY)["contract"]["id"]);
     a.stripe.silent_after_next_confirm.set(true);
     let change = json!({ "action": "QUANTITY_CHANGE", "contractId": contract,
         "payload": { "offerings": [{ "offeringId": "offr_team", "products": [{ "productId": "prod_seats", "quantity": 15 }] }] } });
@@ -410,8 +410,8 @@ fn a_new_cards_retry_with_an_unknown_outcome_is_settled_by_the_next_run() {
     let a = setup();
     let c = Call { app: &a, now: now(TODAY) };
     let signup = paying_customer(&c, 10, true, TODAY);
-    let contract = signup["contract"]["id"].as_str().unwrap().to_owned();
-    let account = signup["customer"]["accountId"].as_str().unwrap().to_owned();
+    let contract = text(&signup["contract"]["id"]);
+    let account = text(&signup["customer"]["accountId"]);
     for day in dates("2026-12-22", 6) {
         run(&a, &day);
     }

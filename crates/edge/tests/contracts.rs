@@ -5,7 +5,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::{Call, PUBLISHABLE, SECRET, app, demo_catalog, now, paying_customer};
+use support::{Call, PUBLISHABLE, SECRET, app, demo_catalog, now, paying_customer, text};
 
 const TODAY: &str = "2026-11-22";
 
@@ -68,7 +68,7 @@ fn every_change_vector_through_the_api() {
                     support::check(&name, expected, &error_of(status, &imported));
                     continue;
                 }
-                let id = imported["contract"]["id"].as_str().unwrap().to_owned();
+                let id = text(&imported["contract"]["id"]);
                 let mut op = case["operation"].clone();
                 op["contractId"] = json!(id);
                 op["preview"] = json!(!apply);
@@ -291,7 +291,7 @@ fn customer_tokens_are_scoped_to_their_account() {
     let account = mine["customer"]["accountId"].as_str().unwrap();
     let (status, t) = c.secret("POST", "/api/customerTokens", Some(&json!({ "accountId": account, "expiresIn": 600 })));
     assert_eq!(status, 201, "{t}");
-    let token = t["token"].as_str().unwrap().to_owned();
+    let token = text(&t["token"]);
     let get = |path: &str, key: &str| c.send("GET", path, Some(key), None, &[]).status;
     assert_eq!(get(&format!("/api/accounts/{account}"), &token), 200);
     assert_eq!(get(&format!("/api/accounts/{account}/contracts"), &token), 200);
@@ -436,7 +436,7 @@ fn renew_and_term_change_move_the_end_of_a_termed_contract() {
 /// Seats on the contract and its amendments' statuses, as the API shows them.
 fn state(c: &Call<'_>, contract: &str) -> (u64, Vec<String>) {
     let (_, got) = c.secret("GET", &format!("/api/contracts/{contract}"), None);
-    let statuses = got["amendments"].as_array().unwrap().iter().map(|a| a["status"].as_str().unwrap().to_owned());
+    let statuses = got["amendments"].as_array().unwrap().iter().map(|a| text(&a["status"]));
     (got["offerings"][0]["products"][0]["quantity"].as_u64().unwrap(), statuses.collect())
 }
 
@@ -444,7 +444,7 @@ fn state(c: &Call<'_>, contract: &str) -> (u64, Vec<String>) {
 fn a_lost_answer_is_settled_within_the_request() {
     let a = setup();
     let c = Call { app: &a, now: now(TODAY) };
-    let contract = paying_customer(&c, 10, false, TODAY)["contract"]["id"].as_str().unwrap().to_owned();
+    let contract = text(&paying_customer(&c, 10, false, TODAY)["contract"]["id"]);
     let charges = a.stripe.charge_count();
     a.stripe.lose_next_answer.set(true);
     let (status, r) = c.change(&seats(&contract, 15));
@@ -458,7 +458,7 @@ fn a_lost_answer_is_settled_within_the_request() {
 fn an_unknown_outcome_holds_the_change_and_the_same_change_sent_again_answers_how_it_ended() {
     let a = setup();
     let c = Call { app: &a, now: now(TODAY) };
-    let contract = paying_customer(&c, 10, false, TODAY)["contract"]["id"].as_str().unwrap().to_owned();
+    let contract = text(&paying_customer(&c, 10, false, TODAY)["contract"]["id"]);
     let charges = a.stripe.charge_count();
     // Stripe charges, then neither answers nor can be asked.
     a.stripe.silent_after_next_confirm.set(true);
@@ -485,7 +485,7 @@ fn an_unknown_outcome_holds_the_change_and_the_same_change_sent_again_answers_ho
 fn a_held_change_that_was_charged_is_applied_before_another_change() {
     let a = setup();
     let c = Call { app: &a, now: now(TODAY) };
-    let contract = paying_customer(&c, 10, false, TODAY)["contract"]["id"].as_str().unwrap().to_owned();
+    let contract = text(&paying_customer(&c, 10, false, TODAY)["contract"]["id"]);
     let charges = a.stripe.charge_count();
     a.stripe.silent_after_next_confirm.set(true);
     assert_eq!(c.change(&seats(&contract, 15)).0, 502);
@@ -501,7 +501,7 @@ fn a_held_change_that_was_charged_is_applied_before_another_change() {
 fn a_charge_that_never_reached_stripe_is_canceled_and_the_retry_charges_once() {
     let a = setup();
     let c = Call { app: &a, now: now(TODAY) };
-    let contract = paying_customer(&c, 10, false, TODAY)["contract"]["id"].as_str().unwrap().to_owned();
+    let contract = text(&paying_customer(&c, 10, false, TODAY)["contract"]["id"]);
     let charges = a.stripe.charge_count();
     a.stripe.drop_next_confirm.set(true);
     let (status, e) = c.change(&seats(&contract, 15));
@@ -521,7 +521,7 @@ fn a_charge_that_never_reached_stripe_is_canceled_and_the_retry_charges_once() {
 fn a_change_left_pending_by_a_stopped_request_is_settled_once_its_claim_expires() {
     let a = setup();
     let c = Call { app: &a, now: support::at(TODAY, "12:00:00") };
-    let contract = paying_customer(&c, 10, false, TODAY)["contract"]["id"].as_str().unwrap().to_owned();
+    let contract = text(&paying_customer(&c, 10, false, TODAY)["contract"]["id"]);
     let charges = a.stripe.charge_count();
     // Charged, then the Worker loses D1 before writing the outcome (as if it stopped there).
     a.db.fail_next_batch_with("UPDATE contracts SET body");
