@@ -124,6 +124,9 @@ fn pin_date(op: &mut Value, date: NaiveDate) {
     }
 }
 
+/// Invoices read at a time when collecting those due (every one due is tried in the run).
+const COLLECT_PAGE: i64 = 200;
+
 fn midnight(d: NaiveDate) -> Now {
     Now::from_naive(d.and_time(NaiveTime::MIN))
 }
@@ -646,20 +649,35 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
     /// issued but never tried (it stopped half-way), and attempts left
     /// PENDING (outcome unknown, or their run stopped).
     async fn collect_due(&self, date: NaiveDate, catalog: &Value, report: &mut Report, now: &Now) -> ApiResult<()> {
-        let rows = self
-            .db
-            .query(stmt!(
-                "SELECT id FROM invoices WHERE status = 'OPEN' AND \
-                 ((next_attempt_on IS NOT NULL AND next_attempt_on <= ?1) OR (attempts = 0 AND invoice_date <= ?1 \
-                 AND id IN (SELECT invoice_id FROM billed_periods)) \
-                 OR id IN (SELECT invoice_id FROM payment_attempts WHERE status = 'PENDING')) ORDER BY id LIMIT 500",
-                date.to_string()
-            ))
-            .await?;
-        for id in rows.iter().filter_map(|r| text(r, "id")) {
-            self.charge_invoice(&id, date, catalog, report, now).await?;
+        // Only invoices a charge can be tried on: open, in a bill group that
+        // collects automatically, the account with a card. (Invoices paid by
+        // bank transfer stay open for weeks; were they read here, each run
+        // would spend its pages on them and starve the card retries behind.)
+        let mut after = String::new();
+        loop {
+            let rows = self
+                .db
+                .query(stmt!(
+                    "SELECT i.id FROM invoices i \
+                     JOIN bill_groups b ON b.id = i.bill_group_id AND b.collect_automatically = 1 \
+                     JOIN accounts a ON a.id = i.account_id AND a.default_payment_method_id IS NOT NULL \
+                     WHERE i.status = 'OPEN' AND i.id > ?2 AND \
+                     ((i.next_attempt_on IS NOT NULL AND i.next_attempt_on <= ?1) OR (i.attempts = 0 AND i.invoice_date <= ?1 \
+                     AND i.id IN (SELECT invoice_id FROM billed_periods)) \
+                     OR i.id IN (SELECT invoice_id FROM payment_attempts WHERE status = 'PENDING')) ORDER BY i.id LIMIT ?3",
+                    date.to_string(),
+                    after.as_str(),
+                    COLLECT_PAGE
+                ))
+                .await?;
+            for id in rows.iter().filter_map(|r| text(r, "id")) {
+                self.charge_invoice(&id, date, catalog, report, now).await?;
+                after = id;
+            }
+            if i64::try_from(rows.len()).unwrap_or(0) < COLLECT_PAGE {
+                return Ok(());
+            }
         }
-        Ok(())
     }
 }
 

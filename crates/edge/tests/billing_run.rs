@@ -434,3 +434,50 @@ fn a_new_cards_retry_with_an_unknown_outcome_is_settled_by_the_next_run() {
     assert_eq!(invoices(&a, &contract)[1]["status"], "PAID");
     assert_eq!(a.stripe.charge_count(), charges + 1, "not charged again");
 }
+
+#[test]
+fn card_retries_are_not_starved_by_invoices_collected_by_hand_and_every_due_one_is_tried() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    let signup = paying_customer(&c, 10, true, TODAY);
+    let contract = text(&signup["contract"]["id"]);
+    let account = text(&signup["customer"]["accountId"]);
+    let group: String =
+        a.db.0
+            .borrow()
+            .query_row("SELECT bill_group_id FROM contracts WHERE id = ?1", [&contract], |r| r.get(0))
+            .unwrap();
+    assert_eq!(run(&a, "2026-12-22")["failed"], 1, "the first attempt; the retry is due on Dec 23");
+    let first = text(&invoices(&a, &contract)[1]["id"]);
+    // 600 open invoices paid by hand (bank transfer), their ids before every
+    // other, and 250 more card retries due on the 23rd (more than a page).
+    let mut sql = format!(
+        "INSERT INTO bill_groups (id, account_id, currency, auto_email_invoice, collect_automatically, created_at) \
+         VALUES ('bg_byhand', '{account}', 'USD', 1, 0, '2026-11-01T00:00:00Z');"
+    );
+    let invoice = |id: &str, group: &str, attempts: u8, next: &str| {
+        format!(
+            "INSERT INTO invoices (id, account_id, contract_id, bill_group_id, status, invoice_date, currency, \
+             amount_without_tax, tax, amount, amount_due, body, created_at, attempts, next_attempt_on) VALUES \
+             ('{id}', '{account}', '{contract}', '{group}', 'OPEN', '2026-12-01', 'USD', '10.00', '0.00', '10.00', \
+             '10.00', '{{}}', '2026-12-01T00:00:00Z', {attempts}, {next});"
+        )
+    };
+    for i in 0..600 {
+        let id = format!("inv_0000{i:04}");
+        sql += &invoice(&id, "bg_byhand", 0, "NULL");
+        sql += &format!(
+            "INSERT INTO billed_periods (contract_id, offering_id, period_start, invoice_id) \
+             VALUES ('{contract}', 'offr_byhand', '2026-{i:04}', '{id}');"
+        );
+    }
+    for i in 0..250 {
+        sql += &invoice(&format!("inv_0001{i:04}"), &group, 1, "'2026-12-23'");
+    }
+    a.db.0.borrow().execute_batch(&sql).unwrap();
+    let r = run(&a, "2026-12-23");
+    assert_eq!(r["failed"], 251, "every card retry due is tried, the hand-paid ones are not: {r}");
+    let keys: Vec<String> = a.stripe.charges.borrow().iter().map(|c| c.0.clone()).collect();
+    assert!(keys.contains(&format!("{first}/attempt/2")), "the contract's own retry: {keys:?}");
+    assert!(!keys.iter().any(|k| k.starts_with("inv_0000")), "nothing charged on a hand-paid invoice");
+}
