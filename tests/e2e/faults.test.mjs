@@ -118,6 +118,28 @@ describe('UPDATE with the confirmed card', () => {
   }
 });
 
+describe('UPDATE with a new email', () => {
+  for (const mode of [...MODES, 'slow']) {
+    test(`${mode} at the Stripe customer's update: 502, the session unchanged; the retry updates both`, { timeout: 120_000 }, async () => {
+      const s = await openSession();
+      const cus = s.paymentMethodInit.stripe.customerId;
+      const before = d1(stack, `SELECT * FROM sessions WHERE id = '${s.sessionId}'`);
+      const body = { action: 'UPDATE', customer: { ...customer(n), email: `moved${n}@example.test` } };
+      proxy.fail(new RegExp(`^POST /v1/customers/${cus}$`), mode);
+      const r = await api.patch(s.sessionId, body);
+      assert.equal(proxy.pending(), 0, 'the fault fired');
+      proxy.clear();
+      assertFaultAnswer(r, `${mode} at the customer update`);
+      assert.deepEqual(d1(stack, `SELECT * FROM sessions WHERE id = '${s.sessionId}'`), before, 'session unchanged');
+      const again = await api.patch(s.sessionId, body);
+      assert.equal(again.status, 200, again.text);
+      assert.equal(again.json.customer.contactEmail, body.customer.email);
+      const held = await (await fetch(`${stripe.base}/v1/customers/${cus}`, { headers: { authorization: 'Bearer sk_test_localstripe' } })).json();
+      assert.equal(held.email, body.customer.email, 'Stripe holds the new email');
+    });
+  }
+});
+
 describe('FINALIZE', () => {
   for (const [step, call] of Object.entries(PAYMENT_INTENT)) for (const mode of [...MODES, 'slow']) {
     test(`${mode} at the PaymentIntent's ${step}: a clear error, no contract or invoice; the retry charges exactly once`, { timeout: 120_000 }, async () => {

@@ -167,6 +167,21 @@ describe('every action', () => {
     assert.equal(x.json.step, 'canceled');
   });
 
+  test('a new name or email on the session reaches the Stripe customer', async () => {
+    const { id, init } = await withCard();
+    const stripeCustomer = async () => (await fetch(`${stack.stripeBase}/v1/customers/${init.customerId}`, {
+      headers: { authorization: 'Bearer sk_test_localstripe' },
+    })).json();
+    assert.deepEqual([(await stripeCustomer()).name, (await stripeCustomer()).email], ['John Doe', 'john.doe@acme.test']);
+    const u = await api.patch(id, { action: 'UPDATE', customer: customer({ name: 'Jane Roe', email: 'jane.roe@acme.test' }) });
+    assert.equal(u.status, 200, u.text);
+    const f = await api.patch(id, { action: 'FINALIZE', customer: customer({ name: 'Jane Roe', email: 'billing@acme.test' }) });
+    assert.equal(f.status, 200, f.text);
+    const c = await stripeCustomer();
+    assert.deepEqual([c.name, c.email], ['Jane Roe', 'billing@acme.test']);
+    assert.equal((await api.get(id)).json.customer.contactEmail, 'billing@acme.test', 'the session holds what Stripe holds');
+  });
+
   test('CREATE_AND_FINALIZE: contract and an open invoice, no payment', async () => {
     const r = await api.post({ action: 'CREATE_AND_FINALIZE', customer: customer({ customId: `EXT-${Date.now()}` }), quote: team(2) });
     assert.equal(r.status, 201, r.text);

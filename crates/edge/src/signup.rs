@@ -3,6 +3,7 @@
 use pricing::{Address, Catalog, NaiveDate};
 use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
 
 use crate::api::{ApiError, ApiResult};
 use crate::catalogs::{self, Published};
@@ -151,13 +152,12 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             Some(c) => c.clone(),
             None => {
                 let c = s.customer.as_ref().ok_or_else(|| missing("customer"))?;
-                let text = |k: &str| c.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
                 let id = self
                     .stripe
                     .create_customer(
                         &format!("{}/customer", s.id),
-                        &text("name"),
-                        &text("email"),
+                        field(c, "name"),
+                        field(c, "email"),
                         &[("quotekit_session", &s.id), ("quotekit_account", &s.account_id)],
                     )
                     .await
@@ -248,9 +248,33 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
         Ok(method)
     }
 
-    /// Applies what an UPDATE-like request carries to `s` (in memory).
+    /// Applies what an UPDATE-like request carries to `s` (in memory; on
+    /// Stripe, a new name or email for a customer already there, so its
+    /// receipts go where the customer now says).
     async fn apply(&self, s: &mut Session, input: &SignUpInput, now: &Now) -> ApiResult<()> {
         if let Some(c) = &input.customer {
+            let (name, email) = (field(c, "name"), field(c, "email"));
+            let before = s.customer.as_ref().map(|b| (field(b, "name"), field(b, "email")));
+            if let Some(id) = &s.stripe_customer_id
+                && before.as_ref() != Some(&(name, email))
+            {
+                // Keyed by what is sent too: a retry is the same request, another
+                // name after a failed write is a new one (Stripe refuses a key reused
+                // with other parameters).
+                let sent: String =
+                    Sha256::digest(format!("{name}\n{email}")).iter().take(8).map(|b| format!("{b:02x}")).collect();
+                self.stripe
+                    .update_customer(&format!("{}/customer/{}/{sent}", s.id, s.version), id, name, email)
+                    .await
+                    .map_err(|e| match e {
+                        StripeError::Rejected { message, .. } => ApiError::bad(
+                            "INVALID_VALUE",
+                            "customer.email",
+                            format!("Stripe refused the customer's details: {message}"),
+                        ),
+                        e => stripe_error(e, ""),
+                    })?;
+            }
             s.customer = Some(c.clone());
         }
         if let Some(q) = &input.quote {
@@ -665,6 +689,11 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
 struct Finalized {
     session: Session,
     finalize_batch: Vec<Stmt>,
+}
+
+/// A text field of a JSON object, or "".
+fn field<'a>(v: &'a Value, key: &str) -> &'a str {
+    v.get(key).and_then(Value::as_str).unwrap_or_default()
 }
 
 fn missing(field: &str) -> ApiError {

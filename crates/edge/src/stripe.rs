@@ -90,6 +90,8 @@ pub trait Stripe {
         email: &str,
         meta: &[(&str, &str)],
     ) -> Result<String, StripeError>;
+    /// Sets a customer's name and email (what Stripe shows and sends receipts to).
+    async fn update_customer(&self, idem: &str, id: &str, name: &str, email: &str) -> Result<(), StripeError>;
     /// Creates a SetupIntent for off-session use.
     async fn create_setup_intent(&self, idem: &str, customer: &str) -> Result<SetupIntent, StripeError>;
     /// Reads a SetupIntent.
@@ -240,6 +242,11 @@ impl<H: Http> Stripe for StripeHttp<H> {
         let mut form = vec![("name", name), ("email", email)];
         form.extend(keys.iter().map(String::as_str).zip(meta.iter().map(|(_, v)| *v)));
         id_of(&self.call("POST", "/v1/customers", Some(idem), &form).await?)
+    }
+
+    async fn update_customer(&self, idem: &str, id: &str, name: &str, email: &str) -> Result<(), StripeError> {
+        let path = format!("/v1/customers/{}", encode(id));
+        self.call("POST", &path, Some(idem), &[("name", name), ("email", email)]).await.map(|_| ())
     }
 
     async fn create_setup_intent(&self, idem: &str, customer: &str) -> Result<SetupIntent, StripeError> {

@@ -280,6 +280,45 @@ fn payment_tokens_are_checked_with_stripe() {
 }
 
 #[test]
+fn a_new_name_or_email_reaches_the_stripe_customer_and_a_failed_push_changes_nothing() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    let s = create(&c, "CREATE_WITH_PAYMENT_METHOD");
+    let id = s["sessionId"].as_str().unwrap();
+    let stripe = |i: usize| a.stripe.customers.borrow()[i].clone();
+    assert_eq!((stripe(0).1, stripe(0).2), ("John Doe".into(), "john@acme.test".into()));
+    // Stripe unreachable: 502 naming the customer, the session as it was.
+    let moved = json!({ "action": "UPDATE", "customer": { "accountName": "Acme Inc", "name": "Jane Roe",
+        "email": "jane@acme.test", "billingAddress": customer()["billingAddress"] } });
+    a.stripe.down.set(true);
+    let before = a.db.dump();
+    let (status, e) = c.patch(id, &moved);
+    assert_eq!((status, e["code"].as_str()), (502, Some("PAYMENT_PROVIDER_UNAVAILABLE")));
+    assert_eq!(a.db.dump(), before);
+    a.stripe.down.set(false);
+    let (status, r) = c.patch(id, &moved);
+    assert_eq!(status, 200, "{r}");
+    assert_eq!((stripe(0).1, stripe(0).2), ("Jane Roe".into(), "jane@acme.test".into()));
+    // The same details again, or only the address: nothing to tell Stripe.
+    a.stripe.down.set(true);
+    let (status, r) = c.patch(id, &moved);
+    assert_eq!(status, 200, "{r}");
+    let mut address = moved.clone();
+    address["customer"]["billingAddress"]["line2"] = json!("Suite 5");
+    assert_eq!(c.patch(id, &address).0, 200);
+    a.stripe.down.set(false);
+    // FINALIZE carrying a new email pushes it before the charge.
+    add_card(&c, &c.get(id).1, false);
+    let mut last = address.clone();
+    last["action"] = json!("FINALIZE");
+    last["customer"]["email"] = json!("billing@acme.test");
+    let (status, done) = c.patch(id, &last);
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(stripe(0).2, "billing@acme.test");
+    assert_eq!(a.stripe.customers.borrow().len(), 1, "one Stripe customer throughout");
+}
+
+#[test]
 fn stripe_down_is_502_and_changes_nothing() {
     let a = setup();
     let c = Call { app: &a, now: now(TODAY) };

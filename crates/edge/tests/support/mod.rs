@@ -147,7 +147,8 @@ pub type FakeCharge = (String, String, String, i64, String);
 pub struct FakeStripe {
     pub down: Cell<bool>,
     pub next: Cell<u32>,
-    pub customers: RefCell<Vec<String>>,
+    /// (id, name, email) of each customer, as Stripe holds them.
+    pub customers: RefCell<Vec<(String, String, String)>>,
     pub setis: RefCell<HashMap<String, FakeSeti>>,
     pub pms: RefCell<HashMap<String, FakePm>>,
     pub charges: RefCell<Vec<FakeCharge>>,
@@ -196,11 +197,27 @@ impl Stripe for FakeStripe {
     fn publishable_key(&self) -> &str {
         "pk_test_fake"
     }
-    async fn create_customer(&self, _: &str, _: &str, _: &str, _: &[(&str, &str)]) -> Result<String, StripeError> {
+    async fn create_customer(
+        &self,
+        _: &str,
+        name: &str,
+        email: &str,
+        _: &[(&str, &str)],
+    ) -> Result<String, StripeError> {
         self.up()?;
         let id = self.id("cus");
-        self.customers.borrow_mut().push(id.clone());
+        self.customers.borrow_mut().push((id.clone(), name.into(), email.into()));
         Ok(id)
+    }
+    async fn update_customer(&self, _: &str, id: &str, name: &str, email: &str) -> Result<(), StripeError> {
+        self.up()?;
+        let mut list = self.customers.borrow_mut();
+        let c = list
+            .iter_mut()
+            .find(|c| c.0 == id)
+            .ok_or(StripeError::Rejected { status: 404, message: format!("No such customer: '{id}'") })?;
+        (c.1, c.2) = (name.into(), email.into());
+        Ok(())
     }
     async fn create_setup_intent(&self, _: &str, customer: &str) -> Result<SetupIntent, StripeError> {
         self.up()?;
