@@ -137,6 +137,11 @@ doc = {
   "/api/contracts/{contractId}/amendments/{amendmentId}/reject": {"post": {"operationId": "rejectAmendment", "summary": "Reject a change under review, or withdraw a scheduled one",
       "security": [{"secretKey": []}], "parameters": [pid("contractId"), pid("amendmentId"), idem],
       "responses": {"200": json_resp("Rejected or withdrawn", {"type": "object", "properties": {"amendmentId": {"type": "string"}, "status": {"enum": ["REJECTED", "WITHDRAWN"]}, "contract": S("Contract")}}), **review_errors}}},
+  "/api/contracts/{contractId}/amendments/{amendmentId}/withdraw": {"post": {"operationId": "withdrawAmendment", "summary": "Withdraw a change not yet made (scheduled for a later date, or waiting for review)",
+      "description": "For the customer (its customer token) or the vendor (secret key). Nothing is billed for a withdrawn change.",
+      "security": [{"secretKey": []}, {"customerToken": []}], "parameters": [pid("contractId"), pid("amendmentId"), idem],
+      "responses": {"200": json_resp("Withdrawn", {"type": "object", "properties": {"amendmentId": {"type": "string"}, "status": {"enum": ["WITHDRAWN"]}, "contract": S("Contract")}}),
+          **review_errors, "403": err_resp("The publishable key, or a token outside its account's endpoints."), "404": err_resp("No such contract or amendment (or not this token's account).")}}},
   "/api/invoices/{invoiceId}": {"get": {"operationId": "getInvoice", "summary": "An invoice with its payments",
       "security": [{"secretKey": []}, {"customerToken": []}], "parameters": [pid("invoiceId")],
       "responses": {"200": json_resp("The invoice", S("Invoice")), **read_errors}}},
@@ -272,7 +277,10 @@ doc = {
           "action": {"type": "string"}, "effectiveDate": {"type": "string"}, "relativeEffectiveDate": {"type": "string"}, "payload": {"type": ["object", "null"]}}}}}},
    "ContractChangeResponse": {"type": "object", "required": ["action", "status", "quote", "contract"], "properties": {
       "action": {"type": "string"}, "status": {"enum": ["SUCCESS", "FAILED", "REVIEW"]}, "errorMessage": {"type": "string"},
-      "quote": {"type": "object"}, "contract": S("Contract"), "invoice": S("Invoice"), "upcomingInvoice": {"type": "object"},
+      "quote": {"type": "object"}, "contract": S("Contract"), "invoice": S("Invoice"),
+      "upcomingInvoice": {"type": "object", "description": "A change scheduled for a later date: the invoice the change itself issues on that date (no items when it starts with a whole period)."},
+      "nextInvoice": {"type": "object", "description": "A change dated later (scheduled, or previewed): the regular invoice the billing run issues on that date for the contract as changed, when there is one."},
+      "scheduled": {"type": "boolean", "description": "A preview: true when confirming would schedule the change for its date (nothing is due today) rather than apply it now."},
       "payment": S("Payment"), "creditBalance": money, "preview": {"type": "boolean"}}},
    "EstimateResponse": {"type": "object", "required": ["sessionId", "error", "action", "catalogVersion", "quote"], "properties": {
       "sessionId": nstr, "error": {"const": False}, "action": {"const": "ESTIMATE"}, "catalogVersion": {"type": "integer"}, "quote": S("Quote")}},

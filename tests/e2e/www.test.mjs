@@ -358,6 +358,45 @@ describe('portal', () => {
     await done(portal);
   });
 
+  test('a change scheduled for the next bill cycle is shown with a button that withdraws it', async () => {
+    const signup = await api.post({
+      action: 'CREATE_AND_FINALIZE', billGroup: { collectInvoiceBalanceAutomatically: false },
+      customer: { accountName: 'Later Co', name: 'L. Ater', email: 'later@example.test',
+        billingAddress: { line1: '1 Main', city: 'SF', state: 'CA', postalCode: '94105', country: 'US' } },
+      quote: { offerings: [{ offeringId: 'offr_team', rateId: 'rate_team_monthly', items: [{ productId: 'prod_seats', quantity: 6 }] }] },
+    });
+    assert.equal(signup.status, 201, signup.text);
+    const contract = signup.json.contract.id;
+    const tok = await api.call('POST', '/api/customerTokens', { key: stack.secretKey, body: { accountId: signup.json.customer.accountId } });
+    const portal = await open(`/portal/#token=${tok.json.token}`);
+    const panel = portal.locator(`[data-contract="${contract}"]`);
+    await panel.getByLabel('Team: Seats').fill('4');
+    await panel.getByLabel('At the next bill cycle').check();
+    await panel.getByRole('button', { name: 'Preview change' }).click();
+    await panel.locator('[data-preview]').waitFor();
+    // Nothing today; the next invoice, at four seats, as the API answers it.
+    const asked = await api.call('POST', '/api/selfService/contract', { key: stack.secretKey, body: {
+      action: 'QUANTITY_CHANGE', contractId: contract, relativeEffectiveDate: 'NEXT_BILL_CYCLE', preview: true,
+      payload: { offerings: [{ offeringId: 'offr_team', products: [{ productId: 'prod_seats', quantity: 4 }, { productId: 'prod_storage', quantity: 100 }] }] } } });
+    assert.equal(asked.json.scheduled, true, asked.text);
+    assert.equal(await panel.locator('[data-preview] [data-due]').getAttribute('data-due'), '0');
+    assert.equal(Number(await panel.locator('[data-preview] [data-next]').getAttribute('data-next')), asked.json.nextInvoice.amount);
+    assert.match(await panel.locator('[data-preview]').textContent(), /Your next invoice/);
+    await shot(portal, '11-portal-scheduled-preview');
+    await panel.getByRole('button', { name: 'Confirm change' }).click();
+    const scheduled = portal.locator(`[data-contract="${contract}"] [data-scheduled=QUANTITY_CHANGE]`);
+    await scheduled.waitFor();
+    assert.match(await scheduled.textContent(), /Scheduled: quantity change on/);
+    await shot(portal, '12-portal-scheduled');
+    await scheduled.getByRole('button', { name: 'Withdraw' }).click();
+    await scheduled.waitFor({ state: 'detached' });
+    const c = await api.call('GET', `/api/contracts/${contract}`, { key: stack.secretKey });
+    assert.deepEqual(c.json.scheduledChanges, []);
+    assert.equal(c.json.amendments.at(-1).status, 'WITHDRAWN');
+    assert.equal(c.json.offerings[0].products.find((p) => p.productId === 'prod_seats').quantity, 6, 'nothing changed');
+    await done(portal);
+  });
+
   test('an expired or tampered link shows a clear message, not the account', async () => {
     const page = await open('/portal/#token=ctok_eyJhIjoiYWNjdF94IiwiZSI6MX0.AAAA');
     await page.locator('#page-error').filter({ hasText: /expired/ }).waitFor();

@@ -103,13 +103,12 @@ function contractPanel(c, account) {
     el('h2', {}, names.offering(c.offerings[0]?.offeringId), el('span', { class: 'muted' }, ` · ${c.status.toLowerCase()}`)),
     el('p', { class: 'muted' }, `Contract ${c.id} · since ${date(c.startDate)}`, c.endDate ? ` · ends ${date(c.endDate)}` : ''),
     linesTable(c));
+  const what = (a) => (a.action ?? 'a change').replace(/_/g, ' ').toLowerCase();
   for (const s of c.scheduledChanges ?? []) {
-    panel.append(el('p', { class: 'notice', dataset: { scheduled: s.action } },
-      `Scheduled: ${s.action.replace(/_/g, ' ').toLowerCase()} on ${date(s.effectiveDate)}.`));
+    panel.append(pending(c, s, { scheduled: s.action }, `Scheduled: ${what(s)} on ${date(s.effectiveDate)}.`));
   }
   for (const r of c.pendingReview ?? []) {
-    panel.append(el('p', { class: 'notice', dataset: { review: r.action ?? '' } },
-      `Waiting for review: ${(r.action ?? 'a change').replace(/_/g, ' ').toLowerCase()}.`));
+    panel.append(pending(c, r, { review: r.action ?? '' }, `Waiting for review: ${what(r)}.`));
   }
   if (c.status !== 'ACTIVE') return panel;
 
@@ -224,6 +223,24 @@ function contractPanel(c, account) {
   return panel;
 }
 
+/** A change not yet made, with the button that withdraws it (nothing is billed for it then). */
+function pending(c, a, dataset, text) {
+  const withdraw = el('button', { type: 'button', class: 'secondary', 'aria-label': `Withdraw: ${text}` }, 'Withdraw');
+  const box = el('div', { class: 'notice pending', dataset: { ...dataset, amendment: a.id } },
+    el('p', {}, text, ' ', withdraw), el('p', { class: 'form-error', role: 'alert' }));
+  const key = api.newKey(); // one withdrawal, retried safely
+  withdraw.addEventListener('click', () => busy(withdraw, async () => {
+    try {
+      const path = `/api/contracts/${encodeURIComponent(c.id)}/amendments/${encodeURIComponent(a.id)}/withdraw`;
+      await call('POST', path, { idempotencyKey: key });
+      await refresh();
+    } catch (err) {
+      showError(box, err);
+    }
+  }));
+  return box;
+}
+
 /** What the customer pays now: due (preview), or charged / still due (result). */
 function dueLine(r, inv, currency, mode) {
   if (mode === 'result' && r.payment) {
@@ -237,7 +254,10 @@ function dueLine(r, inv, currency, mode) {
 
 /** What a change does (preview) or did (result): effective date, the invoice, what is due. */
 function summary(r, currency, mode) {
-  const inv = r.invoice;
+  // A change dated later (a preview says `scheduled`; a scheduled one answers
+  // `upcomingInvoice`) is invoiced on its date, not today.
+  const later = mode === 'preview' ? r.scheduled === true : !r.invoice && !!r.upcomingInvoice;
+  const inv = later ? r.invoice ?? r.upcomingInvoice : r.invoice;
   const eff = r.quote?.effectiveDate;
   const parts = [];
   if (mode === 'result') {
@@ -245,12 +265,20 @@ function summary(r, currency, mode) {
     parts.push(el('p', { class: `notice ${r.status === 'FAILED' ? 'bad' : 'good'}` }, text, r.payment ? ` Payment ${r.payment.status.toLowerCase()}: ${money(r.payment.amount, currency)}.` : ''));
   }
   if (eff) parts.push(el('p', {}, `Takes effect ${date(eff)}.`));
-  if (inv && (inv.items?.length ?? 0) > 0) {
+  const shown = (i) => i && (i.items?.length ?? 0) > 0;
+  if (later) {
+    parts.push(el('p', { class: 'due' }, el('strong', { dataset: { due: '0' } }, 'Nothing due today')));
+    if (shown(inv)) parts.push(invoiceTable(inv, currency, names, { caption: `What this change invoices on ${date(inv.invoiceDate)}` }));
+    if (shown(r.nextInvoice)) {
+      parts.push(el('div', { dataset: { next: String(r.nextInvoice.amount) } }, invoiceTable(r.nextInvoice, currency, names,
+        { caption: `Your next invoice, ${date(r.nextInvoice.invoiceDate)}, with the change` })));
+    }
+    if (!shown(inv) && !shown(r.nextInvoice)) parts.push(el('p', {}, 'Nothing is invoiced for it.'));
+  } else if (shown(inv)) {
     parts.push(invoiceTable(inv, currency, names, { caption: mode === 'preview' ? 'What this change invoices' : `Invoice ${inv.id}` }));
     parts.push(dueLine(r, inv, currency, mode));
   } else {
-    parts.push(el('p', { class: 'due' }, el('strong', { dataset: { due: '0' } }, 'Nothing due today'),
-      r.upcomingInvoice ? ` · next invoice ${date(r.upcomingInvoice.invoiceDate)}: ${money(r.upcomingInvoice.amount, currency)}` : ''));
+    parts.push(el('p', { class: 'due' }, el('strong', { dataset: { due: '0' } }, 'Nothing due today')));
   }
   return el('div', {}, ...parts);
 }

@@ -331,6 +331,9 @@ struct Priced {
     published: Published,
     preview: ChangePreview,
     invoice: Invoice,
+    /// For a change dated later: the regular invoice the billing run issues
+    /// on that date for the contract as changed (the next period, say), if any.
+    next_invoice: Option<Invoice>,
     contract_after: Value,
 }
 
@@ -520,6 +523,21 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             .invoice
             .with_tax(&catalog, &Address::from_json(&account.billing_address))
             .map_err(|e| engine_error(&e))?;
+        let day = invoice.invoice_date;
+        let next_invoice = if day > today {
+            let (periods, _) = pricing::billing::due(&catalog, &preview.contract, day).map_err(|e| engine_error(&e))?;
+            let lines: Vec<_> = periods.into_iter().filter(|p| p.invoice_date == day).flat_map(|p| p.lines).collect();
+            match lines.is_empty() {
+                true => None,
+                false => Some(
+                    Invoice::new(&catalog.currency, day, lines)
+                        .and_then(|i| i.with_tax(&catalog, &Address::from_json(&account.billing_address)))
+                        .map_err(|e| engine_error(&e))?,
+                ),
+            }
+        } else {
+            None
+        };
         let mut contract_after = engine_json(&preview.contract);
         if let (Value::Object(m), Value::Object(old)) = (&mut contract_after, &c.body) {
             for key in ["accountId", "billGroupId", "quoteId", "autoRenew"] {
@@ -529,7 +547,7 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             }
             m.insert("catalogVersion".into(), json!(published.version));
         }
-        Ok(Priced { published, preview, invoice, contract_after })
+        Ok(Priced { published, preview, invoice, next_invoice, contract_after })
     }
 
     /// The amendment quote as answered.
@@ -624,10 +642,13 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             ));
         }
         if req.preview {
-            let head = self.head_for_preview(&c, &currency, &p, now);
             let mut more = Map::new();
             more.insert("preview".into(), json!(true));
-            more.insert("invoice".into(), invoice_view(&self.rng, &p.invoice, &head));
+            more.insert("scheduled".into(), json!(effective > now.today));
+            more.insert("invoice".into(), self.draft_view(&c, &currency, &p.invoice, now));
+            if let Some(next) = &p.next_invoice {
+                more.insert("nextInvoice".into(), self.draft_view(&c, &currency, next, now));
+            }
             let quote = self.amendment_quote(None, "DRAFT", &c, req, &p);
             return Ok((200, answer("SUCCESS", quote, p.contract_after.clone(), more)));
         }
@@ -659,9 +680,11 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
                 at,
             ));
             self.db.batch(batch).await?;
-            let head = self.head_for_preview(&c, &currency, &p, now);
             let mut more = Map::new();
-            more.insert("upcomingInvoice".into(), invoice_view(&self.rng, &p.invoice, &head));
+            more.insert("upcomingInvoice".into(), self.draft_view(&c, &currency, &p.invoice, now));
+            if let Some(next) = &p.next_invoice {
+                more.insert("nextInvoice".into(), self.draft_view(&c, &currency, next, now));
+            }
             let contract = self.contract_view(&c.id, None).await?;
             let status = if needs_review { "REVIEW" } else { "SUCCESS" };
             return Ok((http, answer(status, quote, contract, more)));
@@ -671,8 +694,9 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             .map(|(http, status, quote, contract, more)| (http, answer(status, quote, contract, more)))
     }
 
-    fn head_for_preview<'a>(&self, c: &'a ContractRow, currency: &'a str, p: &Priced, now: &'a Now) -> InvoiceHead<'a> {
-        InvoiceHead {
+    /// An invoice not issued (a preview's, or one a later date will issue), as answered.
+    fn draft_view(&self, c: &ContractRow, currency: &str, invoice: &Invoice, now: &Now) -> Value {
+        let head = InvoiceHead {
             id: "",
             status: "DRAFT",
             currency,
@@ -680,9 +704,10 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             contract_id: &c.id,
             bill_group_id: &c.bill_group_id,
             credit_applied: Decimal::ZERO,
-            amount_due: p.invoice.amount.max(Decimal::ZERO),
+            amount_due: invoice.amount.max(Decimal::ZERO),
             at: &now.instant,
-        }
+        };
+        invoice_view(&self.rng, invoice, &head)
     }
 
     async fn apply_now(
@@ -1091,16 +1116,7 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             }
             (false, "REVIEW" | "SCHEDULED") => {
                 let new_status = if status == "REVIEW" { "REJECTED" } else { "WITHDRAWN" };
-                let mut batch = c.claim(c.version.saturating_add(1), new_status, &now.instant);
-                batch.push(stmt!(
-                    "UPDATE amendments SET status = ?2, updated_at = ?3 WHERE id = ?1",
-                    amendment_id,
-                    new_status,
-                    now.instant.as_str()
-                ));
-                self.db.batch(batch).await?;
-                let contract = self.contract_view(contract_id, None).await?;
-                Ok((200, json!({ "amendmentId": amendment_id, "status": new_status, "contract": contract })))
+                self.close_amendment(&c, amendment_id, new_status, None, now).await
             }
             _ => Err(ApiError::conflict(
                 "AMENDMENT_NOT_PENDING",
@@ -1109,6 +1125,53 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
                 ),
             )),
         }
+    }
+
+    /// `POST …/amendments/{id}/withdraw`: the customer (its token, or the
+    /// vendor for it) takes back a change that has not happened yet, one
+    /// scheduled for a later date or waiting for review. Nothing is billed for it.
+    pub async fn withdraw(
+        &self,
+        contract_id: &str,
+        amendment_id: &str,
+        scope: Option<&str>,
+        now: &Now,
+    ) -> ApiResult<(u16, Value)> {
+        let c = ContractRow::load(&self.db, contract_id, scope).await?;
+        let rows = self
+            .db
+            .query(stmt!("SELECT status FROM amendments WHERE id = ?1 AND contract_id = ?2", amendment_id, contract_id))
+            .await?;
+        let status = text(rows.first().ok_or_else(|| ApiError::not_found("amendment"))?, "status").unwrap_or_default();
+        if status != "SCHEDULED" && status != "REVIEW" {
+            return Err(ApiError::conflict(
+                "AMENDMENT_NOT_PENDING",
+                format!("The amendment is {status}; only SCHEDULED or REVIEW ones can be withdrawn."),
+            ));
+        }
+        self.close_amendment(&c, amendment_id, "WITHDRAWN", scope, now).await
+    }
+
+    /// Marks a pending amendment closed (the contract's version moves on, so
+    /// a billing run or a change racing it sees a conflict, not a stale contract).
+    async fn close_amendment(
+        &self,
+        c: &ContractRow,
+        amendment_id: &str,
+        new_status: &str,
+        scope: Option<&str>,
+        now: &Now,
+    ) -> ApiResult<(u16, Value)> {
+        let mut batch = c.claim(c.version.saturating_add(1), new_status, &now.instant);
+        batch.push(stmt!(
+            "UPDATE amendments SET status = ?2, updated_at = ?3 WHERE id = ?1",
+            amendment_id,
+            new_status,
+            now.instant.as_str()
+        ));
+        self.db.batch(batch).await?;
+        let contract = self.contract_view(&c.id, scope).await?;
+        Ok((200, json!({ "amendmentId": amendment_id, "status": new_status, "contract": contract })))
     }
 }
 

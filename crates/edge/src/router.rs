@@ -48,6 +48,7 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/api/contracts/{contractId}", Access::Account),
     ("POST", "/api/contracts/{contractId}/amendments/{amendmentId}/approve", Access::Secret),
     ("POST", "/api/contracts/{contractId}/amendments/{amendmentId}/reject", Access::Secret),
+    ("POST", "/api/contracts/{contractId}/amendments/{amendmentId}/withdraw", Access::Account),
     ("GET", "/api/invoices/{invoiceId}", Access::Account),
     ("GET", "/api/quotes/{quoteId}", Access::Account),
     ("POST", "/api/billingRuns", Access::Secret),
@@ -334,6 +335,10 @@ async fn dispatch<D: Db, S: Stripe, R: Random>(
         }
         ("POST", "/api/contracts/{contractId}/amendments/{amendmentId}/reject") => {
             let (status, body) = app.review(p0, p1, false, now).await?;
+            ok(status, &body)
+        }
+        ("POST", "/api/contracts/{contractId}/amendments/{amendmentId}/withdraw") => {
+            let (status, body) = app.withdraw(p0, p1, scope, now).await?;
             ok(status, &body)
         }
         ("GET", "/api/invoices/{invoiceId}") => ok(200, &app.invoice(p0, scope).await?),

@@ -98,6 +98,38 @@ fn a_scheduled_change_takes_effect_on_its_date_before_that_days_invoice() {
     assert_eq!(list.len(), 2, "the sign-up, then the change's invoice on Dec 22 (no monthly invoice that day)");
     assert_eq!(list[1]["invoiceDate"], "2026-12-22");
     assert_eq!(list[1]["amountWithoutTax"], upcoming["amountWithoutTax"], "as previewed when it was scheduled");
+    assert!(r["nextInvoice"].is_null(), "the change's invoice is that day's only one: {r}");
+}
+
+#[test]
+fn a_scheduled_quantity_change_answers_the_invoice_its_date_will_issue() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    let signup = paying_customer(&c, 10, false, TODAY);
+    let contract = text(&signup["contract"]["id"]);
+    let change = json!({ "action": "QUANTITY_CHANGE", "contractId": contract, "relativeEffectiveDate": "NEXT_BILL_CYCLE",
+        "payload": { "offerings": [{ "offeringId": "offr_team", "products": [{ "productId": "prod_seats", "quantity": 4 }] }] } });
+    let mut preview = change.clone();
+    preview["preview"] = json!(true);
+    let (status, p) = c.change(&preview);
+    assert_eq!(status, 200, "{p}");
+    let (status, r) = c.change(&change);
+    assert_eq!(status, 200, "{r}");
+    // Nothing for the change itself (it starts with a period), then the month at four seats.
+    assert_eq!(r["upcomingInvoice"]["items"], json!([]), "{r}");
+    let next = &r["nextInvoice"];
+    assert_eq!(next["invoiceDate"], "2026-12-22", "{r}");
+    assert_eq!(p["nextInvoice"]["amount"], next["amount"], "the preview says the same");
+    assert_eq!(p["scheduled"], true);
+    for day in dates(TODAY, 31) {
+        run(&a, &day);
+    }
+    let list = invoices(&a, &contract);
+    assert_eq!(list.len(), 2, "the sign-up, then Dec 22's");
+    for k in ["invoiceDate", "amountWithoutTax", "tax", "amount"] {
+        assert_eq!(list[1][k], next[k], "{k}: the invoice issued is the one answered when scheduling");
+    }
+    assert_eq!(list[1]["items"][0]["quantity"], 4, "{}", list[1]);
 }
 
 #[test]

@@ -217,6 +217,61 @@ fn next_bill_cycle_is_scheduled_and_blocks_other_changes_until_withdrawn() {
 }
 
 #[test]
+fn the_customer_withdraws_a_change_not_yet_made_and_it_is_never_billed() {
+    let mut catalog = demo_catalog();
+    catalog["settings"]["approvalRules"] = json!({ "requireReview": ["CANCELLATION"] });
+    let a = setup_with(&catalog);
+    let c = Call { app: &a, now: now(TODAY) };
+    let mine = paying_customer(&c, 10, false, TODAY);
+    let theirs = paying_customer(&c, 3, false, TODAY);
+    let contract = text(&mine["contract"]["id"]);
+    let account = text(&mine["customer"]["accountId"]);
+    let token = text(&c.secret("POST", "/api/customerTokens", Some(&json!({ "accountId": account }))).1["token"]);
+    let as_customer = |path: &str| {
+        let r = c.send("POST", path, Some(&token), None, &[]);
+        (r.status, serde_json::from_str::<Value>(&r.body).unwrap_or(Value::Null))
+    };
+    let (status, r) = c
+        .change(&json!({ "action": "RATE_CHANGE", "contractId": contract, "relativeEffectiveDate": "NEXT_BILL_CYCLE",
+        "payload": { "offerings": [{ "offeringId": "offr_team", "rateId": "rate_team_annual" }] } }));
+    assert_eq!(status, 200, "{r}");
+    let scheduled = text(&r["quote"]["id"]);
+    let withdraw = |amendment: &str| format!("/api/contracts/{contract}/amendments/{amendment}/withdraw");
+    // Not with the publishable key; not another account's token; not another contract's path.
+    assert_eq!(c.send("POST", &withdraw(&scheduled), Some(PUBLISHABLE), None, &[]).status, 403);
+    let other = text(&theirs["contract"]["id"]);
+    let (status, _) = as_customer(&format!("/api/contracts/{other}/amendments/{scheduled}/withdraw"));
+    assert_eq!(status, 404);
+    let before = a.db.dump();
+    assert_eq!(as_customer(&withdraw("amd_nope")).0, 404);
+    assert_eq!(a.db.dump(), before, "nothing written for a refused withdrawal");
+    // The customer's own: withdrawn, gone from the scheduled changes, another change possible.
+    let (status, w) = as_customer(&withdraw(&scheduled));
+    assert_eq!((status, w["status"].as_str()), (200, Some("WITHDRAWN")), "{w}");
+    assert_eq!(w["contract"]["scheduledChanges"], json!([]));
+    assert_eq!(as_customer(&withdraw(&scheduled)).0, 409, "withdrawn once");
+    // On its date the billing run bills the contract as it was: monthly, no annual invoice.
+    let (status, run) = Call { app: &a, now: now("2026-12-22") }.secret(
+        "POST",
+        "/api/billingRuns",
+        Some(&json!({ "date": "2026-12-22" })),
+    );
+    assert_eq!((status, run["changesApplied"].as_i64()), (200, Some(0)), "{run}");
+    let (_, got) = c.secret("GET", &format!("/api/contracts/{contract}"), None);
+    assert_eq!(got["offerings"][0]["rateId"], "rate_team_monthly");
+    // A change waiting for review can be withdrawn too; one already made cannot.
+    let (status, held) = c.change(&json!({ "action": "CANCELLATION", "contractId": contract, "payload": null,
+        "evaluateApprovalRules": true }));
+    assert_eq!(status, 202, "{held}");
+    let (status, w) = as_customer(&withdraw(&text(&held["quote"]["id"])));
+    assert_eq!((status, w["status"].as_str()), (200, Some("WITHDRAWN")), "{w}");
+    assert_eq!(w["contract"]["pendingReview"], json!([]));
+    let (_, done) = c.change(&seats(&contract, 12));
+    let (status, e) = as_customer(&withdraw(&text(&done["quote"]["id"])));
+    assert_eq!((status, e["code"].as_str()), (409, Some("AMENDMENT_NOT_PENDING")));
+}
+
+#[test]
 fn approval_rules_hold_a_change_for_review() {
     let mut catalog = demo_catalog();
     catalog["settings"]["approvalRules"] = json!({ "requireReview": ["CANCELLATION"] });
@@ -270,7 +325,7 @@ fn a_preview_saves_nothing_and_operations_merge_into_one_invoice() {
     let (status, p) = mid.change(&ops);
     assert_eq!(status, 200, "{p}");
     assert_eq!(p["action"], "MULTIPLE");
-    assert_eq!(p["preview"], true);
+    assert_eq!((&p["preview"], &p["scheduled"]), (&json!(true), &json!(false)), "applied now when confirmed");
     assert_eq!(p["quote"]["status"], "DRAFT");
     assert_eq!(a.db.dump(), before, "preview writes nothing");
     let mut apply = ops.clone();
