@@ -127,19 +127,14 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
 
     /// `GET /api/accounts/{id}/contracts`.
     pub async fn account_contracts(&self, id: &str, scope: Option<&str>, req: &Request) -> ApiResult<Value> {
-        self.account(id, scope).await?;
-        let (limit, cursor) = page_params(req)?;
-        let (at, last) = cursor.unwrap_or_else(|| ("9999".into(), String::new()));
-        let rows = self
-            .db
-            .query(stmt!(
+        let (rows, limit) = self
+            .account_page(
+                id,
+                scope,
+                req,
                 "SELECT id, status, body, version, created_at FROM contracts WHERE account_id = ?1 \
                  AND (created_at < ?2 OR (created_at = ?2 AND id < ?3)) ORDER BY created_at DESC, id DESC LIMIT ?4",
-                id,
-                at,
-                if last.is_empty() { "\u{10ffff}".to_owned() } else { last },
-                limit.saturating_add(1)
-            ))
+            )
             .await?;
         Ok(page(rows, limit, |r| {
             let mut v = json_col(r, "body").unwrap_or(Value::Null);
@@ -153,21 +148,34 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
 
     /// `GET /api/accounts/{id}/invoices`.
     pub async fn account_invoices(&self, id: &str, scope: Option<&str>, req: &Request) -> ApiResult<Value> {
+        let (rows, limit) = self
+            .account_page(
+                id,
+                scope,
+                req,
+                "SELECT * FROM invoices WHERE account_id = ?1 \
+                 AND (created_at < ?2 OR (created_at = ?2 AND id < ?3)) ORDER BY created_at DESC, id DESC LIMIT ?4",
+            )
+            .await?;
+        Ok(page(rows, limit, invoice_row_view))
+    }
+
+    /// One page of an account's rows, newest first, and the page size asked:
+    /// `sql` takes the account (?1), the cursor's time and id (?2, ?3) and the
+    /// number of rows to read (?4: one more than the page, to know if another follows).
+    async fn account_page(
+        &self,
+        id: &str,
+        scope: Option<&str>,
+        req: &Request,
+        sql: &'static str,
+    ) -> ApiResult<(Vec<Row>, i64)> {
         self.account(id, scope).await?;
         let (limit, cursor) = page_params(req)?;
         let (at, last) = cursor.unwrap_or_else(|| ("9999".into(), String::new()));
-        let rows = self
-            .db
-            .query(stmt!(
-                "SELECT * FROM invoices WHERE account_id = ?1 \
-                 AND (created_at < ?2 OR (created_at = ?2 AND id < ?3)) ORDER BY created_at DESC, id DESC LIMIT ?4",
-                id,
-                at,
-                if last.is_empty() { "\u{10ffff}".to_owned() } else { last },
-                limit.saturating_add(1)
-            ))
-            .await?;
-        Ok(page(rows, limit, invoice_row_view))
+        let last = if last.is_empty() { "\u{10ffff}".to_owned() } else { last };
+        let rows = self.db.query(stmt!(sql, id, at, last, limit.saturating_add(1))).await?;
+        Ok((rows, limit))
     }
 
     /// `GET /api/invoices/{id}`.
