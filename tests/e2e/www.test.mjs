@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ROOT, startStack } from '../../scripts/stack.mjs';
 import { launch } from '../browser/chromium.mjs';
-import { at, client, d1, paymentIntents, today } from './helpers.mjs';
+import { at, client, confirmCard, d1, paymentIntents, today } from './helpers.mjs';
 
 const SHOTS = path.join(ROOT, 'tests/output/screenshots');
 const usd = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD' });
@@ -395,6 +395,52 @@ describe('portal', () => {
     assert.equal(c.json.amendments.at(-1).status, 'WITHDRAWN');
     assert.equal(c.json.offerings[0].products.find((p) => p.productId === 'prod_seats').quantity, 6, 'nothing changed');
     await done(portal);
+  });
+
+  test('the customer edits the account details: errors beside the field, Stripe told, tax follows the address', async () => {
+    const created = await api.post({ action: 'CREATE_WITH_PAYMENT_METHOD',
+      customer: { accountName: 'Moving Co', name: 'M. Over', email: 'm.over@example.test',
+        billingAddress: { line1: '1 Main', city: 'SF', state: 'CA', postalCode: '94105', country: 'US' } },
+      quote: { offerings: [{ offeringId: 'offr_team', rateId: 'rate_team_monthly', items: [{ productId: 'prod_seats', quantity: 5 }] }] } });
+    assert.equal(created.status, 201, created.text);
+    const init = created.json.paymentMethodInit.stripe;
+    await confirmCard(stack, init);
+    const fin = await api.patch(created.json.sessionId, { action: 'FINALIZE', paymentMethod: { paymentToken: init.setupIntentId } });
+    assert.equal(fin.status, 200, fin.text);
+    const accountId = fin.json.customer.accountId;
+    const contract = fin.json.contract.id;
+    const tok = await api.call('POST', '/api/customerTokens', { key: stack.secretKey, body: { accountId } });
+    const portal = await open(`/portal/#token=${tok.json.token}`);
+    const previewTax = async () => {
+      const panel = portal.locator(`[data-contract="${contract}"]`);
+      await panel.getByLabel('Team: Seats').fill('7');
+      await panel.getByRole('button', { name: 'Preview change' }).click();
+      await panel.locator('[data-preview] [data-total=tax]').waitFor();
+      return money(panel.locator('[data-preview] [data-total=tax]'));
+    };
+    const caTax = await previewTax();
+    await portal.getByRole('button', { name: 'Edit details' }).click();
+    const form = portal.getByRole('form', { name: 'Your details' });
+    await form.getByLabel('Contact email').fill('not-an-email');
+    await form.getByRole('button', { name: 'Save details' }).click();
+    await form.locator('[aria-invalid=true]').waitFor();
+    assert.match(await form.locator('.field-error').filter({ hasText: /email/ }).textContent(), /not an email address/);
+    await form.getByLabel('Contact email').fill('ap@moving.example');
+    await form.getByLabel('City').fill('New York');
+    await form.getByLabel('State or region').fill('NY');
+    await form.getByLabel('Postal code').fill('10004');
+    await shot(portal, '13-portal-details');
+    await form.getByRole('button', { name: 'Save details' }).click();
+    await portal.locator('[data-saved]').waitFor();
+    assert.match(await portal.locator('[data-address]').textContent(), /New York, NY, 10004, US/);
+    assert.match(await portal.locator('[data-contact]').textContent(), /ap@moving\.example/);
+    const account = (await api.call('GET', `/api/accounts/${accountId}`, { key: stack.secretKey })).json;
+    assert.equal(account.billingAddress.state, 'NY');
+    const cus = await (await fetch(`${stack.stripeBase}/v1/customers/${account.stripeCustomerId}`, { headers: { authorization: 'Bearer sk_test_localstripe' } })).json();
+    assert.equal(cus.email, 'ap@moving.example', 'Stripe sends receipts to the new address');
+    const nyTax = await previewTax();
+    assert.ok(nyTax < caTax, `NY's 4 % is less than CA's 7.25 %: ${nyTax} < ${caTax}`);
+    await done(portal, [/status of 400/]);
   });
 
   test('an expired or tampered link shows a clear message, not the account', async () => {

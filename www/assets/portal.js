@@ -60,12 +60,74 @@ function renderAccount(a) {
   box.hidden = false;
   const addr = a.billingAddress ?? {};
   const exp = claims(token)?.e;
+  const contact = a.contacts?.[0];
+  const edit = el('button', { type: 'button', class: 'secondary' }, 'Edit details');
+  const form = detailsForm(a);
+  edit.addEventListener('click', () => {
+    form.hidden = !form.hidden;
+    edit.setAttribute('aria-expanded', String(!form.hidden));
+    if (!form.hidden) form.querySelector('input')?.focus();
+  });
   box.replaceChildren(...[
     el('h2', { id: 'account-name' }, a.name),
-    el('p', { class: 'muted' }, [addr.line1, addr.city, addr.state, addr.postalCode, addr.country].filter(Boolean).join(', ')),
+    el('p', { class: 'muted', dataset: { address: '' } }, [addr.line1, addr.line2, addr.city, addr.state, addr.postalCode, addr.country].filter(Boolean).join(', ')),
+    contact ? el('p', { class: 'muted', dataset: { contact: '' } }, `Billing contact: ${contact.name} <${contact.email}>`) : null,
     a.creditBalance ? el('p', { dataset: { credit: String(a.creditBalance) } }, `Credit balance: ${money(a.creditBalance, a.currency)}`) : null,
     exp ? el('p', { class: 'muted' }, `This portal link is valid until ${new Date(exp * 1000).toLocaleString()}.`) : null,
+    el('div', { class: 'actions' }, edit),
+    form,
   ].filter(Boolean));
+}
+
+const COUNTRIES = [['US', 'United States'], ['CA', 'Canada'], ['GB', 'United Kingdom'], ['DE', 'Germany'],
+  ['FR', 'France'], ['NL', 'Netherlands'], ['AU', 'Australia'], ['JP', 'Japan']];
+
+/** The account's name, billing address and contact, saved with PATCH /api/accounts/{id}. */
+function detailsForm(a) {
+  const addr = a.billingAddress ?? {};
+  const contact = a.contacts?.[0] ?? {};
+  const f = (label, name, value, attrs = {}) => field(label, { type: 'text', name, value: value ?? '', maxlength: 200, ...attrs });
+  const fields = [
+    f('Company', 'name', a.name, { autocomplete: 'organization' }),
+    f('Contact name', 'contact.name', contact.name, { autocomplete: 'name' }),
+    f('Contact email', 'contact.email', contact.email, { type: 'email', autocomplete: 'email', maxlength: 254 }),
+    f('Street address', 'billingAddress.line1', addr.line1, { autocomplete: 'address-line1' }),
+    f('City', 'billingAddress.city', addr.city, { autocomplete: 'address-level2' }),
+    f('State or region', 'billingAddress.state', addr.state, { autocomplete: 'address-level1' }),
+    f('Postal code', 'billingAddress.postalCode', addr.postalCode, { autocomplete: 'postal-code' }),
+  ];
+  const known = COUNTRIES.some(([c]) => c === addr.country);
+  const country = field('Country', { tag: 'select', name: 'billingAddress.country', autocomplete: 'country',
+    options: known || !addr.country ? COUNTRIES : [[addr.country, addr.country], ...COUNTRIES] });
+  country.input.value = addr.country ?? 'US';
+  const save = el('button', { type: 'submit' }, 'Save details');
+  const form = el('form', { class: 'details', novalidate: true, hidden: true, 'aria-label': 'Your details' },
+    el('p', { class: 'muted' }, 'Tax on your next invoices follows the billing address; receipts go to the contact email.'),
+    ...fields.map((x) => x.node), country.node, el('p', { class: 'form-error', role: 'alert' }),
+    el('div', { class: 'actions' }, save));
+  let key, sent; // one save of these details, retried safely under one key
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    clearErrors(form);
+    const v = (n) => form.elements[n].value.trim() || null;
+    const body = {
+      name: v('name'),
+      contact: { name: v('contact.name'), email: v('contact.email') },
+      billingAddress: { line1: v('billingAddress.line1'), line2: addr.line2 ?? null, city: v('billingAddress.city'),
+        state: v('billingAddress.state'), postalCode: v('billingAddress.postalCode'), country: v('billingAddress.country') },
+    };
+    if (JSON.stringify(body) !== sent) [key, sent] = [api.newKey(), JSON.stringify(body)];
+    busy(save, async () => {
+      try {
+        await call('PATCH', `/api/accounts/${encodeURIComponent(a.id)}`, { body, idempotencyKey: key });
+        await refresh();
+        $('account').append(el('p', { class: 'notice good', role: 'status', dataset: { saved: '' } }, 'Your details are saved.'));
+      } catch (err) {
+        showError(form, err);
+      }
+    });
+  });
+  return form;
 }
 
 function renderInvoices(list, currency) {

@@ -229,24 +229,65 @@ fn customer(v: &Value) -> ApiResult<Value> {
     out.insert("name".into(), json!(name));
     out.insert("email".into(), json!(email));
     if let Some(a) = present(o, "billingAddress") {
-        out.insert("billingAddress".into(), address(a)?);
+        out.insert("billingAddress".into(), address(a, "customer.billingAddress")?);
     }
     Ok(Value::Object(out))
 }
 
-fn address(v: &Value) -> ApiResult<Value> {
-    const BASE: &str = "customer.billingAddress";
-    let o = object(v, BASE)?;
+/// A checked `PATCH /api/accounts/{id}`: what to change, each optional, at least one.
+#[derive(Clone, Debug, Default)]
+pub struct AccountUpdate {
+    /// The account's (company's) name.
+    pub name: Option<String>,
+    /// The billing address (replaces the whole address; tax follows it).
+    pub billing_address: Option<Value>,
+    /// The contact's name.
+    pub contact_name: Option<String>,
+    /// The contact's email (invoices and Stripe's receipts go there).
+    pub contact_email: Option<String>,
+}
+
+/// Reads `{ name?, billingAddress?, contact?: { name?, email? } }`.
+pub fn account_update(v: &Value) -> ApiResult<AccountUpdate> {
+    let o = object(v, "")?;
+    only_keys(o, "", &["name", "billingAddress", "contact"])?;
+    let mut out = AccountUpdate {
+        name: text(o, "", "name", false, MAX_TEXT)?,
+        billing_address: present(o, "billingAddress").map(|a| address(a, "billingAddress")).transpose()?,
+        ..AccountUpdate::default()
+    };
+    if let Some(c) = present(o, "contact") {
+        let c = object(c, "contact")?;
+        only_keys(c, "contact", &["name", "email"])?;
+        out.contact_name = text(c, "contact", "name", false, MAX_TEXT)?;
+        out.contact_email = text(c, "contact", "email", false, 254)?;
+        if out.contact_email.as_deref().is_some_and(|e| !is_email(e)) {
+            return Err(ApiError::bad("INVALID_VALUE", "contact.email", "contact.email is not an email address."));
+        }
+    }
+    if out.name.is_none() && out.billing_address.is_none() && out.contact_name.is_none() && out.contact_email.is_none()
+    {
+        return Err(ApiError::bad(
+            "MISSING_FIELD",
+            "",
+            "Send at least one of name, billingAddress, contact.name, contact.email.",
+        ));
+    }
+    Ok(out)
+}
+
+fn address(v: &Value, base: &str) -> ApiResult<Value> {
+    let o = object(v, base)?;
     let keys = ["line1", "line2", "city", "state", "postalCode", "country"];
-    only_keys(o, BASE, &keys)?;
+    only_keys(o, base, &keys)?;
     let mut out = Map::new();
     for key in keys {
-        if let Some(mut s) = text(o, BASE, key, false, MAX_TEXT)? {
+        if let Some(mut s) = text(o, base, key, false, MAX_TEXT)? {
             if key == "country" {
                 if s.len() != 2 || !s.chars().all(|c| c.is_ascii_alphabetic()) {
                     return Err(ApiError::bad(
                         "INVALID_VALUE",
-                        &join(BASE, key),
+                        &join(base, key),
                         "country must be a two-letter ISO 3166-1 code, such as US.",
                     ));
                 }

@@ -5,6 +5,7 @@
 //! three narrow interfaces, [`db::Db`], [`stripe::Http`] / [`stripe::Stripe`]
 //! and [`ids::Random`], so `cargo test` runs the service natively.
 
+pub mod accounts;
 pub mod api;
 pub mod billing;
 pub mod catalogs;

@@ -88,7 +88,10 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
         let rows = self.db.query(stmt!("SELECT * FROM accounts WHERE id = ?1", id)).await?;
         let r = rows.first().ok_or_else(|| ApiError::not_found("account"))?;
         let mut v = account_view(r);
-        let contacts = self.db.query(stmt!("SELECT id, name, email FROM contacts WHERE account_id = ?1", id)).await?;
+        let contacts = self
+            .db
+            .query(stmt!("SELECT id, name, email FROM contacts WHERE account_id = ?1 ORDER BY created_at, id", id))
+            .await?;
         let groups = self
             .db
             .query(stmt!(

@@ -42,6 +42,7 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("POST", "/api/customerTokens", Access::Secret),
     ("GET", "/api/accounts", Access::Secret),
     ("GET", "/api/accounts/{accountId}", Access::Account),
+    ("PATCH", "/api/accounts/{accountId}", Access::Account),
     ("GET", "/api/accounts/{accountId}/contracts", Access::Account),
     ("GET", "/api/accounts/{accountId}/invoices", Access::Account),
     ("POST", "/api/contracts", Access::Secret),
@@ -323,6 +324,9 @@ async fn dispatch<D: Db, S: Stripe, R: Random>(
         }
         ("GET", "/api/accounts/{accountId}") => ok(200, &app.account(p0, scope).await?),
         ("GET", "/api/accounts/{accountId}/contracts") => ok(200, &app.account_contracts(p0, scope, req).await?),
+        ("PATCH", "/api/accounts/{accountId}") => {
+            ok(200, &app.update_account(p0, scope, &input::account_update(&input::parse_body(&req.body)?)?, now).await?)
+        }
         ("GET", "/api/accounts/{accountId}/invoices") => ok(200, &app.account_invoices(p0, scope, req).await?),
         ("POST", "/api/contracts") => {
             let (status, body) = app.import_contract(&input::parse_body(&req.body)?, now).await?;

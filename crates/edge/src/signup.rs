@@ -258,22 +258,8 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             if let Some(id) = &s.stripe_customer_id
                 && before.as_ref() != Some(&(name, email))
             {
-                // Keyed by what is sent too: a retry is the same request, another
-                // name after a failed write is a new one (Stripe refuses a key reused
-                // with other parameters).
-                let sent: String =
-                    Sha256::digest(format!("{name}\n{email}")).iter().take(8).map(|b| format!("{b:02x}")).collect();
-                self.stripe
-                    .update_customer(&format!("{}/customer/{}/{sent}", s.id, s.version), id, name, email)
-                    .await
-                    .map_err(|e| match e {
-                        StripeError::Rejected { message, .. } => ApiError::bad(
-                            "INVALID_VALUE",
-                            "customer.email",
-                            format!("Stripe refused the customer's details: {message}"),
-                        ),
-                        e => stripe_error(e, ""),
-                    })?;
+                let scope = format!("{}/customer/{}", s.id, s.version);
+                self.push_customer(&scope, id, name, email, "customer.email").await?;
             }
             s.customer = Some(c.clone());
         }
@@ -295,6 +281,28 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             self.save_payment_method(s, pm).await?;
         }
         Ok(())
+    }
+
+    /// Sends a customer's name and email to its Stripe customer. Keyed by
+    /// `scope` and what is sent: a retry is the same request, other details
+    /// after a failed write a new one (Stripe refuses a key reused with other
+    /// parameters). Unreachable: 502; refused: 400 at `email_path`.
+    pub(crate) async fn push_customer(
+        &self,
+        scope: &str,
+        id: &str,
+        name: &str,
+        email: &str,
+        email_path: &str,
+    ) -> ApiResult<()> {
+        let sent: String =
+            Sha256::digest(format!("{name}\n{email}")).iter().take(8).map(|b| format!("{b:02x}")).collect();
+        self.stripe.update_customer(&format!("{scope}/{sent}"), id, name, email).await.map_err(|e| match e {
+            StripeError::Rejected { message, .. } => {
+                ApiError::bad("INVALID_VALUE", email_path, format!("Stripe refused the customer's details: {message}"))
+            }
+            e => stripe_error(e, ""),
+        })
     }
 
     /// `PATCH /api/selfService/signup/{id}`. Every error names the session.

@@ -594,3 +594,67 @@ fn a_change_left_pending_by_a_stopped_request_is_settled_once_its_claim_expires(
     assert_eq!(a.stripe.charge_count(), charges + 1, "settled from the recorded PaymentIntent, not charged again");
     assert_eq!(state(&c, &contract), (15, vec!["APPLIED".into()]));
 }
+
+#[test]
+fn the_customer_updates_the_account_details_tax_follows_the_address_and_stripe_the_contact() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    let mine = paying_customer(&c, 10, false, TODAY);
+    let theirs = paying_customer(&c, 3, false, TODAY);
+    let account = text(&mine["customer"]["accountId"]);
+    let contract = text(&mine["contract"]["id"]);
+    let token = text(&c.secret("POST", "/api/customerTokens", Some(&json!({ "accountId": account }))).1["token"]);
+    let patch = |path: &str, key: &str, body: &Value| {
+        let r = c.send("PATCH", path, Some(key), Some(body.to_string()), &[]);
+        (r.status, serde_json::from_str::<Value>(&r.body).unwrap_or(Value::Null))
+    };
+    let me = format!("/api/accounts/{account}");
+    let tax_of_a_change = || {
+        let mut p = seats(&contract, 12);
+        p["preview"] = json!(true);
+        c.change(&p).1["invoice"]["tax"].clone()
+    };
+    let ca_tax = tax_of_a_change();
+    // Bad input names the field and writes nothing; not with the publishable key; not another account.
+    let before = a.db.dump();
+    for (body, code, path) in [
+        (json!({}), "MISSING_FIELD", ""),
+        (json!({ "contact": { "email": "not-an-email" } }), "INVALID_VALUE", "contact.email"),
+        (json!({ "billingAddress": { "country": "USA" } }), "INVALID_VALUE", "billingAddress.country"),
+        (json!({ "name": "x".repeat(201) }), "INVALID_VALUE", "name"),
+        (json!({ "surprise": 1 }), "UNKNOWN_FIELD", "surprise"),
+    ] {
+        let (status, e) = patch(&me, &token, &body);
+        assert_eq!((status, e["code"].as_str(), e["path"].as_str()), (400, Some(code), Some(path)), "{body}: {e}");
+    }
+    assert_eq!(patch(&me, PUBLISHABLE, &json!({ "name": "X" })).0, 403);
+    let other = text(&theirs["customer"]["accountId"]);
+    assert_eq!(patch(&format!("/api/accounts/{other}"), &token, &json!({ "name": "X" })).0, 404);
+    // Stripe unreachable: 502, nothing written.
+    a.stripe.down.set(true);
+    let (status, _) = patch(&me, &token, &json!({ "contact": { "email": "ap@acme.test" } }));
+    assert_eq!(status, 502);
+    assert_eq!(a.db.dump(), before, "nothing written for a refused update");
+    a.stripe.down.set(false);
+    // The customer moves to New York and hands billing to accounts payable.
+    let ny =
+        json!({ "line1": "1 Broadway", "city": "New York", "state": "NY", "postalCode": "10004", "country": "US" });
+    let (status, got) = patch(
+        &me,
+        &token,
+        &json!({ "name": "Acme East", "billingAddress": ny, "contact": { "email": "ap@acme.test" } }),
+    );
+    assert_eq!(status, 200, "{got}");
+    assert_eq!((got["name"].as_str(), got["billingAddress"]["state"].as_str()), (Some("Acme East"), Some("NY")));
+    assert_eq!(got["contacts"][0]["email"], "ap@acme.test");
+    assert_eq!(got["contacts"][0]["name"], mine["customer"]["contactName"], "the name kept");
+    let stripe_id = text(&got["stripeCustomerId"]);
+    let held = a.stripe.customers.borrow().iter().find(|x| x.0 == stripe_id).cloned().unwrap();
+    assert_eq!(held.2, "ap@acme.test", "Stripe's receipts go to the new address");
+    let ny_tax = tax_of_a_change();
+    assert_ne!(ny_tax, ca_tax, "tax follows the address: {ca_tax} in CA, {ny_tax} in NY");
+    // The same again changes nothing more (and asks nothing of Stripe).
+    a.stripe.down.set(true);
+    assert_eq!(patch(&me, SECRET, &json!({ "contact": { "email": "ap@acme.test" } })).0, 200);
+    a.stripe.down.set(false);
+}

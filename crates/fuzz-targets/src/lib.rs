@@ -110,6 +110,9 @@ pub fn api_request(data: &[u8]) {
     if let Err(e) = edge::contracts::parse_change(&v) {
         assert!(!e.code.is_empty() && !e.message.is_empty());
     }
+    if let Err(e) = edge::input::account_update(&v) {
+        assert!(!e.code.is_empty() && !e.message.is_empty());
+    }
 }
 
 /// Runs the invoice check on an invoice whose total is wrong (for the test
