@@ -630,6 +630,7 @@ fn the_customer_updates_the_account_details_tax_follows_the_address_and_stripe_t
     assert_eq!(patch(&me, PUBLISHABLE, &json!({ "name": "X" })).0, 403);
     let other = text(&theirs["customer"]["accountId"]);
     assert_eq!(patch(&format!("/api/accounts/{other}"), &token, &json!({ "name": "X" })).0, 404);
+    assert_eq!(patch(&format!("/api/accounts/{other}"), &token, &json!({})).0, 404, "404 before the body is read");
     // Stripe unreachable: 502, nothing written.
     a.stripe.down.set(true);
     let (status, _) = patch(&me, &token, &json!({ "contact": { "email": "ap@acme.test" } }));
