@@ -61,7 +61,7 @@ function renderAccount(a) {
   const addr = a.billingAddress ?? {};
   const exp = claims(token)?.e;
   const contact = a.contacts?.[0];
-  const edit = el('button', { type: 'button', class: 'secondary' }, 'Edit details');
+  const edit = el('button', { type: 'button', class: 'secondary', 'aria-expanded': 'false' }, 'Edit details');
   const form = detailsForm(a);
   edit.addEventListener('click', () => {
     form.hidden = !form.hidden;
