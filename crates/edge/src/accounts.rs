@@ -7,22 +7,18 @@ use serde_json::Value;
 use crate::api::{ApiError, ApiResult};
 use crate::db::Db;
 use crate::ids::{Random, new_id};
-use crate::input::AccountUpdate;
+use crate::input::account_update;
 use crate::stripe::Stripe;
 use crate::{App, Now, stmt};
 
 impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
-    /// Applies `update` to the account (within `scope` for a customer token)
-    /// and answers the account as `GET` does. The Stripe customer hears a new
+    /// Applies the update `body` asks for to the account (within `scope` for a
+    /// customer token: another account's is 404 before the body is read) and
+    /// answers the account as `GET` does. The Stripe customer hears a new
     /// contact name or email first; if Stripe cannot be reached nothing is written.
-    pub async fn update_account(
-        &self,
-        id: &str,
-        scope: Option<&str>,
-        update: &AccountUpdate,
-        now: &Now,
-    ) -> ApiResult<Value> {
+    pub async fn update_account(&self, id: &str, scope: Option<&str>, body: &Value, now: &Now) -> ApiResult<Value> {
         let before = self.account(id, scope).await?;
+        let update = account_update(body)?;
         let contact = before.pointer("/contacts/0");
         let old = |k: &str| contact.and_then(|c| c.get(k)).and_then(Value::as_str).map(str::to_owned);
         // The contact as it will be, when the update touches it and changes it.

@@ -519,25 +519,18 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
         let catalog: Catalog = published.parse()?;
         let preview = pricing::preview_change(&catalog, &c.body, &req.op, today).map_err(|e| engine_error(&e))?;
         let account = load_account(&self.db, &c.account_id).await?;
-        let invoice = preview
-            .invoice
-            .with_tax(&catalog, &Address::from_json(&account.billing_address))
-            .map_err(|e| engine_error(&e))?;
+        let address = Address::from_json(&account.billing_address);
+        let invoice = preview.invoice.with_tax(&catalog, &address).map_err(|e| engine_error(&e))?;
         let day = invoice.invoice_date;
-        let next_invoice = if day > today {
+        let mut next_invoice = None;
+        if day > today {
             let (periods, _) = pricing::billing::due(&catalog, &preview.contract, day).map_err(|e| engine_error(&e))?;
             let lines: Vec<_> = periods.into_iter().filter(|p| p.invoice_date == day).flat_map(|p| p.lines).collect();
-            match lines.is_empty() {
-                true => None,
-                false => Some(
-                    Invoice::new(&catalog.currency, day, lines)
-                        .and_then(|i| i.with_tax(&catalog, &Address::from_json(&account.billing_address)))
-                        .map_err(|e| engine_error(&e))?,
-                ),
+            if !lines.is_empty() {
+                let next = Invoice::new(&catalog.currency, day, lines).and_then(|i| i.with_tax(&catalog, &address));
+                next_invoice = Some(next.map_err(|e| engine_error(&e))?);
             }
-        } else {
-            None
-        };
+        }
         let mut contract_after = engine_json(&preview.contract);
         if let (Value::Object(m), Value::Object(old)) = (&mut contract_after, &c.body) {
             for key in ["accountId", "billGroupId", "quoteId", "autoRenew"] {

@@ -79,15 +79,12 @@ fn within(scope: Option<&str>, account: Option<&str>) -> bool {
     scope.is_none_or(|s| Some(s) == account)
 }
 
-/// 404 for an account outside a customer token's scope (before anything else is read of the request).
-pub(crate) fn in_scope(scope: Option<&str>, account: &str) -> ApiResult<()> {
-    if within(scope, Some(account)) { Ok(()) } else { Err(ApiError::not_found("account")) }
-}
-
 impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
     /// `GET /api/accounts/{id}`.
     pub async fn account(&self, id: &str, scope: Option<&str>) -> ApiResult<Value> {
-        in_scope(scope, id)?;
+        if !within(scope, Some(id)) {
+            return Err(ApiError::not_found("account"));
+        }
         let rows = self.db.query(stmt!("SELECT * FROM accounts WHERE id = ?1", id)).await?;
         let r = rows.first().ok_or_else(|| ApiError::not_found("account"))?;
         let mut v = account_view(r);
