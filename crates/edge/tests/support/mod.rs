@@ -460,13 +460,13 @@ pub fn customer_json() -> Value {
     })
 }
 
-/// Signs a customer up for `seats` Team seats (monthly) with a card that
-/// `declines` or not; answers the FINALIZE response.
 /// The string at `v` (an id, a token, a status), owned; a test fails if it is not one.
 pub fn text(v: &Value) -> String {
     v.as_str().unwrap_or_else(|| panic!("a string, not {v}")).to_owned()
 }
 
+/// Signs a customer up for `seats` Team seats (monthly) with a card that
+/// `declines` or not; answers the FINALIZE response.
 pub fn paying_customer(c: &Call<'_>, seats: u32, declines: bool, today: &str) -> Value {
     let (status, s) = c.post(&json!({
         "action": "CREATE_WITH_PAYMENT_METHOD", "customer": customer_json(),
