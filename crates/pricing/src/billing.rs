@@ -17,8 +17,8 @@
 
 use chrono::NaiveDate;
 
-use crate::catalog::{Catalog, Id, Offering, Rate};
-use crate::contract::{Contract, ContractProduct, ContractStatus};
+use crate::catalog::{Catalog, Id, Rate};
+use crate::contract::{ArrearsPiece, Contract, ContractProduct, ContractStatus};
 use crate::error::{Error, ErrorCode, Result};
 use crate::invoice::{Billed, Invoice, InvoiceLine, prorate};
 use crate::period::{Piece, Timing};
@@ -53,7 +53,7 @@ pub fn due(catalog: &Catalog, contract: &Contract, through: NaiveDate) -> Result
     for (i, line) in lines.iter_mut().enumerate() {
         let path = format!("contract.offerings[{i}]");
         let overflow = || Error::new(ErrorCode::Overflow, path.clone(), "a date or an amount is out of range");
-        let (offering, rate) = line.terms(catalog).ok_or_else(|| {
+        let (_, rate) = line.terms(catalog).ok_or_else(|| {
             Error::new(ErrorCode::UnknownRate, format!("{path}.rateId"), "the line's rate is not in the catalog")
         })?;
         while out.len() < MAX_PERIODS {
@@ -71,7 +71,7 @@ pub fn due(catalog: &Catalog, contract: &Contract, through: NaiveDate) -> Result
             if invoice_date > through {
                 break;
             }
-            let lines = piece_lines(catalog, offering, rate, &line.products, &piece, &path)?;
+            let lines = piece_lines(catalog, &line.offering_id, rate, &line.products, &piece, &path)?;
             out.push(DuePeriod {
                 offering_id: line.offering_id.clone(),
                 period_start: piece.start,
@@ -82,35 +82,44 @@ pub fn due(catalog: &Catalog, contract: &Contract, through: NaiveDate) -> Result
             line.invoiced_through = piece.end;
         }
     }
-    // Time used on terms a change replaced, owed at the end of its period.
+    // Time used on terms a change replaced, owed at the end of its period:
+    // billed then, after the lines in force, and removed. (A piece stored
+    // across a boundary by an older version is billed period by period.)
     let mut kept = Vec::with_capacity(after.unbilled.len());
+    let mut pieces: Vec<DuePeriod> = Vec::new();
     for (i, piece) in std::mem::take(&mut after.unbilled).into_iter().enumerate() {
         let path = format!("contract.unbilledArrears[{i}]");
         let overflow = || Error::new(ErrorCode::Overflow, path.clone(), "a date or an amount is out of range");
-        let period = piece.schedule.period_holding(piece.start).ok_or_else(overflow)?;
-        if period.end > through || out.len() >= MAX_PERIODS {
-            kept.push(piece);
-            continue;
+        let mut rest = Some(piece);
+        while let Some(piece) = rest.take() {
+            let period = piece.schedule.period_holding(piece.start).ok_or_else(overflow)?;
+            if period.end > through || out.len().saturating_add(pieces.len()) >= MAX_PERIODS {
+                kept.push(piece);
+                break;
+            }
+            let part = Piece { start: piece.start, end: piece.end.min(period.end), ..period };
+            let lines = piece_lines(catalog, &piece.offering_id, &piece.rate, &piece.products, &part, &path)?;
+            pieces.push(DuePeriod {
+                offering_id: piece.offering_id.clone(),
+                period_start: part.start,
+                period_end: part.end,
+                invoice_date: period.end,
+                lines,
+            });
+            if piece.end > period.end {
+                rest = Some(ArrearsPiece { start: period.end, ..piece });
+            }
         }
-        let (offering, rate) = catalog
-            .offering(&piece.offering_id)
-            .and_then(|(_, o)| o.rate(&piece.rate_id).map(|(_, r)| (o, r)))
-            .ok_or_else(|| {
-                Error::new(ErrorCode::UnknownRate, format!("{path}.rateId"), "the rate is not in the catalog")
-            })?;
-        let part = Piece { start: piece.start, end: piece.end.min(period.end), ..period };
-        let lines = piece_lines(catalog, offering, rate, &piece.products, &part, &path)?;
-        out.push(DuePeriod {
-            offering_id: piece.offering_id.clone(),
-            period_start: part.start,
-            period_end: part.end,
-            invoice_date: period.end,
-            lines,
-        });
     }
     after.unbilled = kept;
-    // Date order; on one date, what was used first comes first.
-    out.sort_by_key(|d| (d.invoice_date, d.period_start));
+    // Date order; on one date, the lines in force (by contract line, then
+    // period start: the order they were produced in), then the kept pieces
+    // in list order. The sort is stable.
+    let lines_in_force = out.len();
+    out.extend(pieces);
+    let mut keyed: Vec<(usize, DuePeriod)> = out.into_iter().enumerate().collect();
+    keyed.sort_by_key(|(i, d)| (d.invoice_date, *i >= lines_in_force));
+    let out = keyed.into_iter().map(|(_, d)| d).collect();
     Ok((out, after))
 }
 
@@ -118,7 +127,7 @@ pub fn due(catalog: &Catalog, contract: &Contract, through: NaiveDate) -> Result
 /// quantity, prorated by the piece's share; zero lines left out.
 fn piece_lines(
     catalog: &Catalog,
-    offering: &Offering,
+    offering_id: &Id,
     rate: &Rate,
     products: &[ContractProduct],
     piece: &Piece,
@@ -129,13 +138,8 @@ fn piece_lines(
         let full = price
             .price(p.quantity)
             .ok_or_else(|| Error::new(ErrorCode::Overflow, path, "a date or an amount is out of range"))?;
-        let billed = Billed {
-            offering_id: &offering.id,
-            rate_id: &rate.id,
-            product_id: &p.product_id,
-            quantity: p.quantity,
-            price: full,
-        };
+        let billed =
+            Billed { offering_id, rate_id: &rate.id, product_id: &p.product_id, quantity: p.quantity, price: full };
         lines.extend(prorate(&catalog.currency, &billed, piece, false, path)?);
     }
     Ok(lines)

@@ -78,9 +78,12 @@ enum When {
     NextBillCycle,
 }
 
-/// What a line bills after (or before) a change.
+/// What a line bills after (or before) a change, and the catalog version
+/// they come from (the contract's own for the old terms, the current one for
+/// the new).
 #[derive(Debug, Clone)]
 struct Terms<'c> {
+    catalog: &'c Catalog,
     offering: &'c Offering,
     rate: &'c Rate,
     quantities: Vec<Decimal>,
@@ -101,9 +104,49 @@ pub fn preview_change(
     operation: &Value,
     today: NaiveDate,
 ) -> Result<ChangePreview> {
-    let contract = Contract::from_json(catalog, contract)?;
+    preview_change_on(&Catalogs { current: catalog, contract: catalog, versions: &[] }, contract, operation, today)
+}
+
+/// The catalogs a change of a grandfathered contract is priced on.
+#[derive(Debug, Clone, Copy)]
+pub struct Catalogs<'c> {
+    /// The current catalog: the new terms (and every line after the change).
+    pub current: &'c Catalog,
+    /// The version the contract's lines were sold or last changed on: the
+    /// old terms (what is credited, what a kept piece owes).
+    pub contract: &'c Catalog,
+    /// Other versions its kept pieces (`unbilledArrears`) are priced on.
+    pub versions: &'c [(i64, &'c Catalog)],
+}
+
+/// [`preview_change`] for a contract priced on an older catalog version: the
+/// old terms on `catalogs.contract`, the new ones on `catalogs.current`; the
+/// contract after the change is priced on the current catalog, so each of its
+/// lines must still be sold there (`UNKNOWN_OFFERING` / `UNKNOWN_RATE` at
+/// `contract.offerings[i]` otherwise: change or remove that line in the same
+/// request). Pieces it keeps carry the contract's `catalogVersion`.
+pub fn preview_change_on(
+    catalogs: &Catalogs<'_>,
+    contract: &Value,
+    operation: &Value,
+    today: NaiveDate,
+) -> Result<ChangePreview> {
+    let contract = Contract::from_json_versioned(catalogs.contract, contract, catalogs.versions)?;
+    if contract.currency != catalogs.current.currency.code() {
+        return Err(DOC.invalid(
+            "contract.currency",
+            format!("the contract is in {}, the catalog in {}", contract.currency, catalogs.current.currency.code()),
+        ));
+    }
     let root = DOC.object(operation, "")?;
-    let mut change = Change { catalog, today, contract, lines: Vec::new(), earliest: None };
+    let mut change = Change {
+        catalog: catalogs.current,
+        old: catalogs.contract,
+        today,
+        contract,
+        lines: Vec::new(),
+        earliest: None,
+    };
     match DOC.field(root, "operations") {
         None => change.apply(root)?,
         Some(list) => {
@@ -122,7 +165,10 @@ pub fn preview_change(
 }
 
 struct Change<'c> {
+    /// The current catalog (new terms).
     catalog: &'c Catalog,
+    /// The contract's own version (the terms it has).
+    old: &'c Catalog,
     today: NaiveDate,
     contract: Contract,
     lines: Vec<InvoiceLine>,
@@ -130,10 +176,49 @@ struct Change<'c> {
 }
 
 impl<'c> Change<'c> {
-    fn finish(self) -> Result<ChangePreview> {
+    fn finish(mut self) -> Result<ChangePreview> {
+        if !std::ptr::eq(self.catalog, self.old) {
+            self.move_to_current()?;
+        }
         let date = self.earliest.unwrap_or(self.today);
         let invoice = Invoice::new(&self.catalog.currency, date, self.lines)?;
         Ok(ChangePreview { contract: self.contract, invoice })
+    }
+
+    /// Every line left on the contract's own version is read again on the
+    /// current catalog (same offering and rate; products by id, a product new
+    /// to the offering at its default quantity): from its next period, the
+    /// contract bills on current prices.
+    fn move_to_current(&mut self) -> Result<()> {
+        for (i, line) in self.contract.offerings.iter_mut().enumerate() {
+            let path = format!("contract.offerings[{i}]");
+            let (_, offering) = self.catalog.offering(&line.offering_id).ok_or_else(|| {
+                Error::new(
+                    ErrorCode::UnknownOffering,
+                    format!("{path}.offeringId"),
+                    format!(
+                        "offering '{}' is no longer in the catalog: change it to a current offering \
+                         (OFFERING_CHANGE) or remove it in the same request",
+                        line.offering_id
+                    ),
+                )
+            })?;
+            let (_, rate) = offering.rate(&line.rate_id).ok_or_else(|| {
+                Error::new(
+                    ErrorCode::UnknownRate,
+                    format!("{path}.rateId"),
+                    format!(
+                        "rate '{}' is no longer in the catalog: change the line to a current rate \
+                         (RATE_CHANGE) in the same request",
+                        line.rate_id
+                    ),
+                )
+            })?;
+            let quantities = carried(self.catalog, offering, &line.products);
+            let terms = Terms { catalog: self.catalog, offering, rate, quantities };
+            *line = line_for(&terms, line.schedule, line.invoiced_through);
+        }
+        Ok(())
     }
 
     /// Applies one operation. Order of checks: contract status → action →
@@ -272,8 +357,37 @@ impl<'c> Change<'c> {
     /// The terms a line bills now.
     fn current_terms(&self, index: usize, path: &str) -> Result<Terms<'c>> {
         let line = self.line(index, path)?;
-        let (offering, rate) = line.terms(self.catalog).ok_or_else(|| overflow(path))?;
-        Ok(Terms { offering, rate, quantities: line.products.iter().map(|p| p.quantity).collect() })
+        let (offering, rate) = line.terms(self.old).ok_or_else(|| overflow(path))?;
+        Ok(Terms { catalog: self.old, offering, rate, quantities: line.products.iter().map(|p| p.quantity).collect() })
+    }
+
+    /// The line's offering as the current catalog sells it (itself when the
+    /// contract is on the current version), and its quantities carried over
+    /// by product id.
+    fn current_offering(&self, old: &Terms<'c>, path: &str) -> Result<(&'c Offering, Vec<Decimal>)> {
+        if std::ptr::eq(old.catalog, self.catalog) {
+            return Ok((old.offering, old.quantities.clone()));
+        }
+        let (_, offering) = self.catalog.offering(&old.offering.id).ok_or_else(|| {
+            Error::new(
+                ErrorCode::UnknownOffering,
+                format!("{path}.offeringId"),
+                format!(
+                    "offering '{}' is no longer in the catalog: change it to a current offering (OFFERING_CHANGE)",
+                    old.offering.id
+                ),
+            )
+        })?;
+        let products: Vec<ContractProduct> = old
+            .offering
+            .products
+            .iter()
+            .zip(&old.quantities)
+            .filter_map(|(p, q)| {
+                old.catalog.products.get(*p).map(|p| ContractProduct { product_id: p.id.clone(), quantity: *q })
+            })
+            .collect();
+        Ok((offering, carried(self.catalog, offering, &products)))
     }
 
     /// Reads `products` of a payload entry for `offering`; unlisted products
@@ -297,8 +411,19 @@ impl<'c> Change<'c> {
     fn quantity_change(&mut self, entry: &Map<String, Value>, id: &str, path: &str, when: When) -> Result<()> {
         let index = self.line_index(id, path)?;
         let old = self.current_terms(index, path)?;
-        let quantities = self.products(entry, old.offering, path, true, Some(&old.quantities))?;
-        let new = Terms { quantities, ..old.clone() };
+        let (offering, base) = self.current_offering(&old, path)?;
+        let (_, rate) = offering.rate(&old.rate.id).ok_or_else(|| {
+            Error::new(
+                ErrorCode::UnknownRate,
+                format!("{path}.offeringId"),
+                format!(
+                    "rate '{}' is no longer in the catalog: change the line to a current rate (RATE_CHANGE)",
+                    old.rate.id
+                ),
+            )
+        })?;
+        let quantities = self.products(entry, offering, path, true, Some(&base))?;
+        let new = Terms { catalog: self.catalog, offering, rate, quantities };
         let e = self.effective(when, Some(self.line(index, path)?.schedule), path)?;
         self.change_terms(index, &old, &new, e, path)
     }
@@ -308,15 +433,16 @@ impl<'c> Change<'c> {
         let old = self.current_terms(index, path)?;
         let rate_path = format!("{path}.rateId");
         let rate_id = DOC.string(DOC.required(entry, "rateId", path)?, &rate_path)?;
-        let (_, rate) = old.offering.rate(rate_id).ok_or_else(|| {
+        let (offering, base) = self.current_offering(&old, path)?;
+        let (_, rate) = offering.rate(rate_id).ok_or_else(|| {
             Error::new(
                 ErrorCode::UnknownRate,
                 &rate_path,
-                format!("offering '{}' has no rate '{}'", old.offering.id, clip(rate_id)),
+                format!("offering '{}' has no rate '{}'", offering.id, clip(rate_id)),
             )
         })?;
-        let quantities = self.products(entry, old.offering, path, false, Some(&old.quantities))?;
-        let new = Terms { offering: old.offering, rate, quantities };
+        let quantities = self.products(entry, offering, path, false, Some(&base))?;
+        let new = Terms { catalog: self.catalog, offering, rate, quantities };
         let e = self.effective(when, Some(self.line(index, path)?.schedule), path)?;
         self.replace(index, &old, &new, e, path)
     }
@@ -344,7 +470,7 @@ impl<'c> Change<'c> {
         }
         let rate = offering.rate_for_frequency(Some(old.rate.frequency)).ok_or_else(|| overflow(path))?;
         let quantities = self.products(entry, offering, path, false, None)?;
-        let new = Terms { offering, rate, quantities };
+        let new = Terms { catalog: self.catalog, offering, rate, quantities };
         let e = self.effective(when, Some(self.line(index, path)?.schedule), path)?;
         self.replace(index, &old, &new, e, path)
     }
@@ -357,8 +483,7 @@ impl<'c> Change<'c> {
         if self.contract.line_of(id).is_some() {
             return Err(duplicate(&id_path, id));
         }
-        let first_frequency =
-            self.contract.offerings.first().and_then(|l| l.terms(self.catalog)).map(|(_, r)| r.frequency);
+        let first_frequency = self.contract.offerings.first().and_then(|l| l.terms(self.old)).map(|(_, r)| r.frequency);
         let rate = match DOC.field(entry, "rateId") {
             Some(v) => {
                 let rate_path = format!("{path}.rateId");
@@ -378,7 +503,7 @@ impl<'c> Change<'c> {
             .contract
             .offerings
             .iter()
-            .find(|l| l.terms(self.catalog).is_some_and(|(_, r)| r.frequency == rate.frequency))
+            .find(|l| l.terms(self.old).is_some_and(|(_, r)| r.frequency == rate.frequency))
             .map(|l| l.schedule);
         let nbc_schedule = co_term.or_else(|| self.contract.offerings.first().map(|l| l.schedule));
         let e = self.effective(when, nbc_schedule, path)?;
@@ -387,7 +512,7 @@ impl<'c> Change<'c> {
             None => Schedule::start(self.catalog.anchor, e, rate.frequency),
         }
         .ok_or_else(|| overflow(path))?;
-        let new = Terms { offering, rate, quantities };
+        let new = Terms { catalog: self.catalog, offering, rate, quantities };
         let line = self.start_line(&new, schedule, path)?;
         self.contract.offerings.push(line);
         Ok(())
@@ -438,7 +563,12 @@ impl<'c> Change<'c> {
         let start = trial_start.unwrap_or(e);
         let schedule = Schedule::start(self.catalog.anchor, start, new.rate.frequency).ok_or_else(|| overflow(path))?;
         let replacement = match trial_start {
-            Some(s) => line_for(self.catalog, new, schedule, s),
+            Some(s) => {
+                // Starting anew in trial: nothing is charged yet, but its first
+                // period still may not run past the contract's end unnoticed.
+                self.cover(&schedule, path)?;
+                line_for(new, schedule, s)
+            }
             None => self.start_line(new, schedule, path)?,
         };
         if let Some(slot) = self.contract.offerings.get_mut(index) {
@@ -455,13 +585,13 @@ impl<'c> Change<'c> {
         let mut invoiced_through = line.invoiced_through;
         // In arrears, the time used on the old terms is owed at the period's end:
         // kept as a piece, and the line goes on from `E`.
-        if self.keep_arrears(&line, old, e) {
+        if self.keep_arrears(&line, old, e, path)? {
             invoiced_through = e;
         }
         if !line.in_trial(e) && e < line.invoiced_through {
             let pieces = line.schedule.pieces(e, line.invoiced_through).ok_or_else(|| overflow(path))?;
-            let before = priced(self.catalog, old, path)?;
-            let after = priced(self.catalog, new, path)?;
+            let before = priced(old, path)?;
+            let after = priced(new, path)?;
             let credit = old.rate.timing == Timing::InAdvance;
             let charge = new.rate.timing == Timing::InAdvance;
             // In advance to in arrears: the prepaid time is credited whole and
@@ -490,7 +620,7 @@ impl<'c> Change<'c> {
                 invoiced_through = e;
             }
         }
-        let updated = line_for(self.catalog, new, line.schedule, invoiced_through);
+        let updated = line_for(new, line.schedule, invoiced_through);
         if let Some(slot) = self.contract.offerings.get_mut(index) {
             *slot = updated;
         }
@@ -503,17 +633,25 @@ impl<'c> Change<'c> {
     fn start_line(&mut self, terms: &Terms<'c>, schedule: Schedule, path: &str) -> Result<ContractLine> {
         let first = schedule.first_period().ok_or_else(|| overflow(path))?;
         let invoiced_through = if terms.rate.timing == Timing::InAdvance {
-            for p in &priced(self.catalog, terms, path)? {
+            for p in &priced(terms, path)? {
                 self.bill(terms, p, &first, false, path)?;
             }
             first.end
         } else {
             schedule.service_start
         };
+        self.cover(&schedule, path)?;
+        Ok(line_for(terms, schedule, invoiced_through))
+    }
+
+    /// A line starting anew never bills past `endDate` unnoticed: when its
+    /// first period ends after the contract's end, the end moves there.
+    fn cover(&mut self, schedule: &Schedule, path: &str) -> Result<()> {
+        let first = schedule.first_period().ok_or_else(|| overflow(path))?;
         if self.contract.end_date.is_some_and(|end| first.end > end) {
             self.contract.end_date = Some(first.end);
         }
-        Ok(line_for(self.catalog, terms, schedule, invoiced_through))
+        Ok(())
     }
 
     /// Credits what a line ending at `E` was invoiced beyond it (in advance
@@ -521,12 +659,12 @@ impl<'c> Change<'c> {
     fn end_line(&mut self, index: usize, e: NaiveDate, path: &str) -> Result<()> {
         let line = self.line(index, path)?.clone();
         let old = self.current_terms(index, path)?;
-        self.keep_arrears(&line, &old, e);
+        self.keep_arrears(&line, &old, e, path)?;
         if line.in_trial(e) || old.rate.timing != Timing::InAdvance {
             return Ok(());
         }
         let pieces = line.schedule.pieces(e, line.invoiced_through).ok_or_else(|| overflow(path))?;
-        let before = priced(self.catalog, &old, path)?;
+        let before = priced(&old, path)?;
         for piece in &pieces {
             for p in &before {
                 self.bill(&old, p, piece, true, path)?;
@@ -536,20 +674,26 @@ impl<'c> Change<'c> {
     }
 
     /// An `IN_ARREARS` line changed or ended at `E` after billed time: keeps
-    /// `[invoicedThrough, E)` on its old terms for the billing run. True when kept.
-    fn keep_arrears(&mut self, line: &ContractLine, old: &Terms<'c>, e: NaiveDate) -> bool {
+    /// `[invoicedThrough, E)` on its old terms for the billing run, one piece
+    /// per period piece. True when kept.
+    fn keep_arrears(&mut self, line: &ContractLine, old: &Terms<'c>, e: NaiveDate, path: &str) -> Result<bool> {
         if old.rate.timing != Timing::InArrears || line.in_trial(e) || e <= line.invoiced_through {
-            return false;
+            return Ok(false);
         }
-        self.contract.unbilled.push(ArrearsPiece {
-            offering_id: line.offering_id.clone(),
-            rate_id: line.rate_id.clone(),
-            schedule: line.schedule,
-            start: line.invoiced_through,
-            end: e,
-            products: line.products.clone(),
-        });
-        true
+        let catalog_version = self.contract.catalog_version;
+        for piece in line.schedule.pieces(line.invoiced_through, e).ok_or_else(|| overflow(path))? {
+            self.contract.unbilled.push(ArrearsPiece {
+                offering_id: line.offering_id.clone(),
+                rate_id: line.rate_id.clone(),
+                rate: old.rate.clone(),
+                catalog_version,
+                schedule: line.schedule,
+                start: piece.start,
+                end: piece.end,
+                products: line.products.clone(),
+            });
+        }
+        Ok(true)
     }
 
     fn bill(
@@ -567,13 +711,14 @@ impl<'c> Change<'c> {
             quantity: p.quantity,
             price: p.price,
         };
-        self.lines.extend(prorate(&self.catalog.currency, &billed, piece, credit, path)?);
+        self.lines.extend(prorate(&terms.catalog.currency, &billed, piece, credit, path)?);
         Ok(())
     }
 }
 
 /// Each product of `terms` with its full-precision price for one period.
-fn priced<'c>(catalog: &'c Catalog, terms: &Terms<'c>, path: &str) -> Result<Vec<PricedProduct<'c>>> {
+fn priced<'c>(terms: &Terms<'c>, path: &str) -> Result<Vec<PricedProduct<'c>>> {
+    let catalog = terms.catalog;
     terms
         .offering
         .products
@@ -588,7 +733,19 @@ fn priced<'c>(catalog: &'c Catalog, terms: &Terms<'c>, path: &str) -> Result<Vec
         .collect()
 }
 
-fn line_for(catalog: &Catalog, terms: &Terms<'_>, schedule: Schedule, invoiced_through: NaiveDate) -> ContractLine {
+/// The quantities of `products` for `offering`'s products, matched by id; a
+/// product the line did not have takes its default quantity.
+fn carried(catalog: &Catalog, offering: &Offering, products: &[ContractProduct]) -> Vec<Decimal> {
+    offering
+        .products
+        .iter()
+        .filter_map(|p| catalog.products.get(*p))
+        .map(|p| products.iter().find(|c| c.product_id == p.id).map_or(p.default_quantity, |c| c.quantity))
+        .collect()
+}
+
+fn line_for(terms: &Terms<'_>, schedule: Schedule, invoiced_through: NaiveDate) -> ContractLine {
+    let catalog = terms.catalog;
     ContractLine {
         offering_id: terms.offering.id.clone(),
         rate_id: terms.rate.id.clone(),

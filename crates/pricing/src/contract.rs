@@ -7,7 +7,7 @@ use serde::ser::SerializeStruct;
 use serde_json::Value;
 
 use crate::catalog::{Catalog, Id, Offering, Rate};
-use crate::error::{Error, ErrorCode, Result};
+use crate::error::{Error, ErrorCode, Result, overflow};
 use crate::json::{Doc, Path, clip};
 use crate::period::{Schedule, add_months};
 use crate::quote::quantities;
@@ -46,16 +46,28 @@ pub struct Contract {
     /// (`unbilledArrears` in JSON, absent when empty).
     #[serde(rename = "unbilledArrears", skip_serializing_if = "Vec::is_empty")]
     pub unbilled: Vec<ArrearsPiece>,
+    /// The published catalog version the contract's lines are priced on
+    /// (`catalogVersion`, set by the API; the engine only reads it, to mark
+    /// the pieces a change keeps on those terms).
+    #[serde(skip)]
+    pub catalog_version: Option<i64>,
 }
 
 /// `[start, end)` of an `IN_ARREARS` line on the terms it had then (its
 /// offering, rate, schedule and quantities), owed at the end of its period.
+/// One piece never spans a boundary of its schedule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArrearsPiece {
     /// The offering then.
     pub offering_id: Id,
     /// The rate then.
     pub rate_id: Id,
+    /// That rate as it was priced then (read from the piece's own catalog
+    /// version, so a later catalog never reprices time already used).
+    pub rate: Rate,
+    /// The published catalog version the piece is priced on
+    /// (`catalogVersion`, absent for the contract's own version).
+    pub catalog_version: Option<i64>,
     /// The line's periods then.
     pub schedule: Schedule,
     /// First day owed.
@@ -77,6 +89,9 @@ impl Serialize for ArrearsPiece {
         st.serialize_field("start", &serde_money::Date(&self.start))?;
         st.serialize_field("end", &serde_money::Date(&self.end))?;
         st.serialize_field("products", &self.products)?;
+        if let Some(v) = self.catalog_version {
+            st.serialize_field("catalogVersion", &v)?;
+        }
         st.end()
     }
 }
@@ -144,6 +159,14 @@ impl Contract {
     /// Reads a contract, resolving its offerings, rates and products against
     /// `catalog`. Paths are prefixed `contract.`.
     pub fn from_json(catalog: &Catalog, v: &Value) -> Result<Self> {
+        Self::from_json_versioned(catalog, v, &[])
+    }
+
+    /// [`Contract::from_json`] where kept pieces may be priced on other
+    /// published versions: a piece's `catalogVersion` is looked up in
+    /// `versions` (a piece without one, or whose version is not given, is
+    /// read against `catalog`, the contract's own version).
+    pub fn from_json_versioned(catalog: &Catalog, v: &Value, versions: &[(i64, &Catalog)]) -> Result<Self> {
         let obj = DOC.object(v, "contract")?;
         let at = |k: &str| format!("contract.{k}");
         let id = DOC.field(obj, "id").map_or(Ok(""), |v| DOC.string(v, &at("id")))?;
@@ -192,13 +215,21 @@ impl Contract {
                 if end <= start {
                     return Err(DOC.invalid(&format!("{path}.end"), "end must be after start"));
                 }
+                let version_path = format!("{path}.catalogVersion");
+                let version = DOC.field(piece, "catalogVersion").map(|v| DOC.whole(v, &version_path)).transpose()?;
+                let terms = version
+                    .and_then(|n| versions.iter().find(|(k, _)| i64::from(n) == *k))
+                    .map_or(catalog, |(_, c)| *c);
                 // The same fields as a line, with `start` where a line has `invoicedThrough`.
                 let mut as_line = piece.clone();
                 as_line.insert("invoicedThrough".into(), Value::String(start.to_string()));
-                let line = read_line(catalog, &Value::Object(as_line), &path)?;
+                let line = read_line(terms, &Value::Object(as_line), &path)?;
+                let rate = line.terms(terms).map(|(_, r)| r.clone()).ok_or_else(|| overflow(&path))?;
                 unbilled.push(ArrearsPiece {
                     offering_id: line.offering_id,
                     rate_id: line.rate_id,
+                    rate,
+                    catalog_version: version.map(i64::from),
                     schedule: line.schedule,
                     start,
                     end,
@@ -206,7 +237,18 @@ impl Contract {
                 });
             }
         }
-        Ok(Self { id: id.to_owned(), status, currency: currency.to_owned(), start_date, end_date, offerings, unbilled })
+        let version_path = at("catalogVersion");
+        let catalog_version = DOC.field(obj, "catalogVersion").map(|v| DOC.whole(v, &version_path)).transpose()?;
+        Ok(Self {
+            id: id.to_owned(),
+            status,
+            currency: currency.to_owned(),
+            start_date,
+            end_date,
+            offerings,
+            unbilled,
+            catalog_version: catalog_version.map(i64::from),
+        })
     }
 
     /// The index of the line for `offering_id`.

@@ -22,7 +22,7 @@ use serde_json::Value;
 pub use catalog::{
     BillGroup, Catalog, MAX_TERM_MONTHS, MAX_TRIAL_DAYS, Offering, Product, Rate, TaxRate, validate_catalog,
 };
-pub use change::{Action, ChangePreview, preview_change};
+pub use change::{Action, Catalogs, ChangePreview, preview_change, preview_change_on};
 pub use contract::{Contract, ContractLine, ContractProduct, ContractStatus};
 pub use error::{Error, ErrorCode, Result};
 pub use invoice::{Address, Invoice, InvoiceLine, ProrationFactor, factor_text};

@@ -391,6 +391,7 @@ impl Quote {
             end_date: self.end_date,
             offerings,
             unbilled: Vec::new(),
+            catalog_version: None,
         }
     }
 }

@@ -284,6 +284,10 @@ impl ToJson for Contract {
                     o.dec("quantity", &p.quantity);
                     o.close();
                 });
+                if let Some(v) = a.catalog_version {
+                    o.key("catalogVersion");
+                    o.0.push_str(&v.to_string());
+                }
                 o.close();
             });
         }

@@ -196,10 +196,10 @@ fn in_arrears_a_period_changed_midway_is_billed_on_the_old_terms_then_the_new() 
     assert_eq!(
         seats,
         [
-            ("2028-01-01".into(), "2028-01-11".into(), Decimal::new(2258, 2)),
             ("2028-01-11".into(), "2028-02-01".into(), Decimal::new(13548, 2)),
+            ("2028-01-01".into(), "2028-01-11".into(), Decimal::new(2258, 2)),
         ],
-        "7 seats × 10 for 10/31 of January, then 20 seats × 10 for 21/31"
+        "20 seats × 10 for 21/31 of January (the line in force), then the kept piece: 7 seats × 10 for 10/31"
     );
     assert!(billing.contract.unbilled.is_empty(), "billed pieces are gone");
     // Written back and read again, the contract bills nothing more for January.
