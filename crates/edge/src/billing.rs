@@ -63,6 +63,9 @@ pub struct Report {
     pub unsettled: i64,
     /// Invoices this run tried to charge (each at most once per run).
     pub tried: BTreeSet<String>,
+    /// Contracts that could not be billed (skipped; the others were billed):
+    /// each contract's id and the error.
+    pub failed_contracts: Vec<(String, ApiError)>,
 }
 
 impl Report {
@@ -71,6 +74,9 @@ impl Report {
             "contracts": self.contracts, "invoicesIssued": self.invoices_issued, "charged": self.charged,
             "failed": self.failed, "changesApplied": self.changes_applied, "voided": self.voided,
             "suspended": self.suspended, "renewed": self.renewed, "ended": self.ended, "unsettled": self.unsettled,
+            "failedContracts": self.failed_contracts.iter().map(|(id, e)| json!({
+                "contractId": id, "code": e.code, "path": e.path, "message": e.message,
+            })).collect::<Vec<_>>(),
         })
     }
 }
@@ -124,6 +130,9 @@ fn pin_date(op: &mut Value, date: NaiveDate) {
     }
 }
 
+/// The fields the API keeps on a stored contract beside the engine's.
+pub(crate) const EDGE_FIELDS: &[&str] = &["accountId", "billGroupId", "quoteId", "autoRenew", "catalogVersion"];
+
 /// Invoices read at a time when collecting those due (every one due is tried in the run).
 const COLLECT_PAGE: i64 = 200;
 
@@ -137,7 +146,9 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
     pub async fn billing_run(&self, date: NaiveDate, cursor: &str, limit: i64, now: &Now) -> ApiResult<Value> {
         let statements_before = self.db.statements();
         let published = catalogs::require_current(&self.db).await?;
-        let catalog = published.parse()?;
+        let mut versions = catalogs::Parsed::default();
+        versions.insert(published.version, published.parse()?);
+        // The vendor's operating settings (dunning, auto-renewal) are the current catalog's.
         let catalog_json: Value = serde_json::from_str(&published.body).unwrap_or(Value::Null);
         let mut report = Report::default();
         let rows = self
@@ -151,7 +162,15 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             .await?;
         for id in rows.iter().filter_map(|r| text(r, "id")) {
             report.contracts = report.contracts.saturating_add(1);
-            self.bill_contract(&id, date, &catalog, &catalog_json, &mut report, now).await?;
+            let billed =
+                self.bill_contract(&id, date, &mut versions, published.version, &catalog_json, &mut report, now);
+            match billed.await {
+                Ok(()) => {}
+                // Storage down: the run stops (503) and is run again; nothing is lost.
+                Err(e) if e.status == 503 => return Err(e),
+                // One contract that cannot be billed never stops the others.
+                Err(e) => report.failed_contracts.push((id, e)),
+            }
         }
         let next = if i64::try_from(rows.len()).unwrap_or(0) >= limit {
             rows.last().and_then(|r| text(r, "id"))
@@ -183,11 +202,13 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
 
     /// Scheduled changes on their dates, each day's invoices after them.
     /// (`now` is the wall clock: when claims were taken.)
+    #[allow(clippy::too_many_arguments)]
     async fn bill_contract(
         &self,
         id: &str,
         date: NaiveDate,
-        catalog: &Catalog,
+        versions: &mut catalogs::Parsed,
+        current: i64,
         catalog_json: &Value,
         report: &mut Report,
         now: &Now,
@@ -224,12 +245,15 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             // Invoices due before the event's day, then the event, then the rest.
             let event_day = end.or(change.as_ref().map(|(_, e, _)| *e));
             let horizon = event_day.map_or(Some(date), |e| e.pred_opt());
+            // Priced on the version it was sold or last changed on (grandfathered).
+            let own = catalogs::Parsed::version_of(&c.body, current);
+            versions.load_for(&self.db, &c.body, own).await?;
             if let Some(h) = horizon {
-                self.issue_due(&c, h, catalog, catalog_json, report, now).await?;
+                self.issue_due(&c, h, versions, own, catalog_json, report, now).await?;
             }
             if let Some(end) = end {
                 let c = ContractRow::load(&self.db, id, None).await?;
-                self.renew_or_end(&c, end, catalog, catalog_json, report).await?;
+                self.renew_or_end(&c, end, versions.get(own)?, catalog_json, report).await?;
                 continue;
             }
             let Some((amendment, effective, request)) = change else { return Ok(()) };
@@ -338,17 +362,22 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
         }
     }
 
-    /// Issues every invoice due on the contract through `through`, one per invoice date.
+    /// Issues every invoice due on the contract through `through`, one per
+    /// invoice date, priced on catalog version `own` (kept pieces on theirs).
+    #[allow(clippy::too_many_arguments)]
     async fn issue_due(
         &self,
         c: &ContractRow,
         through: NaiveDate,
-        catalog: &Catalog,
+        versions: &catalogs::Parsed,
+        own: i64,
         catalog_json: &Value,
         report: &mut Report,
         now: &Now,
     ) -> ApiResult<()> {
-        let contract = Contract::from_json(catalog, &c.body).map_err(|e| ApiError::from_engine(&e, ""))?;
+        let catalog = versions.get(own)?;
+        let contract = Contract::from_json_versioned(catalog, &c.body, &versions.all())
+            .map_err(|e| ApiError::from_engine(&e, ""))?;
         let (all, _) = pricing::billing::due(catalog, &contract, through).map_err(|e| ApiError::from_engine(&e, ""))?;
         let mut dates: Vec<NaiveDate> = all.iter().map(|p| p.invoice_date).collect();
         dates.dedup();
@@ -394,11 +423,13 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             .map_err(|e| DbError::Other(e.message))?;
         let at = midnight(day).instant;
         let invoice_id = new_id(&self.rng, "inv_");
+        // The engine's contract, with the API's own fields kept: nothing the
+        // engine removed (a billed piece) comes back.
         let mut body = engine_json(after);
         if let (Value::Object(m), Value::Object(old)) = (&mut body, &c.body) {
-            for (k, v) in old {
-                if !m.contains_key(k) {
-                    m.insert(k.clone(), v.clone());
+            for k in EDGE_FIELDS {
+                if let Some(v) = old.get(*k) {
+                    m.insert((*k).into(), v.clone());
                 }
             }
         }

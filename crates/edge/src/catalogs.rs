@@ -100,3 +100,64 @@ pub async fn publish(db: &impl Db, body: &Value, now: &str) -> ApiResult<(Publis
     .await?;
     Ok((Published { version: next, etag, body: text, created_at: now.to_owned() }, true))
 }
+
+/// Published versions, each read and parsed once (per billing run or
+/// request), for pricing a contract on the versions it was sold on.
+#[derive(Default)]
+pub struct Parsed(std::collections::BTreeMap<i64, Catalog>);
+
+impl Parsed {
+    /// The version a contract's lines are priced on: its `catalogVersion`
+    /// (written at sign-up and by every change), else `fallback`.
+    #[must_use]
+    pub fn version_of(body: &Value, fallback: i64) -> i64 {
+        body.get("catalogVersion").and_then(Value::as_i64).unwrap_or(fallback)
+    }
+
+    /// Every version `body` (a stored contract) is priced on: its own, then
+    /// each kept piece's.
+    fn versions_of(body: &Value, own: i64) -> Vec<i64> {
+        let mut out = vec![own];
+        let pieces = body.get("unbilledArrears").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+        out.extend(pieces.iter().filter_map(|p| p.get("catalogVersion").and_then(Value::as_i64)));
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// Loads (once each) the versions `body` is priced on. A version that
+    /// is not stored is `CATALOG_VERSION_MISSING`.
+    pub async fn load_for(&mut self, db: &impl Db, body: &Value, own: i64) -> ApiResult<()> {
+        for v in Self::versions_of(body, own) {
+            if self.0.contains_key(&v) {
+                continue;
+            }
+            let published = version(db, v).await?.ok_or_else(|| {
+                ApiError::new(
+                    500,
+                    "CATALOG_VERSION_MISSING",
+                    "catalogVersion",
+                    format!("catalog version {v} that the contract is priced on is not stored"),
+                )
+            })?;
+            self.0.insert(v, published.parse()?);
+        }
+        Ok(())
+    }
+
+    /// A loaded version.
+    pub fn get(&self, v: i64) -> ApiResult<&Catalog> {
+        self.0.get(&v).ok_or_else(ApiError::internal)
+    }
+
+    /// Every loaded version, for kept pieces priced on other versions.
+    #[must_use]
+    pub fn all(&self) -> Vec<(i64, &Catalog)> {
+        self.0.iter().map(|(v, c)| (*v, c)).collect()
+    }
+
+    /// Keeps an already parsed version (the current catalog of a request).
+    pub fn insert(&mut self, v: i64, catalog: Catalog) {
+        self.0.entry(v).or_insert(catalog);
+    }
+}

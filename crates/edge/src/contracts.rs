@@ -516,18 +516,25 @@ pub(crate) fn save_amendment(
 impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
     async fn price_change(&self, c: &ContractRow, req: &ChangeRequest, today: pricing::NaiveDate) -> ApiResult<Priced> {
         let published = catalogs::require_current(&self.db).await?;
-        let catalog: Catalog = published.parse()?;
-        let preview = pricing::preview_change(&catalog, &c.body, &req.op, today).map_err(|e| engine_error(&e))?;
+        let mut versions = catalogs::Parsed::default();
+        versions.insert(published.version, published.parse()?);
+        // The old terms on the contract's own version, the new on the current catalog.
+        let own = catalogs::Parsed::version_of(&c.body, published.version);
+        versions.load_for(&self.db, &c.body, own).await?;
+        let all = versions.all();
+        let catalog: &Catalog = versions.get(published.version)?;
+        let catalogs = pricing::Catalogs { current: catalog, contract: versions.get(own)?, versions: &all };
+        let preview = pricing::preview_change_on(&catalogs, &c.body, &req.op, today).map_err(|e| engine_error(&e))?;
         let account = load_account(&self.db, &c.account_id).await?;
         let address = Address::from_json(&account.billing_address);
-        let invoice = preview.invoice.with_tax(&catalog, &address).map_err(|e| engine_error(&e))?;
+        let invoice = preview.invoice.with_tax(catalog, &address).map_err(|e| engine_error(&e))?;
         let day = invoice.invoice_date;
         let mut next_invoice = None;
         if day > today {
-            let (periods, _) = pricing::billing::due(&catalog, &preview.contract, day).map_err(|e| engine_error(&e))?;
+            let (periods, _) = pricing::billing::due(catalog, &preview.contract, day).map_err(|e| engine_error(&e))?;
             let lines: Vec<_> = periods.into_iter().filter(|p| p.invoice_date == day).flat_map(|p| p.lines).collect();
             if !lines.is_empty() {
-                let next = Invoice::new(&catalog.currency, day, lines).and_then(|i| i.with_tax(&catalog, &address));
+                let next = Invoice::new(&catalog.currency, day, lines).and_then(|i| i.with_tax(catalog, &address));
                 next_invoice = Some(next.map_err(|e| engine_error(&e))?);
             }
         }
@@ -986,7 +993,12 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             ));
         };
         let published = catalogs::require_current(&self.db).await?;
-        let catalog = published.parse()?;
+        // The term the contract was sold with: its own catalog version's.
+        let own = catalogs::Parsed::version_of(body, published.version);
+        let catalog = match catalogs::version(&self.db, own).await? {
+            Some(p) => p.parse()?,
+            None => published.parse()?,
+        };
         let months = match req.op.pointer("/payload/months").and_then(Value::as_i64) {
             Some(m) => m,
             None => body
@@ -1072,6 +1084,8 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
         };
         let mut body = c.body.clone();
         if let Value::Object(m) = &mut body {
+            // One status everywhere: the stored one (SUSPENDED is the API's, not the engine's).
+            m.insert("status".into(), json!(c.status));
             m.insert("version".into(), json!(c.version));
             m.insert("scheduledChanges".into(), Value::Array(pick("SCHEDULED")));
             m.insert("pendingReview".into(), Value::Array(pick("REVIEW")));

@@ -1,0 +1,244 @@
+//! Billing that never silently stops: contracts priced on their own catalog
+//! version (grandfathering) and moved to the current one only when the vendor
+//! says so, one contract's failure reported while the others are billed, kept
+//! arrears pieces billed once and let go, one status everywhere, suspension
+//! that bills no suspended day, and no invoice without lines.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    missing_docs
+)]
+
+mod support;
+
+use serde_json::{Value, json};
+use support::{Call, app, demo_catalog, now, paying_customer, text};
+
+const TODAY: &str = "2026-11-22";
+
+fn setup() -> support::TestApp {
+    let a = app();
+    let c = Call { app: &a, now: now(TODAY) };
+    assert_eq!(c.publish(&demo_catalog()).0, 201);
+    a
+}
+
+fn run(a: &support::TestApp, date: &str) -> Value {
+    let c = Call { app: a, now: now(date) };
+    let (status, r) = c.secret("POST", "/api/billingRuns", Some(&json!({ "date": date })));
+    assert_eq!(status, 200, "{r}");
+    r
+}
+
+fn dates(from: &str, days: i64) -> Vec<String> {
+    let start = pricing::parse_date(from).unwrap();
+    (0..=days).map(|i| (start + chrono::Duration::days(i)).to_string()).collect()
+}
+
+/// The contract's invoices as stored, in date order.
+fn invoices(a: &support::TestApp, contract: &str) -> Vec<Value> {
+    let conn = a.db.0.borrow();
+    let mut st = conn
+        .prepare("SELECT body, status FROM invoices WHERE contract_id = ?1 ORDER BY invoice_date, created_at, id")
+        .unwrap();
+    st.query_map([contract], |r| {
+        let mut v: Value = serde_json::from_str(&r.get::<_, String>(0)?).unwrap();
+        v["status"] = json!(r.get::<_, String>(1)?);
+        Ok(v)
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
+}
+
+fn amount(v: &Value) -> String {
+    v.to_string()
+}
+
+/// The demo catalog with Team seats at `seat` a month and, when `drop_support`,
+/// without the Priority support offering.
+fn edited(seat: &str, drop_support: bool) -> Value {
+    let mut c = demo_catalog();
+    let offerings = c["offerings"].as_array_mut().unwrap();
+    for o in offerings.iter_mut().filter(|o| o["id"] == "offr_team") {
+        for r in o["rates"].as_array_mut().unwrap().iter_mut().filter(|r| r["id"] == "rate_team_monthly") {
+            r["prices"][0]["unitAmount"] = json!(seat);
+        }
+    }
+    if drop_support {
+        offerings.retain(|o| o["id"] != "offr_support");
+    }
+    c
+}
+
+fn import(a: &support::TestApp, name: &str, contract: Value) -> String {
+    let c = Call { app: a, now: now(TODAY) };
+    let (status, r) = c.secret("POST", "/api/contracts", Some(&json!({
+        "account": { "name": name }, "billGroup": { "collectInvoiceBalanceAutomatically": false }, "contract": contract })));
+    assert_eq!(status, 201, "{r}");
+    text(&r["contract"]["id"])
+}
+
+fn support_contract(start: &str, rate: &str) -> Value {
+    json!({ "status": "ACTIVE", "currency": "USD", "startDate": start, "endDate": null,
+        "offerings": [{ "offeringId": "offr_support", "rateId": rate, "serviceStart": start, "anchorDate": start,
+            "anchorDay": start[8..].parse::<u32>().unwrap(), "invoicedThrough": start,
+            "products": [{ "productId": "prod_support", "quantity": 1 }] }] })
+}
+
+#[test]
+fn a_catalog_that_drops_or_reprices_plans_leaves_existing_contracts_billed_on_their_own_version() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    let team = text(&paying_customer(&c, 10, false, TODAY)["contract"]["id"]);
+    let support = import(&a, "Support Co", support_contract("2026-11-01", "rate_support_quarterly_arrears"));
+    // The vendor raises Team seats to 15 and retires Priority support.
+    assert_eq!(c.publish(&edited("15", true)).0, 201);
+    let r = run(&a, "2026-12-22");
+    assert_eq!(r["failedContracts"], json!([]), "{r}");
+    let team_invoices = invoices(&a, &team);
+    assert_eq!(team_invoices.len(), 2);
+    assert_eq!(amount(&team_invoices[1]["items"][0]["amount"]), "120.00", "10 seats at the price sold: 12, not 15");
+    for day in dates("2026-12-23", 70) {
+        assert_eq!(run(&a, &day)["failedContracts"], json!([]), "{day}");
+    }
+    let support_invoices = invoices(&a, &support);
+    assert_eq!(support_invoices.len(), 1, "the retired plan is still billed at its quarter's end");
+    assert_eq!(support_invoices[0]["invoiceDate"], "2027-02-01");
+    assert_eq!(amount(&support_invoices[0]["amountWithoutTax"]), "139.00");
+}
+
+#[test]
+fn a_change_credits_the_price_sold_and_charges_the_current_one_from_then_on() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    let team = text(&paying_customer(&c, 10, false, TODAY)["contract"]["id"]);
+    assert_eq!(c.publish(&edited("15", false)).0, 201);
+    // Dec 7: 15 of 30 days of the period left; 10 → 12 seats.
+    let later = Call { app: &a, now: now("2026-12-07") };
+    let (status, r) = later
+        .change(&json!({ "action": "QUANTITY_CHANGE", "contractId": team, "payload": { "offerings": [{
+        "offeringId": "offr_team", "products": [{ "productId": "prod_seats", "quantity": 12 }] }] } }));
+    assert_eq!(status, 200, "{r}");
+    let items = &r["invoice"]["items"];
+    assert_eq!(amount(&items[0]["amount"]), "-60.00", "10 × 12 × 15/30 credited at the price paid");
+    assert_eq!(amount(&items[1]["amount"]), "90.00", "12 × 15 × 15/30 charged at the current price");
+    assert_eq!(r["contract"]["catalogVersion"], 2);
+    run(&a, "2026-12-22");
+    let list = invoices(&a, &team);
+    assert_eq!(amount(&list.last().unwrap()["items"][0]["amount"]), "180.00", "12 seats at 15 from the next period");
+}
+
+#[test]
+fn a_change_that_leaves_a_retired_plan_on_the_contract_says_which_line_to_change() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    let support = import(&a, "Support Co", support_contract("2026-11-01", "rate_support_monthly"));
+    let mut retired = edited("12", true);
+    retired["offerings"].as_array_mut().unwrap().retain(|o| o["id"] != "offr_support");
+    assert_eq!(c.publish(&retired).0, 201);
+    let (status, e) = c.change(&json!({ "action": "ADD_OFFERING", "contractId": support,
+        "payload": { "offerings": [{ "offeringId": "offr_team" }] } }));
+    assert_eq!(
+        (status, e["code"].as_str(), e["path"].as_str()),
+        (400, Some("UNKNOWN_OFFERING"), Some("contract.offerings[0].offeringId"))
+    );
+    assert!(e["message"].as_str().unwrap().contains("no longer in the catalog"), "{e}");
+    // Cancelling the retired plan needs nothing of the current catalog.
+    let (status, r) = c.change(&json!({ "action": "CANCELLATION", "contractId": support, "payload": null }));
+    assert_eq!(status, 200, "{r}");
+}
+
+#[test]
+fn a_contract_that_cannot_be_billed_is_reported_and_skipped_and_the_others_are_billed() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    let good = text(&paying_customer(&c, 10, false, TODAY)["contract"]["id"]);
+    let broken = text(&paying_customer(&c, 3, false, TODAY)["contract"]["id"]);
+    // Its stored catalog version is gone (a hand edit in the database).
+    a.db.0
+        .borrow()
+        .execute("UPDATE contracts SET body = json_set(body, '$.catalogVersion', 99) WHERE id = ?1", [&broken])
+        .unwrap();
+    let r = run(&a, "2026-12-22");
+    assert_eq!(r["invoicesIssued"], 1, "{r}");
+    assert_eq!(r["failedContracts"].as_array().unwrap().len(), 1, "{r}");
+    assert_eq!(r["failedContracts"][0]["contractId"], json!(broken));
+    assert_eq!(r["failedContracts"][0]["code"], "CATALOG_VERSION_MISSING");
+    assert_eq!(invoices(&a, &good).len(), 2);
+    // The report is kept with the run.
+    let stored: String =
+        a.db.0
+            .borrow()
+            .query_row("SELECT report FROM billing_runs ORDER BY started_at DESC", [], |r| r.get(0))
+            .unwrap();
+    assert!(stored.contains(&broken), "{stored}");
+}
+
+#[test]
+fn an_in_arrears_change_goes_on_billing_every_quarter_and_a_canceled_contract_leaves_the_run() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    let mut catalog = demo_catalog();
+    catalog["products"].as_array_mut().unwrap().iter_mut().filter(|p| p["id"] == "prod_support").for_each(|p| {
+        p["maxQuantity"] = json!(10);
+    });
+    for o in catalog["offerings"].as_array_mut().unwrap().iter_mut().filter(|o| o["id"] == "offr_support") {
+        for r in o["rates"].as_array_mut().unwrap() {
+            r["prices"][0] = json!({ "productId": "prod_support", "model": "PER_UNIT", "unitAmount": "90" });
+        }
+    }
+    assert_eq!(c.publish(&catalog).0, 201);
+    let id = import(&a, "Arrears Co", support_contract("2027-01-01", "rate_support_quarterly_arrears"));
+    for day in dates("2027-01-01", 40) {
+        run(&a, &day);
+    }
+    // Feb 10: 1 → 2 units for the rest of the quarter.
+    let change = Call { app: &a, now: now("2027-02-10") };
+    let (status, r) = change
+        .change(&json!({ "action": "QUANTITY_CHANGE", "contractId": id, "payload": { "offerings": [{
+        "offeringId": "offr_support", "products": [{ "productId": "prod_support", "quantity": 2 }] }] } }));
+    assert_eq!(status, 200, "{r}");
+    for day in dates("2027-02-10", 240) {
+        run(&a, &day);
+    }
+    let list = invoices(&a, &id);
+    let dates_billed: Vec<&str> = list.iter().map(|i| i["invoiceDate"].as_str().unwrap()).collect();
+    assert_eq!(dates_billed, ["2027-04-01", "2027-07-01", "2027-10-01"], "every quarter, not just the changed one");
+    // 2 × 90 × 50/90 = 100 for Feb 10 – Apr 1, then the kept 1 × 90 × 40/90 = 40.
+    let first: Vec<String> = list[0]["items"].as_array().unwrap().iter().map(|i| amount(&i["amount"])).collect();
+    assert_eq!(first, ["100.00", "40.00"]);
+    assert_eq!(amount(&list[1]["amountWithoutTax"]), "180.00");
+    let stored: String =
+        a.db.0.borrow().query_row("SELECT body FROM contracts WHERE id = ?1", [&id], |r| r.get(0)).unwrap();
+    assert!(!stored.contains("unbilledArrears"), "a billed piece is let go: {stored}");
+    // Canceled on Oct 15: the used piece is billed at the quarter's end, then the contract leaves the runs.
+    let cancel = Call { app: &a, now: now("2027-10-15") };
+    assert_eq!(cancel.change(&json!({ "action": "CANCELLATION", "contractId": id, "payload": null })).0, 200);
+    for day in dates("2027-10-15", 80) {
+        run(&a, &day);
+    }
+    let list = invoices(&a, &id);
+    assert_eq!(list.len(), 4);
+    assert_eq!(list[3]["invoiceDate"], "2028-01-01");
+    assert_eq!(run(&a, "2028-01-05")["contracts"], 0, "nothing left to bill: not in the run");
+}
+
+#[test]
+fn a_suspended_contract_reads_suspended_everywhere() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    let signup = paying_customer(&c, 10, true, TODAY);
+    let contract = text(&signup["contract"]["id"]);
+    let account = text(&signup["customer"]["accountId"]);
+    for day in dates("2026-12-22", 6) {
+        run(&a, &day);
+    }
+    let (_, one) = c.secret("GET", &format!("/api/contracts/{contract}"), None);
+    let (_, list) = c.secret("GET", &format!("/api/accounts/{account}/contracts"), None);
+    assert_eq!(list["data"][0]["status"], "SUSPENDED", "{list}");
+    assert_eq!(one["status"], "SUSPENDED", "{one}");
+}
