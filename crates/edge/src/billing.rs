@@ -133,6 +133,32 @@ fn pin_date(op: &mut Value, date: NaiveDate) {
 /// The fields the API keeps on a stored contract beside the engine's.
 pub(crate) const EDGE_FIELDS: &[&str] = &["accountId", "billGroupId", "quoteId", "autoRenew", "catalogVersion"];
 
+/// The engine's contract as stored, with the API's own fields of `old` kept:
+/// nothing the engine removed (a billed piece) comes back.
+pub(crate) fn stored_body(after: &Contract, old: &Value) -> Value {
+    let mut body = engine_json(after);
+    if let (Value::Object(m), Value::Object(old)) = (&mut body, old) {
+        for k in EDGE_FIELDS {
+            if let Some(v) = old.get(*k) {
+                m.insert((*k).into(), v.clone());
+            }
+        }
+    }
+    body
+}
+
+/// A contract's next version as written with an invoice.
+pub(crate) struct ContractWrite<'a> {
+    /// The stored body.
+    pub(crate) body: Value,
+    /// The stored status.
+    pub(crate) status: &'a str,
+    /// What the version records (`BILLED`, `RESUMED`).
+    pub(crate) action: &'a str,
+    /// When.
+    pub(crate) at: &'a str,
+}
+
 /// Invoices read at a time when collecting those due (every one due is tried in the run).
 const COLLECT_PAGE: i64 = 200;
 
@@ -416,36 +442,50 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
         day: NaiveDate,
         catalog: &Catalog,
     ) -> Result<Option<String>, DbError> {
+        let at = midnight(day).instant;
+        let write = ContractWrite { body: stored_body(after, &c.body), status: &c.status, action: "BILLED", at: &at };
+        self.issue_periods(c, periods, &write, Vec::new(), day, catalog).await
+    }
+
+    /// One invoice dated `day` for `periods`, in one batch with the
+    /// contract's next version (`write`, after the `first` statements) and
+    /// the periods' claims; the account's credit balance is applied first.
+    /// `None` when every line rounded to zero: no invoice is issued then.
+    pub(crate) async fn issue_periods(
+        &self,
+        c: &ContractRow,
+        periods: &[pricing::billing::DuePeriod],
+        write: &ContractWrite<'_>,
+        first: Vec<crate::db::Stmt>,
+        day: NaiveDate,
+        catalog: &Catalog,
+    ) -> Result<Option<String>, DbError> {
         let account = load_account(&self.db, &c.account_id).await.map_err(|_| DbError::Other("account".into()))?;
         let lines = periods.iter().flat_map(|p| p.lines.clone()).collect();
         let invoice = Invoice::new(&catalog.currency, day, lines)
             .and_then(|i| i.with_tax(catalog, &Address::from_json(&account.billing_address)))
             .map_err(|e| DbError::Other(e.message))?;
-        let at = midnight(day).instant;
+        let at = write.at;
         let invoice_id = new_id(&self.rng, "inv_");
-        // The engine's contract, with the API's own fields kept: nothing the
-        // engine removed (a billed piece) comes back.
-        let mut body = engine_json(after);
-        if let (Value::Object(m), Value::Object(old)) = (&mut body, &c.body) {
-            for k in EDGE_FIELDS {
-                if let Some(v) = old.get(*k) {
-                    m.insert((*k).into(), v.clone());
-                }
-            }
-        }
-        let mut batch = c.claim(c.version.saturating_add(1), "BILLED", &at);
-        batch.push(stmt!("UPDATE contracts SET body = ?2 WHERE id = ?1", c.id.as_str(), body.to_string()));
-        for p in periods {
-            batch.push(stmt!(
-                "INSERT INTO billed_periods (contract_id, offering_id, period_start, invoice_id) VALUES (?1, ?2, ?3, ?4)",
-                c.id.as_str(),
-                &*p.offering_id,
-                p.period_start.to_string(),
-                invoice_id.as_str()
-            ));
-        }
+        let mut batch = c.claim(c.version.saturating_add(1), write.action, at);
+        batch.extend(first);
+        batch.push(stmt!(
+            "UPDATE contracts SET body = ?2, status = ?3 WHERE id = ?1",
+            c.id.as_str(),
+            write.body.to_string(),
+            write.status
+        ));
         let issued = !invoice.lines.is_empty();
         if issued {
+            for p in periods {
+                batch.push(stmt!(
+                    "INSERT INTO billed_periods (contract_id, offering_id, period_start, invoice_id) VALUES (?1, ?2, ?3, ?4)",
+                    c.id.as_str(),
+                    &*p.offering_id,
+                    p.period_start.to_string(),
+                    invoice_id.as_str()
+                ));
+            }
             let currency = catalog.currency.code();
             let applied = account.credit_balance.min(invoice.amount).max(Decimal::ZERO);
             let due = invoice.amount.checked_sub(applied).unwrap_or(invoice.amount);
@@ -458,7 +498,7 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
                 bill_group_id: &c.bill_group_id,
                 credit_applied: applied,
                 amount_due: due,
-                at: &at,
+                at,
             };
             let view = invoice_view(&self.rng, &invoice, &head);
             // The invoice first: the period claims reference it.
@@ -469,8 +509,6 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
                 c.account_id.as_str(),
                 credit.to_string()
             ));
-        } else {
-            batch.retain(|s| !s.sql.starts_with("INSERT INTO billed_periods"));
         }
         self.db.batch(batch).await?;
         Ok(issued.then_some(invoice_id))
@@ -480,7 +518,7 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
     /// automatically and a card is saved; records the attempt and the dunning
     /// step. An attempt whose outcome Stripe could not tell stays PENDING and
     /// is taken up again, under the same key, by the next run (at most one charge).
-    async fn charge_invoice(
+    pub(crate) async fn charge_invoice(
         &self,
         invoice_id: &str,
         day: NaiveDate,
@@ -622,19 +660,19 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
                         ));
                     }
                     None => {
-                        // The last retry failed: void the invoice, suspend the contract.
+                        // The last retry failed: void the invoice, suspend the contract
+                        // (no day of the suspension is ever billed).
                         report.voided = report.voided.saturating_add(1);
-                        report.suspended = report.suspended.saturating_add(1);
                         batch.push(stmt!(
                             "UPDATE invoices SET status = 'VOID', attempts = ?2, next_attempt_on = NULL WHERE id = ?1",
                             invoice_id,
                             attempt
                         ));
-                        batch.push(stmt!(
-                            "UPDATE contracts SET status = 'SUSPENDED', updated_at = ?2 WHERE id = ?1",
-                            contract_id.as_str(),
-                            at.as_str()
-                        ));
+                        let suspension = self.suspension(&contract_id, invoice_id, day, &at).await?;
+                        if !suspension.is_empty() {
+                            report.suspended = report.suspended.saturating_add(1);
+                        }
+                        batch.extend(suspension);
                     }
                 }
             }
@@ -790,11 +828,15 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             .await?;
         let published = catalogs::require_current(&self.db).await?;
         let catalog_json: Value = serde_json::from_str(&published.body).unwrap_or(Value::Null);
+        // What dunning gave up on is tried again, except invoices voided with a
+        // suspension: their periods are billed again when the contract resumes.
         let unpaid = self
             .db
             .query(stmt!(
-                "SELECT id, status FROM invoices WHERE account_id = ?1 AND attempts > 0 AND status IN ('OPEN', 'VOID') ORDER BY id",
-                account
+                "SELECT id, status FROM invoices WHERE account_id = ?1 AND attempts > 0 AND (status = 'OPEN' \
+                 OR (status = 'VOID' AND void_reason IS NOT ?2)) ORDER BY id",
+                account,
+                crate::suspension::VOID_SUSPENDED
             ))
             .await?;
         let mut report = Report::default();
@@ -808,15 +850,18 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             self.charge_invoice(&invoice, now.today, &catalog_json, &mut report, now).await?;
         }
         // A suspended contract resumes once none of its invoices is left unpaid by dunning.
-        self.db
-            .batch(vec![stmt!(
-                "UPDATE contracts SET status = 'ACTIVE', updated_at = ?2 WHERE account_id = ?1 AND status = 'SUSPENDED' \
+        let suspended = self
+            .db
+            .query(stmt!(
+                "SELECT id FROM contracts WHERE account_id = ?1 AND status = 'SUSPENDED' \
                  AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.contract_id = contracts.id AND i.attempts > 0 \
-                 AND i.status IN ('OPEN', 'VOID'))",
-                account,
-                now.instant.as_str()
-            )])
+                 AND i.status = 'OPEN') ORDER BY id",
+                account
+            ))
             .await?;
+        for id in suspended.iter().filter_map(|r| text(r, "id")) {
+            self.resume(&id, &catalog_json, &mut report, now).await?;
+        }
         let resumed = self
             .db
             .query(stmt!("SELECT COUNT(*) AS n FROM contracts WHERE account_id = ?1 AND status = 'ACTIVE'", account))

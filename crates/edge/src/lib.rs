@@ -21,6 +21,7 @@ pub mod router;
 pub mod session;
 pub mod signup;
 pub mod stripe;
+pub mod suspension;
 pub mod tokens;
 pub mod webhooks;
 

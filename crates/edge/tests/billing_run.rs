@@ -232,9 +232,20 @@ fn a_new_card_retries_what_dunning_gave_up_on_and_resumes_the_contract() {
     let (status, r) =
         later.secret("POST", &format!("/api/accounts/{account}/paymentMethod"), Some(&json!({ "paymentToken": id })));
     assert_eq!(status, 200, "{r}");
-    assert_eq!((r["retried"].as_i64(), r["charged"].as_i64()), (Some(1), Some(1)));
+    // The voided invoice stays void; the resumption charges what was used
+    // before the suspension (Dec 22–27) and the rest of the period from the
+    // resume date (Dec 30 – Jan 22): never the suspended days.
+    assert_eq!((r["retried"].as_i64(), r["charged"].as_i64()), (Some(0), Some(1)));
     let list = invoices(&a, &contract);
-    assert_eq!(list[1]["status"], "PAID");
+    assert_eq!(list[1]["status"], "VOID");
+    assert_eq!(list[2]["status"], "PAID");
+    let periods: Vec<(&str, &str)> = list[2]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["periodStart"].as_str().unwrap(), i["periodEnd"].as_str().unwrap()))
+        .collect();
+    assert_eq!(periods, [("2026-12-22", "2026-12-27"), ("2026-12-30", "2027-01-22")]);
     let status: String =
         a.db.0.borrow().query_row("SELECT status FROM contracts WHERE id = ?1", [&contract], |r| r.get(0)).unwrap();
     assert_eq!(status, "ACTIVE");
@@ -459,11 +470,12 @@ fn a_new_cards_retry_with_an_unknown_outcome_is_settled_by_the_next_run() {
     assert_eq!(status, 200, "{r}");
     assert_eq!(r["charged"].as_i64(), Some(0));
     assert_eq!(a.stripe.charge_count(), charges + 1, "Stripe charged; the Worker never heard");
-    assert_eq!(invoices(&a, &contract)[1]["status"], "OPEN", "reopened, its attempt held");
+    assert_eq!(invoices(&a, &contract)[2]["status"], "OPEN", "the resumption's invoice, its attempt held");
     a.stripe.down.set(false);
     let r = run(&a, "2026-12-30");
     assert_eq!(r["charged"].as_i64(), Some(1), "{r}");
-    assert_eq!(invoices(&a, &contract)[1]["status"], "PAID");
+    assert_eq!(invoices(&a, &contract)[1]["status"], "VOID");
+    assert_eq!(invoices(&a, &contract)[2]["status"], "PAID");
     assert_eq!(a.stripe.charge_count(), charges + 1, "not charged again");
 }
 

@@ -242,3 +242,47 @@ fn a_suspended_contract_reads_suspended_everywhere() {
     assert_eq!(list["data"][0]["status"], "SUSPENDED", "{list}");
     assert_eq!(one["status"], "SUSPENDED", "{one}");
 }
+
+#[test]
+fn a_suspended_contract_is_charged_no_suspended_day_and_restarts_on_the_resume_date() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    let signup = paying_customer(&c, 10, true, TODAY);
+    let contract = text(&signup["contract"]["id"]);
+    let account = text(&signup["customer"]["accountId"]);
+    // Dec 22's invoice fails, is retried on the 23rd, 25th and 27th, then voided: suspended on Dec 27.
+    for day in dates("2026-12-22", 41) {
+        assert_eq!(run(&a, &day)["failedContracts"], json!([]));
+    }
+    assert_eq!(invoices(&a, &contract).len(), 2, "nothing billed while suspended (Jan 22 passed)");
+    let later = Call { app: &a, now: now("2027-02-02") };
+    let (_, seti) = later.secret("POST", &format!("/api/accounts/{account}/setupIntents"), None);
+    let id = seti["setupIntentId"].as_str().unwrap();
+    a.stripe.confirm(id, false);
+    let (status, r) =
+        later.secret("POST", &format!("/api/accounts/{account}/paymentMethod"), Some(&json!({ "paymentToken": id })));
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["charged"], 1, "{r}");
+    for day in dates("2027-02-02", 50) {
+        run(&a, &day);
+    }
+    let list = invoices(&a, &contract);
+    let summary: Vec<(String, String, String)> =
+        list.iter().map(|i| (text(&i["invoiceDate"]), text(&i["status"]), amount(&i["amountWithoutTax"]))).collect();
+    assert_eq!(
+        summary,
+        [
+            ("2026-11-22".into(), "PAID".into(), "120.00".into()),
+            ("2026-12-22".into(), "VOID".into(), "120.00".into()),
+            // 120 × 5/31 for Dec 22–27, then 120 × 20/31 for Feb 2–22.
+            ("2027-02-02".into(), "PAID".into(), "96.77".into()),
+            ("2027-02-22".into(), "PAID".into(), "120.00".into()),
+            ("2027-03-22".into(), "PAID".into(), "120.00".into()),
+        ]
+    );
+    let resumed: Vec<String> = list[2]["items"].as_array().unwrap().iter().map(|i| amount(&i["amount"])).collect();
+    assert_eq!(resumed, ["19.35", "77.42"]);
+    let (_, one) = c.secret("GET", &format!("/api/contracts/{contract}"), None);
+    assert_eq!(one["status"], "ACTIVE");
+    assert!(one.get("suspendedOn").is_none(), "{one}");
+}

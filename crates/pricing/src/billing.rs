@@ -177,3 +177,88 @@ pub fn bill(catalog: &Catalog, contract: &serde_json::Value, through: NaiveDate)
     }
     Ok(Billing { invoices, contract: after })
 }
+
+/// Dunning gave up on invoices of `contract`: the periods they billed are no
+/// longer invoiced. Each line whose period starting at `period_start` was on
+/// a voided invoice (`voided`: offering id and period start) is invoiced
+/// again only through the earliest such start, so [`resume`] can charge what
+/// was used of them before the suspension. (Kept pieces billed on a voided
+/// invoice are not restored.)
+#[must_use]
+pub fn unbill(contract: &Contract, voided: &[(String, NaiveDate)]) -> Contract {
+    let mut after = contract.clone();
+    for line in &mut after.offerings {
+        let earliest = voided.iter().filter(|(o, _)| **o == *line.offering_id).map(|(_, d)| *d).min();
+        if let Some(start) = earliest {
+            line.invoiced_through = line.invoiced_through.min(start).max(line.schedule.service_start);
+        }
+    }
+    after
+}
+
+/// A contract suspended on `suspended_on` (no service from that day) and
+/// resumed on `resumed_on` with a working card: what the resumption charges
+/// that day, and the contract after. No suspended day is ever billed.
+///
+/// For each line, in contract order:
+/// - what was used before the suspension and not paid for:
+///   `[invoicedThrough, suspended_on)` cut at its period boundaries (and at
+///   `endDate`), each piece prorated on the line's terms, whatever its timing;
+/// - billing restarts at `resumed_on`: an `IN_ADVANCE` line is charged
+///   `[resumed_on, next boundary)` prorated and invoiced through that
+///   boundary; an `IN_ARREARS` line is invoiced through `resumed_on` and its
+///   period's end bills `[resumed_on, boundary)`. A line still in trial, or
+///   already paid past `resumed_on`, restarts as it is.
+///
+/// Kept pieces (`unbilledArrears`) are left to the billing run. The periods
+/// come in contract-line order (the owed pieces, then the restart piece), all
+/// dated `resumed_on`.
+pub fn resume(
+    catalog: &Catalog,
+    contract: &Contract,
+    suspended_on: NaiveDate,
+    resumed_on: NaiveDate,
+) -> Result<(Vec<DuePeriod>, Contract)> {
+    if resumed_on < suspended_on {
+        return Err(Error::new(ErrorCode::InvalidValue, "resumedOn", "a contract resumes on or after its suspension"));
+    }
+    let mut after = contract.clone();
+    let mut out = Vec::new();
+    let lines = if contract.status == ContractStatus::Canceled { &mut [][..] } else { &mut after.offerings[..] };
+    for (i, line) in lines.iter_mut().enumerate() {
+        let path = format!("contract.offerings[{i}]");
+        let overflow = || Error::new(ErrorCode::Overflow, path.clone(), "a date or an amount is out of range");
+        let (_, rate) = line.terms(catalog).ok_or_else(|| {
+            Error::new(ErrorCode::UnknownRate, format!("{path}.rateId"), "the line's rate is not in the catalog")
+        })?;
+        let cut = |d: NaiveDate| contract.end_date.map_or(d, |e| d.min(e));
+        let bill = |piece: Piece, out: &mut Vec<DuePeriod>| -> Result<()> {
+            let lines = piece_lines(catalog, &line.offering_id, rate, &line.products, &piece, &path)?;
+            out.push(DuePeriod {
+                offering_id: line.offering_id.clone(),
+                period_start: piece.start,
+                period_end: piece.end,
+                invoice_date: resumed_on,
+                lines,
+            });
+            Ok(())
+        };
+        for piece in line.schedule.pieces(line.invoiced_through, cut(suspended_on)).ok_or_else(overflow)? {
+            bill(piece, &mut out)?;
+        }
+        let paid_past = line.invoiced_through > resumed_on;
+        if paid_past || line.in_trial(resumed_on) || contract.end_date.is_some_and(|e| resumed_on >= e) {
+            continue;
+        }
+        match rate.timing {
+            Timing::InAdvance => {
+                let period = line.schedule.period_holding(resumed_on).ok_or_else(overflow)?;
+                let piece = Piece { start: resumed_on, end: cut(period.end), ..period };
+                bill(piece, &mut out)?;
+                line.invoiced_through = piece.end;
+            }
+            Timing::InArrears => line.invoiced_through = resumed_on,
+        }
+    }
+    Ok((out, after))
+}

@@ -172,3 +172,70 @@ fn a_trial_line_starting_anew_moves_the_end_to_cover_its_first_period() {
     let p = preview_change(&v1, &short, &op, d("2027-01-10")).unwrap();
     assert_eq!(p.contract.end_date, Some(d("2027-02-28")), "the end moves to the first period's end");
 }
+
+fn resumed(
+    c: &Catalog,
+    contract: &Value,
+    voided: &[(&str, &str)],
+    suspended: &str,
+    resumed: &str,
+) -> (Vec<(String, String, Decimal)>, pricing::Contract) {
+    let parsed = pricing::Contract::from_json(c, contract).unwrap();
+    let voided: Vec<(String, NaiveDate)> = voided.iter().map(|(o, s)| ((*o).to_owned(), d(s))).collect();
+    let unbilled = pricing::billing::unbill(&parsed, &voided);
+    let (periods, after) = pricing::billing::resume(c, &unbilled, d(suspended), d(resumed)).unwrap();
+    assert!(periods.iter().all(|p| p.invoice_date == d(resumed)));
+    let lines = periods
+        .iter()
+        .flat_map(|p| p.lines.iter().map(|l| (l.period_start.to_string(), l.period_end.to_string(), l.amount)))
+        .collect();
+    (lines, after)
+}
+
+#[test]
+fn a_resumed_contract_pays_the_days_before_its_suspension_and_from_the_resume_date_never_between() {
+    let v1 = catalog("12", "31");
+    // 10 seats at 12 a month; May's invoice (dated May 1) was voided when the contract was suspended on May 6.
+    let c = contract(vec![line("team", "team_m", "2027-06-01", seats(10))]);
+    let (lines, after) = resumed(&v1, &c, &[("team", "2027-05-01")], "2027-05-06", "2027-07-02");
+    assert_eq!(
+        lines,
+        [
+            ("2027-05-01".into(), "2027-05-06".into(), Decimal::new(1935, 2)),
+            ("2027-07-02".into(), "2027-08-01".into(), Decimal::new(11613, 2)),
+        ],
+        "120 × 5/31 owed before the suspension, then 120 × 30/31 from the resume date; June is never billed"
+    );
+    assert_eq!(after.offerings[0].invoiced_through, d("2027-08-01"));
+    // The next regular invoice is August's, whole.
+    let (next, _) = pricing::billing::due(&v1, &after, d("2027-08-01")).unwrap();
+    assert_eq!(next.len(), 1);
+    assert_eq!((next[0].period_start, next[0].lines[0].amount), (d("2027-08-01"), Decimal::new(12000, 2)));
+}
+
+#[test]
+fn a_resumed_arrears_line_pays_what_it_used_before_and_restarts_its_period_at_the_resume_date() {
+    let v1 = catalog("12", "31");
+    // Support (31 a month, in arrears): April's invoice (dated May 1) voided, suspended May 6, resumed May 20.
+    let c = contract(vec![line("support", "support_m", "2027-05-01", json!([{ "productId": "unit", "quantity": 1 }]))]);
+    let (lines, after) = resumed(&v1, &c, &[("support", "2027-04-01")], "2027-05-06", "2027-05-20");
+    assert_eq!(
+        lines,
+        [
+            ("2027-04-01".into(), "2027-05-01".into(), Decimal::new(3100, 2)),
+            ("2027-05-01".into(), "2027-05-06".into(), Decimal::new(500, 2)),
+        ]
+    );
+    assert_eq!(after.offerings[0].invoiced_through, d("2027-05-20"));
+    let (next, _) = pricing::billing::due(&v1, &after, d("2027-06-01")).unwrap();
+    assert_eq!((next[0].period_start, next[0].lines[0].amount), (d("2027-05-20"), Decimal::new(1200, 2)), "31 × 12/31");
+}
+
+#[test]
+fn resuming_on_the_day_of_the_suspension_bills_the_period_exactly_once() {
+    let v1 = catalog("12", "31");
+    let c = contract(vec![line("team", "team_m", "2027-06-01", seats(10))]);
+    let (lines, _) = resumed(&v1, &c, &[("team", "2027-05-01")], "2027-05-06", "2027-05-06");
+    let total: Decimal = lines.iter().map(|l| l.2).sum();
+    assert_eq!(total, Decimal::new(12000, 2), "19.35 + 100.65: the whole of May, nothing twice");
+}
