@@ -17,6 +17,7 @@ pub mod input;
 pub mod openapi;
 pub mod reads;
 pub mod records;
+pub mod reprice;
 pub mod router;
 pub mod session;
 pub mod signup;

@@ -50,6 +50,7 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("POST", "/api/contracts/{contractId}/amendments/{amendmentId}/approve", Access::Secret),
     ("POST", "/api/contracts/{contractId}/amendments/{amendmentId}/reject", Access::Secret),
     ("POST", "/api/contracts/{contractId}/amendments/{amendmentId}/withdraw", Access::Account),
+    ("POST", "/api/contracts/{contractId}/reprice", Access::Secret),
     ("GET", "/api/invoices/{invoiceId}", Access::Account),
     ("GET", "/api/quotes/{quoteId}", Access::Account),
     ("POST", "/api/billingRuns", Access::Secret),
@@ -343,6 +344,11 @@ async fn dispatch<D: Db, S: Stripe, R: Random>(
         }
         ("POST", "/api/contracts/{contractId}/amendments/{amendmentId}/withdraw") => {
             let (status, body) = app.withdraw(p0, p1, scope, now).await?;
+            ok(status, &body)
+        }
+        ("POST", "/api/contracts/{contractId}/reprice") => {
+            let body = if req.body.is_empty() { json!({}) } else { input::parse_body(&req.body)? };
+            let (status, body) = app.reprice(p0, &body, now).await?;
             ok(status, &body)
         }
         ("GET", "/api/invoices/{invoiceId}") => ok(200, &app.invoice(p0, scope).await?),

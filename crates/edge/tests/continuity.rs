@@ -286,3 +286,37 @@ fn a_suspended_contract_is_charged_no_suspended_day_and_restarts_on_the_resume_d
     assert_eq!(one["status"], "ACTIVE");
     assert!(one.get("suspendedOn").is_none(), "{one}");
 }
+
+#[test]
+fn the_vendor_moves_a_grandfathered_contract_to_the_current_catalog_from_its_next_period() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    let team = text(&paying_customer(&c, 10, false, TODAY)["contract"]["id"]);
+    let path = format!("/api/contracts/{team}/reprice");
+    let (status, e) = c.secret("POST", &path, None);
+    assert_eq!((status, e["code"].as_str()), (409, Some("CONTRACT_ON_CURRENT_CATALOG")), "{e}");
+    assert_eq!(c.publish(&edited("15", false)).0, 201);
+    let later = Call { app: &a, now: now("2026-12-07") };
+    let (status, preview) = later.secret("POST", &path, Some(&json!({ "preview": true })));
+    assert_eq!(status, 200, "{preview}");
+    assert_eq!(preview["nextInvoice"]["invoiceDate"], "2026-12-22", "{preview}");
+    assert_eq!(amount(&preview["nextInvoice"]["amountWithoutTax"]), "150.00");
+    let (status, r) = later.secret("POST", &path, None);
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["contract"]["scheduledChanges"][0]["action"], "REPRICE", "{r}");
+    assert_eq!(r["contract"]["scheduledChanges"][0]["effectiveDate"], "2026-12-22");
+    assert_eq!(invoices(&a, &team).len(), 1, "nothing charged on the day");
+    let (status, e) = later.secret("POST", &path, Some(&json!({ "preview": "yes" })));
+    assert_eq!((status, e["path"].as_str()), (400, Some("preview")));
+    // Billed at 12 up to the move, at 15 from the period that starts on it.
+    run(&a, "2026-12-21");
+    run(&a, "2026-12-22");
+    let list = invoices(&a, &team);
+    assert_eq!(list.len(), 2);
+    assert_eq!(amount(&list[1]["items"][0]["amount"]), "150.00");
+    let (_, after) = c.secret("GET", &format!("/api/contracts/{team}"), None);
+    assert_eq!(after["catalogVersion"], 2);
+    // The publishable key cannot reprice.
+    let r = c.send("POST", &path, Some(support::PUBLISHABLE), None, &[]);
+    assert_eq!(r.status, 403);
+}
