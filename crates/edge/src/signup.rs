@@ -553,7 +553,9 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
         ));
         s.bill_group_id = Some(bill_group_id.clone());
         s.contract_id = Some(contract_id.clone());
-        s.invoice_id = Some(invoice_id.clone());
+        // No invoice without lines (an IN_ARREARS or trial sign-up owes nothing today).
+        let issued = !invoice.lines.is_empty();
+        s.invoice_id = issued.then(|| invoice_id.clone());
         let quote_view = s.quote_view().unwrap_or(Value::Null);
         batch.push(stmt!(
             "INSERT INTO quotes (id, account_id, session_id, custom_id, status, catalog_version, body, created_at) \
@@ -589,7 +591,9 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             at,
         };
         let invoice_json = invoice_view(&self.rng, &invoice, &head);
-        batch.push(insert_invoice(&InvoiceFigures::of(&invoice), &head, &invoice_json));
+        if issued {
+            batch.push(insert_invoice(&InvoiceFigures::of(&invoice), &head, &invoice_json));
+        }
         let mut extra = Map::new();
         extra.insert("billGroup".into(), {
             let mut b = bill.clone();
@@ -599,8 +603,10 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             b
         });
         extra.insert("contract".into(), contract);
-        extra.insert("invoice".into(), invoice_json);
-        if let Some(pi) = payment_intent {
+        if issued {
+            extra.insert("invoice".into(), invoice_json);
+        }
+        if let Some(pi) = payment_intent.filter(|_| issued) {
             let payment_id = new_id(&self.rng, "pay_");
             let payment = Payment {
                 id: &payment_id,

@@ -320,3 +320,35 @@ fn the_vendor_moves_a_grandfathered_contract_to_the_current_catalog_from_its_nex
     let r = c.send("POST", &path, Some(support::PUBLISHABLE), None, &[]);
     assert_eq!(r.status, 403);
 }
+
+#[test]
+fn a_sign_up_that_owes_nothing_today_issues_no_invoice() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    let (status, s) = c.post(&json!({
+        "action": "CREATE_WITH_PAYMENT_METHOD", "customer": support::customer_json(),
+        "quote": { "startDate": TODAY, "offerings": [{ "offeringId": "offr_support", "rateId": "rate_support_quarterly_arrears" }] }
+    }));
+    assert_eq!(status, 201, "{s}");
+    let id = text(&s["sessionId"]);
+    let seti = text(&s["paymentMethodInit"]["stripe"]["setupIntentId"]);
+    a.stripe.confirm(&seti, false);
+    let (status, done) = c.patch(&id, &json!({ "action": "FINALIZE", "paymentMethod": { "paymentToken": seti } }));
+    assert_eq!(status, 200, "{done}");
+    assert!(done.get("invoice").is_none(), "{done}");
+    let contract = text(&done["contract"]["id"]);
+    assert!(invoices(&a, &contract).is_empty(), "no OPEN 0.00 invoice without lines");
+    let (_, again) = c.get(&id);
+    assert!(again.get("invoice").is_none(), "{again}");
+    // The quarter is billed at its end, as usual.
+    run(&a, "2027-02-22");
+    let list = invoices(&a, &contract);
+    assert_eq!(list.len(), 1);
+    assert_eq!(amount(&list[0]["amountWithoutTax"]), "139.00");
+    let empty: i64 =
+        a.db.0
+            .borrow()
+            .query_row("SELECT COUNT(*) FROM invoices WHERE body NOT LIKE '%periodStart%'", [], |r| r.get(0))
+            .unwrap();
+    assert_eq!(empty, 0);
+}
