@@ -1,6 +1,6 @@
 // `make dev`: localstripe and the Worker (wrangler dev, workerd, local D1 in
 // .wrangler/state) on 127.0.0.1, migrations applied, the demo catalog
-// published. Honours PORT, SECRET_KEY, PUBLISHABLE_KEY, STRIPE_API_BASE and
+// published when the database has none. Honours PORT, SECRET_KEY, PUBLISHABLE_KEY, STRIPE_API_BASE and
 // STRIPE_PORT; stops what it started on Ctrl-C or SIGTERM.
 import path from 'node:path';
 import { DEMO_CONTRACT, ROOT, startStack } from './stack.mjs';
@@ -14,6 +14,8 @@ const stack = await startStack({
   stripePort: Number(env.STRIPE_PORT || 8420),
   persistDir: path.join(ROOT, '.wrangler/state'),
   corsOrigins: env.CORS_ORIGINS,
+  // A catalog published before (PUT /api/catalog) survives a restart.
+  keepPublished: true,
   quiet: false,
 });
 
@@ -35,7 +37,7 @@ QuoteKit is running (Ctrl-C stops it):
   secret key       ${stack.secretKey}
   publishable key  ${stack.publishableKey}
   Stripe           ${stack.stripeBase}${env.STRIPE_API_BASE ? '' : '  (localstripe; Stripe.js stand-in at /js.stripe.com/v3/)'}
-  catalog          version ${stack.catalog?.version} (crates/edge/demo-catalog.json)
+  catalog          version ${stack.catalog?.version} (${stack.catalog?.created === false ? 'as published before; make dev-reset starts afresh' : 'crates/edge/demo-catalog.json'})
   demo contract    ctrct_xNE4v9dkjXjorYAM (the Contract Management API Quickstart's ids)
 
 Try the Quick Start (README.md has every step):

@@ -147,6 +147,15 @@ export async function publishCatalog(url, secretKey, catalog) {
   return res.json();
 }
 
+/** The current catalog's `{ version, created: false }`, or null when none is published. */
+export async function publishedCatalog(url, publishableKey) {
+  const res = await fetch(`${url}/api/catalog`, { headers: { authorization: `Bearer ${publishableKey}` } });
+  if (res.status === 503) return null;
+  if (!res.ok) throw new Error(`reading the catalog: ${res.status} ${await res.text()}`);
+  await res.arrayBuffer();
+  return { version: Number(res.headers.get('quotekit-catalog-version')), created: false };
+}
+
 export const DEMO_CATALOG = path.join(ROOT, 'crates/edge/demo-catalog.json');
 export const DEMO_CONTRACT = 'ctrct_xNE4v9dkjXjorYAM';
 
@@ -222,7 +231,10 @@ export async function startStack(opts = {}) {
   let worker = await startWorker({ port, persistDir, vars, quiet: opts.quiet ?? true });
   let catalog = null;
   if (opts.catalog !== false) {
-    catalog = await publishCatalog(worker.url, secretKey, readFileSync(opts.catalog ?? DEMO_CATALOG, 'utf8'));
+    // `keepPublished` (make dev): a database that has a catalog keeps it; the
+    // demo catalog is published only into one that has none.
+    catalog = opts.keepPublished ? await publishedCatalog(worker.url, publishableKey) : null;
+    catalog ??= await publishCatalog(worker.url, secretKey, readFileSync(opts.catalog ?? DEMO_CATALOG, 'utf8'));
     if (opts.demo !== false && !opts.catalog) await seedDemo(worker.url, secretKey);
   }
   const stack = {

@@ -31,6 +31,8 @@ after(async () => {
 async function open(url, { date } = {}) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US', timezoneId: 'UTC' });
   const page = await context.newPage();
+  // Every wait is for an event; its bound is generous for a busy CI machine.
+  page.setDefaultTimeout(60000);
   page.problems = [];
   page.on('console', (m) => m.type() === 'error' && page.problems.push(m.text()));
   page.on('pageerror', (e) => page.problems.push(`pageerror: ${e.message}`));
@@ -83,7 +85,8 @@ async function fillDetails(page, { email = 'ann.lee@acme.test', state = 'CA', co
 }
 
 async function enterCard(page, number) {
-  await page.waitForSelector('#card-element input[placeholder=number]');
+  // The card form the page has finished mounting (after a decline it mounts a new one).
+  await page.waitForSelector('#payment[data-ready=true] #card-element input[placeholder=number]', { timeout: 60000 });
   await page.fill('#card-element input[placeholder=number]', number);
   await page.fill('#card-element input[placeholder=exp_month]', '12');
   await page.fill('#card-element input[placeholder=exp_year]', '34');
@@ -92,7 +95,8 @@ async function enterCard(page, number) {
   await page.getByRole('button', { name: 'Save card' }).click();
 }
 
-const waitStep = (page, step) => page.waitForFunction((s) => document.body.dataset.step === s, step, { timeout: 20000 });
+// Bounds generous enough for a busy CI machine: these wait for events, never on a race.
+const waitStep = (page, step) => page.waitForFunction((s) => document.body.dataset.step === s, step, { timeout: 60000 });
 const sessionId = (page) => new URL(page.url()).searchParams.get('session');
 const money = async (locator) => Number(await locator.getAttribute('data-amount'));
 

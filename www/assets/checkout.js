@@ -193,6 +193,10 @@ function loadStripeJs(url) {
 
 async function startPayment(declined) {
   const form = $('payment');
+  // The old card form goes at once: nothing typed into it can be lost when the new one mounts.
+  delete form.dataset.ready;
+  card?.destroy();
+  card = null;
   setStep('payment_method');
   clearErrors(form);
   $('decline').hidden = !declined;
@@ -205,9 +209,9 @@ async function startPayment(declined) {
   const initData = session.paymentMethodInit.stripe;
   await loadStripeJs((await api.config()).stripe.jsUrl);
   stripe = window.Stripe(initData.publicKey);
-  card?.destroy();
   card = stripe.elements().create('card');
   card.mount('#card-element');
+  form.dataset.ready = 'true';
   form.onsubmit = async (e) => {
     e.preventDefault();
     clearErrors(form);
