@@ -19,7 +19,7 @@ WORKER_SRC := $(shell find crates/edge/src crates/pricing/src -name '*.rs') crat
   crates/pricing/Cargo.toml Cargo.lock crates/edge/openapi.json
 ESBUILD := node_modules/wrangler/node_modules/@esbuild/linux-x64/bin/esbuild
 
-.PHONY: setup build dev test verify fuzz fuzz-cmin fmt lint unit wasm-check doc bench bench-wasm pkg wasm-test node-test worker e2e deploy-check bench-edge
+.PHONY: setup build dev dev-reset test verify fuzz fuzz-cmin fmt lint unit wasm-check doc bench bench-wasm pkg wasm-test node-test worker e2e deploy-check bench-edge
 
 setup:
 	@scripts/setup.sh
@@ -29,6 +29,12 @@ setup:
 ## Honours PORT, SECRET_KEY, PUBLISHABLE_KEY and STRIPE_API_BASE.
 dev: setup build
 	node scripts/dev.mjs
+
+## Starts afresh: removes what `make dev` keeps between runs (local D1 and
+## localstripe's state in .wrangler/state): the next `make dev` publishes the
+## demo catalog and seeds the demo contract again.
+dev-reset:
+	rm -rf .wrangler/state
 
 ## The long versions of the proofs (RELIABILITY.md): schemathesis with 200
 ## examples per operation, a thousand checkouts at once, then every fuzz

@@ -1,7 +1,7 @@
 // `make dev`: localstripe and the Worker (wrangler dev, workerd, local D1 in
 // .wrangler/state) on 127.0.0.1, migrations applied, the demo catalog
-// published when the database has none. Honours PORT, SECRET_KEY, PUBLISHABLE_KEY, STRIPE_API_BASE and
-// STRIPE_PORT; stops what it started on Ctrl-C or SIGTERM.
+// published when the database has none. Honours PORT, SECRET_KEY, PUBLISHABLE_KEY, STRIPE_API_BASE,
+// STRIPE_PORT and QUOTEKIT_STATE_DIR; stops what it started on Ctrl-C or SIGTERM.
 import path from 'node:path';
 import { DEMO_CONTRACT, ROOT, startStack } from './stack.mjs';
 
@@ -12,7 +12,8 @@ const stack = await startStack({
   publishableKey: env.PUBLISHABLE_KEY || 'pk_test_local',
   stripeBase: env.STRIPE_API_BASE || undefined,
   stripePort: Number(env.STRIPE_PORT || 8420),
-  persistDir: path.join(ROOT, '.wrangler/state'),
+  // Local D1 and localstripe's state; `make dev-reset` removes it.
+  persistDir: env.QUOTEKIT_STATE_DIR || path.join(ROOT, '.wrangler/state'),
   corsOrigins: env.CORS_ORIGINS,
   // A catalog published before (PUT /api/catalog) survives a restart.
   keepPublished: true,

@@ -24,6 +24,11 @@ after(async () => {
 });
 
 const secret = (extra = {}) => ({ key: stack.secretKey, ...extra });
+const addMonths = (date, n) => {
+  const [y, m, d] = date.split('-').map(Number);
+  const last = new Date(Date.UTC(y, m - 1 + n + 1, 0)).getUTCDate();
+  return new Date(Date.UTC(y, m - 1 + n, Math.min(d, last))).toISOString().slice(0, 10);
+};
 const addDays = (date, n) => new Date(Date.parse(`${date}T00:00:00Z`) + n * 86400000).toISOString().slice(0, 10);
 const run = async (date) => {
   const r = await api.call('POST', '/api/billingRuns', secret({ body: { date }, headers: at(date) }));
@@ -155,11 +160,12 @@ describe('dunning', () => {
     const account = done.json.customer.accountId;
     const contractId = done.json.contract.id;
     // The customer swaps in a card that will decline.
-    const swap = async (card) => {
+    const swap = async (card, date) => {
       const s = await api.call('POST', `/api/accounts/${account}/setupIntents`, secret());
       assert.equal(s.status, 201, s.text);
       await confirmCard(stack, s.json, card);
-      const r = await api.call('POST', `/api/accounts/${account}/paymentMethod`, secret({ body: { paymentToken: s.json.setupIntentId } }));
+      const r = await api.call('POST', `/api/accounts/${account}/paymentMethod`,
+        secret({ body: { paymentToken: s.json.setupIntentId }, headers: date ? at(date) : {} }));
       assert.equal(r.status, 200, r.text);
       return r.json;
     };
@@ -174,13 +180,33 @@ describe('dunning', () => {
     assert.deepEqual(attempts.map((a) => a.status), ['FAILED', 'FAILED', 'FAILED', 'FAILED']);
     assert.ok(attempts.every((a) => a.decline_code), 'each attempt records the decline');
     assert.equal(d1(stack, `SELECT status FROM contracts WHERE id = '${contractId}'`)[0].status, 'SUSPENDED');
-    // A good card: retried at once, paid, resumed.
-    const resumed = await swap('pm_card_visa');
+    // One status everywhere: the contract itself and the account's list agree.
+    const one = await api.call('GET', `/api/contracts/${contractId}`, secret());
+    const list = await api.call('GET', `/api/accounts/${account}/contracts`, secret());
+    assert.equal(one.json.status, 'SUSPENDED');
+    assert.equal(list.json.data.find((c) => c.id === contractId).status, 'SUSPENDED');
+    // Suspended on the last retry (due + 5); nothing billed while suspended.
+    const suspendedOn = addDays(due, 5);
+    const resumeDay = addDays(due, 8);
+    for (let day = addDays(due, 7); day < resumeDay; day = addDays(day, 1)) assert.equal((await run(day)).invoicesIssued, 0);
+    // A good card on due + 8: the voided invoice stays void; one invoice charges
+    // the days used before the suspension and the period's rest from today.
+    const resumed = await swap('pm_card_visa', resumeDay);
     assert.equal(resumed.charged, 1);
-    assert.equal(d1(stack, `SELECT status FROM invoices WHERE id = '${inv.id}'`)[0].status, 'PAID');
+    assert.equal(d1(stack, `SELECT status FROM invoices WHERE id = '${inv.id}'`)[0].status, 'VOID');
     assert.equal(d1(stack, `SELECT status FROM contracts WHERE id = '${contractId}'`)[0].status, 'ACTIVE');
+    const [resumeInvoice] = d1(stack, `SELECT status, body FROM invoices WHERE contract_id = '${contractId}' AND invoice_date = '${resumeDay}'`);
+    assert.equal(resumeInvoice.status, 'PAID');
+    const items = JSON.parse(resumeInvoice.body).items;
+    const next = addMonths(t, 2);
+    assert.deepEqual(items.map((i) => [i.periodStart, i.periodEnd]), [[due, suspendedOn], [resumeDay, next]]);
+    // The next regular invoice is the next whole period; no suspended day was ever billed.
+    await run(next);
+    const billed = d1(stack, `SELECT body FROM invoices WHERE contract_id = '${contractId}' AND status <> 'VOID' ORDER BY invoice_date`)
+      .flatMap((r) => JSON.parse(r.body).items.map((i) => [i.periodStart, i.periodEnd]));
+    for (const [a, b] of billed) assert.ok(b <= suspendedOn || a >= resumeDay, `${a}..${b} overlaps the suspension`);
     const pis = await paymentIntents(stack, init.customerId);
-    assert.equal(pis.filter((pi) => pi.status === 'succeeded').length, 2, 'the sign-up and the recovered invoice');
+    assert.equal(pis.filter((pi) => pi.status === 'succeeded').length, 3, 'the sign-up, the resumption and the next period');
   });
 });
 

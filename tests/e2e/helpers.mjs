@@ -48,6 +48,12 @@ export function d1(stack, sql) {
   return JSON.parse(execFileSync('python3', ['-c', py, d1File(stack.persistDir), sql], { encoding: 'utf8' }));
 }
 
+/** Runs one write on the local D1 file (a deliberate hand edit, as an operator with the database would make). */
+export function d1Write(stack, sql) {
+  const py = 'import sqlite3,sys\nc=sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()';
+  execFileSync('python3', ['-c', py, d1File(stack.persistDir), sql], { encoding: 'utf8' });
+}
+
 /** Every business table's rows (not the idempotency keys): "D1 unchanged" checks. One process for all tables. */
 export function snapshot(stack) {
   const tables = "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE '\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite%' AND name NOT LIKE 'd1_%' AND name <> 'idempotency_keys' ORDER BY name";

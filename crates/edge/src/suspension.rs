@@ -100,7 +100,9 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
         let (own, contract) = self.engine_contract(&c, &mut versions).await?;
         let suspended_on =
             c.body.get("suspendedOn").and_then(Value::as_str).and_then(pricing::parse_date).unwrap_or(now.today);
-        let (periods, after) = pricing::billing::resume(versions.get(own)?, &contract, suspended_on, now.today)
+        // (A clock set before the suspension, as a test clock can be, resumes on its day.)
+        let today = now.today.max(suspended_on);
+        let (periods, after) = pricing::billing::resume(versions.get(own)?, &contract, suspended_on, today)
             .map_err(|e| ApiError::from_engine(&e, ""))?;
         let write =
             ContractWrite { body: stored_body(&after, &c.body), status: "ACTIVE", action: "RESUMED", at: &now.instant };
@@ -111,9 +113,9 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             contract_id,
             VOID_SUSPENDED
         );
-        let issued = self.issue_periods(&c, &periods, &write, vec![release], now.today, versions.get(own)?).await;
+        let issued = self.issue_periods(&c, &periods, &write, vec![release], today, versions.get(own)?).await;
         match issued {
-            Ok(Some(invoice)) => self.charge_invoice(&invoice, now.today, catalog_json, report, now).await?,
+            Ok(Some(invoice)) => self.charge_invoice(&invoice, today, catalog_json, report, now).await?,
             Ok(None) => {}
             Err(DbError::Conflict(_)) => return Ok(false),
             Err(e) => return Err(e.into()),
