@@ -195,6 +195,23 @@ export interface ContractLine {
   products: ContractProduct[];
 }
 
+/**
+ * Time an `IN_ARREARS` line used on terms a change replaced, owed at the end
+ * of its period (one piece per period piece), billed once by `billingDue`.
+ */
+export interface ArrearsPiece {
+  offeringId: string;
+  rateId: string;
+  serviceStart: DateString;
+  anchorDate: DateString;
+  anchorDay: number;
+  start: DateString;
+  end: DateString;
+  products: ContractProduct[];
+  /** The published catalog version its terms come from, when not the contract's own (set by the API). */
+  catalogVersion?: number;
+}
+
 export interface Contract {
   id: string;
   status: "ACTIVE" | "CANCELED";
@@ -202,6 +219,8 @@ export interface Contract {
   startDate: DateString;
   endDate: DateString | null;
   offerings: ContractLine[];
+  /** Absent when nothing is kept. */
+  unbilledArrears?: ArrearsPiece[];
 }
 
 /** A contract as the API returns it; `anchorDate` may be omitted. */
@@ -220,6 +239,9 @@ export interface ContractInput {
     invoicedThrough: DateString;
     products: { productId: string; quantity: Decimal }[];
   }[];
+  unbilledArrears?: (Omit<ArrearsPiece, "products"> & { products: { productId: string; quantity: Decimal }[] })[];
+  /** The published catalog version the contract is priced on (the API's; the engine reads it to mark kept pieces). */
+  catalogVersion?: number;
 }
 
 interface ContractOperationBase {

@@ -262,3 +262,22 @@ pub fn resume(
     }
     Ok((out, after))
 }
+
+/// [`unbill`] then [`resume`] for a contract given as JSON, grouped into the
+/// one invoice the resumption issues (none when every line rounds to zero).
+/// `voided` lists the offering id and period start of every period billed on
+/// the invoices voided with the suspension.
+pub fn resumption(
+    catalog: &Catalog,
+    contract: &serde_json::Value,
+    voided: &[(String, NaiveDate)],
+    suspended_on: NaiveDate,
+    resumed_on: NaiveDate,
+) -> Result<Billing> {
+    let contract = Contract::from_json(catalog, contract)?;
+    let (periods, after) = resume(catalog, &unbill(&contract, voided), suspended_on, resumed_on)?;
+    let lines: Vec<InvoiceLine> = periods.into_iter().flat_map(|p| p.lines).collect();
+    let invoices =
+        if lines.is_empty() { Vec::new() } else { vec![Invoice::new(&catalog.currency, resumed_on, lines)?] };
+    Ok(Billing { invoices, contract: after })
+}
