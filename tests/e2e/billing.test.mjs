@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { DEMO_CATALOG, startStack } from '../../scripts/stack.mjs';
 import { loadPkg } from '../node/helpers.mjs';
-import { at, client, confirmCard, d1, importContract, paymentIntents, today } from './helpers.mjs';
+import { assertSameInvoice, at, client, confirmCard, d1, importContract, paymentIntents, today } from './helpers.mjs';
 
 let stack;
 let api;
@@ -42,18 +42,6 @@ const line = (offeringId, rateId, start, invoicedThrough, products, extra = {}) 
   offeringId, rateId, serviceStart: start, anchorDate: start, anchorDay: Number(start.slice(8)), invoicedThrough, products, ...extra,
 });
 const contract = (start, lines, endDate = null) => ({ status: 'ACTIVE', currency: 'USD', startDate: start, endDate, offerings: lines });
-
-/** Same invoice, field for field where the engine speaks (the API adds ids and tax). */
-function assertSameInvoice(apiInvoice, engineInvoice, label) {
-  assert.equal(apiInvoice.invoiceDate, engineInvoice.invoiceDate, `${label}: invoiceDate`);
-  assert.equal(apiInvoice.amountWithoutTax, engineInvoice.amountWithoutTax, `${label}: amountWithoutTax`);
-  assert.equal(apiInvoice.items.length, engineInvoice.lines.length, `${label}: lines`);
-  apiInvoice.items.forEach((item, i) => {
-    for (const k of ['offeringId', 'rateId', 'productId', 'quantity', 'periodStart', 'periodEnd', 'prorationFactor', 'amount']) {
-      assert.equal(item[k], engineInvoice.lines[i][k], `${label}: items[${i}].${k}`);
-    }
-  });
-}
 
 describe('thirteen months of daily runs', () => {
   const start = '2026-01-01';

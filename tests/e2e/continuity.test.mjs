@@ -14,7 +14,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DEMO_CATALOG, ROOT, freePort, startStack } from '../../scripts/stack.mjs';
 import { loadPkg } from '../node/helpers.mjs';
-import { at, client, confirmCard, d1, d1Write, importContract } from './helpers.mjs';
+import { assertSameInvoice, at, client, confirmCard, d1, d1Write, importContract } from './helpers.mjs';
 
 let stack;
 let api;
@@ -70,18 +70,6 @@ const line = (offeringId, rateId, start, invoicedThrough, products) => ({
 const contract = (start, lines) => ({ status: 'ACTIVE', currency: 'USD', startDate: start, endDate: null, offerings: lines });
 const seats = (q) => [{ productId: 'prod_seats', quantity: q }, { productId: 'prod_storage', quantity: 100 }];
 const units = (q) => [{ productId: 'prod_support', quantity: q }];
-
-/** Same invoice, field for field where the engine speaks (the API adds ids and tax). */
-function assertSameInvoice(apiInvoice, engineInvoice, label) {
-  assert.equal(apiInvoice.invoiceDate, engineInvoice.invoiceDate, `${label}: invoiceDate`);
-  assert.equal(apiInvoice.amountWithoutTax, engineInvoice.amountWithoutTax, `${label}: amountWithoutTax`);
-  assert.equal(apiInvoice.items.length, engineInvoice.lines.length, `${label}: lines`);
-  apiInvoice.items.forEach((item, i) => {
-    for (const k of ['offeringId', 'rateId', 'productId', 'quantity', 'periodStart', 'periodEnd', 'prorationFactor', 'amount']) {
-      assert.equal(item[k], engineInvoice.lines[i][k], `${label}: items[${i}].${k}`);
-    }
-  });
-}
 
 describe('thirteen months across a catalog republished mid-way', () => {
   const start = '2026-01-01';

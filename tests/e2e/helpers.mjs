@@ -1,5 +1,6 @@
 // Helpers for the end-to-end suites: the real Worker (wrangler dev, workerd,
 // local D1) and localstripe, started by scripts/stack.mjs.
+import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -124,3 +125,15 @@ export async function importContract(stack, contract, { collect = false, address
 
 /** `now` for the Worker's test clock (TEST_CLOCK=enabled in the local stack). */
 export const at = (date) => ({ 'quotekit-test-now': `${date}T12:00:00Z` });
+
+/** Same invoice, field for field where the engine speaks (the API adds ids and tax). */
+export function assertSameInvoice(apiInvoice, engineInvoice, label) {
+  assert.equal(apiInvoice.invoiceDate, engineInvoice.invoiceDate, `${label}: invoiceDate`);
+  assert.equal(apiInvoice.amountWithoutTax, engineInvoice.amountWithoutTax, `${label}: amountWithoutTax`);
+  assert.equal(apiInvoice.items.length, engineInvoice.lines.length, `${label}: lines`);
+  apiInvoice.items.forEach((item, i) => {
+    for (const k of ['offeringId', 'rateId', 'productId', 'quantity', 'periodStart', 'periodEnd', 'prorationFactor', 'amount']) {
+      assert.equal(item[k], engineInvoice.lines[i][k], `${label}: items[${i}].${k}`);
+    }
+  });
+}

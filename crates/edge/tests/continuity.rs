@@ -15,28 +15,9 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::{Call, app, demo_catalog, now, paying_customer, text};
+use support::{Call, demo_catalog, now, paying_customer, text};
 
-const TODAY: &str = "2026-11-22";
-
-fn setup() -> support::TestApp {
-    let a = app();
-    let c = Call { app: &a, now: now(TODAY) };
-    assert_eq!(c.publish(&demo_catalog()).0, 201);
-    a
-}
-
-fn run(a: &support::TestApp, date: &str) -> Value {
-    let c = Call { app: a, now: now(date) };
-    let (status, r) = c.secret("POST", "/api/billingRuns", Some(&json!({ "date": date })));
-    assert_eq!(status, 200, "{r}");
-    r
-}
-
-fn dates(from: &str, days: i64) -> Vec<String> {
-    let start = pricing::parse_date(from).unwrap();
-    (0..=days).map(|i| (start + chrono::Duration::days(i)).to_string()).collect()
-}
+use support::{BILLING_TODAY as TODAY, billing_app as setup, dates, run_billing as run};
 
 /// The contract's invoices as stored, in date order.
 fn invoices(a: &support::TestApp, contract: &str) -> Vec<Value> {

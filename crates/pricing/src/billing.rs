@@ -18,7 +18,7 @@
 use chrono::NaiveDate;
 
 use crate::catalog::{Catalog, Id, Rate};
-use crate::contract::{ArrearsPiece, Contract, ContractProduct, ContractStatus};
+use crate::contract::{ArrearsPiece, Contract, ContractLine, ContractProduct, ContractStatus};
 use crate::error::{Error, ErrorCode, Result};
 use crate::invoice::{Billed, Invoice, InvoiceLine, prorate};
 use crate::period::{Piece, Timing};
@@ -48,14 +48,11 @@ pub struct DuePeriod {
 pub fn due(catalog: &Catalog, contract: &Contract, through: NaiveDate) -> Result<(Vec<DuePeriod>, Contract)> {
     let mut after = contract.clone();
     let mut out = Vec::new();
-    // A canceled contract has no lines; what it still owes in arrears is below.
-    let lines = if contract.status == ContractStatus::Canceled { &mut [][..] } else { &mut after.offerings[..] };
-    for (i, line) in lines.iter_mut().enumerate() {
+    // What a canceled contract still owes in arrears is below.
+    for (i, line) in in_force(&mut after).iter_mut().enumerate() {
         let path = format!("contract.offerings[{i}]");
         let overflow = || Error::new(ErrorCode::Overflow, path.clone(), "a date or an amount is out of range");
-        let (_, rate) = line.terms(catalog).ok_or_else(|| {
-            Error::new(ErrorCode::UnknownRate, format!("{path}.rateId"), "the line's rate is not in the catalog")
-        })?;
+        let rate = rate_of(catalog, line, &path)?;
         while out.len() < MAX_PERIODS {
             let from = line.invoiced_through.max(line.schedule.service_start);
             if contract.end_date.is_some_and(|e| from >= e) {
@@ -121,6 +118,18 @@ pub fn due(catalog: &Catalog, contract: &Contract, through: NaiveDate) -> Result
     keyed.sort_by_key(|(i, d)| (d.invoice_date, *i >= lines_in_force));
     let out = keyed.into_iter().map(|(_, d)| d).collect();
     Ok((out, after))
+}
+
+/// The lines in force: none on a canceled contract.
+fn in_force(contract: &mut Contract) -> &mut [ContractLine] {
+    if contract.status == ContractStatus::Canceled { &mut [] } else { &mut contract.offerings }
+}
+
+/// The rate a line bills on in `catalog` (`UNKNOWN_RATE` at its path if gone).
+fn rate_of<'c>(catalog: &'c Catalog, line: &ContractLine, path: &str) -> Result<&'c Rate> {
+    line.terms(catalog).map(|(_, rate)| rate).ok_or_else(|| {
+        Error::new(ErrorCode::UnknownRate, format!("{path}.rateId"), "the line's rate is not in the catalog")
+    })
 }
 
 /// The lines of one piece: each product priced for a whole period at its
@@ -224,13 +233,10 @@ pub fn resume(
     }
     let mut after = contract.clone();
     let mut out = Vec::new();
-    let lines = if contract.status == ContractStatus::Canceled { &mut [][..] } else { &mut after.offerings[..] };
-    for (i, line) in lines.iter_mut().enumerate() {
+    for (i, line) in in_force(&mut after).iter_mut().enumerate() {
         let path = format!("contract.offerings[{i}]");
         let overflow = || Error::new(ErrorCode::Overflow, path.clone(), "a date or an amount is out of range");
-        let (_, rate) = line.terms(catalog).ok_or_else(|| {
-            Error::new(ErrorCode::UnknownRate, format!("{path}.rateId"), "the line's rate is not in the catalog")
-        })?;
+        let rate = rate_of(catalog, line, &path)?;
         let cut = |d: NaiveDate| contract.end_date.map_or(d, |e| d.min(e));
         let bill = |piece: Piece, out: &mut Vec<DuePeriod>| -> Result<()> {
             let lines = piece_lines(catalog, &line.offering_id, rate, &line.products, &piece, &path)?;

@@ -503,3 +503,28 @@ pub fn check(name: &str, expected: &Value, actual: &Value) {
         panic!("{name}: {diff}\nactual: {actual}");
     }
 }
+
+/// The day the billing tests start on.
+pub const BILLING_TODAY: &str = "2026-11-22";
+
+/// An app with the demo catalog published on [`BILLING_TODAY`].
+pub fn billing_app() -> TestApp {
+    let a = app();
+    let c = Call { app: &a, now: now(BILLING_TODAY) };
+    assert_eq!(c.publish(&demo_catalog()).0, 201);
+    a
+}
+
+/// `POST /api/billingRuns` for `date`, on that day; answers the report.
+pub fn run_billing(a: &TestApp, date: &str) -> Value {
+    let c = Call { app: a, now: now(date) };
+    let (status, r) = c.secret("POST", "/api/billingRuns", Some(&json!({ "date": date })));
+    assert_eq!(status, 200, "{r}");
+    r
+}
+
+/// `from` and the `days` days after it.
+pub fn dates(from: &str, days: i64) -> Vec<String> {
+    let start = pricing::parse_date(from).unwrap();
+    (0..=days).map(|i| start.checked_add_signed(chrono::Duration::days(i)).unwrap().to_string()).collect()
+}
