@@ -131,7 +131,8 @@ fn pin_date(op: &mut Value, date: NaiveDate) {
 }
 
 /// The fields the API keeps on a stored contract beside the engine's.
-pub(crate) const EDGE_FIELDS: &[&str] = &["accountId", "billGroupId", "quoteId", "autoRenew", "catalogVersion"];
+pub(crate) const EDGE_FIELDS: &[&str] =
+    &["accountId", "billGroupId", "quoteId", "autoRenew", "catalogVersion", "suspensions"];
 
 /// The engine's contract as stored, with the API's own fields of `old` kept:
 /// nothing the engine removed (a billed piece) comes back.

@@ -13,9 +13,7 @@ use crate::catalogs::{self, Published};
 use crate::charges::Settled;
 use crate::db::{Db, Row, Stmt, int, json as json_col, text};
 use crate::ids::{Random, new_id};
-use crate::records::{
-    InvoiceFigures, InvoiceHead, Payment, engine_json, insert_invoice, invoice_view, minor_units, money_json,
-};
+use crate::records::{InvoiceFigures, InvoiceHead, Payment, insert_invoice, invoice_view, minor_units, money_json};
 use crate::session::claim_expired;
 use crate::stripe::{Charge, Stripe, StripeError};
 use crate::{App, Now, stmt};
@@ -538,13 +536,9 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
                 next_invoice = Some(next.map_err(|e| engine_error(&e))?);
             }
         }
-        let mut contract_after = engine_json(&preview.contract);
-        if let (Value::Object(m), Value::Object(old)) = (&mut contract_after, &c.body) {
-            for key in ["accountId", "billGroupId", "quoteId", "autoRenew"] {
-                if let Some(v) = old.get(key) {
-                    m.insert(key.into(), v.clone());
-                }
-            }
+        // The API's own fields kept; the contract is now on the current catalog.
+        let mut contract_after = crate::billing::stored_body(&preview.contract, &c.body);
+        if let Value::Object(m) = &mut contract_after {
             m.insert("catalogVersion".into(), json!(published.version));
         }
         Ok(Priced { published, preview, invoice, next_invoice, contract_after })

@@ -102,10 +102,24 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             c.body.get("suspendedOn").and_then(Value::as_str).and_then(pricing::parse_date).unwrap_or(now.today);
         // (A clock set before the suspension, as a test clock can be, resumes on its day.)
         let today = now.today.max(suspended_on);
-        let (periods, after) = pricing::billing::resume(versions.get(own)?, &contract, suspended_on, today)
+        // Earlier suspensions stay unbilled even if a voided invoice reaches back over them.
+        let mut suspensions: Vec<Value> =
+            c.body.get("suspensions").and_then(Value::as_array).cloned().unwrap_or_default();
+        let earlier: Vec<(NaiveDate, NaiveDate)> = suspensions
+            .iter()
+            .filter_map(|g| {
+                let day = |k: &str| g.get(k).and_then(Value::as_str).and_then(pricing::parse_date);
+                Some((day("from")?, day("to")?))
+            })
+            .collect();
+        let (periods, after) = pricing::billing::resume(versions.get(own)?, &contract, suspended_on, today, &earlier)
             .map_err(|e| ApiError::from_engine(&e, ""))?;
-        let write =
-            ContractWrite { body: stored_body(&after, &c.body), status: "ACTIVE", action: "RESUMED", at: &now.instant };
+        suspensions.push(json!({ "from": suspended_on.to_string(), "to": today.to_string() }));
+        let mut body = stored_body(&after, &c.body);
+        if let Value::Object(m) = &mut body {
+            m.insert("suspensions".into(), Value::Array(suspensions));
+        }
+        let write = ContractWrite { body, status: "ACTIVE", action: "RESUMED", at: &now.instant };
         // The voided invoices' period claims give way to the resumption's.
         let release = stmt!(
             "DELETE FROM billed_periods WHERE contract_id = ?1 AND invoice_id IN \

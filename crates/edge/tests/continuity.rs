@@ -333,3 +333,49 @@ fn a_sign_up_that_owes_nothing_today_issues_no_invoice() {
             .unwrap();
     assert_eq!(empty, 0);
 }
+
+/// A new card on the account (confirmed with Stripe), as of `date`; answers the route's report.
+fn new_card(a: &support::TestApp, account: &str, date: &str, declining: bool) -> Value {
+    let c = Call { app: a, now: now(date) };
+    let (_, seti) = c.secret("POST", &format!("/api/accounts/{account}/setupIntents"), None);
+    let id = seti["setupIntentId"].as_str().unwrap();
+    a.stripe.confirm(id, declining);
+    let (status, r) =
+        c.secret("POST", &format!("/api/accounts/{account}/paymentMethod"), Some(&json!({ "paymentToken": id })));
+    assert_eq!(status, 200, "{r}");
+    r
+}
+
+#[test]
+fn suspended_again_after_a_resumption_the_first_suspensions_days_stay_unbilled() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    let signup = paying_customer(&c, 10, true, TODAY);
+    let contract = text(&signup["contract"]["id"]);
+    let account = text(&signup["customer"]["accountId"]);
+    for day in dates("2026-12-22", 10) {
+        run(&a, &day);
+    }
+    // Suspended Dec 27. A card that declines too on Feb 2: the resumption's invoice fails and is dunned.
+    assert_eq!(new_card(&a, &account, "2027-02-02", true)["failed"], 1);
+    for day in dates("2027-02-03", 5) {
+        run(&a, &day);
+    }
+    let (_, one) = c.secret("GET", &format!("/api/contracts/{contract}"), None);
+    assert_eq!(one["status"], "SUSPENDED", "suspended again on Feb 7");
+    assert_eq!(new_card(&a, &account, "2027-02-15", false)["charged"], 1);
+    let list = invoices(&a, &contract);
+    let last = list.last().unwrap();
+    assert_eq!(text(&last["invoiceDate"]), "2027-02-15");
+    let periods: Vec<(&str, &str)> = last["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["periodStart"].as_str().unwrap(), i["periodEnd"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        periods,
+        [("2026-12-22", "2026-12-27"), ("2027-02-02", "2027-02-07"), ("2027-02-15", "2027-02-22")],
+        "the days used before each suspension, then from the resume date; never Dec 27 – Feb 2 nor Feb 7–15"
+    );
+}

@@ -120,6 +120,26 @@ pub fn due(catalog: &Catalog, contract: &Contract, through: NaiveDate) -> Result
     Ok((out, after))
 }
 
+/// What of `piece` lies outside every `[from, to)` of `gaps`, each part
+/// measured against the piece's whole period.
+fn outside(piece: Piece, gaps: &[(NaiveDate, NaiveDate)]) -> Vec<Piece> {
+    let mut parts = vec![piece];
+    for &(from, to) in gaps {
+        parts = parts
+            .into_iter()
+            .flat_map(|p| {
+                if to <= p.start || from >= p.end {
+                    return vec![p];
+                }
+                let before = (from > p.start).then_some(Piece { end: from, ..p });
+                let after = (to < p.end).then_some(Piece { start: to, ..p });
+                before.into_iter().chain(after).collect()
+            })
+            .collect();
+    }
+    parts
+}
+
 /// The lines in force: none on a canceled contract.
 fn in_force(contract: &mut Contract) -> &mut [ContractLine] {
     if contract.status == ContractStatus::Canceled { &mut [] } else { &mut contract.offerings }
@@ -219,6 +239,10 @@ pub fn unbill(contract: &Contract, voided: &[(String, NaiveDate)]) -> Contract {
 ///   period's end bills `[resumed_on, boundary)`. A line still in trial, or
 ///   already paid past `resumed_on`, restarts as it is.
 ///
+/// Days of `earlier` suspensions (`[from, to)`, already resumed) are never
+/// owed, even when the invoices voided now reach back over them (a resumption's
+/// own invoice that dunning gave up on in its turn).
+///
 /// Kept pieces (`unbilledArrears`) are left to the billing run. The periods
 /// come in contract-line order (the owed pieces, then the restart piece), all
 /// dated `resumed_on`.
@@ -227,6 +251,7 @@ pub fn resume(
     contract: &Contract,
     suspended_on: NaiveDate,
     resumed_on: NaiveDate,
+    earlier: &[(NaiveDate, NaiveDate)],
 ) -> Result<(Vec<DuePeriod>, Contract)> {
     if resumed_on < suspended_on {
         return Err(Error::new(ErrorCode::InvalidValue, "resumedOn", "a contract resumes on or after its suspension"));
@@ -250,7 +275,9 @@ pub fn resume(
             Ok(())
         };
         for piece in line.schedule.pieces(line.invoiced_through, cut(suspended_on)).ok_or_else(overflow)? {
-            bill(piece, &mut out)?;
+            for part in outside(piece, earlier) {
+                bill(part, &mut out)?;
+            }
         }
         let paid_past = line.invoiced_through > resumed_on;
         if paid_past || line.in_trial(resumed_on) || contract.end_date.is_some_and(|e| resumed_on >= e) {
@@ -272,16 +299,18 @@ pub fn resume(
 /// [`unbill`] then [`resume`] for a contract given as JSON, grouped into the
 /// one invoice the resumption issues (none when every line rounds to zero).
 /// `voided` lists the offering id and period start of every period billed on
-/// the invoices voided with the suspension.
+/// the invoices voided with the suspension; `earlier`, the contract's earlier
+/// suspensions.
 pub fn resumption(
     catalog: &Catalog,
     contract: &serde_json::Value,
     voided: &[(String, NaiveDate)],
     suspended_on: NaiveDate,
     resumed_on: NaiveDate,
+    earlier: &[(NaiveDate, NaiveDate)],
 ) -> Result<Billing> {
     let contract = Contract::from_json(catalog, contract)?;
-    let (periods, after) = resume(catalog, &unbill(&contract, voided), suspended_on, resumed_on)?;
+    let (periods, after) = resume(catalog, &unbill(&contract, voided), suspended_on, resumed_on, earlier)?;
     let lines: Vec<InvoiceLine> = periods.into_iter().flat_map(|p| p.lines).collect();
     let invoices =
         if lines.is_empty() { Vec::new() } else { vec![Invoice::new(&catalog.currency, resumed_on, lines)?] };

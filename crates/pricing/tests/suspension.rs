@@ -1,6 +1,7 @@
 //! The suspension vectors (`tests/suspension/`): a contract suspended when
 //! dunning gave up, resumed with a new card. Each case gives the contract, the
-//! periods billed on the voided invoices, `suspendedOn` and `resumedOn`, and
+//! periods billed on the voided invoices, `suspendedOn`, `resumedOn` and the
+//! contract's `earlierSuspensions` (`[{ from, to }]`, never owed), and
 //! expects `{ "resumption": { "invoices", "contract" } }` (the billing-case
 //! shape), compared like every vector: the fields it holds, numbers as decimals.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, missing_docs)]
@@ -27,12 +28,21 @@ fn every_suspension_vector_resumes_as_expected() {
             .iter()
             .map(|v| (v["offeringId"].as_str().unwrap().to_owned(), d(&v["periodStart"])))
             .collect();
+        let earlier: Vec<(NaiveDate, NaiveDate)> = case
+            .get("earlierSuspensions")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .map(|g| (d(&g["from"]), d(&g["to"])))
+            .collect();
         let billing = pricing::billing::resumption(
             &catalog,
             &case["contract"],
             &voided,
             d(&case["suspendedOn"]),
             d(&case["resumedOn"]),
+            &earlier,
         )
         .unwrap();
         let actual = json!({ "resumption": serde_json::from_str::<Value>(&pricing::to_json(&billing)).unwrap() });
