@@ -222,6 +222,8 @@ export async function startStack(opts = {}) {
     STRIPE_SECRET_KEY: opts.stripeSecretKey ?? 'sk_test_localstripe',
     STRIPE_PUBLISHABLE_KEY: opts.stripePublishableKey ?? 'pk_test_localstripe',
     CORS_ORIGINS: opts.corsOrigins ?? `http://127.0.0.1:${port}`,
+    // Where resume links (urls.signup) point: the pages this Worker serves.
+    SIGNUP_URL_BASE: opts.signupUrlBase ?? `http://127.0.0.1:${port}`,
     STRIPE_WEBHOOK_SECRET: opts.webhookSecret ?? 'whsec_local',
     // The pages load Stripe.js from here: localstripe's stand-in unless Stripe is real.
     STRIPE_JS_URL: opts.stripeJsUrl ?? (stripe ? `${stripeBase}/js.stripe.com/v3/` : 'https://js.stripe.com/v3/'),

@@ -298,13 +298,13 @@ async fn dispatch<D: Db, S: Stripe, R: Random>(
         }
         ("POST", "/api/selfService/signup") => {
             let input = input::signup(&input::parse_body(&req.body)?)?;
-            let (status, body) = app.signup_post(input, now, &req.origin).await?;
+            let (status, body) = app.signup_post(input, now).await?;
             ok(status, &body)
         }
-        ("GET", "/api/selfService/signup/{sessionId}") => ok(200, &app.signup_get(p0, &req.origin).await?),
+        ("GET", "/api/selfService/signup/{sessionId}") => ok(200, &app.signup_get(p0).await?),
         ("PATCH", "/api/selfService/signup/{sessionId}") => {
             let input = input::parse_body(&req.body).and_then(|v| input::signup(&v)).map_err(|e| e.for_session(p0))?;
-            let (status, body) = app.signup_patch(p0, input, now, &req.origin).await?;
+            let (status, body) = app.signup_patch(p0, input, now).await?;
             ok(status, &body)
         }
         ("POST", "/api/selfService/signup/{sessionId}/customerToken") => {
@@ -312,7 +312,9 @@ async fn dispatch<D: Db, S: Stripe, R: Random>(
             ok(201, &mint_token(app, &account, crate::tokens::DEFAULT_TTL, now)?)
         }
         ("POST", "/api/selfService/contract") => {
-            let change = crate::contracts::parse_change(&input::parse_body(&req.body)?)?;
+            let mut change = crate::contracts::parse_change(&input::parse_body(&req.body)?)?;
+            // The vendor's approval rules always hold for a customer; only the secret key may skip them.
+            change.evaluate_approval_rules |= scope.is_some();
             let (status, body) = app.contract_change(scope, &change, now).await?;
             ok(status, &body)
         }

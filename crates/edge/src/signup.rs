@@ -51,8 +51,11 @@ fn bill_group(catalog: &Catalog, given: Option<&Value>) -> Value {
 pub const PORTAL_WINDOW_SECONDS: i64 = 3_600;
 
 impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
-    fn signup_url(&self, origin: &str, id: &str) -> String {
-        let base = self.config.signup_url_base.as_deref().unwrap_or(origin).trim_end_matches('/');
+    /// The resume link: built from configuration only (`SIGNUP_URL_BASE`),
+    /// never from a request header an attacker could set. Unconfigured, it is
+    /// the path on the Worker's own origin, where it serves the pages.
+    fn signup_url(&self, id: &str) -> String {
+        let base = self.config.signup_url_base.as_deref().unwrap_or("").trim_end_matches('/');
         format!("{base}/checkout/?session={id}")
     }
 
@@ -69,7 +72,7 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
     }
 
     /// `POST /api/selfService/signup`.
-    pub async fn signup_post(&self, input: SignUpInput, now: &Now, origin: &str) -> ApiResult<Answer> {
+    pub async fn signup_post(&self, input: SignUpInput, now: &Now) -> ApiResult<Answer> {
         match input.action {
             Action::Estimate => {
                 let quote = input.quote.as_ref().ok_or_else(|| missing("quote"))?;
@@ -83,7 +86,7 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
                 body.insert("quote".into(), engine_json(&q));
                 Ok((200, Value::Object(body)))
             }
-            a if a.creates() => self.create(input, now, origin).await,
+            a if a.creates() => self.create(input, now).await,
             a => Err(ApiError::bad(
                 "INVALID_ACTION",
                 "action",
@@ -92,7 +95,7 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
         }
     }
 
-    async fn create(&self, input: SignUpInput, now: &Now, origin: &str) -> ApiResult<Answer> {
+    async fn create(&self, input: SignUpInput, now: &Now) -> ApiResult<Answer> {
         let customer = input.customer.clone().ok_or_else(|| missing("customer"))?;
         let quote_request = input.quote.clone().ok_or_else(|| missing("quote"))?;
         if input.action == Action::CreateAndFinalize && input.payment_method.is_some() {
@@ -126,18 +129,18 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
                 check_custom_id(&self.db, &s).await?;
                 let (s, extra) = self.finalize_records(s, &catalog, &quote, None, now)?;
                 self.write(s.finalize_batch.clone()).await.map_err(|e| self.claim_error(e, &s.session))?;
-                let url = self.signup_url(origin, &s.session.id);
+                let url = self.signup_url(&s.session.id);
                 let body = s.session.view("CREATE_AND_FINALIZE", &url, self.stripe.publishable_key(), extra);
                 Ok((201, body))
             }
             Action::CreateWithPaymentMethod => {
                 self.init_payment(&mut s).await?;
                 self.write(s.save("CREATE_WITH_PAYMENT_METHOD")).await?;
-                Ok((201, self.view(&s, "CREATE_WITH_PAYMENT_METHOD", origin).await?))
+                Ok((201, self.view(&s, "CREATE_WITH_PAYMENT_METHOD").await?))
             }
             _ => {
                 self.write(s.save("CREATE_IN_PENDING")).await?;
-                Ok((201, self.view(&s, "CREATE_IN_PENDING", origin).await?))
+                Ok((201, self.view(&s, "CREATE_IN_PENDING").await?))
             }
         }
     }
@@ -306,11 +309,11 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
     }
 
     /// `PATCH /api/selfService/signup/{id}`. Every error names the session.
-    pub async fn signup_patch(&self, id: &str, input: SignUpInput, now: &Now, origin: &str) -> ApiResult<Answer> {
-        self.patch_session(id, input, now, origin).await.map_err(|e| e.for_session(id))
+    pub async fn signup_patch(&self, id: &str, input: SignUpInput, now: &Now) -> ApiResult<Answer> {
+        self.patch_session(id, input, now).await.map_err(|e| e.for_session(id))
     }
 
-    async fn patch_session(&self, id: &str, input: SignUpInput, now: &Now, origin: &str) -> ApiResult<Answer> {
+    async fn patch_session(&self, id: &str, input: SignUpInput, now: &Now) -> ApiResult<Answer> {
         let read = Session::require(&self.db, id).await?;
         let stale = read.status() == Status::Finalizing && claim_expired(&read.updated_at, now);
         check_transition(read.status(), input.action, stale)?;
@@ -321,7 +324,7 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             Action::Cancel => {
                 s.status = Some(Status::Canceled);
                 self.write(s.save("CANCEL")).await?;
-                Ok((200, self.view(&s, "CANCEL", origin).await?))
+                Ok((200, self.view(&s, "CANCEL").await?))
             }
             Action::Update => {
                 if input.customer.is_none()
@@ -338,17 +341,17 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
                 self.apply(&mut s, &input, now).await?;
                 let action = if input.payment_method.is_some() { "ADD_PAYMENT_METHOD" } else { "UPDATE" };
                 self.write(s.save(action)).await?;
-                Ok((200, self.view(&s, action, origin).await?))
+                Ok((200, self.view(&s, action).await?))
             }
             Action::InitPaymentMethod => {
                 self.apply(&mut s, &input, now).await?;
                 self.init_payment(&mut s).await?;
                 self.write(s.save("INIT_PAYMENT_METHOD")).await?;
-                Ok((200, self.view(&s, "INIT_PAYMENT_METHOD", origin).await?))
+                Ok((200, self.view(&s, "INIT_PAYMENT_METHOD").await?))
             }
             Action::Finalize => {
                 self.apply(&mut s, &input, now).await?;
-                self.finalize(s, now, origin).await
+                self.finalize(s, now).await
             }
             _ => Err(ApiError::internal()),
         }
@@ -371,7 +374,7 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
     }
 
     /// FINALIZE on an open session `s` (the next version, carried fields applied).
-    async fn finalize(&self, mut s: Session, now: &Now, origin: &str) -> ApiResult<Answer> {
+    async fn finalize(&self, mut s: Session, now: &Now) -> ApiResult<Answer> {
         if s.customer.is_none() {
             return Err(missing("customer"));
         }
@@ -387,7 +390,7 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
         if !must_charge {
             let (f, extra) = self.finalize_records(s, &catalog, &quote, None, now)?;
             self.write(f.finalize_batch.clone()).await.map_err(|e| self.claim_error(e, &f.session))?;
-            return Ok((200, self.view_with(&f.session, "FINALIZE", origin, extra)));
+            return Ok((200, self.view_with(&f.session, "FINALIZE", extra)));
         }
         let (pm, customer) = match (&s.payment_method_id, &s.stripe_customer_id) {
             (Some(pm), Some(c)) => (pm.clone(), c.clone()),
@@ -418,7 +421,7 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             Ok(pi) => {
                 let (f, extra) = self.finalize_records(s, &catalog, &quote, Some(&pi.id), now)?;
                 self.write(f.finalize_batch.clone()).await?;
-                Ok((200, self.view_with(&f.session, "FINALIZE", origin, extra)))
+                Ok((200, self.view_with(&f.session, "FINALIZE", extra)))
             }
             Err(e) => {
                 let mut back = s.next(&now.instant);
@@ -627,13 +630,13 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
         Ok((Finalized { session: s, finalize_batch: final_batch }, extra))
     }
 
-    async fn view(&self, s: &Session, action: &str, origin: &str) -> ApiResult<Value> {
+    async fn view(&self, s: &Session, action: &str) -> ApiResult<Value> {
         let extra = if s.status() == Status::Finalized { self.finalized_parts(s).await? } else { Map::new() };
-        Ok(self.view_with(s, action, origin, extra))
+        Ok(self.view_with(s, action, extra))
     }
 
-    fn view_with(&self, s: &Session, action: &str, origin: &str, extra: Map<String, Value>) -> Value {
-        s.view(action, &self.signup_url(origin, &s.id), self.stripe.publishable_key(), extra)
+    fn view_with(&self, s: &Session, action: &str, extra: Map<String, Value>) -> Value {
+        s.view(action, &self.signup_url(&s.id), self.stripe.publishable_key(), extra)
     }
 
     /// The contract, invoice and payment a finalized session created.
@@ -693,9 +696,9 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
     }
 
     /// `GET /api/selfService/signup/{id}`.
-    pub async fn signup_get(&self, id: &str, origin: &str) -> ApiResult<Value> {
+    pub async fn signup_get(&self, id: &str) -> ApiResult<Value> {
         let s = Session::require(&self.db, id).await?;
-        self.view(&s, "GET", origin).await
+        self.view(&s, "GET").await
     }
 }
 

@@ -659,3 +659,30 @@ fn the_customer_updates_the_account_details_tax_follows_the_address_and_stripe_t
     assert_eq!(patch(&me, SECRET, &json!({ "contact": { "email": "ap@acme.test" } })).0, 200);
     a.stripe.down.set(false);
 }
+
+#[test]
+fn a_customer_token_cannot_skip_the_vendors_approval_rules() {
+    let mut catalog = demo_catalog();
+    catalog["settings"]["approvalRules"] = json!({ "requireReview": ["CANCELLATION"] });
+    let a = setup_with(&catalog);
+    let c = Call { app: &a, now: now(TODAY) };
+    let signup = paying_customer(&c, 10, false, TODAY);
+    let contract = text(&signup["contract"]["id"]);
+    let account = text(&signup["customer"]["accountId"]);
+    let token = text(&c.secret("POST", "/api/customerTokens", Some(&json!({ "accountId": account }))).1["token"]);
+    for flag in [None, Some(false)] {
+        let mut cancel = json!({ "action": "CANCELLATION", "contractId": contract, "payload": null });
+        if let Some(f) = flag {
+            cancel["evaluateApprovalRules"] = json!(f);
+        }
+        let r = c.send("POST", "/api/selfService/contract", Some(&token), Some(cancel.to_string()), &[]);
+        let body: Value = serde_json::from_str(&r.body).unwrap();
+        assert_eq!((r.status, body["status"].as_str()), (202, Some("REVIEW")), "{flag:?}: {body}");
+        let amendment = text(&body["quote"]["id"]);
+        let withdraw = format!("/api/contracts/{contract}/amendments/{amendment}/withdraw");
+        assert_eq!(c.send("POST", &withdraw, Some(&token), None, &[]).status, 200);
+    }
+    // The secret key may still skip them.
+    let (status, r) = c.change(&json!({ "action": "CANCELLATION", "contractId": contract, "payload": null }));
+    assert_eq!((status, r["status"].as_str()), (200, Some("SUCCESS")), "{r}");
+}

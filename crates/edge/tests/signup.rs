@@ -83,7 +83,8 @@ fn create_in_pending_saves_a_priced_draft_and_get_shows_it() {
     let (status, got) = c.get(id);
     assert_eq!(status, 200);
     assert_eq!(got["quote"], body["quote"]);
-    assert_eq!(got["urls"]["signup"], format!("https://api.example/checkout/?session={id}"));
+    // Not configured: the path on the Worker's own origin (never the request's Host).
+    assert_eq!(got["urls"]["signup"], format!("/checkout/?session={id}"));
     assert_eq!(got["customer"]["contactEmail"], "john@acme.test");
     assert_eq!(a.db.count("accounts"), 0, "nothing but the session before FINALIZE");
 }
@@ -676,4 +677,27 @@ fn an_answer_lost_after_the_charge_is_found_on_retry_never_charged_twice() {
     assert_eq!(done["payment"]["status"], "SUCCEEDED");
     assert_eq!(a.stripe.charge_count(), 1, "the retry found the charge instead of making another");
     assert_eq!(a.db.count("invoices"), 1);
+}
+
+#[test]
+fn the_resume_link_comes_from_configuration_never_from_the_host_header() {
+    let mut a = setup();
+    a.config.signup_url_base = Some("https://shop.example/".into());
+    let c = Call { app: &a, now: now(TODAY) };
+    let r = c.send(
+        "POST",
+        "/api/selfService/signup",
+        Some(support::PUBLISHABLE),
+        Some(
+            json!({ "action": "CREATE_IN_PENDING", "customer": support::customer_json(),
+            "quote": { "offerings": [{ "offeringId": "offr_team", "rateId": "rate_team_monthly" }] } })
+            .to_string(),
+        ),
+        &[("host", "evil.example"), ("x-forwarded-host", "evil.example")],
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let body: Value = serde_json::from_str(&r.body).unwrap();
+    let id = body["sessionId"].as_str().unwrap();
+    assert_eq!(body["urls"]["signup"], format!("https://shop.example/checkout/?session={id}"));
+    assert!(!r.body.contains("evil.example"));
 }
