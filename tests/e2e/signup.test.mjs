@@ -276,7 +276,7 @@ describe('payments', () => {
 });
 
 describe('Idempotency-Key', () => {
-  test('same key and body replay; another body is 422; a replayed FINALIZE charges once', async () => {
+  test('same key and body replay; another body is 422; a refused request keeps nothing; a replayed FINALIZE charges once', async () => {
     const key = `k-${Date.now()}`;
     const body = { action: 'CREATE_IN_PENDING', customer: customer(), quote: team(4) };
     const a = await api.post(body, { headers: { 'idempotency-key': key } });
@@ -289,6 +289,14 @@ describe('Idempotency-Key', () => {
     const c = await api.post({ ...body, quote: team(5) }, { headers: { 'idempotency-key': key } });
     assert.equal(c.status, 422);
     assert.equal(c.json.code, 'IDEMPOTENCY_KEY_REUSED');
+
+    // A request refused for bad input did nothing: no result is kept, and the corrected one runs under the same key.
+    const rkey = `r-${Date.now()}`;
+    const refused = await api.post({ ...body, customer: { ...customer(), email: 'not an email' } }, { headers: { 'idempotency-key': rkey } });
+    assert.equal(refused.status, 400, refused.text);
+    const corrected = await api.post(body, { headers: { 'idempotency-key': rkey } });
+    assert.equal(corrected.status, 201, corrected.text);
+    assert.equal(corrected.headers.get('idempotent-replayed'), null);
 
     const { id, init } = await withCard();
     const fkey = `f-${Date.now()}`;

@@ -455,6 +455,38 @@ describe('portal', () => {
     await done(portal, [/status of 400/]);
   });
 
+  test('the vendor\'s approval rules hold a customer\'s change from the portal for review', async () => {
+    const withRules = { ...catalog, settings: { ...catalog.settings, approvalRules: { requireReview: ['QUANTITY_CHANGE'] } } };
+    assert.equal((await api.call('PUT', '/api/catalog', { key: stack.secretKey, body: withRules })).status, 201);
+    try {
+      const created = await api.post({ action: 'CREATE_WITH_PAYMENT_METHOD',
+        customer: { accountName: 'Reviewed Co', name: 'R. View', email: 'r.view@example.test', billingAddress: { country: 'US', state: 'CA' } },
+        quote: { offerings: [{ offeringId: 'offr_team', rateId: 'rate_team_monthly', items: [{ productId: 'prod_seats', quantity: 5 }] }] } });
+      const init = created.json.paymentMethodInit.stripe;
+      await confirmCard(stack, init);
+      const fin = await api.patch(created.json.sessionId, { action: 'FINALIZE', paymentMethod: { paymentToken: init.setupIntentId } });
+      assert.equal(fin.status, 200, fin.text);
+      const contract = fin.json.contract.id;
+      const tok = await api.call('POST', '/api/customerTokens', { key: stack.secretKey, body: { accountId: fin.json.customer.accountId } });
+      const portal = await open(`/portal/#token=${tok.json.token}`);
+      const panel = portal.locator(`[data-contract="${contract}"]`);
+      await panel.getByLabel('Team: Seats').fill('9');
+      await panel.getByRole('button', { name: 'Preview change' }).click();
+      await panel.locator('[data-preview]').waitFor();
+      await panel.getByRole('button', { name: 'Confirm change' }).click();
+      const result = panel.locator('[data-result]');
+      await result.waitFor();
+      assert.equal(await result.getAttribute('data-result'), 'REVIEW');
+      assert.match(await result.textContent(), /Sent for review/);
+      const c = await api.call('GET', `/api/contracts/${contract}`, { key: stack.secretKey });
+      assert.equal(c.json.pendingReview.length, 1, 'held, not applied');
+      assert.equal(c.json.offerings[0].products.find((p) => p.productId === 'prod_seats').quantity, 5);
+      await done(portal);
+    } finally {
+      assert.equal((await api.call('PUT', '/api/catalog', { key: stack.secretKey, body: catalog })).status, 201);
+    }
+  });
+
   test('an expired or tampered link shows a clear message, not the account', async () => {
     const page = await open('/portal/#token=ctok_eyJhIjoiYWNjdF94IiwiZSI6MX0.AAAA');
     await page.locator('#page-error').filter({ hasText: /expired/ }).waitFor();

@@ -323,7 +323,7 @@ function summary(r, currency, mode) {
   const eff = r.quote?.effectiveDate;
   const parts = [];
   if (mode === 'result') {
-    const text = { SUCCESS: 'Done.', PENDING_REVIEW: 'Sent for review: nothing changes until it is approved.', FAILED: 'The charge failed: nothing was changed.' }[r.status] ?? r.status;
+    const text = { SUCCESS: 'Done.', REVIEW: 'Sent for review: nothing changes until it is approved.', FAILED: 'The charge failed: nothing was changed.' }[r.status] ?? r.status;
     parts.push(el('p', { class: `notice ${r.status === 'FAILED' ? 'bad' : 'good'}` }, text, r.payment ? ` Payment ${r.payment.status.toLowerCase()}: ${money(r.payment.amount, currency)}.` : ''));
   }
   if (eff) parts.push(el('p', {}, `Takes effect ${date(eff)}.`));

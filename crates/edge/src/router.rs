@@ -526,8 +526,11 @@ async fn idempotent<D: Db, S: Stripe, R: Random>(
         Ok(r) => r,
         Err(e) => e.response(),
     };
-    // Conflicts and failures on our side or Stripe's are not final: free the key for a retry.
-    let keep = response.status != 409 && response.status < 500;
+    // Like Stripe: a result is kept only for a request that ran (a success, or a
+    // charge declined). A request refused before doing anything (bad input, no
+    // such object), a conflict, and failures on our side or Stripe's are not
+    // final: the key is freed, so a corrected retry under it goes through.
+    let keep = response.status < 300 || response.status == 402;
     let finish = if keep {
         stmt!(
             "UPDATE idempotency_keys SET status = ?3, body = ?4 WHERE principal = ?1 AND key = ?2",

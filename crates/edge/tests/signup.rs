@@ -391,6 +391,27 @@ fn idempotency_keys_replay_the_first_answer() {
 }
 
 #[test]
+fn a_request_refused_for_bad_input_keeps_no_result_so_a_corrected_retry_runs_under_the_same_key() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    let send = |b: &Value| {
+        c.send("POST", "/api/selfService/signup", Some(PUBLISHABLE), Some(b.to_string()), &[("idempotency-key", "k-3")])
+    };
+    let mut bad = json!({ "action": "CREATE_IN_PENDING", "customer": customer(), "quote": quick_start_quote() });
+    bad["customer"]["email"] = json!("not an email");
+    let refused = send(&bad);
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert_eq!(a.db.count("idempotency_keys"), 0, "nothing kept for a request that did nothing");
+    let good = json!({ "action": "CREATE_IN_PENDING", "customer": customer(), "quote": quick_start_quote() });
+    let r = send(&good);
+    assert_eq!(r.status, 201, "{}", r.body);
+    // A request that ran is kept and replayed.
+    let again = send(&good);
+    assert_eq!((again.status, again.header("idempotent-replayed")), (201, Some("true")));
+    assert_eq!(a.db.count("sessions"), 1);
+}
+
+#[test]
 fn a_stale_writer_loses_and_writes_nothing() {
     let a = setup();
     let c = Call { app: &a, now: now(TODAY) };
