@@ -134,3 +134,34 @@ test("the package README's example runs as printed in a page", async () => {
     rmSync(site, { recursive: true, force: true });
   }
 });
+
+test('the default "today" is the UTC date in every time zone (UTC+14 and UTC−9, at hours where their local date differs)', async () => {
+  const server = await serve(root);
+  try {
+    // [time zone, an instant where the local calendar date is not the UTC one]
+    for (const [timezoneId, instant, utcDate] of [
+      ['Pacific/Kiritimati', '2026-06-01T20:00:00Z', '2026-06-01'], // local: June 2, 10:00
+      ['America/Anchorage', '2026-12-01T03:00:00Z', '2026-12-01'], // local (AKST, UTC−9): Nov 30, 18:00
+    ]) {
+      const context = await browser.newContext({ timezoneId });
+      const page = await context.newPage();
+      try {
+        await page.clock.setFixedTime(new Date(instant));
+        await page.goto(`${server.url}/tests/browser/plain.html`);
+        await page.waitForSelector('body:not([data-status="loading"])', { timeout: 20_000 });
+        const got = await page.evaluate(async () => {
+          const pricing = await import('/pkg/quotekit_pricing.js');
+          const { catalog, request } = await import('/tests/browser/example.js');
+          const { startDate, ...rest } = request.quote;
+          const quote = pricing.estimate(catalog, { ...request, quote: rest });
+          return { startDate: quote.startDate, local: new Date().toDateString() };
+        });
+        assert.equal(got.startDate, utcDate, `${timezoneId} (local ${got.local})`);
+      } finally {
+        await context.close();
+      }
+    }
+  } finally {
+    await server.close();
+  }
+});

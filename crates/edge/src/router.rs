@@ -230,7 +230,12 @@ async fn route<D: Db, S: Stripe, R: Random>(app: &App<D, S, R>, req: &Request, n
     if req.body.len() > MAX_BODY {
         return Err(ApiError::new(413, "BODY_TOO_LARGE", "", format!("The body is over {} KB.", MAX_BODY / 1024)));
     }
-    let call = Call { index, params, scope: principal.as_ref().and_then(Principal::scope) };
+    let call = Call {
+        index,
+        params,
+        scope: principal.as_ref().and_then(Principal::scope),
+        publishable: principal == Some(Principal::Publishable),
+    };
     match (req.method.as_str(), &principal, req.header("idempotency-key")) {
         ("POST" | "PATCH", Some(p), Some(key)) => idempotent(app, req, now, p, key, &call).await,
         _ => dispatch(app, req, now, &call).await,
@@ -242,6 +247,8 @@ struct Call<'a> {
     index: usize,
     params: Vec<&'a str>,
     scope: Option<&'a str>,
+    /// The caller holds only the publishable key (public, in every page).
+    publishable: bool,
 }
 
 impl Call<'_> {
@@ -301,7 +308,7 @@ async fn dispatch<D: Db, S: Stripe, R: Random>(
             let (status, body) = app.signup_post(input, now).await?;
             ok(status, &body)
         }
-        ("GET", "/api/selfService/signup/{sessionId}") => ok(200, &app.signup_get(p0).await?),
+        ("GET", "/api/selfService/signup/{sessionId}") => ok(200, &app.signup_get(p0, call.publishable, now).await?),
         ("PATCH", "/api/selfService/signup/{sessionId}") => {
             let input = input::parse_body(&req.body).and_then(|v| input::signup(&v)).map_err(|e| e.for_session(p0))?;
             let (status, body) = app.signup_patch(p0, input, now).await?;

@@ -696,8 +696,20 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
     }
 
     /// `GET /api/selfService/signup/{id}`.
-    pub async fn signup_get(&self, id: &str) -> ApiResult<Value> {
+    /// `GET` of a session. With the publishable key (public, in every page), a
+    /// session finalized longer ago than its portal window answers only its
+    /// status and step: the customer's details, contract and invoice are no
+    /// longer for anyone holding the link (the secret key still sees them).
+    pub async fn signup_get(&self, id: &str, publishable: bool, now: &Now) -> ApiResult<Value> {
         let s = Session::require(&self.db, id).await?;
+        let closed = s.status() == Status::Finalized
+            && seconds_since(&s.updated_at, now).is_none_or(|t| t > PORTAL_WINDOW_SECONDS);
+        if publishable && closed {
+            return Ok(json!({
+                "sessionId": s.id, "error": false, "action": "GET", "status": s.status().as_str(),
+                "step": s.step(), "urls": { "signup": self.signup_url(&s.id) },
+            }));
+        }
         self.view(&s, "GET").await
     }
 }

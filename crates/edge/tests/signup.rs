@@ -722,3 +722,28 @@ fn the_resume_link_comes_from_configuration_never_from_the_host_header() {
     assert_eq!(body["urls"]["signup"], format!("https://shop.example/checkout/?session={id}"));
     assert!(!r.body.contains("evil.example"));
 }
+
+#[test]
+fn a_finalized_session_shows_the_publishable_key_only_its_status_once_the_portal_window_closes() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    let created = create(&c, "CREATE_WITH_PAYMENT_METHOD");
+    add_card(&c, &created, false);
+    let id = created["sessionId"].as_str().unwrap();
+    assert_eq!(c.patch(id, &json!({ "action": "FINALIZE" })).0, 200);
+    let (_, soon) = c.get(id);
+    assert!(
+        soon["invoice"].is_object() && soon["customer"].is_object(),
+        "within the hour: the confirmation page's view"
+    );
+    let later = Call { app: &a, now: support::at(TODAY, "14:00:01") };
+    let (status, got) = later.get(id);
+    assert_eq!(status, 200);
+    let mut keys: Vec<&str> = got.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["action", "error", "sessionId", "status", "step", "urls"], "{got}");
+    assert_eq!((got["status"].as_str(), got["step"].as_str()), (Some("FINALIZED"), Some("complete")));
+    // The secret key still sees everything.
+    let (_, all) = later.secret("GET", &format!("/api/selfService/signup/{id}"), None);
+    assert!(all["invoice"].is_object() && all["customer"]["contactEmail"].is_string(), "{all}");
+}

@@ -44,11 +44,13 @@ fn write(text: &str) -> Result<JsValue, JsValue> {
     JSON::parse(text)
 }
 
-/// `today`, or else the user's local calendar date.
+/// `today`, or else the UTC calendar date: the API's "today", whatever the
+/// visitor's time zone (a local date would price from tomorrow in UTC+14 and
+/// call the API's today `START_DATE_IN_PAST` in UTC−9, part of every day).
 fn today(today: Option<String>) -> Result<pricing::NaiveDate, JsValue> {
     let text = today.unwrap_or_else(|| {
         let now = js_sys::Date::new_0();
-        format!("{:04}-{:02}-{:02}", now.get_full_year(), now.get_month() + 1, now.get_date())
+        format!("{:04}-{:02}-{:02}", now.get_utc_full_year(), now.get_utc_month() + 1, now.get_utc_date())
     });
     pricing::read_today(&text).map_err(|e| throw(&e))
 }
@@ -58,7 +60,7 @@ fn catalog(value: &JsValue) -> Result<pricing::Catalog, JsValue> {
 }
 
 /// ESTIMATE: prices a Sign-Up request's `quote` against `catalog`.
-/// `today` (`YYYY-MM-DD`) defaults to the user's local calendar date.
+/// `today` (`YYYY-MM-DD`) defaults to the UTC calendar date, like the API's.
 /// Throws a `PricingError` (`code`, `path`, `message`).
 #[wasm_bindgen(unchecked_return_type = "Quote")]
 pub fn estimate(
