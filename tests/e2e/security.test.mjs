@@ -220,6 +220,62 @@ describe('ids, errors, webhooks', () => {
     assert.deepEqual(snapshot(stack), before);
   });
 
+  test('methods a route does not take are 405 with Allow, never served as a read; HEAD is GET without a body; 401 names Bearer', async () => {
+    for (const r of routes) {
+      for (const method of ['PROPFIND', 'LOCK', 'DELETE']) {
+        if (r.method === method) continue;
+        const res = await fetch(stack.url + url(r.path), { method, headers: { authorization: `Bearer ${stack.secretKey}` } });
+        const text = await res.text();
+        assert.equal(res.status, 405, `${method} ${r.path}: ${text.slice(0, 120)}`);
+        const allow = res.headers.get('allow') ?? '';
+        assert.ok(allow.split(', ').includes(r.method), `${method} ${r.path}: Allow ${allow}`);
+        errorBodies.push({ route: `${method} ${r.path}`, status: res.status, text });
+      }
+    }
+    const head = await fetch(`${stack.url}/api/catalog`, { method: 'HEAD', headers: { authorization: `Bearer ${stack.publishableKey}` } });
+    assert.equal(head.status, 200);
+    assert.equal(await head.text(), '');
+    assert.ok(head.headers.get('etag'));
+    const none = await fetch(`${stack.url}/api/catalog`);
+    assert.equal(none.status, 401);
+    assert.match(none.headers.get('www-authenticate') ?? '', /^Bearer/);
+  });
+
+  test('links are built from configuration, never from the Host header', async () => {
+    const { request } = await import('node:http');
+    const body = JSON.stringify({ action: 'CREATE_IN_PENDING', customer: { accountName: 'Host Co', name: 'H. Ost', email: 'host@host.test' },
+      quote: { offerings: [{ offeringId: 'offr_free', rateId: 'rate_free_monthly' }] } });
+    const answer = await new Promise((resolve, reject) => {
+      const req = request(`${stack.url}/api/selfService/signup`, { method: 'POST', headers: {
+        host: 'evil.example', 'x-forwarded-host': 'evil.example', authorization: `Bearer ${stack.publishableKey}`,
+        'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+        let text = '';
+        res.on('data', (c) => { text += c; });
+        res.on('end', () => resolve({ status: res.statusCode, text }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+    assert.equal(answer.status, 201, answer.text);
+    assert.doesNotMatch(answer.text, /evil\.example/);
+    assert.equal(JSON.parse(answer.text).urls.signup.startsWith(stack.url), true);
+  });
+
+  test('a finalized session, past its portal window, shows the publishable key only its status', async () => {
+    const r = await api.post({ action: 'CREATE_AND_FINALIZE', customer: { accountName: 'Window Co', name: 'W. Indow', email: 'w@window.test',
+      billingAddress: { line1: '1 Main', city: 'SF', state: 'CA', postalCode: '94105', country: 'US' } }, billGroup: { collectInvoiceBalanceAutomatically: false },
+      quote: { offerings: [{ offeringId: 'offr_team', rateId: 'rate_team_monthly', items: [{ productId: 'prod_seats', quantity: 1 }] }] } });
+    assert.equal(r.status, 201, r.text);
+    const id = r.json.sessionId;
+    const later = new Date(Date.now() + 2 * 3600_000).toISOString().slice(0, 19) + 'Z';
+    const got = await api.get(id, { headers: { 'quotekit-test-now': later } });
+    assert.equal(got.status, 200);
+    assert.deepEqual(Object.keys(got.json).sort(), ['action', 'error', 'sessionId', 'status', 'step', 'urls']);
+    assert.doesNotMatch(got.text, /w@window\.test|1 Main|inv_|ctr_/);
+    const vendor = await api.get(id, { key: stack.secretKey, headers: { 'quotekit-test-now': later } });
+    assert.equal(vendor.json.customer.contactEmail, 'w@window.test');
+  });
+
   test('no error body holds a stack trace, SQL, a file path or a secret', () => {
     assert.ok(errorBodies.length > 100, `probed ${errorBodies.length} errors`);
     const leaks = [/\bSELECT\b|\bINSERT\b|\bUPDATE \w+ SET\b|sqlite|SQLITE_|D1_ERROR/i, /panicked|backtrace|\.rs:\d+|at \w+ \(/, /\/work\/|\/home\/|node_modules/,

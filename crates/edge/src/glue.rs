@@ -177,7 +177,9 @@ async fn fetch(mut req: worker::Request, env: Env, _ctx: worker::Context) -> wor
             req.headers().entries().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
         let declared =
             headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse::<usize>().ok()).unwrap_or(0);
-        let method = req.method().to_string();
+        // The method as sent: workers-rs maps methods it does not know (PROPFIND,
+        // LOCK, …) to GET, which would serve them as reads.
+        let method = req.inner().method();
         let body = if declared > MAX_BODY || matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS") {
             // Over the limit: not read at all (the router answers 413 on the declared size).
             vec![0; declared.min(MAX_BODY.saturating_add(1))]

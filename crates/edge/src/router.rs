@@ -117,6 +117,17 @@ fn find_route<'p>(method: &str, path: &'p str) -> Result<(usize, Vec<&'p str>), 
     Err(ApiError::new(404, "NOT_FOUND", "", "No such endpoint; see /openapi.json."))
 }
 
+/// The `Allow` header of a path: its methods, HEAD beside GET, and OPTIONS.
+fn allowed_methods(path: &str) -> String {
+    let mut methods: Vec<&str> =
+        ROUTES.iter().filter(|(_, t, _)| match_template(t, path).is_some()).map(|(m, _, _)| *m).collect();
+    if methods.contains(&"GET") {
+        methods.push("HEAD");
+    }
+    methods.push("OPTIONS");
+    methods.join(", ")
+}
+
 fn match_template<'p>(template: &str, path: &'p str) -> Option<Vec<&'p str>> {
     let mut params = Vec::new();
     let mut t = template.split('/');
@@ -167,6 +178,15 @@ pub async fn handle<D: Db, S: Stripe, R: Random>(app: &App<D, S, R>, req: &Reque
         .map(Now::from_naive);
     let now = test_now.as_ref().unwrap_or(now);
     let cors = allowed_origin(&app.config, req).map(str::to_owned);
+    // HEAD is GET without the body.
+    let head = req.method == "HEAD";
+    let as_get;
+    let req = if head {
+        as_get = Request { method: "GET".into(), ..req.clone() };
+        &as_get
+    } else {
+        req
+    };
     let mut response = if req.method == "OPTIONS" {
         preflight(cors.is_some())
     } else {
@@ -175,6 +195,14 @@ pub async fn handle<D: Db, S: Stripe, R: Random>(app: &App<D, S, R>, req: &Reque
             Err(e) => e.response(),
         }
     };
+    match response.status {
+        405 => response = response.with_header("allow", allowed_methods(&req.path)),
+        401 => response = response.with_header("www-authenticate", "Bearer realm=\"QuoteKit\""),
+        _ => {}
+    }
+    if head {
+        response.body.clear();
+    }
     if let Some(origin) = cors {
         response = response
             .with_header("access-control-allow-origin", origin)
@@ -190,7 +218,7 @@ fn preflight(allowed: bool) -> Response {
             .response();
     }
     Response { status: 204, headers: vec![], body: String::new() }
-        .with_header("access-control-allow-methods", "GET, POST, PATCH, PUT, OPTIONS")
+        .with_header("access-control-allow-methods", "GET, HEAD, POST, PATCH, PUT, OPTIONS")
         .with_header(
             "access-control-allow-headers",
             "authorization, content-type, idempotency-key, if-none-match, quotekit-test-now",

@@ -747,3 +747,26 @@ fn a_finalized_session_shows_the_publishable_key_only_its_status_once_the_portal
     let (_, all) = later.secret("GET", &format!("/api/selfService/signup/{id}"), None);
     assert!(all["invoice"].is_object() && all["customer"]["contactEmail"].is_string(), "{all}");
 }
+
+#[test]
+fn methods_a_route_does_not_take_are_405_with_allow_head_is_get_without_a_body_and_401_names_bearer() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    for (method, path, allow) in [
+        ("PROPFIND", "/api/catalog", "GET, PUT, HEAD, OPTIONS"),
+        ("LOCK", "/api/invoices/inv_x", "GET, HEAD, OPTIONS"),
+        ("DELETE", "/api/billingRuns", "POST, OPTIONS"),
+    ] {
+        let r = c.send(method, path, Some(SECRET), None, &[]);
+        assert_eq!(r.status, 405, "{method} {path}: {}", r.body);
+        assert_eq!(r.header("allow"), Some(allow), "{method} {path}");
+        assert!(!r.body.contains("currency"), "never served as a read");
+    }
+    let get = c.send("GET", "/api/catalog", Some(PUBLISHABLE), None, &[]);
+    let head = c.send("HEAD", "/api/catalog", Some(PUBLISHABLE), None, &[]);
+    assert_eq!((head.status, head.body.as_str()), (200, ""));
+    assert_eq!(head.header("etag"), get.header("etag"));
+    let r = c.send("GET", "/api/catalog", None, None, &[]);
+    assert_eq!(r.status, 401);
+    assert_eq!(r.header("www-authenticate"), Some("Bearer realm=\"QuoteKit\""));
+}
