@@ -1,7 +1,7 @@
 // `make dev`: localstripe and the Worker (wrangler dev, workerd, local D1 in
 // .wrangler/state) on 127.0.0.1, migrations applied, the demo catalog
 // published when the database has none. Honours PORT, SECRET_KEY, PUBLISHABLE_KEY, STRIPE_API_BASE,
-// STRIPE_PORT and QUOTEKIT_STATE_DIR; stops what it started on Ctrl-C or SIGTERM.
+// STRIPE_SECRET_KEY, STRIPE_PUBLISHABLE_KEY, STRIPE_JS_URL, STRIPE_PORT, CORS_ORIGINS and QUOTEKIT_STATE_DIR; stops what it started on Ctrl-C or SIGTERM.
 import path from 'node:path';
 import { DEMO_CONTRACT, ROOT, startStack } from './stack.mjs';
 
@@ -11,6 +11,11 @@ const stack = await startStack({
   secretKey: env.SECRET_KEY || 'sk_test_local',
   publishableKey: env.PUBLISHABLE_KEY || 'pk_test_local',
   stripeBase: env.STRIPE_API_BASE || undefined,
+  // With another Stripe (a real test account, or a localstripe of your own):
+  // its keys, and where its Stripe.js is served.
+  stripeSecretKey: env.STRIPE_SECRET_KEY || undefined,
+  stripePublishableKey: env.STRIPE_PUBLISHABLE_KEY || undefined,
+  stripeJsUrl: env.STRIPE_JS_URL || undefined,
   stripePort: Number(env.STRIPE_PORT || 8420),
   // Local D1 and localstripe's state; `make dev-reset` removes it.
   persistDir: env.QUOTEKIT_STATE_DIR || path.join(ROOT, '.wrangler/state'),
