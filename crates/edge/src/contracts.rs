@@ -324,6 +324,21 @@ fn engine_error(e: &pricing::Error) -> ApiError {
     a
 }
 
+/// The account's credit against a change's invoice: `(applied, due, balance
+/// after)`. A negative invoice grows the balance; a positive one consumes it
+/// first; an invoice without lines touches nothing. `None` on overflow.
+fn credit_split(balance: Decimal, invoice: &Invoice) -> Option<(Decimal, Decimal, Decimal)> {
+    let amount = invoice.amount;
+    if invoice.lines.is_empty() {
+        Some((Decimal::ZERO, Decimal::ZERO, balance))
+    } else if amount < Decimal::ZERO {
+        Some((Decimal::ZERO, Decimal::ZERO, balance.checked_sub(amount)?))
+    } else {
+        let applied = balance.min(amount).max(Decimal::ZERO);
+        Some((applied, amount.checked_sub(applied)?, balance.checked_sub(applied)?))
+    }
+}
+
 /// Everything a priced change needs to be answered or written.
 struct Priced {
     published: Published,
@@ -333,6 +348,8 @@ struct Priced {
     /// on that date for the contract as changed (the next period, say), if any.
     next_invoice: Option<Invoice>,
     contract_after: Value,
+    /// The account's credit balance now (previews apply it as confirming would).
+    credit: Decimal,
 }
 
 /// What a change answers: HTTP status, `status`, quote, contract, more fields.
@@ -541,7 +558,7 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
         if let Value::Object(m) = &mut contract_after {
             m.insert("catalogVersion".into(), json!(published.version));
         }
-        Ok(Priced { published, preview, invoice, next_invoice, contract_after })
+        Ok(Priced { published, preview, invoice, next_invoice, contract_after, credit: account.credit_balance })
     }
 
     /// The amendment quote as answered.
@@ -639,9 +656,9 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             let mut more = Map::new();
             more.insert("preview".into(), json!(true));
             more.insert("scheduled".into(), json!(effective > now.today));
-            more.insert("invoice".into(), self.draft_view(&c, &currency, &p.invoice, now));
+            more.insert("invoice".into(), self.draft_view(&c, &currency, &p.invoice, p.credit, now));
             if let Some(next) = &p.next_invoice {
-                more.insert("nextInvoice".into(), self.draft_view(&c, &currency, next, now));
+                more.insert("nextInvoice".into(), self.draft_view(&c, &currency, next, Decimal::ZERO, now));
             }
             let quote = self.amendment_quote(None, "DRAFT", &c, req, &p);
             return Ok((200, answer("SUCCESS", quote, p.contract_after.clone(), more)));
@@ -675,9 +692,9 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             ));
             self.db.batch(batch).await?;
             let mut more = Map::new();
-            more.insert("upcomingInvoice".into(), self.draft_view(&c, &currency, &p.invoice, now));
+            more.insert("upcomingInvoice".into(), self.draft_view(&c, &currency, &p.invoice, p.credit, now));
             if let Some(next) = &p.next_invoice {
-                more.insert("nextInvoice".into(), self.draft_view(&c, &currency, next, now));
+                more.insert("nextInvoice".into(), self.draft_view(&c, &currency, next, Decimal::ZERO, now));
             }
             let contract = self.contract_view(&c.id, None).await?;
             let status = if needs_review { "REVIEW" } else { "SUCCESS" };
@@ -689,7 +706,11 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
     }
 
     /// An invoice not issued (a preview's, or one a later date will issue), as answered.
-    fn draft_view(&self, c: &ContractRow, currency: &str, invoice: &Invoice, now: &Now) -> Value {
+    /// With `credit` (the account's balance), the credit it would apply and
+    /// what would be due, exactly as confirming applies them.
+    fn draft_view(&self, c: &ContractRow, currency: &str, invoice: &Invoice, credit: Decimal, now: &Now) -> Value {
+        let (credit_applied, amount_due, _) =
+            credit_split(credit, invoice).unwrap_or((Decimal::ZERO, invoice.amount.max(Decimal::ZERO), credit));
         let head = InvoiceHead {
             id: "",
             status: "DRAFT",
@@ -697,8 +718,8 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             account_id: &c.account_id,
             contract_id: &c.id,
             bill_group_id: &c.bill_group_id,
-            credit_applied: Decimal::ZERO,
-            amount_due: invoice.amount.max(Decimal::ZERO),
+            credit_applied,
+            amount_due,
             at: &now.instant,
         };
         invoice_view(&self.rng, invoice, &head)
@@ -715,17 +736,8 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
         let at = now.instant.as_str();
         let currency = p.preview.contract.currency.clone();
         let account = load_account(&self.db, &c.account_id).await?;
-        let amount = p.invoice.amount;
-        // Credit: a negative invoice grows the balance; a positive one consumes it first.
-        let (credit_applied, amount_due, credit_after) = if p.invoice.lines.is_empty() {
-            (Decimal::ZERO, Decimal::ZERO, account.credit_balance)
-        } else if amount < Decimal::ZERO {
-            (Decimal::ZERO, Decimal::ZERO, account.credit_balance.checked_sub(amount).ok_or_else(ApiError::internal)?)
-        } else {
-            let applied = account.credit_balance.min(amount).max(Decimal::ZERO);
-            let due = amount.checked_sub(applied).ok_or_else(ApiError::internal)?;
-            (applied, due, account.credit_balance.checked_sub(applied).ok_or_else(ApiError::internal)?)
-        };
+        let (credit_applied, amount_due, credit_after) =
+            credit_split(account.credit_balance, &p.invoice).ok_or_else(ApiError::internal)?;
         let collect = collects_automatically(&self.db, &c.bill_group_id).await?;
         let chargeable = match (&account.stripe_customer_id, &account.payment_method) {
             (Some(cus), Some(pm)) if collect && amount_due > Decimal::ZERO => Some((cus.clone(), pm.clone())),

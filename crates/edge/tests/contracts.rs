@@ -686,3 +686,30 @@ fn a_customer_token_cannot_skip_the_vendors_approval_rules() {
     let (status, r) = c.change(&json!({ "action": "CANCELLATION", "contractId": contract, "payload": null }));
     assert_eq!((status, r["status"].as_str()), (200, Some("SUCCESS")), "{r}");
 }
+
+#[test]
+fn a_preview_applies_the_credit_balance_as_confirming_does() {
+    let a = setup();
+    let c = Call { app: &a, now: now("2026-12-07") };
+    let signup = paying_customer(&Call { app: &a, now: now(TODAY) }, 10, false, TODAY);
+    let contract = text(&signup["contract"]["id"]);
+    // 10 → 9 seats leaves a credit on the account.
+    let (status, down) = c.change(&seats(&contract, 9));
+    assert_eq!(status, 200, "{down}");
+    let (status, preview) = c.change(&json!({ "action": "QUANTITY_CHANGE", "contractId": contract, "preview": true,
+        "payload": { "offerings": [{ "offeringId": "offr_team", "products": [{ "productId": "prod_seats", "quantity": 12 }] }] } }));
+    assert_eq!(status, 200, "{preview}");
+    let shown = &preview["invoice"];
+    assert!(shown["creditApplied"].to_string() != "0.00", "the balance is applied in the preview: {shown}");
+    let (status, done) = c.change(&seats(&contract, 12));
+    assert_eq!(status, 200, "{done}");
+    let charged = &done["invoice"];
+    for k in ["amountWithoutTax", "tax", "amount", "creditApplied"] {
+        assert_eq!(shown[k].to_string(), charged[k].to_string(), "{k}: preview {shown} vs charged {charged}");
+    }
+    assert_eq!(
+        done["payment"]["amount"].to_string(),
+        shown["amountDue"].to_string(),
+        "charged what the preview said was due"
+    );
+}
