@@ -285,6 +285,7 @@ doc = {
           "customerId": {"type": "string"}, "setupIntentId": {"type": "string"}, "clientSecret": {"type": "string"}, "publicKey": {"type": "string"}}}}},
       "lastError": {"type": "object", "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "declineCode": nstr}},
       "contract": S("Contract"), "invoice": S("Invoice"), "payment": S("Payment"),
+      "dueAtSignUp": {"type": "object", "description": "What FINALIZE charges today: the quote's first invoice with the tax of customer.billingAddress (the npm package's dueAtSignUp). On open sessions, and ESTIMATE, when an address is known."},
       "createdAt": {"type": "string", "format": "date-time"}, "updatedAt": {"type": "string", "format": "date-time"}}},
    "Account": {"type": "object", "required": ["id", "name"], "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "customId": nstr,
       "currency": {"type": "string"}, "billingAddress": {"type": ["object", "null"]}, "creditBalance": money, "stripeCustomerId": nstr,
@@ -305,7 +306,8 @@ doc = {
       "scheduled": {"type": "boolean", "description": "A preview: true when confirming would schedule the change for its date (nothing is due today) rather than apply it now."},
       "payment": S("Payment"), "creditBalance": money, "preview": {"type": "boolean"}}},
    "EstimateResponse": {"type": "object", "required": ["sessionId", "error", "action", "catalogVersion", "quote"], "properties": {
-      "sessionId": nstr, "error": {"const": False}, "action": {"const": "ESTIMATE"}, "catalogVersion": {"type": "integer"}, "quote": S("Quote")}},
+      "sessionId": nstr, "error": {"const": False}, "action": {"const": "ESTIMATE"}, "catalogVersion": {"type": "integer"}, "quote": S("Quote"),
+      "dueAtSignUp": {"type": "object", "description": "With customer.billingAddress: what FINALIZE would charge today, taxed (the quote's own figures are before tax)."}}},
   }}}
 # Every operation that takes an Idempotency-Key can answer what the key itself causes.
 for item in doc["paths"].values():

@@ -18,6 +18,19 @@ use crate::{App, Now, stmt};
 /// A successful answer: status and body.
 pub type Answer = (u16, Value);
 
+/// What FINALIZE charges for `quote` (the package's `dueAtSignUp`): its first
+/// invoice with the tax of `customer.billingAddress`; `None` without an address.
+fn due_at_signup(catalog: &Catalog, quote: &pricing::Quote, customer: Option<&Value>) -> ApiResult<Option<Value>> {
+    let Some(address) = customer.and_then(|c| c.get("billingAddress")).filter(|a| a.is_object()) else {
+        return Ok(None);
+    };
+    let invoice = quote
+        .first_invoice
+        .with_tax(catalog, &Address::from_json(address))
+        .map_err(|e| ApiError::from_engine(&e, ""))?;
+    Ok(Some(engine_json(&invoice)))
+}
+
 fn price(catalog: &Catalog, quote: &Value, today: NaiveDate) -> ApiResult<pricing::Quote> {
     pricing::estimate(catalog, &json!({ "quote": quote }), today).map_err(|e| ApiError::from_engine(&e, ""))
 }
@@ -84,6 +97,9 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
                 body.insert("action".into(), json!("ESTIMATE"));
                 body.insert("catalogVersion".into(), json!(published.version));
                 body.insert("quote".into(), engine_json(&q));
+                if let Some(due) = due_at_signup(&catalog, &q, input.customer.as_ref())? {
+                    body.insert("dueAtSignUp".into(), due);
+                }
                 Ok((200, Value::Object(body)))
             }
             a if a.creates() => self.create(input, now).await,
@@ -136,11 +152,11 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             Action::CreateWithPaymentMethod => {
                 self.init_payment(&mut s).await?;
                 self.write(s.save("CREATE_WITH_PAYMENT_METHOD")).await?;
-                Ok((201, self.view(&s, "CREATE_WITH_PAYMENT_METHOD").await?))
+                Ok((201, self.view(&s, "CREATE_WITH_PAYMENT_METHOD", now).await?))
             }
             _ => {
                 self.write(s.save("CREATE_IN_PENDING")).await?;
-                Ok((201, self.view(&s, "CREATE_IN_PENDING").await?))
+                Ok((201, self.view(&s, "CREATE_IN_PENDING", now).await?))
             }
         }
     }
@@ -324,7 +340,7 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             Action::Cancel => {
                 s.status = Some(Status::Canceled);
                 self.write(s.save("CANCEL")).await?;
-                Ok((200, self.view(&s, "CANCEL").await?))
+                Ok((200, self.view(&s, "CANCEL", now).await?))
             }
             Action::Update => {
                 if input.customer.is_none()
@@ -341,13 +357,13 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
                 self.apply(&mut s, &input, now).await?;
                 let action = if input.payment_method.is_some() { "ADD_PAYMENT_METHOD" } else { "UPDATE" };
                 self.write(s.save(action)).await?;
-                Ok((200, self.view(&s, action).await?))
+                Ok((200, self.view(&s, action, now).await?))
             }
             Action::InitPaymentMethod => {
                 self.apply(&mut s, &input, now).await?;
                 self.init_payment(&mut s).await?;
                 self.write(s.save("INIT_PAYMENT_METHOD")).await?;
-                Ok((200, self.view(&s, "INIT_PAYMENT_METHOD").await?))
+                Ok((200, self.view(&s, "INIT_PAYMENT_METHOD", now).await?))
             }
             Action::Finalize => {
                 self.apply(&mut s, &input, now).await?;
@@ -364,13 +380,15 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
         };
         let quote = input.quote.as_ref().or(s.quote_request.as_ref()).ok_or_else(|| missing("quote"))?;
         let q = price(&catalog, quote, now.today)?;
-        Ok((
-            200,
-            json!({
-                "sessionId": s.id, "error": false, "action": "ESTIMATE",
-                "catalogVersion": published.version, "quote": engine_json(&q),
-            }),
-        ))
+        let mut body = json!({
+            "sessionId": s.id, "error": false, "action": "ESTIMATE",
+            "catalogVersion": published.version, "quote": engine_json(&q),
+        });
+        let customer = input.customer.as_ref().or(s.customer.as_ref());
+        if let (Some(due), Value::Object(m)) = (due_at_signup(&catalog, &q, customer)?, &mut body) {
+            m.insert("dueAtSignUp".into(), due);
+        }
+        Ok((200, body))
     }
 
     /// FINALIZE on an open session `s` (the next version, carried fields applied).
@@ -630,8 +648,23 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
         Ok((Finalized { session: s, finalize_batch: final_batch }, extra))
     }
 
-    async fn view(&self, s: &Session, action: &str) -> ApiResult<Value> {
-        let extra = if s.status() == Status::Finalized { self.finalized_parts(s).await? } else { Map::new() };
+    /// A session as answered: once finalized, what it created; before, with
+    /// an address, what FINALIZE will charge today (`dueAtSignUp`, taxed).
+    async fn view(&self, s: &Session, action: &str, now: &Now) -> ApiResult<Value> {
+        let mut extra = if s.status() == Status::Finalized { self.finalized_parts(s).await? } else { Map::new() };
+        if s.status() == Status::Open
+            && let Some(quote) = &s.quote_request
+            && s.customer.as_ref().and_then(|c| c.get("billingAddress")).is_some_and(Value::is_object)
+        {
+            let (_, catalog) = self.catalog_of(s.catalog_version).await?;
+            // Priced as FINALIZE would price it today; a quote that no longer prices (its
+            // start date passed) has nothing to show here and is refused by FINALIZE.
+            if let Ok(q) = price(&catalog, quote, now.today)
+                && let Some(due) = due_at_signup(&catalog, &q, s.customer.as_ref())?
+            {
+                extra.insert("dueAtSignUp".into(), due);
+            }
+        }
         Ok(self.view_with(s, action, extra))
     }
 
@@ -710,7 +743,7 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
                 "step": s.step(), "urls": { "signup": self.signup_url(&s.id) },
             }));
         }
-        self.view(&s, "GET").await
+        self.view(&s, "GET", now).await
     }
 }
 

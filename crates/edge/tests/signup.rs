@@ -770,3 +770,27 @@ fn methods_a_route_does_not_take_are_405_with_allow_head_is_get_without_a_body_a
     assert_eq!(r.status, 401);
     assert_eq!(r.header("www-authenticate"), Some("Bearer realm=\"QuoteKit\""));
 }
+
+#[test]
+fn a_session_with_an_address_answers_what_finalize_will_charge_with_tax() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    let created = create(&c, "CREATE_WITH_PAYMENT_METHOD");
+    // The quote is before tax (ESTIMATE applies none); dueAtSignUp is taxed for the CA address.
+    assert_eq!(created["quote"]["firstInvoice"]["tax"].to_string(), "0.00");
+    let due = &created["dueAtSignUp"];
+    assert_eq!((due["tax"].to_string(), due["amount"].to_string()), ("7.25".into(), "107.25".into()), "{created}");
+    let id = created["sessionId"].as_str().unwrap();
+    let (_, got) = c.get(id);
+    assert_eq!(got["dueAtSignUp"], *due);
+    let (_, estimate) = c.patch(id, &json!({ "action": "ESTIMATE" }));
+    assert_eq!(estimate["dueAtSignUp"], *due);
+    let (status, stateless) = c.post(&json!({ "action": "ESTIMATE", "quote": quick_start_quote(),
+        "customer": support::customer_json() }));
+    assert_eq!(status, 200);
+    assert_eq!(stateless["dueAtSignUp"]["amount"].to_string(), "107.25");
+    add_card(&c, &created, false);
+    let (_, done) = c.patch(id, &json!({ "action": "FINALIZE" }));
+    assert_eq!(done["invoice"]["amount"].to_string(), due["amount"].to_string(), "FINALIZE charged what was shown");
+    assert!(done.get("dueAtSignUp").is_none(), "once finalized, the invoice itself answers");
+}
