@@ -98,43 +98,9 @@ test('a Vite app, and Node per the README, with the packed package installed fro
   }
 });
 
-test("the package README's example runs as printed in a page", async () => {
-  const readme = readFileSync(path.join(root, 'crates', 'pricing-wasm', 'README.md'), 'utf8');
-  const code = readme.match(/```js\n([\s\S]*?)```/)[1];
-  const site = mkdtempSync(path.join(tmpdir(), 'quotekit-readme-'));
-  try {
-    cpSync(path.join(root, 'pkg'), path.join(site, 'pkg'), { recursive: true });
-    mkdirSync(path.join(site, 'api'));
-    writeFileSync(path.join(site, 'api', 'catalog'), JSON.stringify(catalog));
-    writeFileSync(
-      path.join(site, 'index.html'),
-      `<!doctype html><script type="importmap">{"imports":{"@quotekit/pricing":"/pkg/quotekit_pricing.js"}}</script>` +
-        `<script type="module">${code}</script>`,
-    );
-    const server = await serve(site);
-    const page = await browser.newPage();
-    try {
-      const logged = page.waitForEvent('console', { predicate: (m) => m.type() === 'log', timeout: 20_000 });
-      const problems = [];
-      page.on('pageerror', (e) => problems.push(e.message));
-      await page.goto(`${server.url}/`);
-      const line = (await logged).text();
-      assert.deepEqual(problems, []);
-      // The same request priced in Node for the same (local) today.
-      const pricing = await loadPkg();
-      const quote = pricing.estimate(catalog, {
-        quote: { offerings: [{ offeringId: 'offr_team', rateId: 'rate_team_monthly', items: [{ productId: 'prod_seats', quantity: 10 }] }] },
-      });
-      assert.equal(line, `${quote.amount} ${quote.firstInvoice.amount} ${quote.nextInvoiceDate}`);
-    } finally {
-      await page.close();
-      await server.close();
-    }
-  } finally {
-    rmSync(site, { recursive: true, force: true });
-  }
-});
-
+// The package README's browser snippet is run as printed, in Chromium against
+// the real API (no bundler, no import map, the publishable key), by
+// tests/e2e/readme.test.mjs.
 test('the default "today" is the UTC date in every time zone (UTC+14 and UTC−9, at hours where their local date differs)', async () => {
   const server = await serve(root);
   try {

@@ -66,6 +66,13 @@ test('errors are Error instances with code, path and message', () => {
   assert.throws(() => new pricing.Pricing(undefined), { code: 'INVALID_CATALOG', path: '' });
 });
 
+test('an API error passed as a catalog (a fetch without the publishable key) says so, not "currency is required"', () => {
+  const unauthorized = { error: true, code: 'UNAUTHORIZED', path: '', message: 'Send a valid key or an unexpired customer token: Authorization: Bearer <key>.' };
+  assert.throws(() => new pricing.Pricing(unauthorized), (e) =>
+    e.code === 'INVALID_CATALOG' && e.path === '' && /API error, not a catalog \(UNAUTHORIZED/.test(e.message) && /publishable key/.test(e.message));
+  assert.throws(() => pricing.estimate([], { quote: {} }), (e) => e.code === 'INVALID_CATALOG' && /not a catalog/.test(e.message));
+});
+
 test('results are plain JSON: null where the API has null, no undefined, no Map', () => {
   const c = cases.find(([, name]) => name.startsWith('011-'))[2];
   const quote = pricing.estimate(c.catalog, c.request, c.today);

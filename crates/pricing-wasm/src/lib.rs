@@ -56,7 +56,30 @@ fn today(today: Option<String>) -> Result<pricing::NaiveDate, JsValue> {
 }
 
 fn catalog(value: &JsValue) -> Result<pricing::Catalog, JsValue> {
-    pricing::Catalog::from_json(&read(value, "")?).map_err(|e| throw(&e))
+    let v = read(value, "")?;
+    if let Some(why) = not_a_catalog(&v) {
+        return Err(throw(&pricing::Error::new(pricing::ErrorCode::InvalidCatalog, "", why)));
+    }
+    pricing::Catalog::from_json(&v).map_err(|e| throw(&e))
+}
+
+/// Why `v` is plainly not a catalog at all (say, the API's 401 answer to a
+/// fetch without the publishable key), said so instead of "currency is required".
+fn not_a_catalog(v: &serde_json::Value) -> Option<String> {
+    let obj = v.as_object();
+    if let Some(o) = obj.filter(|o| o.get("error") == Some(&serde_json::Value::Bool(true))) {
+        let field = |k: &str| o.get(k).and_then(serde_json::Value::as_str).unwrap_or("").chars().take(200).collect::<String>();
+        return Some(format!(
+            "this is an API error, not a catalog ({}: {}); fetch GET /api/catalog with the publishable key \
+             (Authorization: Bearer pk_…) and check the response's status",
+            field("code"),
+            field("message")
+        ));
+    }
+    let looks_like_one = obj.is_some_and(|o| ["currency", "products", "offerings"].iter().any(|k| o.contains_key(*k)));
+    (!looks_like_one).then(|| {
+        "not a catalog: expected the object GET /api/catalog answers (currency, products, offerings)".to_owned()
+    })
 }
 
 /// ESTIMATE: prices a Sign-Up request's `quote` against `catalog`.
