@@ -172,7 +172,8 @@ doc = {
       "description": "Scheduled changes on their dates, then each period's invoice (exactly once), priced on the catalog version the contract was sold or last changed on, charged when the bill group collects automatically; then dunning (retries per settings.dunning.retryDays, default 1, 3, 5 days; after the last, the invoice is voided and the contract suspended: no suspended day is billed). A contract that cannot be billed is listed in failedContracts and skipped; storage trouble stops the run with 503. Continue with `cursor` = `nextCursor` while it is not null.",
       "security": [{"secretKey": []}], "parameters": [idem],
       "requestBody": {"required": False, "content": {"application/json": {"schema": {"type": "object", "properties": {
-          "date": {"type": "string", "format": "date", "description": "Default today; never after today."}, "cursor": {"type": "string"}, "limit": {"type": "integer", "minimum": 1, "maximum": 200}}}}}},
+          "date": {"type": ["string", "null"], "format": "date", "description": "Default (absent or null) today; never after today."},
+          "cursor": {"type": ["string", "null"]}, "limit": {"type": ["integer", "null"], "minimum": 1, "maximum": 200, "description": "Default (absent or null) 100."}}}}}},
       "responses": {"200": json_resp("What the run did", {"type": "object", "required": ["id", "date", "contracts", "invoicesIssued", "charged", "failed", "nextCursor"], "properties": {
           "id": {"type": "string"}, "date": {"type": "string", "format": "date"}, "contracts": {"type": "integer"}, "invoicesIssued": {"type": "integer"},
           "charged": {"type": "integer"}, "failed": {"type": "integer"}, "changesApplied": {"type": "integer"}, "voided": {"type": "integer"},
