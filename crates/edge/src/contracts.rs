@@ -877,14 +877,17 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             }
             more.insert("invoice".into(), inv.view.clone());
         }
+        // Credit pays the account's open invoices first; what is left is its balance.
+        let (settle, balance) = self.credit_open_invoices(&c.account_id, plan.credit_after, &plan.currency).await?;
+        batch.extend(settle);
         batch.push(stmt!(
             "UPDATE accounts SET credit_balance = ?2 WHERE id = ?1",
             c.account_id.as_str(),
-            plan.credit_after.to_string()
+            balance.to_string()
         ));
         batch.push(plan.save(c, req, "APPLIED", plan.invoice.as_ref().map(|i| i.id.as_str()), None, at));
         self.db.batch(batch).await?;
-        more.insert("creditBalance".into(), money_json(plan.credit_after, &plan.currency));
+        more.insert("creditBalance".into(), money_json(balance, &plan.currency));
         let contract = self.contract_view(&c.id, None).await?;
         Ok((200, "SUCCESS", plan.quote.clone(), contract, more))
     }

@@ -11,6 +11,7 @@ pub mod billing;
 pub mod catalogs;
 pub mod charges;
 pub mod contracts;
+pub mod credit;
 pub mod db;
 pub mod ids;
 pub mod input;

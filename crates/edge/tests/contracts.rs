@@ -700,7 +700,7 @@ fn a_preview_applies_the_credit_balance_as_confirming_does() {
         "payload": { "offerings": [{ "offeringId": "offr_team", "products": [{ "productId": "prod_seats", "quantity": 12 }] }] } }));
     assert_eq!(status, 200, "{preview}");
     let shown = &preview["invoice"];
-    assert!(shown["creditApplied"].to_string() != "0.00", "the balance is applied in the preview: {shown}");
+    assert_ne!(shown["creditApplied"].to_string(), "0.00", "the balance is applied in the preview: {shown}");
     let (status, done) = c.change(&seats(&contract, 12));
     assert_eq!(status, 200, "{done}");
     let charged = &done["invoice"];
@@ -712,4 +712,40 @@ fn a_preview_applies_the_credit_balance_as_confirming_does() {
         shown["amountDue"].to_string(),
         "charged what the preview said was due"
     );
+}
+
+#[test]
+fn reverting_a_change_credits_the_open_invoice_it_left_so_the_customer_owes_nothing() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    // Invoiced, not charged: the bill group collects by invoice.
+    let (status, imported) = c.secret(
+        "POST",
+        "/api/contracts",
+        Some(&json!({
+        "account": { "name": "Revert Co" }, "billGroup": { "collectInvoiceBalanceAutomatically": false },
+        "contract": { "status": "ACTIVE", "currency": "USD", "startDate": "2026-11-01", "endDate": null,
+            "offerings": [{ "offeringId": "offr_team", "rateId": "rate_team_monthly", "serviceStart": "2026-11-01",
+                "anchorDate": "2026-11-01", "anchorDay": 1, "invoicedThrough": "2026-12-01",
+                "products": [{ "productId": "prod_seats", "quantity": 10 }] }] } })),
+    );
+    assert_eq!(status, 201, "{imported}");
+    let contract = text(&imported["contract"]["id"]);
+    let account = text(&imported["account"]["id"]);
+    let (status, up) = c.change(&seats(&contract, 11));
+    assert_eq!(status, 200, "{up}");
+    assert_eq!(up["invoice"]["status"], "OPEN");
+    let owed = up["invoice"]["amountDue"].to_string();
+    let (status, down) = c.change(&seats(&contract, 10));
+    assert_eq!(status, 200, "{down}");
+    assert_eq!(down["invoice"]["amount"].to_string(), format!("-{owed}"), "the same amount back");
+    let (_, invoice) = c.secret("GET", &format!("/api/invoices/{}", text(&up["invoice"]["id"])), None);
+    assert_eq!(
+        (invoice["status"].as_str(), invoice["amountDue"].to_string()),
+        (Some("PAID"), "0.00".to_owned()),
+        "{invoice}"
+    );
+    assert_eq!(invoice["creditApplied"].to_string(), owed);
+    let (_, acct) = c.secret("GET", &format!("/api/accounts/{account}"), None);
+    assert_eq!(acct["creditBalance"].to_string(), "0.00", "nothing owed, nothing left over: {acct}");
 }

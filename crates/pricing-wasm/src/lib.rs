@@ -68,7 +68,8 @@ fn catalog(value: &JsValue) -> Result<pricing::Catalog, JsValue> {
 fn not_a_catalog(v: &serde_json::Value) -> Option<String> {
     let obj = v.as_object();
     if let Some(o) = obj.filter(|o| o.get("error") == Some(&serde_json::Value::Bool(true))) {
-        let field = |k: &str| o.get(k).and_then(serde_json::Value::as_str).unwrap_or("").chars().take(200).collect::<String>();
+        let field =
+            |k: &str| o.get(k).and_then(serde_json::Value::as_str).unwrap_or("").chars().take(200).collect::<String>();
         return Some(format!(
             "this is an API error, not a catalog ({}: {}); fetch GET /api/catalog with the publishable key \
              (Authorization: Bearer pk_…) and check the response's status",
