@@ -22,6 +22,7 @@ const stack = await startStack({
   corsOrigins: env.CORS_ORIGINS,
   // A catalog published before (PUT /api/catalog) survives a restart.
   keepPublished: true,
+  authFailuresPerMinute: Number(env.AUTH_FAILURES_PER_MINUTE || 20),
   quiet: false,
 });
 

@@ -319,4 +319,12 @@ for item in doc["paths"].values():
             r.setdefault("409", err_resp("A request with this Idempotency-Key is still in progress."))
             r.setdefault("422", err_resp("Idempotency-Key reused with another request."))
 
+# Every operation behind a key: a client past AUTH_FAILURES_PER_MINUTE failed
+# authentications gets 429 with Retry-After instead of 401.
+for item in doc["paths"].values():
+    for op in item.values():
+        if op.get("security", doc.get("security")):
+            op["responses"].setdefault("429", err_resp(
+                "Too many failed authentications from this client this minute (TOO_MANY_FAILED_AUTHENTICATIONS); see Retry-After."))
+
 print(json.dumps(doc, indent=2, ensure_ascii=False))

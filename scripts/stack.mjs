@@ -229,6 +229,8 @@ export async function startStack(opts = {}) {
     STRIPE_JS_URL: opts.stripeJsUrl ?? (stripe ? `${stripeBase}/js.stripe.com/v3/` : 'https://js.stripe.com/v3/'),
     // Local only: lets tests (and a curious developer) set "now" per request.
     TEST_CLOCK: 'enabled',
+    // The probes fail authentication by the hundred from one client; make dev keeps the default.
+    AUTH_FAILURES_PER_MINUTE: String(opts.authFailuresPerMinute ?? 100000),
   };
   let worker = await startWorker({ port, persistDir, vars, quiet: opts.quiet ?? true });
   let catalog = null;

@@ -276,6 +276,24 @@ describe('ids, errors, webhooks', () => {
     assert.equal(vendor.json.customer.contactEmail, 'w@window.test');
   });
 
+  test('failed authentication is throttled: 429 with Retry-After past the limit; a right key still works', async () => {
+    const strict = await startStack({ authFailuresPerMinute: 5 });
+    try {
+      const clock = { 'quotekit-test-now': `${today()}T12:00:40Z` };
+      const wrong = () => fetch(`${strict.url}/api/catalog`, { headers: { authorization: 'Bearer sk_wrong', ...clock } });
+      const statuses = [];
+      for (let i = 0; i < 8; i++) statuses.push((await wrong()).status);
+      assert.deepEqual(statuses, [401, 401, 401, 401, 401, 429, 429, 429]);
+      const r = await wrong();
+      assert.equal(r.headers.get('retry-after'), '20');
+      errorBodies.push({ route: 'throttled', status: r.status, text: await r.text() });
+      const ok = await fetch(`${strict.url}/api/catalog`, { headers: { authorization: `Bearer ${strict.publishableKey}`, ...clock } });
+      assert.equal(ok.status, 200);
+    } finally {
+      await strict.stop();
+    }
+  });
+
   test('no error body holds a stack trace, SQL, a file path or a secret', () => {
     assert.ok(errorBodies.length > 100, `probed ${errorBodies.length} errors`);
     const leaks = [/\bSELECT\b|\bINSERT\b|\bUPDATE \w+ SET\b|sqlite|SQLITE_|D1_ERROR/i, /panicked|backtrace|\.rs:\d+|at \w+ \(/, /\/work\/|\/home\/|node_modules/,

@@ -52,7 +52,13 @@ pub struct Config {
     /// `TEST_CLOCK = "enabled"`: requests may set the time with a
     /// `QuoteKit-Test-Now` header (tests and `make dev` only; never in production).
     pub test_clock: bool,
+    /// `AUTH_FAILURES_PER_MINUTE` (default 20): failed authentications one
+    /// client may make in a minute; past it, 429 with `Retry-After`.
+    pub auth_failures_per_minute: i64,
 }
+
+/// The default of [`Config::auth_failures_per_minute`].
+pub const AUTH_FAILURES_PER_MINUTE: i64 = 20;
 
 impl Config {
     /// Reads the settings from a lookup of Worker vars (`None` when unset).
@@ -73,6 +79,10 @@ impl Config {
                 .filter(|s| !s.is_empty())
                 .unwrap_or_else(|| "https://js.stripe.com/v3/".to_owned()),
             test_clock: var("TEST_CLOCK").is_some_and(|v| v == "enabled"),
+            auth_failures_per_minute: var("AUTH_FAILURES_PER_MINUTE")
+                .and_then(|v| v.parse().ok())
+                .filter(|n| *n > 0)
+                .unwrap_or(AUTH_FAILURES_PER_MINUTE),
         }
     }
 }

@@ -198,6 +198,11 @@ pub async fn handle<D: Db, S: Stripe, R: Random>(app: &App<D, S, R>, req: &Reque
     match response.status {
         405 => response = response.with_header("allow", allowed_methods(&req.path)),
         401 => response = response.with_header("www-authenticate", "Bearer realm=\"QuoteKit\""),
+        429 => {
+            use chrono::Timelike;
+            let wait = 60u32.saturating_sub(now.at.second()).max(1);
+            response = response.with_header("retry-after", wait.to_string());
+        }
         _ => {}
     }
     if head {
@@ -210,6 +215,40 @@ pub async fn handle<D: Db, S: Stripe, R: Random>(app: &App<D, S, R>, req: &Reque
             .with_header("vary", "Origin");
     }
     response.with_header("x-content-type-options", "nosniff")
+}
+
+/// A failed authentication, counted against the client (Cloudflare's
+/// `CF-Connecting-IP`): 401, or 429 once the client is past
+/// `AUTH_FAILURES_PER_MINUTE` this minute (a key is not guessed by trying).
+async fn unauthorized<D: Db, S: Stripe, R: Random>(app: &App<D, S, R>, req: &Request, now: &Now) -> ApiError {
+    let client = req.header("cf-connecting-ip").unwrap_or("unknown");
+    let minute = now.at.format("%Y-%m-%dT%H:%M").to_string();
+    let counted = app
+        .db
+        .query(stmt!(
+            "INSERT INTO auth_failures (client, minute, count) VALUES (?1, ?2, 1) \
+             ON CONFLICT (client, minute) DO UPDATE SET count = count + 1 RETURNING count",
+            client,
+            minute.as_str()
+        ))
+        .await;
+    // Earlier minutes are let go (a failure here changes no answer).
+    let _ = app.db.batch(vec![stmt!("DELETE FROM auth_failures WHERE minute < ?1", minute.as_str())]).await;
+    let count = counted.ok().and_then(|rows| rows.first().and_then(|r| int(r, "count"))).unwrap_or(0);
+    if count > app.config.auth_failures_per_minute {
+        return ApiError::new(
+            429,
+            "TOO_MANY_FAILED_AUTHENTICATIONS",
+            "",
+            "Too many requests with a wrong key or token from this client; wait a minute (Retry-After).",
+        );
+    }
+    ApiError::new(
+        401,
+        "UNAUTHORIZED",
+        "",
+        "Send a valid key or an unexpired customer token: Authorization: Bearer <key>.",
+    )
 }
 
 fn preflight(allowed: bool) -> Response {
@@ -231,14 +270,10 @@ async fn route<D: Db, S: Stripe, R: Random>(app: &App<D, S, R>, req: &Request, n
     let access = ROUTES.get(index).map_or(Access::Secret, |r| r.2);
     let principal = match access {
         Access::Public => None,
-        _ => Some(authenticate(&app.config, req, now).ok_or_else(|| {
-            ApiError::new(
-                401,
-                "UNAUTHORIZED",
-                "",
-                "Send a valid key or an unexpired customer token: Authorization: Bearer <key>.",
-            )
-        })?),
+        _ => match authenticate(&app.config, req, now) {
+            Some(p) => Some(p),
+            None => return Err(unauthorized(app, req, now).await),
+        },
     };
     let permitted = matches!(
         (access, &principal),

@@ -794,3 +794,25 @@ fn a_session_with_an_address_answers_what_finalize_will_charge_with_tax() {
     assert_eq!(done["invoice"]["amount"].to_string(), due["amount"].to_string(), "FINALIZE charged what was shown");
     assert!(done.get("dueAtSignUp").is_none(), "once finalized, the invoice itself answers");
 }
+
+#[test]
+fn failed_authentication_is_throttled_per_client_with_retry_after_and_good_keys_still_work() {
+    let a = setup();
+    let c = Call { app: &a, now: support::at(TODAY, "12:00:30") };
+    let wrong = |ip: &str| c.send("GET", "/api/catalog", Some("sk_wrong"), None, &[("cf-connecting-ip", ip)]);
+    for i in 0..edge::AUTH_FAILURES_PER_MINUTE {
+        assert_eq!(wrong("203.0.113.7").status, 401, "failure {i}");
+    }
+    let r = wrong("203.0.113.7");
+    assert_eq!(r.status, 429, "{}", r.body);
+    assert_eq!(r.header("retry-after"), Some("30"));
+    assert!(r.body.contains("TOO_MANY_FAILED_AUTHENTICATIONS"));
+    // Another client is not held back; a right key is never throttled.
+    assert_eq!(wrong("198.51.100.1").status, 401);
+    let ok = c.send("GET", "/api/catalog", Some(PUBLISHABLE), None, &[("cf-connecting-ip", "203.0.113.7")]);
+    assert_eq!(ok.status, 200);
+    // The next minute, the client starts afresh.
+    let later = Call { app: &a, now: support::at(TODAY, "12:01:05") };
+    let r = later.send("GET", "/api/catalog", Some("sk_wrong"), None, &[("cf-connecting-ip", "203.0.113.7")]);
+    assert_eq!(r.status, 401);
+}

@@ -377,6 +377,7 @@ pub fn app() -> TestApp {
             stripe_webhook_secret: Some(WEBHOOK_SECRET.into()),
             stripe_js_url: "https://js.stripe.com/v3/".into(),
             test_clock: false,
+            auth_failures_per_minute: edge::AUTH_FAILURES_PER_MINUTE,
         },
     }
 }
