@@ -12,6 +12,7 @@ pub mod catalogs;
 pub mod charges;
 pub mod contracts;
 pub mod credit;
+pub mod custom_ids;
 pub mod db;
 pub mod ids;
 pub mod input;

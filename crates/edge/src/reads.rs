@@ -124,7 +124,8 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
 
     /// `GET /api/accounts?customId=` (secret key): the account with the vendor's reference.
     pub async fn accounts_by_custom_id(&self, custom_id: &str) -> ApiResult<Value> {
-        let rows = self.db.query(stmt!("SELECT * FROM accounts WHERE custom_id = ?1", custom_id)).await?;
+        let key = crate::custom_ids::key(custom_id);
+        let rows = self.db.query(stmt!("SELECT * FROM accounts WHERE custom_id_key = ?1", key.as_str())).await?;
         Ok(json!({ "data": rows.iter().map(account_view).collect::<Vec<_>>(), "nextCursor": null }))
     }
 
@@ -265,15 +266,16 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
         let session = format!("import:{contract_id}");
         let custom_id = account.get("customId").and_then(Value::as_str);
         let mut batch = vec![stmt!(
-            "INSERT INTO accounts (id, custom_id, name, currency, billing_address, session_id, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO accounts (id, custom_id, name, currency, billing_address, session_id, created_at, \
+             custom_id_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             account_id.as_str(),
             custom_id,
             name,
             currency,
             account.get("billingAddress").map(Value::to_string),
             session.as_str(),
-            at
+            at,
+            custom_id.map(crate::custom_ids::key)
         )];
         if let Some(c) = account.get("contact") {
             batch.push(stmt!(

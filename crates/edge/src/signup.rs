@@ -527,7 +527,8 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
         }
         batch.push(stmt!(
             "INSERT INTO accounts (id, custom_id, name, currency, billing_address, stripe_customer_id, \
-             default_payment_method_id, session_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+             default_payment_method_id, session_id, created_at, custom_id_key) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             s.account_id.as_str(),
             custom_id(&s),
             str_of("accountName").unwrap_or_default(),
@@ -536,7 +537,8 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             s.stripe_customer_id.clone(),
             s.payment_method_id.clone(),
             s.id.as_str(),
-            at
+            at,
+            custom_id_key(&s)
         ));
         batch.push(stmt!(
             "INSERT INTO contacts (id, account_id, name, email, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -766,12 +768,17 @@ fn custom_id(s: &Session) -> Option<String> {
     s.customer.as_ref().and_then(|c| c.get("customId")).and_then(Value::as_str).map(str::to_owned)
 }
 
+/// The comparison key of the session's customId (what is claimed and unique).
+fn custom_id_key(s: &Session) -> Option<String> {
+    custom_id(s).as_deref().map(crate::custom_ids::key)
+}
+
 fn custom_id_taken() -> ApiError {
     ApiError::new(409, "CUSTOM_ID_TAKEN", "customer.customId", "Another account already has this customId.")
 }
 
 async fn check_custom_id(db: &impl Db, s: &Session) -> ApiResult<()> {
-    let Some(id) = custom_id(s) else { return Ok(()) };
+    let Some(id) = custom_id_key(s) else { return Ok(()) };
     let rows = db.query(stmt!("SELECT session_id FROM custom_id_claims WHERE custom_id = ?1", id.as_str())).await?;
     match rows.first().and_then(|r| crate::db::text(r, "session_id")) {
         Some(owner) if owner != s.id => Err(custom_id_taken()),
@@ -780,7 +787,7 @@ async fn check_custom_id(db: &impl Db, s: &Session) -> ApiResult<()> {
 }
 
 fn claim_custom_id(s: &Session) -> Vec<Stmt> {
-    custom_id(s)
+    custom_id_key(s)
         .map(|c| {
             // Re-claiming one's own is fine; another session's claim makes the
             // INSERT (and so the whole batch) fail.
@@ -801,7 +808,7 @@ fn claim_custom_id(s: &Session) -> Vec<Stmt> {
 }
 
 fn release_custom_id(s: &Session) -> Vec<Stmt> {
-    custom_id(s)
+    custom_id_key(s)
         .map(|c| {
             vec![stmt!(
                 "DELETE FROM custom_id_claims WHERE custom_id = ?1 AND session_id = ?2",

@@ -447,6 +447,33 @@ fn a_custom_id_belongs_to_one_account() {
 }
 
 #[test]
+fn a_custom_id_is_compared_without_case_or_unicode_form_and_keeps_its_spelling() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    let with = |id: &str| {
+        let mut cust = customer();
+        cust["customId"] = json!(id);
+        json!({ "action": "CREATE_AND_FINALIZE", "customer": cust, "quote": quick_start_quote() })
+    };
+    let (status, first) = c.post(&with("ACME"));
+    assert_eq!(status, 201, "{first}");
+    for other in ["acme", "ＡＣＭＥ", "Acme"] {
+        let (status, e) = c.post(&with(other));
+        assert_eq!((status, e["code"].as_str()), (409, Some("CUSTOM_ID_TAKEN")), "{other}: {e}");
+    }
+    let (status, found) = c.secret("GET", "/api/accounts?customId=Ａcme", None);
+    assert_eq!(status, 200);
+    assert_eq!(found["data"][0]["customId"], "ACME", "the spelling given is kept: {found}");
+    // Imports share the rule.
+    let (status, e) = c.secret("POST", "/api/contracts", Some(&json!({
+        "account": { "name": "Dup", "customId": "acme" }, "billGroup": {},
+        "contract": { "status": "ACTIVE", "currency": "USD", "startDate": TODAY, "endDate": null,
+            "offerings": [{ "offeringId": "offr_free", "rateId": "rate_free_monthly", "serviceStart": TODAY,
+                "anchorDay": 22, "invoicedThrough": TODAY, "products": [{ "productId": "prod_seats", "quantity": 1 }] }] } })));
+    assert_eq!((status, e["code"].as_str()), (409, Some("CUSTOM_ID_TAKEN")), "{e}");
+}
+
+#[test]
 fn bad_input_is_400_with_the_field_and_changes_nothing() {
     let a = setup();
     let c = Call { app: &a, now: now(TODAY) };
