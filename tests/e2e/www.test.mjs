@@ -284,6 +284,7 @@ describe('checkout', () => {
     await page.keyboard.press('Enter'); // submits the form from the address field
     const error = page.locator('#email-error');
     await error.filter({ hasText: /not an email address/ }).waitFor();
+    assert.equal(await error.textContent(), 'Email is not an email address.', 'the form\'s label, not the API field');
     assert.equal(await page.getByLabel('Email').getAttribute('aria-invalid'), 'true');
     assert.equal(await page.evaluate(() => document.activeElement.id), 'email', 'focus moves to the field');
     await shot(page, '07-checkout-field-error');
@@ -398,15 +399,27 @@ describe('portal', () => {
     await panel.getByRole('button', { name: 'Confirm change' }).click();
     const scheduled = portal.locator(`[data-contract="${contract}"] [data-scheduled=QUANTITY_CHANGE]`);
     await scheduled.waitFor();
-    assert.match(await scheduled.textContent(), /Scheduled: quantity change on/);
+    // What changes, when, and what that day invoices.
+    const said = await scheduled.textContent();
+    assert.match(said, /Scheduled: Seats × 4, Storage \(GB\) × 100 on /);
+    assert.ok(said.includes(`That day: ${usd.format(asked.json.nextInvoice.amount)}.`), said);
     await shot(portal, '12-portal-scheduled');
+    // Another change meanwhile: the page says which one waits, not the API's 409 and its ids.
+    await panel.getByLabel('Team: Seats').fill('5');
+    await panel.getByLabel('Now (prorated)').check();
+    await panel.getByRole('button', { name: 'Preview change' }).click();
+    const refused = panel.locator('form.change .form-error');
+    await refused.filter({ hasText: /already have a change waiting/ }).waitFor();
+    const refusal = await refused.textContent();
+    assert.match(refusal, /Seats × 4, Storage \(GB\) × 100 on .*Withdraw it above/);
+    assert.doesNotMatch(refusal, /amd_|409/);
     await scheduled.getByRole('button', { name: 'Withdraw' }).click();
     await scheduled.waitFor({ state: 'detached' });
     const c = await api.call('GET', `/api/contracts/${contract}`, { key: stack.secretKey });
     assert.deepEqual(c.json.scheduledChanges, []);
     assert.equal(c.json.amendments.at(-1).status, 'WITHDRAWN');
     assert.equal(c.json.offerings[0].products.find((p) => p.productId === 'prod_seats').quantity, 6, 'nothing changed');
-    await done(portal);
+    await done(portal, [/status of 409/]);
   });
 
   test('the customer edits the account details: errors beside the field, Stripe told, tax follows the address', async () => {
@@ -436,7 +449,7 @@ describe('portal', () => {
     await form.getByLabel('Contact email').fill('not-an-email');
     await form.getByRole('button', { name: 'Save details' }).click();
     await form.locator('[aria-invalid=true]').waitFor();
-    assert.match(await form.locator('.field-error').filter({ hasText: /email/ }).textContent(), /not an email address/);
+    assert.equal(await form.locator('.field-error').filter({ hasText: /email/ }).textContent(), 'Contact email is not an email address.');
     await form.getByLabel('Contact email').fill('ap@moving.example');
     await form.getByLabel('City').fill('New York');
     await form.getByLabel('State or region').fill('NY');

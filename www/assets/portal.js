@@ -143,7 +143,7 @@ function renderInvoices(list, currency) {
 
 function linesTable(c) {
   return el('table', { class: 'list' },
-    el('thead', {}, el('tr', {}, ...['Plan', 'Billing', 'Quantities', 'Paid through'].map((h) => el('th', { scope: 'col' }, h)))),
+    el('thead', {}, el('tr', {}, ...['Plan', 'Billing', 'Quantities', 'Invoiced through'].map((h) => el('th', { scope: 'col' }, h)))),
     el('tbody', {}, c.offerings.map((o) => el('tr', { dataset: { line: o.offeringId } },
       el('td', {}, names.offering(o.offeringId)), el('td', {}, names.rate(o.rateId)),
       el('td', {}, o.products.map((p) => `${names.product(p.productId)} × ${p.quantity}`).join(', ')),
@@ -165,12 +165,11 @@ function contractPanel(c, account) {
     el('h2', {}, names.offering(c.offerings[0]?.offeringId), el('span', { class: 'muted' }, ` · ${c.status.toLowerCase()}`)),
     el('p', { class: 'muted' }, `Contract ${c.id} · since ${date(c.startDate)}`, c.endDate ? ` · ends ${date(c.endDate)}` : ''),
     linesTable(c));
-  const what = (a) => (a.action ?? 'a change').replace(/_/g, ' ').toLowerCase();
   for (const s of c.scheduledChanges ?? []) {
-    panel.append(pending(c, s, { scheduled: s.action }, `Scheduled: ${what(s)} on ${date(s.effectiveDate)}.`));
+    panel.append(pending(c, s, { scheduled: s.action }, `Scheduled: ${describe(s, c)} on ${date(s.effectiveDate)}.${invoicedThen(s, currency)}`));
   }
   for (const r of c.pendingReview ?? []) {
-    panel.append(pending(c, r, { review: r.action ?? '' }, `Waiting for review: ${what(r)}.`));
+    panel.append(pending(c, r, { review: r.action ?? '' }, `Waiting for review: ${describe(r, c)}.`));
   }
   if (c.status !== 'ACTIVE') return panel;
 
@@ -278,11 +277,56 @@ function contractPanel(c, account) {
           }
         }));
       } catch (err) {
+        if (err.code === 'AMENDMENT_PENDING') {
+          // Another change waits: say which, and where to withdraw it.
+          const waiting = [...(c.scheduledChanges ?? []), ...(c.pendingReview ?? [])][0];
+          const text = waiting
+            ? `You already have a change waiting: ${describe(waiting, c)}${waiting.status === 'SCHEDULED' ? ` on ${date(waiting.effectiveDate)}` : ' (for review)'}. Withdraw it above to make another.`
+            : 'Another change to this subscription is waiting. Withdraw it to make another.';
+          showError(form, { message: text });
+          return;
+        }
         showError(form, err);
       }
     });
   });
   return panel;
+}
+
+/** A change in words, from the operation it carries: "switch to Annual", "Seats × 12". */
+function describe(a, c) {
+  const ops = a.request?.operations ?? (a.request ? [a.request] : []);
+  const parts = ops.map((op) => {
+    const entries = op.payload?.offerings ?? [];
+    switch (op.action) {
+      case 'QUANTITY_CHANGE':
+        return entries.flatMap((e) => (e.products ?? []).filter((p) => p.quantity !== undefined)
+          .map((p) => `${names.product(p.productId)} × ${p.quantity}`)).join(', ') || 'prices from the current catalog';
+      case 'RATE_CHANGE':
+        return entries.map((e) => `switch ${names.offering(e.offeringId)} to ${names.rate(e.rateId)}`).join(', ');
+      case 'OFFERING_CHANGE':
+        return entries.map((e) => `switch ${names.offering(e.offeringId)} to ${names.offering(e.newOfferingId)}`).join(', ');
+      case 'ADD_OFFERING':
+        return entries.map((e) => `add ${names.offering(e.offeringId)}`).join(', ');
+      case 'REMOVE_OFFERING':
+        return entries.map((e) => `remove ${names.offering(e.offeringId)}`).join(', ');
+      case 'CANCELLATION':
+        return `cancel ${names.offering(c.offerings[0]?.offeringId)}`;
+      default:
+        return (op.action ?? 'a change').replace(/_/g, ' ').toLowerCase();
+    }
+  });
+  return parts.join('; ') || (a.action ?? 'a change').replace(/_/g, ' ').toLowerCase();
+}
+
+/** What a scheduled change's date invoices: the change's own invoice, else the next regular one. */
+function invoicedThen(a, currency) {
+  const own = Number(a.amount ?? 0);
+  const next = a.nextInvoice ? Number(a.nextInvoice.amount) : 0;
+  const total = own + next;
+  if (total > 0) return ` That day: ${money(total, currency)}.`;
+  if (total < 0) return ` That day: a credit of ${money(-total, currency)}.`;
+  return '';
 }
 
 /** A change not yet made, with the button that withdraws it (nothing is billed for it then). */

@@ -187,6 +187,7 @@ function planCard(offering, catalog, engine, names) {
       const item = quote.offerings[0].items.find((i) => i.productId === x.product.id);
       x.chart.replaceChildren(tierChart({
         points, bounds, current: [current, item.amountWithoutTax], currency,
+        xTitle: names.product(x.product.id), per: period(quote.offerings[0].billingFrequency),
         title: `${names.product(x.product.id)}: price per ${period(quote.offerings[0].billingFrequency)} by quantity (${price.model.toLowerCase()} tiers at ${bounds.join(', ')})`,
       }));
     }

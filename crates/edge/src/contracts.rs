@@ -583,6 +583,9 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             "amountWithoutTax": money_json(p.invoice.amount_without_tax, currency),
             "tax": money_json(p.invoice.tax, currency),
             "amount": money_json(p.invoice.amount, currency),
+            "nextInvoice": p.next_invoice.as_ref().map(|n| json!({
+                "invoiceDate": n.invoice_date.to_string(), "amount": money_json(n.amount, currency),
+            })),
             "request": req.op,
         })
     }
@@ -1073,7 +1076,7 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
         let rows = self
             .db
             .query(stmt!(
-                "SELECT id, action, status, effective_date, invoice_id, error, created_at FROM amendments \
+                "SELECT id, action, status, effective_date, invoice_id, error, created_at, request, quote FROM amendments \
                  WHERE contract_id = ?1 ORDER BY created_at, id",
                 id
             ))
@@ -1081,10 +1084,15 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
         let amendments: Vec<Value> = rows
             .iter()
             .map(|r| {
+                // What it asks (the operation) and what its date invoices, for
+                // pages that say "switch to Annual on Jan 1: $1,440.00".
+                let quote = json_col(r, "quote").unwrap_or(Value::Null);
                 json!({
                     "id": text(r, "id"), "action": text(r, "action"), "status": text(r, "status"),
                     "effectiveDate": text(r, "effective_date"), "invoiceId": text(r, "invoice_id"),
                     "error": json_col(r, "error"), "createdAt": text(r, "created_at"),
+                    "request": json_col(r, "request"), "amount": quote.get("amount"),
+                    "nextInvoice": quote.get("nextInvoice"),
                 })
             })
             .collect();

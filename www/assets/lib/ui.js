@@ -53,10 +53,13 @@ function fieldFor(scope, path) {
  * `.form-error`. Answers the element that shows it.
  */
 export function showError(scope, error) {
-  const text = error.message || String(error);
+  let text = error.message || String(error);
   const field = fieldFor(scope, error.path || '');
   const slot = field && document.getElementById(field.getAttribute('aria-describedby')?.split(' ')[0] ?? '');
   if (slot) {
+    // The API names its field ("customer.email is not…"); a person reads the form's label.
+    const label = field.id && scope.querySelector(`label[for="${CSS.escape(field.id)}"]`)?.textContent?.trim();
+    if (label && error.path) text = text.split(error.path).join(label);
     field.setAttribute('aria-invalid', 'true');
     slot.textContent = text;
     field.focus?.();
