@@ -120,6 +120,12 @@ test('the Worker serves the pages and the package as static assets, with their h
     assert.equal(res.headers.get('x-content-type-options'), 'nosniff', url);
   }
   assert.equal((await fetch(`${stack.url}/_headers`)).status, 404, 'the headers file is not served');
+  // A Content-Security-Policy on the pages: this origin, the package's wasm, Stripe.js; nothing inline.
+  const csp = (await fetch(`${stack.url}/checkout/`)).headers.get('content-security-policy') ?? '';
+  for (const part of ["default-src 'self'", "'wasm-unsafe-eval'", 'https://js.stripe.com', "object-src 'none'", "frame-ancestors 'none'"]) {
+    assert.ok(csp.includes(part), `CSP has ${part}: ${csp}`);
+  }
+  assert.doesNotMatch(csp, /script-src[^;]*'unsafe-inline'/);
   assert.equal((await fetch(`${stack.url}/healthz`)).status, 200);
 });
 

@@ -10,6 +10,8 @@ const CHARTED = new Set(['TIERED', 'VOLUME', 'STAIRSTEP']);
 const plans = document.getElementById('plans');
 const startInput = document.getElementById('start-date');
 const today = api.todayUtc();
+// The controls only re-price; Enter must not submit the page away (no inline handler: the CSP forbids them).
+document.getElementById('controls').addEventListener('submit', (e) => e.preventDefault());
 
 try {
   const [, catalog] = await Promise.all([init(), api.catalog()]);
