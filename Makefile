@@ -31,10 +31,10 @@ dev: setup build
 	node scripts/dev.mjs
 
 ## Starts afresh: removes what `make dev` keeps between runs (local D1 and
-## localstripe's state in .wrangler/state): the next `make dev` publishes the
-## demo catalog and seeds the demo contract again.
+## localstripe's state in .wrangler/state, or QUOTEKIT_STATE_DIR): the next
+## `make dev` publishes the demo catalog and seeds the demo contract again.
 dev-reset:
-	rm -rf .wrangler/state
+	rm -rf "$${QUOTEKIT_STATE_DIR:-.wrangler/state}"
 
 ## The long versions of the proofs (RELIABILITY.md): schemathesis with 200
 ## examples per operation, a thousand checkouts at once, then every fuzz

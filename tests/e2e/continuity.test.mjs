@@ -7,7 +7,7 @@
 // sign-ups that owe nothing issue no invoice; `make dev` keeps a published
 // catalog across restarts.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -199,7 +199,22 @@ describe('make dev', () => {
     proc.kill('SIGTERM');
   });
 
-  test('a catalog published while it runs is still the catalog after a restart', async () => {
+  test('with another Stripe, its keys and its Stripe.js reach the pages', async () => {
+    const state = mkdtempSync(path.join(os.tmpdir(), 'quotekit-dev-'));
+    const port = await freePort();
+    const env = { PORT: String(port), QUOTEKIT_STATE_DIR: state, STRIPE_API_BASE: 'http://127.0.0.1:9', STRIPE_SECRET_KEY: 'sk_test_mine',
+      STRIPE_PUBLISHABLE_KEY: 'pk_test_mine', STRIPE_JS_URL: 'http://127.0.0.1:9/js.stripe.com/v3/' };
+    try {
+      const dev = await startDev(env);
+      const config = await (await fetch(`http://127.0.0.1:${port}/api/selfService/config`)).json();
+      assert.deepEqual(config.stripe, { publishableKey: 'pk_test_mine', jsUrl: 'http://127.0.0.1:9/js.stripe.com/v3/' });
+      await stopDev(dev);
+    } finally {
+      rmSync(state, { recursive: true, force: true });
+    }
+  });
+
+  test('a catalog published while it runs is still the catalog after a restart; make dev-reset starts afresh', async () => {
     const state = mkdtempSync(path.join(os.tmpdir(), 'quotekit-dev-'));
     const port = await freePort();
     const env = { PORT: String(port), STRIPE_PORT: String(await freePort()), QUOTEKIT_STATE_DIR: state };
@@ -220,6 +235,13 @@ describe('make dev', () => {
       assert.equal(after.version, '2', 'not republished over');
       assert.equal(after.body.products.find((p) => p.id === 'prod_seats').name, 'Team members');
       assert.match(dev.out, /as published before/);
+      await stopDev(dev);
+      // make dev-reset starts afresh: the demo catalog again.
+      execFileSync('make', ['--no-print-directory', 'dev-reset'], { cwd: ROOT, env: { ...process.env, QUOTEKIT_STATE_DIR: state } });
+      dev = await startDev(env);
+      const fresh = await get();
+      assert.equal(fresh.version, '1');
+      assert.equal(fresh.body.products.find((p) => p.id === 'prod_seats').name, 'Seats');
       await stopDev(dev);
     } finally {
       rmSync(state, { recursive: true, force: true });
