@@ -19,7 +19,7 @@ use chrono::NaiveDate;
 
 use crate::catalog::{Catalog, Id, Rate};
 use crate::contract::{ArrearsPiece, Contract, ContractLine, ContractProduct, ContractStatus};
-use crate::error::{Error, ErrorCode, Result};
+use crate::error::{Error, ErrorCode, Result, overflow};
 use crate::invoice::{Billed, Invoice, InvoiceLine, prorate};
 use crate::period::{Piece, Timing};
 
@@ -49,16 +49,14 @@ pub fn due(catalog: &Catalog, contract: &Contract, through: NaiveDate) -> Result
     let mut after = contract.clone();
     let mut out = Vec::new();
     // What a canceled contract still owes in arrears is below.
-    for (i, line) in in_force(&mut after).iter_mut().enumerate() {
-        let path = format!("contract.offerings[{i}]");
-        let overflow = || Error::new(ErrorCode::Overflow, path.clone(), "a date or an amount is out of range");
-        let rate = rate_of(catalog, line, &path)?;
+    for (path, line, rate) in in_force(catalog, &mut after)? {
+        let too_large = || overflow(&path);
         while out.len() < MAX_PERIODS {
             let from = line.invoiced_through.max(line.schedule.service_start);
             if contract.end_date.is_some_and(|e| from >= e) {
                 break;
             }
-            let period = line.schedule.period_holding(from).ok_or_else(overflow)?;
+            let period = line.schedule.period_holding(from).ok_or_else(too_large)?;
             let end = contract.end_date.map_or(period.end, |e| period.end.min(e));
             let piece = Piece { start: from, end, ..period };
             let invoice_date = match rate.timing {
@@ -86,10 +84,9 @@ pub fn due(catalog: &Catalog, contract: &Contract, through: NaiveDate) -> Result
     let mut pieces: Vec<DuePeriod> = Vec::new();
     for (i, piece) in std::mem::take(&mut after.unbilled).into_iter().enumerate() {
         let path = format!("contract.unbilledArrears[{i}]");
-        let overflow = || Error::new(ErrorCode::Overflow, path.clone(), "a date or an amount is out of range");
         let mut rest = Some(piece);
         while let Some(piece) = rest.take() {
-            let period = piece.schedule.period_holding(piece.start).ok_or_else(overflow)?;
+            let period = piece.schedule.period_holding(piece.start).ok_or_else(|| overflow(&path))?;
             if period.end > through || out.len().saturating_add(pieces.len()) >= MAX_PERIODS {
                 kept.push(piece);
                 break;
@@ -140,16 +137,24 @@ fn outside(piece: Piece, gaps: &[(NaiveDate, NaiveDate)]) -> Vec<Piece> {
     parts
 }
 
-/// The lines in force: none on a canceled contract.
-fn in_force(contract: &mut Contract) -> &mut [ContractLine] {
-    if contract.status == ContractStatus::Canceled { &mut [] } else { &mut contract.offerings }
-}
-
-/// The rate a line bills on in `catalog` (`UNKNOWN_RATE` at its path if gone).
-fn rate_of<'c>(catalog: &'c Catalog, line: &ContractLine, path: &str) -> Result<&'c Rate> {
-    line.terms(catalog).map(|(_, rate)| rate).ok_or_else(|| {
-        Error::new(ErrorCode::UnknownRate, format!("{path}.rateId"), "the line's rate is not in the catalog")
-    })
+/// The lines in force (none on a canceled contract), each with its path and
+/// the rate it bills on in `catalog` (`UNKNOWN_RATE` at its path if gone).
+fn in_force<'a, 'c>(
+    catalog: &'c Catalog,
+    contract: &'a mut Contract,
+) -> Result<Vec<(String, &'a mut ContractLine, &'c Rate)>> {
+    let lines = if contract.status == ContractStatus::Canceled { &mut [][..] } else { &mut contract.offerings[..] };
+    lines
+        .iter_mut()
+        .enumerate()
+        .map(|(i, line)| {
+            let path = format!("contract.offerings[{i}]");
+            let (_, rate) = line.terms(catalog).ok_or_else(|| {
+                Error::new(ErrorCode::UnknownRate, format!("{path}.rateId"), "the line's rate is not in the catalog")
+            })?;
+            Ok((path, line, rate))
+        })
+        .collect()
 }
 
 /// The lines of one piece: each product priced for a whole period at its
@@ -258,10 +263,8 @@ pub fn resume(
     }
     let mut after = contract.clone();
     let mut out = Vec::new();
-    for (i, line) in in_force(&mut after).iter_mut().enumerate() {
-        let path = format!("contract.offerings[{i}]");
-        let overflow = || Error::new(ErrorCode::Overflow, path.clone(), "a date or an amount is out of range");
-        let rate = rate_of(catalog, line, &path)?;
+    for (path, line, rate) in in_force(catalog, &mut after)? {
+        let too_large = || overflow(&path);
         let cut = |d: NaiveDate| contract.end_date.map_or(d, |e| d.min(e));
         let bill = |piece: Piece, out: &mut Vec<DuePeriod>| -> Result<()> {
             let lines = piece_lines(catalog, &line.offering_id, rate, &line.products, &piece, &path)?;
@@ -274,7 +277,7 @@ pub fn resume(
             });
             Ok(())
         };
-        for piece in line.schedule.pieces(line.invoiced_through, cut(suspended_on)).ok_or_else(overflow)? {
+        for piece in line.schedule.pieces(line.invoiced_through, cut(suspended_on)).ok_or_else(too_large)? {
             for part in outside(piece, earlier) {
                 bill(part, &mut out)?;
             }
@@ -285,7 +288,7 @@ pub fn resume(
         }
         match rate.timing {
             Timing::InAdvance => {
-                let period = line.schedule.period_holding(resumed_on).ok_or_else(overflow)?;
+                let period = line.schedule.period_holding(resumed_on).ok_or_else(too_large)?;
                 let piece = Piece { start: resumed_on, end: cut(period.end), ..period };
                 bill(piece, &mut out)?;
                 line.invoiced_through = piece.end;
