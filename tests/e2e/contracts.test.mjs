@@ -168,6 +168,23 @@ describe('payments and credits', () => {
     assert.equal(again.json.invoice.creditApplied, Math.min(down.json.creditBalance, again.json.invoice.amount));
   });
 
+  test('reverting a change credits the open invoice it left: nothing owed, no credit left over', async () => {
+    // Collected by invoice (importContract's default): the increase is left open.
+    const { contract, account } = await importContract(stack, teamContract(), { name: 'Revert Co' });
+    const seats = (n) => ({ action: 'QUANTITY_CHANGE', contractId: contract.id,
+      payload: { offerings: [{ offeringId: 'offr_team', products: [{ productId: 'prod_seats', quantity: n }] }] } });
+    const up = await change(seats(11), '2026-01-16');
+    assert.equal(up.status, 200, up.text);
+    assert.equal(up.json.invoice.status, 'OPEN');
+    const down = await change(seats(10), '2026-01-16');
+    assert.equal(down.status, 200, down.text);
+    assert.equal(down.json.invoice.amount, -up.json.invoice.amount);
+    const [inv] = d1(stack, `SELECT status, amount_due FROM invoices WHERE id = '${up.json.invoice.id}'`);
+    assert.deepEqual([inv.status, Number(inv.amount_due)], ['PAID', 0]);
+    const [acct] = d1(stack, `SELECT credit_balance FROM accounts WHERE id = '${account.id}'`);
+    assert.equal(Number(acct.credit_balance), 0);
+  });
+
   test('a declined charge applies nothing (status FAILED)', async () => {
     // The free plan: nothing to pay at sign-up, so the declining card is saved; then a paid add-on.
     const s = await signUp({ offering: 'offr_free', rate: 'rate_free_monthly', card: 'pm_card_chargeCustomerFail', seats: 2 });

@@ -186,6 +186,9 @@ describe('pricing page', () => {
     assert.match(await team.locator('[data-figure=perPeriod]').textContent(), /\/ year/);
     // A tiered product has its chart, with the tiers marked.
     assert.ok(await page.locator('.plan[data-offering=offr_team] svg.chart .tier').count() >= 1);
+    // Its axes say what they measure: the product along, the price per period up.
+    const axes = await page.locator('.plan[data-offering=offr_team] svg.chart .axis-title').allTextContents();
+    assert.deepEqual(axes.sort(), ['Price per year', 'Storage (GB)']);
     await done(page);
 
     // Three of them through checkout: the review's total is the invoice the API stores.
@@ -341,6 +344,8 @@ describe('portal', () => {
     await page.waitForURL('**/portal/');
     await page.waitForFunction(() => document.body.dataset.status === 'ready');
     assert.match(await page.locator('#account-name').textContent(), /Acme <b>Inc<\/b>/);
+    // How far the contract is invoiced, not "paid": an open invoice may be unpaid.
+    assert.ok((await page.locator('[data-contract] thead th').allTextContents()).includes('Invoiced through'));
     await shot(page, '08-portal');
     await done(page);
 

@@ -61,6 +61,10 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
                 money_json(total, currency).to_string(),
                 due_text.as_str()
             ));
+            // Paid or changed meanwhile: the whole batch fails (409, retried), so
+            // no credit is counted as applied that was not.
+            statements
+                .push(stmt!("INSERT INTO write_guards (id, why) SELECT 'changed-nothing', '' WHERE changes() = 0"));
             left = rest;
         }
         Ok((statements, left))

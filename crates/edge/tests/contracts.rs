@@ -749,3 +749,19 @@ fn reverting_a_change_credits_the_open_invoice_it_left_so_the_customer_owes_noth
     let (_, acct) = c.secret("GET", &format!("/api/accounts/{account}"), None);
     assert_eq!(acct["creditBalance"].to_string(), "0.00", "nothing owed, nothing left over: {acct}");
 }
+
+#[test]
+fn a_guarded_update_that_changed_nothing_fails_its_whole_batch() {
+    use edge::db::{Db, DbError, Stmt};
+    let a = setup();
+    let before = a.db.dump();
+    let batch = vec![
+        Stmt { sql: "UPDATE accounts SET name = 'x' WHERE id = 'acct_none'", params: vec![] },
+        Stmt {
+            sql: "INSERT INTO write_guards (id, why) SELECT 'changed-nothing', '' WHERE changes() = 0",
+            params: vec![],
+        },
+    ];
+    assert!(matches!(pollster::block_on(a.db.batch(batch)), Err(DbError::Conflict(_))));
+    assert_eq!(a.db.dump(), before);
+}
