@@ -56,7 +56,7 @@ fn every_quote_vector_through_the_api() {
         } else {
             json!({ "error": { "code": body["code"], "path": body["path"] } })
         };
-        if let Err(diff) = pricing::golden::matches(expected, &actual) {
+        if let Err(diff) = golden::matches(expected, &actual) {
             panic!("{name}: {diff}\nanswer: {}", r.body);
         }
         ran += 1;

@@ -13,7 +13,6 @@
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::catalog::{Catalog, Id, Offering, Rate};
@@ -25,7 +24,7 @@ use crate::period::{Piece, Schedule, Timing};
 use crate::quote::quantities;
 
 /// The contract after a change and the invoice the change issues.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangePreview {
     /// The contract in force after the change.
     pub contract: Contract,

@@ -2,8 +2,6 @@
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use serde::Serialize;
-use serde::ser::SerializeStruct;
 use serde_json::Value;
 
 use crate::catalog::{Catalog, Id, Offering, Rate};
@@ -11,11 +9,9 @@ use crate::error::{Error, ErrorCode, Result, overflow};
 use crate::json::{Doc, Path, clip};
 use crate::period::{Schedule, add_months};
 use crate::quote::quantities;
-use crate::serde_money;
 
 /// Whether a contract is in force.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ContractStatus {
     /// In force.
     Active,
@@ -24,8 +20,7 @@ pub enum ContractStatus {
 }
 
 /// A contract: what a customer has bought, one line per offering.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Contract {
     /// The contract's id (not checked by the engine).
     pub id: String,
@@ -34,22 +29,18 @@ pub struct Contract {
     /// ISO currency code; equal to the catalog's.
     pub currency: String,
     /// The sign-up's start date.
-    #[serde(serialize_with = "serde_money::date")]
     pub start_date: NaiveDate,
     /// Exclusive end; `null` is evergreen.
-    #[serde(serialize_with = "serde_money::option_date")]
     pub end_date: Option<NaiveDate>,
     /// The lines.
     pub offerings: Vec<ContractLine>,
     /// Stretches of `IN_ARREARS` lines on terms a change replaced, not yet
     /// invoiced: the billing run invoices each at the end of its period
     /// (`unbilledArrears` in JSON, absent when empty).
-    #[serde(rename = "unbilledArrears", skip_serializing_if = "Vec::is_empty")]
     pub unbilled: Vec<ArrearsPiece>,
     /// The published catalog version the contract's lines are priced on
     /// (`catalogVersion`, set by the API; the engine only reads it, to mark
     /// the pieces a change keeps on those terms).
-    #[serde(skip)]
     pub catalog_version: Option<i64>,
 }
 
@@ -78,24 +69,6 @@ pub struct ArrearsPiece {
     pub products: Vec<ContractProduct>,
 }
 
-impl Serialize for ArrearsPiece {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("ArrearsPiece", 8)?;
-        st.serialize_field("offeringId", &self.offering_id)?;
-        st.serialize_field("rateId", &self.rate_id)?;
-        st.serialize_field("serviceStart", &serde_money::Date(&self.schedule.service_start))?;
-        st.serialize_field("anchorDate", &serde_money::Date(&self.schedule.anchor_date))?;
-        st.serialize_field("anchorDay", &self.schedule.anchor_day)?;
-        st.serialize_field("start", &serde_money::Date(&self.start))?;
-        st.serialize_field("end", &serde_money::Date(&self.end))?;
-        st.serialize_field("products", &self.products)?;
-        if let Some(v) = self.catalog_version {
-            st.serialize_field("catalogVersion", &v)?;
-        }
-        st.end()
-    }
-}
-
 /// One offering on a contract, with its periods.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContractLine {
@@ -112,28 +85,12 @@ pub struct ContractLine {
 }
 
 /// A product's quantity on a contract line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContractProduct {
     /// The product.
     pub product_id: Id,
     /// Its quantity.
-    #[serde(serialize_with = "serde_money::decimal")]
     pub quantity: Decimal,
-}
-
-impl Serialize for ContractLine {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("ContractLine", 7)?;
-        st.serialize_field("offeringId", &self.offering_id)?;
-        st.serialize_field("rateId", &self.rate_id)?;
-        st.serialize_field("serviceStart", &serde_money::Date(&self.schedule.service_start))?;
-        st.serialize_field("anchorDate", &serde_money::Date(&self.schedule.anchor_date))?;
-        st.serialize_field("anchorDay", &self.schedule.anchor_day)?;
-        st.serialize_field("invoicedThrough", &serde_money::Date(&self.invoiced_through))?;
-        st.serialize_field("products", &self.products)?;
-        st.end()
-    }
 }
 
 const DOC: Doc = Doc::Request;

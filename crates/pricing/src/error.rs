@@ -66,18 +66,12 @@ impl fmt::Display for ErrorCode {
     }
 }
 
-impl serde::Serialize for ErrorCode {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
 /// An error the engine reports instead of a price.
 ///
 /// `path` names the offending field in the input it came from
 /// (`quote.offerings[0].items[1].quantity`, or relative to the catalog for
 /// [`ErrorCode::InvalidCatalog`]). Serialises as `{ "code", "path", "message" }`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{code} at {path}: {message}")]
 pub struct Error {
     /// The stable machine code.

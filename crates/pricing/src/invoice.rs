@@ -3,7 +3,6 @@
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use serde::Serialize;
 
 use crate::arith;
 use crate::catalog::{Catalog, Id};
@@ -11,31 +10,24 @@ use crate::error::{Result, overflow};
 use crate::json::AsPath;
 use crate::money::Currency;
 use crate::period::Piece;
-use crate::serde_money;
 
 /// An invoice: what one event (a sign-up, a change, a period) charges.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invoice {
     /// The date the invoice is issued.
-    #[serde(serialize_with = "serde_money::date")]
     pub invoice_date: NaiveDate,
     /// Sum of the lines' amounts.
-    #[serde(serialize_with = "serde_money::decimal")]
     pub amount_without_tax: Decimal,
     /// Sum of the lines' tax.
-    #[serde(serialize_with = "serde_money::decimal")]
     pub tax: Decimal,
     /// `amountWithoutTax + tax`; negative for a credit.
-    #[serde(serialize_with = "serde_money::decimal")]
     pub amount: Decimal,
     /// The lines, charges positive and credits negative; none of zero amount.
     pub lines: Vec<InvoiceLine>,
 }
 
 /// One product's charge or credit for a piece of a period.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvoiceLine {
     /// The offering billed.
     pub offering_id: Id,
@@ -44,21 +36,16 @@ pub struct InvoiceLine {
     /// The product billed.
     pub product_id: Id,
     /// The quantity priced.
-    #[serde(serialize_with = "serde_money::decimal")]
     pub quantity: Decimal,
     /// First day covered.
-    #[serde(serialize_with = "serde_money::date")]
     pub period_start: NaiveDate,
     /// First day not covered.
-    #[serde(serialize_with = "serde_money::date")]
     pub period_end: NaiveDate,
     /// `days(periodStart, periodEnd) / days(whole period)`, shown with six decimals.
     pub proration_factor: ProrationFactor,
     /// `round(price × factor)`, from full precision; negative for a credit.
-    #[serde(serialize_with = "serde_money::decimal")]
     pub amount: Decimal,
     /// `round(amount × tax rate)`; 0 until tax is applied.
-    #[serde(serialize_with = "serde_money::decimal")]
     pub tax: Decimal,
 }
 
@@ -152,12 +139,6 @@ impl std::fmt::Display for ProrationFactor {
         let mut text = String::with_capacity(12);
         self.write_to(&mut text);
         f.write_str(&text)
-    }
-}
-
-impl Serialize for ProrationFactor {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
     }
 }
 

@@ -6,14 +6,12 @@ mod catalog;
 mod change;
 mod contract;
 mod error;
-pub mod golden;
 mod invoice;
 mod json;
 mod money;
 mod period;
 pub mod price;
 mod quote;
-mod serde_money;
 mod write_json;
 
 pub use chrono::NaiveDate;

@@ -2,7 +2,6 @@
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use serde::Serialize;
 use serde_json::Value;
 
 use crate::catalog::{Catalog, Id, Offering};
@@ -11,7 +10,6 @@ use crate::error::{Error, ErrorCode, Result, overflow};
 use crate::invoice::{Billed, Invoice, prorate};
 use crate::json::{AsPath, Doc, Path, clip};
 use crate::period::{Frequency, Schedule, Timing, add_days, add_months};
-use crate::serde_money;
 
 /// A validated sign-up quote request: ids resolved, every product of each
 /// offering given a quantity within its bounds.
@@ -178,22 +176,17 @@ fn quantity(catalog: &Catalog, offering: &Offering, pos: usize, v: &Value, path:
 }
 
 /// The priced quote: one period of everything, and the first invoice.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Quote {
     /// ISO currency code.
     pub currency: &'static str,
     /// Start of service.
-    #[serde(serialize_with = "serde_money::date")]
     pub start_date: NaiveDate,
     /// The latest offering end date; `null` when no offering has a term.
-    #[serde(serialize_with = "serde_money::option_date")]
     pub end_date: Option<NaiveDate>,
     /// One period of every offering.
-    #[serde(serialize_with = "serde_money::decimal")]
     pub amount_without_tax: Decimal,
     /// Equal to `amountWithoutTax` (ESTIMATE applies no tax).
-    #[serde(serialize_with = "serde_money::decimal")]
     pub amount: Decimal,
     /// `amountWithoutTax` grouped by frequency.
     pub recurring: Vec<Recurring>,
@@ -202,24 +195,20 @@ pub struct Quote {
     /// What the customer pays at sign-up.
     pub first_invoice: Invoice,
     /// The earliest date after `startDate` on which anything is invoiced.
-    #[serde(serialize_with = "serde_money::date")]
     pub next_invoice_date: NaiveDate,
 }
 
 /// The sum for one billing frequency.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recurring {
     /// The frequency.
     pub billing_frequency: Frequency,
     /// One period of every offering billed at it.
-    #[serde(serialize_with = "serde_money::decimal")]
     pub amount_without_tax: Decimal,
 }
 
 /// One offering of a quote.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QuoteOffering {
     /// The offering.
     pub offering_id: Id,
@@ -230,48 +219,28 @@ pub struct QuoteOffering {
     /// The rate's timing.
     pub billing_timing: Timing,
     /// `addMonths(startDate, termMonths)`; `null` when evergreen.
-    #[serde(serialize_with = "serde_money::option_date")]
     pub end_date: Option<NaiveDate>,
     /// Sum of the items.
-    #[serde(serialize_with = "serde_money::decimal")]
     pub amount_without_tax: Decimal,
     /// Equal to `amountWithoutTax`.
-    #[serde(serialize_with = "serde_money::decimal")]
     pub amount: Decimal,
     /// Every product of the offering, in catalog order.
     pub items: Vec<QuoteItem>,
     /// The line's periods (kept for the contract, not serialised).
-    #[serde(skip)]
     pub schedule: Schedule,
 }
 
 /// One product of a quoted offering.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QuoteItem {
     /// The product.
     pub product_id: Id,
     /// Its quantity.
-    #[serde(serialize_with = "serde_money::decimal")]
     pub quantity: Decimal,
     /// `round(price(q))` for one whole period.
-    #[serde(serialize_with = "serde_money::decimal")]
     pub amount_without_tax: Decimal,
     /// Equal to `amountWithoutTax`.
-    #[serde(serialize_with = "serde_money::decimal")]
     pub amount: Decimal,
-}
-
-impl Serialize for Frequency {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl Serialize for Timing {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
 }
 
 /// Prices a validated request (see [`estimate`](crate::estimate) for JSON).

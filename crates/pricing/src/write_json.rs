@@ -1,7 +1,8 @@
-//! The engine's JSON output, written by hand into one `String`: the same
-//! shapes as the `serde::Serialize` impls (a test keeps the two identical),
-//! several times faster than going through `serde_json`'s writer, which
-//! matters in the browser where every slider move prices a quote.
+//! The engine's one JSON writer: every output (quote, change preview,
+//! contract, invoice, billing, error) written by hand into one `String`,
+//! amounts with their currency's decimals. Several times faster than going
+//! through `serde_json`'s writer, which matters in the browser where every
+//! slider move prices a quote; the vectors pin its output byte for byte.
 
 use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;

@@ -46,7 +46,7 @@ fn every_suspension_vector_resumes_as_expected() {
         )
         .unwrap();
         let actual = json!({ "resumption": serde_json::from_str::<Value>(&pricing::to_json(&billing)).unwrap() });
-        if let Err(why) = pricing::golden::matches(&case["expected"], &actual) {
+        if let Err(why) = golden::matches(&case["expected"], &actual) {
             panic!("{}: {why}\n  actual: {actual}", f.display());
         }
     }
@@ -56,5 +56,5 @@ fn every_suspension_vector_resumes_as_expected() {
 fn the_runner_fails_on_a_wrong_figure() {
     let expected = json!({ "resumption": { "invoices": [ { "amountWithoutTax": 135.48 } ] } });
     let actual = json!({ "resumption": { "invoices": [ { "amountWithoutTax": 240 } ] } });
-    assert!(pricing::golden::matches(&expected, &actual).is_err());
+    assert!(golden::matches(&expected, &actual).is_err());
 }

@@ -25,9 +25,7 @@ fn run_folder(dir: &Path) -> usize {
         .filter_map(|f| {
             let case: Value = serde_json::from_str(&std::fs::read_to_string(f).unwrap())
                 .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
-            pricing::golden::check(&case)
-                .err()
-                .map(|why| format!("{}: {why}", f.file_name().unwrap().to_string_lossy()))
+            golden::check(&case).err().map(|why| format!("{}: {why}", f.file_name().unwrap().to_string_lossy()))
         })
         .collect();
     assert!(failures.is_empty(), "{} of {} vectors fail:\n{}", failures.len(), files.len(), failures.join("\n"));

@@ -500,7 +500,7 @@ impl Call<'_> {
 
 /// Compares an answer with a vector's `expected` the way every layer does.
 pub fn check(name: &str, expected: &Value, actual: &Value) {
-    if let Err(diff) = pricing::golden::matches(expected, actual) {
+    if let Err(diff) = golden::matches(expected, actual) {
         panic!("{name}: {diff}\nactual: {actual}");
     }
 }

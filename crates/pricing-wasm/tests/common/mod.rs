@@ -39,7 +39,7 @@ pub fn every_vector_passes() {
         .filter_map(|(folder, name, text)| {
             let case: Value = serde_json::from_str(text).unwrap();
             let actual = outcome(&case);
-            pricing::golden::matches(&case["expected"], &actual).err().map(|why| format!("{folder}/{name}: {why}"))
+            golden::matches(&case["expected"], &actual).err().map(|why| format!("{folder}/{name}: {why}"))
         })
         .collect();
     assert!(failures.is_empty(), "{} of {} vectors fail:\n{}", failures.len(), VECTORS.len(), failures.join("\n"));
@@ -50,7 +50,7 @@ pub fn every_vector_passes() {
 pub fn the_json_entry_points_match_the_engine() {
     for (_, name, text) in VECTORS {
         let case: Value = serde_json::from_str(text).unwrap();
-        let native = pricing::golden::run(&case);
+        let native = golden::run(&case);
         let today = case["today"].as_str().map(str::to_owned);
         let result = match case.get("operation").filter(|o| !o.is_null()) {
             Some(op) => {

@@ -13,13 +13,11 @@ mod tiers;
 mod volume;
 
 use rust_decimal::Decimal;
-use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::arith;
 use crate::error::Result;
 use crate::json::{Doc, Path};
-use crate::serde_money;
 
 pub use tiers::{Tier, TierTable};
 
@@ -52,28 +50,21 @@ pub enum PriceModel {
 }
 
 /// One tier's share of a price: what `explain` returns.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TierCharge {
     /// The tier's index in the table (`None` for untiered models).
     pub tier: Option<usize>,
     /// Units above this bound fall in the tier (exclusive).
-    #[serde(serialize_with = "serde_money::decimal")]
     pub from: Decimal,
     /// The tier's inclusive upper bound, `None` when open.
-    #[serde(serialize_with = "serde_money::option_decimal")]
     pub up_to: Option<Decimal>,
     /// The units this tier charges (packages, for `PACKAGE`).
-    #[serde(serialize_with = "serde_money::decimal")]
     pub units: Decimal,
     /// The amount per unit applied.
-    #[serde(serialize_with = "serde_money::decimal")]
     pub unit_amount: Decimal,
     /// The flat amount applied.
-    #[serde(serialize_with = "serde_money::decimal")]
     pub flat_amount: Decimal,
     /// `units × unitAmount + flatAmount`, full precision.
-    #[serde(serialize_with = "serde_money::decimal")]
     pub amount: Decimal,
 }
 
