@@ -21,6 +21,7 @@ pub mod reads;
 pub mod records;
 pub mod reprice;
 pub mod router;
+pub mod secrets;
 pub mod session;
 pub mod signup;
 pub mod stripe;

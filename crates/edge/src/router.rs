@@ -9,6 +9,7 @@ use crate::catalogs;
 use crate::db::{Db, DbError, int, text};
 use crate::ids::Random;
 use crate::input;
+use crate::secrets::constant_time_eq;
 use crate::stripe::Stripe;
 use crate::{App, Now, stmt};
 
@@ -85,12 +86,6 @@ impl Principal {
             _ => None,
         }
     }
-}
-
-/// Compares without an early exit, so timing tells nothing about the key.
-#[must_use]
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Which route `method path` is, with its path parameters.

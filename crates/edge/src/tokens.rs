@@ -11,7 +11,7 @@ use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use crate::router::constant_time_eq;
+use crate::secrets::constant_time_eq;
 
 type HmacSha256 = Hmac<Sha256>;
 

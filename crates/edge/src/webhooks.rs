@@ -9,7 +9,7 @@ use sha2::Sha256;
 use crate::api::{ApiError, ApiResult, Request};
 use crate::db::{Db, DbError, text};
 use crate::ids::Random;
-use crate::router::constant_time_eq;
+use crate::secrets::constant_time_eq;
 use crate::stripe::Stripe;
 use crate::{App, Now, stmt};
 
