@@ -21,7 +21,7 @@ use crate::error::{Error, ErrorCode, Result, overflow};
 use crate::invoice::{Billed, Invoice, InvoiceLine, prorate};
 use crate::json::{Doc, Path, clip, parse_date, parse_date_time_date};
 use crate::period::{Piece, Schedule, Timing};
-use crate::quote::quantities;
+use crate::quantities::quantities;
 
 /// The contract after a change and the invoice the change issues.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,7 +8,7 @@ use crate::catalog::{Catalog, Id, Offering, Rate};
 use crate::error::{Error, ErrorCode, Result, overflow};
 use crate::json::{Doc, Path, clip};
 use crate::period::{Schedule, add_months};
-use crate::quote::quantities;
+use crate::quantities::quantities;
 
 /// Whether a contract is in force.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

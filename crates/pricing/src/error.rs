@@ -93,21 +93,8 @@ impl Error {
     /// The same error, its path prefixed (`operations[1].` + `payload…`).
     #[must_use]
     pub fn prefixed(mut self, prefix: &str) -> Self {
-        self.path = join_path(prefix, &self.path);
+        self.path = crate::path::join_path(prefix, &self.path);
         self
-    }
-}
-
-/// `a.b` (or `a[0]` when `b` starts with a bracket); either side may be empty.
-pub(crate) fn join_path(prefix: &str, path: &str) -> String {
-    if prefix.is_empty() {
-        path.to_owned()
-    } else if path.is_empty() {
-        prefix.to_owned()
-    } else if path.starts_with('[') {
-        format!("{prefix}{path}")
-    } else {
-        format!("{prefix}.{path}")
     }
 }
 
@@ -117,7 +104,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// An amount or date that no longer fits: reported at `path`.
 #[cold]
 #[inline(never)]
-pub(crate) fn overflow<P: crate::json::AsPath + ?Sized>(path: &P) -> Error {
+pub(crate) fn overflow<P: crate::path::AsPath + ?Sized>(path: &P) -> Error {
     Error::new(
         ErrorCode::Overflow,
         path.render(),

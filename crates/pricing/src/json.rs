@@ -10,62 +10,8 @@ use serde_json::{Map, Value};
 
 use crate::arith;
 use crate::error::{Error, ErrorCode, Result};
-
-/// A JSON path, rendered to text only when an error needs it.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Path<'a> {
-    /// A path given as text (`quote.offerings`).
-    Text(&'a str),
-    /// `parent.key`.
-    Key(&'a Path<'a>, &'a str),
-    /// `parent[index]`.
-    Index(&'a Path<'a>, usize),
-}
-
-impl<'a> Path<'a> {
-    pub(crate) fn key(&'a self, key: &'a str) -> Path<'a> {
-        Path::Key(self, key)
-    }
-
-    pub(crate) fn index(&'a self, index: usize) -> Path<'a> {
-        Path::Index(self, index)
-    }
-}
-
-impl std::fmt::Display for Path<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Path::Text(t) => f.write_str(t),
-            Path::Key(parent, key) => f.write_str(&crate::error::join_path(&parent.to_string(), key)),
-            Path::Index(parent, i) => write!(f, "{parent}[{i}]"),
-        }
-    }
-}
-
-/// Anything that names a JSON path: text, or a path rendered only when an
-/// error needs it.
-pub trait AsPath {
-    /// The path as text (`quote.offerings[0].items[1].quantity`).
-    fn render(&self) -> String;
-}
-
-impl AsPath for str {
-    fn render(&self) -> String {
-        self.to_owned()
-    }
-}
-
-impl AsPath for String {
-    fn render(&self) -> String {
-        self.clone()
-    }
-}
-
-impl AsPath for Path<'_> {
-    fn render(&self) -> String {
-        self.to_string()
-    }
-}
+pub use crate::path::AsPath;
+pub(crate) use crate::path::Path;
 
 /// Which document is being read: catalog errors are all `INVALID_CATALOG`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,7 +59,7 @@ impl Doc {
         key: &str,
         path: &P,
     ) -> Result<&'a Value> {
-        self.field(obj, key).ok_or_else(|| self.missing(&crate::error::join_path(&path.render(), key), key))
+        self.field(obj, key).ok_or_else(|| self.missing(&crate::path::join_path(&path.render(), key), key))
     }
 
     pub(crate) fn object<'a, P: AsPath + ?Sized>(self, v: &'a Value, path: &P) -> Result<&'a Map<String, Value>> {

@@ -9,8 +9,10 @@ mod error;
 mod invoice;
 mod json;
 mod money;
+mod path;
 mod period;
 pub mod price;
+mod quantities;
 mod quote;
 mod write_json;
 
