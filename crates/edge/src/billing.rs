@@ -21,7 +21,7 @@ use crate::charges::Settled;
 use crate::contracts::{ContractRow, collects_automatically, load_account, parse_change};
 use crate::db::{Db, DbError, int, json as json_col, text};
 use crate::ids::{Random, new_id};
-use crate::records::{InvoiceFigures, InvoiceHead, Payment, engine_json, insert_invoice, invoice_view, minor_units};
+use crate::records::{InvoiceFigures, InvoiceHead, Payment, engine_json, insert_invoice, invoice_view};
 use crate::session::claim_expired;
 use crate::stripe::{Charge, Stripe, StripeError};
 
@@ -566,7 +566,7 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
         let charge = Charge {
             customer: &customer,
             payment_method: &pm,
-            amount: minor_units(due, &currency).ok_or_else(ApiError::internal)?,
+            amount: pricing::to_minor_units(due, &currency).ok_or_else(ApiError::internal)?,
             currency: currency.to_ascii_lowercase(),
             metadata: vec![("quotekit_invoice", invoice_id.to_owned()), ("quotekit_contract", contract_id.clone())],
         };

@@ -13,7 +13,7 @@ use crate::catalogs::{self, Published};
 use crate::charges::Settled;
 use crate::db::{Db, Row, Stmt, int, json as json_col, text};
 use crate::ids::{Random, new_id};
-use crate::records::{InvoiceFigures, InvoiceHead, Payment, insert_invoice, invoice_view, minor_units, money_json};
+use crate::records::{InvoiceFigures, InvoiceHead, Payment, insert_invoice, invoice_view, money_json};
 use crate::session::claim_expired;
 use crate::stripe::{Charge, Stripe, StripeError};
 use crate::{App, Now, stmt};
@@ -800,7 +800,7 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
         let charge = Charge {
             customer: &customer,
             payment_method: &pm,
-            amount: minor_units(charged, &plan.currency).ok_or_else(ApiError::internal)?,
+            amount: pricing::to_minor_units(charged, &plan.currency).ok_or_else(ApiError::internal)?,
             currency: plan.currency.to_ascii_lowercase(),
             metadata: vec![("quotekit_amendment", plan.amendment_id.clone()), ("quotekit_contract", c.id.clone())],
         };

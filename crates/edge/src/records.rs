@@ -190,14 +190,3 @@ pub fn payment_row_view(r: &crate::db::Row) -> Value {
     }
     .view()
 }
-
-/// An amount in the currency's minor units (the amount is already rounded).
-pub fn minor_units(amount: Decimal, currency: &str) -> Option<i64> {
-    let exponent = pricing::minor_units(currency)?;
-    let scale = 10_i64.checked_pow(exponent)?;
-    let scaled = amount.checked_mul(Decimal::from(scale))?;
-    if !scaled.fract().is_zero() {
-        return None;
-    }
-    i64::try_from(scaled).ok()
-}

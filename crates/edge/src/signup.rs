@@ -10,7 +10,7 @@ use crate::catalogs::{self, Published};
 use crate::db::{Db, DbError, Stmt};
 use crate::ids::{Random, new_id};
 use crate::input::{Action, PaymentMethodInput, SignUpInput};
-use crate::records::{InvoiceFigures, InvoiceHead, Payment, engine_json, insert_invoice, invoice_view, minor_units};
+use crate::records::{InvoiceFigures, InvoiceHead, Payment, engine_json, insert_invoice, invoice_view};
 use crate::session::{Session, Status, check_transition, claim_expired, seconds_since};
 use crate::stripe::{Charge, Stripe, StripeError};
 use crate::{App, Now, stmt};
@@ -430,7 +430,7 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
         let charge = Charge {
             customer: &customer,
             payment_method: &pm,
-            amount: minor_units(invoice.amount, quote.currency).ok_or_else(ApiError::internal)?,
+            amount: pricing::to_minor_units(invoice.amount, quote.currency).ok_or_else(ApiError::internal)?,
             currency,
             metadata: vec![("quotekit_session", s.id.clone()), ("quotekit_account", s.account_id.clone())],
         };

@@ -105,8 +105,7 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
         }
         let amount = pi.get("amount_received").or_else(|| pi.get("amount")).and_then(Value::as_i64).unwrap_or(0);
         let currency = text(row, "currency").unwrap_or_default();
-        let exponent = pricing::minor_units(&currency).unwrap_or(2);
-        let paid = rust_decimal::Decimal::new(amount, exponent);
+        let paid = pricing::from_minor_units(amount, &currency).unwrap_or_default();
         let payment_id = crate::ids::new_id(&self.rng, "pay_");
         let account = text(row, "account_id").unwrap_or_default();
         let payment = crate::records::Payment {

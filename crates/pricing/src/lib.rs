@@ -27,7 +27,7 @@ pub use contract::{Contract, ContractLine, ContractProduct, ContractStatus};
 pub use error::{Error, ErrorCode, Result};
 pub use invoice::{Address, Invoice, InvoiceLine, ProrationFactor, factor_text};
 pub use json::{AsPath, parse_date, parse_date_time_date, parse_decimal};
-pub use money::{Currency, Rounding, minor_units};
+pub use money::{Currency, Rounding, from_minor_units, minor_units, to_minor_units};
 pub use period::{Anchor, Frequency, Piece, Schedule, Timing, add_months, days};
 pub use price::{PriceModel, Tier, TierCharge, TierTable};
 pub use quote::{Quote, QuoteItem, QuoteOffering, QuoteRequest, Recurring, RequestedOffering, price_quote};

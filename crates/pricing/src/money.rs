@@ -194,6 +194,27 @@ pub fn minor_units(code: &str) -> Option<u32> {
     iso_4217(code).map(|(_, e)| e)
 }
 
+/// `amount` (already rounded to the currency) in its minor units, as payment
+/// providers take it (`107.25` USD is `10725`); `None` for an unknown
+/// currency, an amount with more decimals than the currency has, or one
+/// beyond `i64`.
+#[must_use]
+pub fn to_minor_units(amount: Decimal, code: &str) -> Option<i64> {
+    let scale = 10_i64.checked_pow(minor_units(code)?)?;
+    let scaled = amount.checked_mul(Decimal::from(scale))?;
+    if !scaled.fract().is_zero() {
+        return None;
+    }
+    i64::try_from(scaled).ok()
+}
+
+/// An amount given in minor units (`10725` USD is `107.25`); `None` for an
+/// unknown currency.
+#[must_use]
+pub fn from_minor_units(units: i64, code: &str) -> Option<Decimal> {
+    Decimal::try_new(units, minor_units(code)?).ok()
+}
+
 /// The table's own copy of `code` and its exponent.
 fn iso_4217(code: &str) -> Option<(&'static str, u32)> {
     const ZERO: &[&str] = &[
@@ -220,6 +241,20 @@ fn iso_4217(code: &str) -> Option<(&'static str, u32)> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn amounts_convert_to_and_from_minor_units_by_the_currencys_exponent() {
+        let d = |t: &str| t.parse::<Decimal>().unwrap();
+        assert_eq!(to_minor_units(d("107.25"), "USD"), Some(10725));
+        assert_eq!(to_minor_units(d("1500"), "JPY"), Some(1500));
+        assert_eq!(to_minor_units(d("1.234"), "KWD"), Some(1234));
+        assert_eq!(to_minor_units(d("0.001"), "USD"), None, "more decimals than the currency has");
+        assert_eq!(to_minor_units(d("1"), "XYZ"), None);
+        assert_eq!(from_minor_units(10725, "USD"), Some(d("107.25")));
+        assert_eq!(from_minor_units(1234, "KWD"), Some(d("1.234")));
+        assert_eq!(from_minor_units(1, "XYZ"), None);
+    }
+
     use super::*;
     use std::str::FromStr;
 
