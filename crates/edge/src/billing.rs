@@ -488,8 +488,9 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
                 ));
             }
             let currency = catalog.currency.code();
-            let applied = account.credit_balance.min(invoice.amount).max(Decimal::ZERO);
-            let due = invoice.amount.checked_sub(applied).unwrap_or(invoice.amount);
+            let credit = pricing::apply_credit(account.credit_balance, invoice.amount)
+                .ok_or_else(|| DbError::Other("credit overflow".into()))?;
+            let (applied, due) = (credit.applied, credit.due);
             let head = InvoiceHead {
                 id: &invoice_id,
                 status: if due.is_zero() { "PAID" } else { "OPEN" },
@@ -504,11 +505,10 @@ impl<D: Db, S: Stripe, R: Random> App<D, S, R> {
             let view = invoice_view(&self.rng, &invoice, &head);
             // The invoice first: the period claims reference it.
             batch.insert(0, insert_invoice(&InvoiceFigures::of(&invoice), &head, &view));
-            let credit = account.credit_balance.checked_sub(applied).unwrap_or(account.credit_balance);
             batch.push(stmt!(
                 "UPDATE accounts SET credit_balance = ?2 WHERE id = ?1",
                 c.account_id.as_str(),
-                credit.to_string()
+                credit.balance.to_string()
             ));
         }
         self.db.batch(batch).await?;

@@ -325,18 +325,10 @@ fn engine_error(e: &pricing::Error) -> ApiError {
 }
 
 /// The account's credit against a change's invoice: `(applied, due, balance
-/// after)`. A negative invoice grows the balance; a positive one consumes it
-/// first; an invoice without lines touches nothing. `None` on overflow.
+/// after)` by the engine's rule; an invoice without lines touches nothing.
 fn credit_split(balance: Decimal, invoice: &Invoice) -> Option<(Decimal, Decimal, Decimal)> {
-    let amount = invoice.amount;
-    if invoice.lines.is_empty() {
-        Some((Decimal::ZERO, Decimal::ZERO, balance))
-    } else if amount < Decimal::ZERO {
-        Some((Decimal::ZERO, Decimal::ZERO, balance.checked_sub(amount)?))
-    } else {
-        let applied = balance.min(amount).max(Decimal::ZERO);
-        Some((applied, amount.checked_sub(applied)?, balance.checked_sub(applied)?))
-    }
+    let amount = if invoice.lines.is_empty() { Decimal::ZERO } else { invoice.amount };
+    pricing::apply_credit(balance, amount).map(|c| (c.applied, c.due, c.balance))
 }
 
 /// Everything a priced change needs to be answered or written.

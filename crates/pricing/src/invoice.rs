@@ -215,3 +215,31 @@ mod tests {
         assert_eq!(factor_text(400, 366), "1.092896");
     }
 }
+
+/// What an account's credit balance does to an invoice of `amount`: credit
+/// pays a positive invoice first; a negative one (a credit note) grows the
+/// balance. One rule wherever money moves (sign-up, changes, billing runs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CreditApplied {
+    /// Credit the invoice consumed.
+    pub applied: Decimal,
+    /// What is left to pay.
+    pub due: Decimal,
+    /// The balance after.
+    pub balance: Decimal,
+}
+
+/// [`CreditApplied`] for `balance` against an invoice of `amount`; `None` on
+/// overflow.
+#[must_use]
+pub fn apply_credit(balance: Decimal, amount: Decimal) -> Option<CreditApplied> {
+    if amount < Decimal::ZERO {
+        return Some(CreditApplied {
+            applied: Decimal::ZERO,
+            due: Decimal::ZERO,
+            balance: balance.checked_sub(amount)?,
+        });
+    }
+    let applied = balance.min(amount).max(Decimal::ZERO);
+    Some(CreditApplied { applied, due: amount.checked_sub(applied)?, balance: balance.checked_sub(applied)? })
+}

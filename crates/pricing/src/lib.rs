@@ -25,7 +25,7 @@ pub use catalog::{
 pub use change::{Action, Catalogs, ChangePreview, preview_change, preview_change_on};
 pub use contract::{Contract, ContractLine, ContractProduct, ContractStatus};
 pub use error::{Error, ErrorCode, Result};
-pub use invoice::{Address, Invoice, InvoiceLine, ProrationFactor, factor_text};
+pub use invoice::{Address, CreditApplied, Invoice, InvoiceLine, ProrationFactor, apply_credit, factor_text};
 pub use json::{AsPath, parse_date, parse_date_time_date, parse_decimal};
 pub use money::{Currency, Rounding, from_minor_units, minor_units, to_minor_units};
 pub use period::{Anchor, Frequency, Piece, Schedule, Timing, add_months, days};
