@@ -23,28 +23,44 @@ export const WRANGLER_ENV = {
   NO_COLOR: '1',
 };
 
-/** A TCP port that is free on 127.0.0.1 right now. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
+// Ports this process handed out: a port is free again once its probe closes,
+// so two calls before either is bound (a Worker's port and its inspector's)
+// could otherwise get the same one, and a stack would talk to the wrong server.
+const given = new Set();
+
+/** A TCP port that is free on 127.0.0.1 right now, never one this process handed out before. */
+export async function freePort() {
+  for (;;) {
+    const port = await new Promise((resolve, reject) => {
+      const srv = net.createServer();
+      srv.unref();
+      srv.on('error', reject);
+      srv.listen(0, '127.0.0.1', () => {
+        const { port } = srv.address();
+        srv.close(() => resolve(port));
+      });
     });
-  });
+    if (!given.has(port)) {
+      given.add(port);
+      return port;
+    }
+  }
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Waits until `url` answers (any HTTP status), or throws after `ms`. */
-export async function waitFor(url, ms, proc, what) {
+/**
+ * Waits until `url` answers (any HTTP status, or one `accept` takes), or
+ * throws after `ms`.
+ */
+export async function waitFor(url, ms, proc, what, accept = () => true) {
   const deadline = Date.now() + ms;
   for (;;) {
     if (proc && proc.exitCode !== null) throw new Error(`${what} exited with ${proc.exitCode}:\n${proc.log?.() ?? ''}`);
     try {
-      await fetch(url, { signal: AbortSignal.timeout(2000) });
+      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      const body = await res.text();
+      if (!accept(res, body)) throw new Error(`not yet: ${res.status}`);
       return;
     } catch {
       if (Date.now() > deadline) throw new Error(`${what} did not answer at ${url} within ${ms} ms:\n${proc?.log?.() ?? ''}`);
@@ -161,7 +177,8 @@ export async function startWorker({ port, persistDir, vars, quiet = true }) {
   for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
   const child = start(WRANGLER, args, { cwd: ROOT, env: WRANGLER_ENV }, quiet);
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(`${url}/healthz`, 60000, child, 'wrangler dev');
+  // Our Worker's own answer, not whatever else may hold the port.
+  await waitFor(`${url}/healthz`, 60000, child, 'wrangler dev', (res, body) => res.status === 200 && body.includes('"status":"ok"'));
   return { url, child, log: () => child.log(), stop: () => stop(child) };
 }
 
@@ -242,7 +259,6 @@ export async function startStack(opts = {}) {
     stripe = await startLocalstripe(opts.stripePort ?? (await freePort()), { ...opts, state: stripeState });
     stripeBase = stripe.base;
   }
-  await migrate(persistDir);
   const port = opts.port ?? (await freePort());
   const vars = {
     SECRET_KEY: secretKey,
@@ -261,14 +277,23 @@ export async function startStack(opts = {}) {
     // The probes fail authentication by the hundred from one client; make dev keeps the default.
     AUTH_FAILURES_PER_MINUTE: String(opts.authFailuresPerMinute ?? 100000),
   };
-  let worker = await startWorker({ port, persistDir, vars, quiet: opts.quiet ?? true });
+  let worker = null;
   let catalog = null;
-  if (opts.catalog !== false) {
-    // `keepPublished` (make dev): a database that has a catalog keeps it; the
-    // demo catalog is published only into one that has none.
-    catalog = opts.keepPublished ? await publishedCatalog(worker.url, publishableKey) : null;
-    catalog ??= await publishCatalog(worker.url, secretKey, readFileSync(opts.catalog ?? DEMO_CATALOG, 'utf8'));
-    if (opts.demo !== false && !opts.catalog) await seedDemo(worker.url, secretKey);
+  try {
+    await migrate(persistDir);
+    worker = await startWorker({ port, persistDir, vars, quiet: opts.quiet ?? true });
+    if (opts.catalog !== false) {
+      // `keepPublished` (make dev): a database that has a catalog keeps it; the
+      // demo catalog is published only into one that has none.
+      catalog = opts.keepPublished ? await publishedCatalog(worker.url, publishableKey) : null;
+      catalog ??= await publishCatalog(worker.url, secretKey, readFileSync(opts.catalog ?? DEMO_CATALOG, 'utf8'));
+      if (opts.demo !== false && !opts.catalog) await seedDemo(worker.url, secretKey);
+    }
+  } catch (e) {
+    // Nothing left running behind a stack that did not start (a test file would never exit).
+    await worker?.stop();
+    await stripe?.stop();
+    throw e;
   }
   const stack = {
     url: worker.url,
