@@ -236,13 +236,7 @@ fn a_suspended_contract_is_charged_no_suspended_day_and_restarts_on_the_resume_d
         assert_eq!(run(&a, &day)["failedContracts"], json!([]));
     }
     assert_eq!(invoices(&a, &contract).len(), 2, "nothing billed while suspended (Jan 22 passed)");
-    let later = Call { app: &a, now: now("2027-02-02") };
-    let (_, seti) = later.secret("POST", &format!("/api/accounts/{account}/setupIntents"), None);
-    let id = seti["setupIntentId"].as_str().unwrap();
-    a.stripe.confirm(id, false);
-    let (status, r) =
-        later.secret("POST", &format!("/api/accounts/{account}/paymentMethod"), Some(&json!({ "paymentToken": id })));
-    assert_eq!(status, 200, "{r}");
+    let r = new_card(&a, &account, "2027-02-02", false);
     assert_eq!(r["charged"], 1, "{r}");
     for day in dates("2027-02-02", 50) {
         run(&a, &day);
