@@ -1,4 +1,4 @@
-//! The Worker: converts between workers-rs and [`crate::api`], binds D1,
+//! The Worker: converts between workers-rs and [`crate::http`], binds D1,
 //! `fetch` and Web Crypto to the service's interfaces. Nothing else lives here.
 
 use std::pin::pin;
@@ -8,11 +8,11 @@ use futures_util::future::{Either, select};
 use wasm_bindgen::prelude::*;
 use worker::{AbortController, D1Database, Delay, Env, Fetch, Headers, Method, RequestInit, event, send::SendFuture};
 
-use crate::api::{self, MAX_BODY};
-use crate::db::{Db, DbError, Row, Sql, Stmt};
+use crate::http::{self as api, MAX_BODY};
 use crate::ids::Random;
+use crate::store::{Db, DbError, Row, Sql, Stmt};
 use crate::stripe::{Http, StripeHttp};
-use crate::{App, Config, Now, router};
+use crate::{App, Config, Now};
 
 #[wasm_bindgen]
 extern "C" {
@@ -154,8 +154,11 @@ async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::Sched
         let now = clock();
         let mut cursor = String::new();
         for _ in 0..100 {
+            let page = crate::steps::billing::DEFAULT_PAGE;
             let report =
-                app.billing_run(now.today, &cursor, crate::billing::DEFAULT_PAGE, &now).await.map_err(|e| e.message)?;
+                crate::usecases::billing_run::run(&app, now.today, &cursor, page, &now).await.map_err(|e| {
+                    format!("{} {}{}", e.code, e.message, e.cause.map(|c| format!(" ({c})")).unwrap_or_default())
+                })?;
             worker::console_log!("billing run {}: {}", now.today, report);
             match report.get("nextCursor").and_then(serde_json::Value::as_str) {
                 Some(next) => cursor = next.to_owned(),
@@ -196,9 +199,16 @@ async fn fetch(mut req: worker::Request, env: Env, _ctx: worker::Context) -> wor
         };
         let app = app(&env)?;
         let now = clock();
-        let response = router::handle(&app, &request, &now).await;
-        if response.status >= 500 {
-            worker::console_error!("{} {} -> {} {}", request.method, request.path, response.status, response.body);
+        let response = api::handle(&app, &request, &now).await;
+        if response.status >= 500 || response.cause.is_some() {
+            let cause = response.cause.as_deref().unwrap_or("");
+            worker::console_error!(
+                "{} {} -> {} {} {cause}",
+                request.method,
+                request.path,
+                response.status,
+                response.body
+            );
         }
         to_worker(response)
     })

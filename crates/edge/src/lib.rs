@@ -2,32 +2,26 @@
 //! on Cloudflare Workers, with D1 for storage and Stripe over `fetch`.
 //!
 //! Everything but the Worker glue (`glue`, wasm32 only) is plain Rust behind
-//! three narrow interfaces, [`db::Db`], [`stripe::Http`] / [`stripe::Stripe`]
+//! three narrow interfaces, [`store::Db`], [`stripe::Http`] / [`stripe::Stripe`]
 //! and [`ids::Random`], so `cargo test` runs the service natively.
+//!
+//! A request flows down the layers (see `ARCHITECTURE.md`): [`http`] reads
+//! it into the service's types and picks the route's handler; a use case in
+//! [`usecases`] loads what it needs from [`store`], lets the engine
+//! (`pricing`) decide every amount, claims what it will change, calls Stripe
+//! through [`stripe`], writes the outcome as one batch and builds the view.
+//! Steps several use cases share (charging once, issuing an invoice,
+//! applying a change) are in [`steps`].
 
-pub mod accounts;
-pub mod api;
-pub mod billing;
-pub mod catalogs;
-pub mod charges;
-pub mod contracts;
-pub mod credit;
 pub mod custom_ids;
-pub mod db;
+pub mod http;
 pub mod ids;
-pub mod input;
-pub mod openapi;
-pub mod reads;
-pub mod records;
-pub mod reprice;
-pub mod router;
 pub mod secrets;
-pub mod session;
-pub mod signup;
+pub mod steps;
+pub mod store;
 pub mod stripe;
-pub mod suspension;
 pub mod tokens;
-pub mod webhooks;
+pub mod usecases;
 
 #[cfg(target_arch = "wasm32")]
 mod glue;

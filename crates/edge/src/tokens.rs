@@ -62,6 +62,16 @@ pub fn verify(key: &[u8], token: &str, now: i64) -> Option<String> {
     (expires > now).then(|| claims.get("a")?.as_str().map(str::to_owned))?
 }
 
+/// A customer token for `account`, valid `ttl` seconds from now, as answered.
+pub fn issue(config: &crate::Config, account: &str, ttl: i64, now: &crate::Now) -> crate::http::ApiResult<Value> {
+    use crate::http::ApiError;
+    let key = signing_key(config).ok_or_else(|| ApiError::internal("no key to sign customer tokens with"))?;
+    let expires = now.at.and_utc().timestamp().saturating_add(ttl);
+    let token = mint(&key, account, expires).ok_or_else(|| ApiError::internal("token signing failed"))?;
+    let at = chrono::DateTime::from_timestamp(expires, 0).map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+    Ok(json!({ "token": token, "accountId": account, "expiresAt": at }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

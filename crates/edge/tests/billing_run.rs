@@ -252,15 +252,22 @@ fn webhooks_are_verified_and_handled_once() {
     let before = a.db.dump();
     // Bad signature, stale timestamp, another secret: 400, nothing changes.
     assert_eq!(post(&event, "t=1,v1=00").status, 400);
-    assert_eq!(post(&event, &edge::webhooks::sign(support::WEBHOOK_SECRET, event.as_bytes(), at - 301)).status, 400);
-    assert_eq!(post(&event, &edge::webhooks::sign("whsec_other", event.as_bytes(), at)).status, 400);
     assert_eq!(
-        post(&event.replace("12870", "1"), &edge::webhooks::sign(support::WEBHOOK_SECRET, event.as_bytes(), at)).status,
+        post(&event, &edge::stripe::signature::sign(support::WEBHOOK_SECRET, event.as_bytes(), at - 301)).status,
+        400
+    );
+    assert_eq!(post(&event, &edge::stripe::signature::sign("whsec_other", event.as_bytes(), at)).status, 400);
+    assert_eq!(
+        post(
+            &event.replace("12870", "1"),
+            &edge::stripe::signature::sign(support::WEBHOOK_SECRET, event.as_bytes(), at)
+        )
+        .status,
         400
     );
     assert_eq!(a.db.dump(), before);
     // A good one pays the invoice; its replay changes nothing.
-    let sig = edge::webhooks::sign(support::WEBHOOK_SECRET, event.as_bytes(), at);
+    let sig = edge::stripe::signature::sign(support::WEBHOOK_SECRET, event.as_bytes(), at);
     let r = post(&event, &sig);
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(invoices(&a, &contract)[1]["status"], "PAID");
@@ -272,7 +279,10 @@ fn webhooks_are_verified_and_handled_once() {
     let failed = json!({ "id": "evt_2", "type": "payment_intent.payment_failed", "data": { "object": {
         "id": "pi_async", "metadata": { "quotekit_invoice": invoice }, "last_payment_error": { "decline_code": "expired_card" } } } })
     .to_string();
-    assert_eq!(post(&failed, &edge::webhooks::sign(support::WEBHOOK_SECRET, failed.as_bytes(), at)).status, 200);
+    assert_eq!(
+        post(&failed, &edge::stripe::signature::sign(support::WEBHOOK_SECRET, failed.as_bytes(), at)).status,
+        200
+    );
     assert_eq!(invoices(&a, &contract)[1]["status"], "PAID");
     let payments: i64 =
         a.db.0

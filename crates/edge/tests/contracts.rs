@@ -752,7 +752,7 @@ fn reverting_a_change_credits_the_open_invoice_it_left_so_the_customer_owes_noth
 
 #[test]
 fn a_guarded_update_that_changed_nothing_fails_its_whole_batch() {
-    use edge::db::{Db, DbError, Stmt};
+    use edge::store::{Db, DbError, Stmt};
     let a = setup();
     let before = a.db.dump();
     let batch = vec![

@@ -417,13 +417,13 @@ fn a_stale_writer_loses_and_writes_nothing() {
     let c = Call { app: &a, now: now(TODAY) };
     let s = create(&c, "CREATE_IN_PENDING");
     let id = s["sessionId"].as_str().unwrap();
-    let stale = pollster::block_on(edge::session::Session::load(&a.db, id)).unwrap().unwrap();
+    let stale = pollster::block_on(edge::store::sessions::Session::load(&a.db, id)).unwrap().unwrap();
     assert_eq!(c.patch(id, &json!({ "action": "UPDATE", "quote": team_quote(2) })).0, 200);
     let before = a.db.dump();
     let mut lost = stale.next("2026-11-22T12:00:01Z");
-    lost.status = Some(edge::session::Status::Canceled);
-    let r = pollster::block_on(edge::db::Db::batch(&a.db, lost.save("CANCEL")));
-    assert!(matches!(r, Err(edge::db::DbError::Conflict(_))), "{r:?}");
+    lost.status = Some(edge::store::sessions::Status::Canceled);
+    let r = pollster::block_on(edge::store::Db::batch(&a.db, lost.save("CANCEL")));
+    assert!(matches!(r, Err(edge::store::DbError::Conflict(_))), "{r:?}");
     assert_eq!(a.db.dump(), before);
 }
 
@@ -603,15 +603,15 @@ fn no_catalog_yet_is_a_clear_503() {
 
 #[test]
 fn the_openapi_document_describes_every_route() {
-    let doc: Value = serde_json::from_str(edge::openapi::DOCUMENT).unwrap();
+    let doc: Value = serde_json::from_str(edge::http::openapi::DOCUMENT).unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
-    for (method, path, _) in edge::router::ROUTES {
+    for (method, path, _) in edge::http::ROUTES {
         let op = &doc["paths"][path][method.to_ascii_lowercase()];
         assert!(op.is_object(), "{method} {path} is not in openapi.json");
         assert!(op["responses"].is_object(), "{method} {path} has no responses");
     }
     let documented: usize = doc["paths"].as_object().unwrap().values().map(|p| p.as_object().unwrap().len()).sum();
-    assert_eq!(documented, edge::router::ROUTES.len(), "openapi.json documents a route the Worker does not serve");
+    assert_eq!(documented, edge::http::ROUTES.len(), "openapi.json documents a route the Worker does not serve");
 }
 
 #[test]

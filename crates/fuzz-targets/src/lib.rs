@@ -97,20 +97,20 @@ pub fn preview_change(data: &[u8]) {
 /// The API's request parsing: any bytes as a body, read as a Sign-Up request
 /// and as a contract change. Errors name a code and a message.
 pub fn api_request(data: &[u8]) {
-    let v = match edge::input::parse_body(data) {
+    let v = match edge::http::input::parse_body(data) {
         Ok(v) => v,
         Err(e) => {
             assert!(!e.code.is_empty() && !e.message.is_empty(), "a bad body gets a clear error");
             return;
         }
     };
-    if let Err(e) = edge::input::signup(&v) {
+    if let Err(e) = edge::http::input::signup(&v) {
         assert!(!e.code.is_empty() && !e.message.is_empty());
     }
-    if let Err(e) = edge::contracts::parse_change(&v) {
+    if let Err(e) = edge::http::input::change(&v) {
         assert!(!e.code.is_empty() && !e.message.is_empty());
     }
-    if let Err(e) = edge::input::account_update(&v) {
+    if let Err(e) = edge::http::input::account_update(&v) {
         assert!(!e.code.is_empty() && !e.message.is_empty());
     }
 }

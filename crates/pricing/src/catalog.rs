@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use crate::error::{Error, Result};
 use crate::json::{Doc, Path, clip};
 use crate::money::{Currency, Rounding};
+use crate::operating::{Operations, operations};
 use crate::period::{Anchor, Frequency, Timing};
 use crate::price::PriceModel;
 
@@ -59,6 +60,8 @@ pub struct Catalog {
     pub bill_group: BillGroup,
     /// Tax rates by country and state, applied when the API finalizes.
     pub tax_rates: Vec<TaxRate>,
+    /// Review, dunning and renewal settings.
+    pub operations: Operations,
     /// Products in catalog order.
     pub products: Vec<Product>,
     /// Offerings in catalog order.
@@ -241,6 +244,7 @@ impl Parser {
         let anchor = anchor(settings)?;
         let bill_group = bill_group(settings)?;
         let tax_rates = tax_rates(settings)?;
+        let operations = operations(settings)?;
 
         let products = DOC.array(DOC.required(root, "products", "")?, "products")?;
         let products = products.iter().enumerate().map(|(i, p)| self.product(p, i)).collect::<Result<Vec<_>>>()?;
@@ -252,6 +256,7 @@ impl Parser {
             anchor,
             bill_group,
             tax_rates,
+            operations,
             products,
             offerings,
             product_index: self.product_index,

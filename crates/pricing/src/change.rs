@@ -15,6 +15,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 
+pub use crate::action::Action;
 use crate::catalog::{Catalog, Id, Offering, Rate};
 use crate::contract::{ArrearsPiece, Contract, ContractLine, ContractProduct, ContractStatus};
 use crate::error::{Error, ErrorCode, Result, overflow};
@@ -31,39 +32,6 @@ pub struct ChangePreview {
     /// The invoice dated at the (earliest) effective date; credits are
     /// negative lines and its amount may be negative. No tax.
     pub invoice: Invoice,
-}
-
-/// The six actions of the Contract Management API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    /// New total quantities for listed products.
-    QuantityChange,
-    /// Another rate of the same offering.
-    RateChange,
-    /// Another offering in the line's place.
-    OfferingChange,
-    /// A new, co-termed line.
-    AddOffering,
-    /// A line ends.
-    RemoveOffering,
-    /// Every line ends; the contract is canceled.
-    Cancellation,
-}
-
-impl Action {
-    /// Reads the JSON name.
-    #[must_use]
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "QUANTITY_CHANGE" => Self::QuantityChange,
-            "RATE_CHANGE" => Self::RateChange,
-            "OFFERING_CHANGE" => Self::OfferingChange,
-            "ADD_OFFERING" => Self::AddOffering,
-            "REMOVE_OFFERING" => Self::RemoveOffering,
-            "CANCELLATION" => Self::Cancellation,
-            _ => return None,
-        })
-    }
 }
 
 const DOC: Doc = Doc::Request;

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod action;
 mod arith;
 pub mod billing;
 mod catalog;
@@ -9,6 +10,7 @@ mod error;
 mod invoice;
 mod json;
 mod money;
+mod operating;
 mod path;
 mod period;
 pub mod price;
@@ -28,6 +30,7 @@ pub use error::{Error, ErrorCode, Result};
 pub use invoice::{Address, CreditApplied, Invoice, InvoiceLine, ProrationFactor, apply_credit, factor_text};
 pub use json::{AsPath, parse_date, parse_date_time_date, parse_decimal};
 pub use money::{Currency, Rounding, from_minor_units, minor_units, to_minor_units};
+pub use operating::{DEFAULT_RETRY_DAYS, Operations};
 pub use period::{Anchor, Frequency, Piece, Schedule, Timing, add_months, days};
 pub use price::{PriceModel, Tier, TierCharge, TierTable};
 pub use quote::{Quote, QuoteItem, QuoteOffering, QuoteRequest, Recurring, RequestedOffering, price_quote};

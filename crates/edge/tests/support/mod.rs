@@ -5,9 +5,9 @@
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
-use edge::api::{Request, Response};
-use edge::db::{Db, DbError, Row, Sql, Stmt};
+use edge::http::{Request, Response};
 use edge::ids::OsRandom;
+use edge::store::{Db, DbError, Row, Sql, Stmt};
 use edge::stripe::{Charge, PaymentIntent, PaymentMethod, SetupIntent, Stripe, StripeError};
 use edge::{App, Config, Now};
 use rusqlite::{Connection, types::ValueRef};
@@ -428,7 +428,7 @@ impl Call<'_> {
             headers,
             body: body.unwrap_or_default().into_bytes(),
         };
-        pollster::block_on(edge::router::handle(self.app, &req, &self.now))
+        pollster::block_on(edge::http::handle(self.app, &req, &self.now))
     }
     pub fn json(&self, method: &str, path: &str, body: &Value) -> (u16, Value) {
         let r = self.send(method, path, Some(PUBLISHABLE), Some(body.to_string()), &[]);

@@ -1,0 +1,164 @@
+//! Billing a contract's periods: the report a run answers, the contract's
+//! stored body after the engine bills it, and issuing one invoice for due
+//! periods in one batch with their claims.
+//!
+//! Exactly once: an invoice claims `billed_periods(contract, line, period)` in
+//! its own batch, so a second or concurrent run issues nothing twice.
+
+use std::collections::BTreeSet;
+
+use chrono::{NaiveDate, NaiveTime};
+use pricing::{Address, Catalog, Contract, Invoice};
+use serde_json::{Value, json};
+
+use super::documents::{engine_json, invoice_view};
+use crate::http::ApiError;
+use crate::ids::{Random, new_id};
+use crate::store::contracts::{self, ContractRow, ContractStatus};
+use crate::store::invoices::{self, InvoiceFigures, InvoiceHead, InvoiceStatus};
+use crate::store::{Batch, Db, DbError, accounts};
+use crate::stripe::Stripe;
+use crate::{App, Now};
+
+/// Contracts per page when none is asked for, and the most.
+pub const DEFAULT_PAGE: i64 = 100;
+
+/// The largest page a run takes in one request.
+pub const MAX_PAGE: i64 = 200;
+
+/// What a run did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// Contracts looked at.
+    pub contracts: i64,
+    /// Invoices issued.
+    pub invoices_issued: i64,
+    /// Charges that succeeded.
+    pub charged: i64,
+    /// Charges that failed.
+    pub failed: i64,
+    /// Scheduled changes applied.
+    pub changes_applied: i64,
+    /// Invoices voided after the last retry.
+    pub voided: i64,
+    /// Contracts suspended.
+    pub suspended: i64,
+    /// Termed contracts renewed at their end.
+    pub renewed: i64,
+    /// Termed contracts ended (not renewing).
+    pub ended: i64,
+    /// Charges whose outcome Stripe could not tell yet (held, never repeated;
+    /// the next run settles them).
+    pub unsettled: i64,
+    /// Invoices this run tried to charge (each at most once per run).
+    pub tried: BTreeSet<String>,
+    /// Contracts that could not be billed (skipped; the others were billed):
+    /// each contract's id and the error.
+    pub failed_contracts: Vec<(String, ApiError)>,
+}
+
+impl Report {
+    /// The report as answered and stored.
+    #[must_use]
+    pub fn to_json(&self) -> Value {
+        json!({
+            "contracts": self.contracts, "invoicesIssued": self.invoices_issued, "charged": self.charged,
+            "failed": self.failed, "changesApplied": self.changes_applied, "voided": self.voided,
+            "suspended": self.suspended, "renewed": self.renewed, "ended": self.ended, "unsettled": self.unsettled,
+            "failedContracts": self.failed_contracts.iter().map(|(id, e)| json!({
+                "contractId": id, "code": e.code, "path": e.path, "message": e.message,
+            })).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// The fields the API keeps on a stored contract beside the engine's.
+pub const EDGE_FIELDS: &[&str] = &["accountId", "billGroupId", "quoteId", "autoRenew", "catalogVersion", "suspensions"];
+
+/// The engine's contract as stored, with the API's own fields of `old` kept:
+/// nothing the engine removed (a billed piece) comes back.
+pub fn stored_body(after: &Contract, old: &Value) -> Value {
+    let mut body = engine_json(after);
+    if let (Value::Object(m), Value::Object(old)) = (&mut body, old) {
+        for k in EDGE_FIELDS {
+            if let Some(v) = old.get(*k) {
+                m.insert((*k).into(), v.clone());
+            }
+        }
+    }
+    body
+}
+
+/// A contract's next version as written with an invoice.
+pub struct ContractWrite<'a> {
+    /// The stored body.
+    pub body: Value,
+    /// The stored status.
+    pub status: ContractStatus,
+    /// What the version records (`BILLED`, `RESUMED`).
+    pub action: &'a str,
+    /// When.
+    pub at: &'a str,
+}
+
+/// The start of day `d` (what a run dates its writes with).
+#[must_use]
+pub fn midnight(d: NaiveDate) -> Now {
+    Now::from_naive(d.and_time(NaiveTime::MIN))
+}
+
+/// One invoice dated `day` for `periods`, in one batch with the
+/// contract's next version (`write`, after the `first` statements) and
+/// the periods' claims; the account's credit balance is applied first.
+/// `None` when every line rounded to zero: no invoice is issued then.
+pub async fn issue_periods<D: Db, S: Stripe, R: Random>(
+    app: &App<D, S, R>,
+    c: &ContractRow,
+    periods: &[pricing::billing::DuePeriod],
+    write: &ContractWrite<'_>,
+    first: Batch,
+    day: NaiveDate,
+    catalog: &Catalog,
+) -> Result<Option<String>, DbError> {
+    // (Failures here stop the run like storage trouble: the run is retried.)
+    let account = accounts::load(&app.db, &c.account_id)
+        .await?
+        .ok_or_else(|| DbError::Other(format!("account {} is not stored", c.account_id)))?;
+    let lines = periods.iter().flat_map(|p| p.lines.clone()).collect();
+    let address = Address::from_json(account.billing_address.as_ref().unwrap_or(&Value::Null));
+    let invoice = Invoice::new(&catalog.currency, day, lines)
+        .and_then(|i| i.with_tax(catalog, &address))
+        .map_err(|e| DbError::Other(e.message))?;
+    let at = write.at;
+    let invoice_id = new_id(&app.rng, "inv_");
+    let mut batch = c.claim(c.version.saturating_add(1), write.action, at);
+    batch.extend(first);
+    batch.push(contracts::set_body_status(&c.id, &write.body, write.status));
+    let issued = !invoice.lines.is_empty();
+    if issued {
+        for p in periods {
+            batch.push(invoices::claim_period(&c.id, &p.offering_id, &p.period_start.to_string(), &invoice_id));
+        }
+        let currency = catalog.currency.code();
+        let credit = pricing::apply_credit(account.credit_balance, invoice.amount)
+            .ok_or_else(|| DbError::Other("credit overflow".into()))?;
+        let (applied, due) = (credit.applied, credit.due);
+        let head = InvoiceHead {
+            id: &invoice_id,
+            status: InvoiceStatus::of_due(due).as_str(),
+            currency,
+            account_id: &c.account_id,
+            contract_id: &c.id,
+            bill_group_id: &c.bill_group_id,
+            credit_applied: applied,
+            amount_due: due,
+            at,
+        };
+        let view = invoice_view(&app.rng, &invoice, &head);
+        // The invoice first: the period claims reference it.
+        batch.insert(0, invoices::insert(&InvoiceFigures::of(&invoice), &head, &view));
+        batch.push(accounts::set_credit_balance(&c.account_id, credit.balance));
+    }
+    app.db.batch(batch).await?;
+    Ok(issued.then_some(invoice_id))
+}

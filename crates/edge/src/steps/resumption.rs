@@ -1,0 +1,67 @@
+//! Resumption: a new card resumes a suspended contract, charging what was
+//! used before the suspension and restarting billing on the resume date
+//! (the engine's `billing::resume`).
+
+use chrono::NaiveDate;
+use serde_json::{Value, json};
+
+use super::billing::{ContractWrite, Report, issue_periods, stored_body};
+use super::catalogs::Parsed;
+use super::collection::charge_invoice;
+use super::contract_view::load_contract;
+use super::suspension::engine_contract;
+use crate::http::{ApiError, ApiResult};
+use crate::ids::Random;
+use crate::store::contracts::ContractStatus;
+use crate::store::{Db, DbError, invoices};
+use crate::stripe::Stripe;
+use crate::{App, Now};
+
+/// Resumes a suspended contract on `now.today`: one invoice for what was
+/// used before the suspension and the restart piece, charged at once
+/// (then dunned like any other). Answers whether it resumed.
+pub async fn resume<D: Db, S: Stripe, R: Random>(
+    app: &App<D, S, R>,
+    contract_id: &str,
+    retry_days: &[u32],
+    report: &mut Report,
+    now: &Now,
+) -> ApiResult<bool> {
+    let c = load_contract(&app.db, contract_id, None).await?;
+    if c.status != ContractStatus::Suspended {
+        return Ok(false);
+    }
+    let mut versions = Parsed::default();
+    let (own, contract) = engine_contract(&app.db, &c, &mut versions).await?;
+    let suspended_on =
+        c.body.get("suspendedOn").and_then(Value::as_str).and_then(pricing::parse_date).unwrap_or(now.today);
+    // (A clock set before the suspension, as a test clock can be, resumes on its day.)
+    let today = now.today.max(suspended_on);
+    // Earlier suspensions stay unbilled even if a voided invoice reaches back over them.
+    let mut suspensions: Vec<Value> = c.body.get("suspensions").and_then(Value::as_array).cloned().unwrap_or_default();
+    let earlier: Vec<(NaiveDate, NaiveDate)> = suspensions
+        .iter()
+        .filter_map(|g| {
+            let day = |k: &str| g.get(k).and_then(Value::as_str).and_then(pricing::parse_date);
+            Some((day("from")?, day("to")?))
+        })
+        .collect();
+    let (periods, after) = pricing::billing::resume(versions.get(own)?, &contract, suspended_on, today, &earlier)
+        .map_err(|e| ApiError::from_engine(&e, ""))?;
+    suspensions.push(json!({ "from": suspended_on.to_string(), "to": today.to_string() }));
+    let mut body = stored_body(&after, &c.body);
+    if let Value::Object(m) = &mut body {
+        m.insert("suspensions".into(), Value::Array(suspensions));
+    }
+    let write = ContractWrite { body, status: ContractStatus::Active, action: "RESUMED", at: &now.instant };
+    // The voided invoices' period claims give way to the resumption's.
+    let release = invoices::release_suspended_periods(contract_id);
+    let issued = issue_periods(app, &c, &periods, &write, vec![release], today, versions.get(own)?).await;
+    match issued {
+        Ok(Some(invoice)) => charge_invoice(app, &invoice, today, retry_days, report, now).await?,
+        Ok(None) => {}
+        Err(DbError::Conflict(_)) => return Ok(false),
+        Err(e) => return Err(e.into()),
+    }
+    Ok(true)
+}

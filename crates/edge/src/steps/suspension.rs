@@ -1,0 +1,50 @@
+//! Suspension: when dunning gives up, the contract is suspended and no day
+//! of the suspension is ever billed (the engine's `billing::unbill`); a new
+//! card resumes it (`resumption`).
+
+use chrono::NaiveDate;
+use pricing::Contract;
+use serde_json::{Value, json};
+
+use super::billing::stored_body;
+use super::catalogs::{self, Parsed};
+use super::contract_view::load_contract;
+use crate::http::{ApiError, ApiResult};
+use crate::store::contracts::{self, ContractRow, ContractStatus};
+use crate::store::{Batch, Db, invoices};
+
+/// The contract's engine form, read on the catalog versions it is priced on.
+pub async fn engine_contract(db: &impl Db, c: &ContractRow, versions: &mut Parsed) -> ApiResult<(i64, Contract)> {
+    let current = catalogs::require_current(db).await?.version;
+    let own = Parsed::version_of(&c.body, current);
+    versions.load_for(db, &c.body, own).await?;
+    let contract = Contract::from_json_versioned(versions.get(own)?, &c.body, &versions.all())
+        .map_err(|e| ApiError::from_engine(&e, ""))?;
+    Ok((own, contract))
+}
+
+/// The statements that suspend an active contract on `day` when dunning
+/// voids `invoice_id`: every open invoice the billing run issued for it
+/// is voided too, and its lines are invoiced again only through where
+/// those invoices' periods began. Nothing for a contract that is not
+/// active (its invoice is voided, and reopened by a new card).
+pub async fn suspend(db: &impl Db, contract_id: &str, invoice_id: &str, day: NaiveDate, at: &str) -> ApiResult<Batch> {
+    let c = load_contract(db, contract_id, None).await?;
+    if c.status != ContractStatus::Active {
+        return Ok(Vec::new());
+    }
+    let voided: Vec<(String, NaiveDate)> = invoices::periods_open_or(db, contract_id, invoice_id)
+        .await?
+        .into_iter()
+        .filter_map(|(line, start)| Some((line, pricing::parse_date(&start)?)))
+        .collect();
+    let (_, contract) = engine_contract(db, &c, &mut Parsed::default()).await?;
+    let mut body = stored_body(&pricing::billing::unbill(&contract, &voided), &c.body);
+    if let Value::Object(m) = &mut body {
+        m.insert("suspendedOn".into(), json!(day.to_string()));
+    }
+    let mut batch = c.claim(c.version.saturating_add(1), "SUSPENDED", at);
+    batch.push(contracts::set_body_status(contract_id, &body, ContractStatus::Suspended));
+    batch.push(invoices::void_for_suspension(contract_id, invoice_id));
+    Ok(batch)
+}

@@ -1,0 +1,275 @@
+//! `accounts` with their `contacts`, `bill_groups` and `payment_methods`.
+
+use rust_decimal::Decimal;
+use serde_json::Value;
+
+use super::{Db, DbError, Row, Stmt, decimal, first, int, json as json_col, text};
+use crate::stmt;
+
+/// An account row.
+#[derive(Clone, Debug, Default)]
+pub struct Account {
+    /// `acct_…`.
+    pub id: String,
+    /// The vendor's reference, as given.
+    pub custom_id: Option<String>,
+    /// The company's name.
+    pub name: Option<String>,
+    /// ISO currency.
+    pub currency: String,
+    /// The billing address (tax follows it).
+    pub billing_address: Option<Value>,
+    /// The Stripe customer.
+    pub stripe_customer_id: Option<String>,
+    /// The card charged.
+    pub default_payment_method_id: Option<String>,
+    /// Credit kept for later invoices.
+    pub credit_balance: Decimal,
+    /// When it was created.
+    pub created_at: Option<String>,
+}
+
+impl Account {
+    fn from_row(r: &Row) -> Option<Self> {
+        Some(Self {
+            id: text(r, "id")?,
+            custom_id: text(r, "custom_id"),
+            name: text(r, "name"),
+            currency: text(r, "currency").unwrap_or_default(),
+            billing_address: json_col(r, "billing_address"),
+            stripe_customer_id: text(r, "stripe_customer_id"),
+            default_payment_method_id: text(r, "default_payment_method_id"),
+            credit_balance: decimal(r, "credit_balance"),
+            created_at: text(r, "created_at"),
+        })
+    }
+}
+
+/// An account by id.
+pub async fn load(db: &impl Db, id: &str) -> Result<Option<Account>, DbError> {
+    Ok(first(db, stmt!("SELECT * FROM accounts WHERE id = ?1", id)).await?.as_ref().and_then(Account::from_row))
+}
+
+/// Accounts whose customId has this comparison key.
+pub async fn by_custom_id_key(db: &impl Db, key: &str) -> Result<Vec<Account>, DbError> {
+    let rows = db.query(stmt!("SELECT * FROM accounts WHERE custom_id_key = ?1", key)).await?;
+    Ok(rows.iter().filter_map(Account::from_row).collect())
+}
+
+/// The account of a Stripe customer.
+pub async fn by_stripe_customer(db: &impl Db, customer: &str) -> Result<Option<String>, DbError> {
+    let row = first(db, stmt!("SELECT id FROM accounts WHERE stripe_customer_id = ?1", customer)).await?;
+    Ok(row.and_then(|r| text(&r, "id")))
+}
+
+/// A new account.
+pub struct NewAccount<'a> {
+    /// `acct_…`.
+    pub id: &'a str,
+    /// The vendor's reference, as given.
+    pub custom_id: Option<&'a str>,
+    /// Its comparison key (unique).
+    pub custom_id_key: Option<String>,
+    /// The company's name.
+    pub name: &'a str,
+    /// ISO currency.
+    pub currency: &'a str,
+    /// The billing address.
+    pub billing_address: Option<&'a Value>,
+    /// The Stripe customer.
+    pub stripe_customer_id: Option<&'a str>,
+    /// The card charged.
+    pub default_payment_method_id: Option<&'a str>,
+    /// The session (or import) that created it.
+    pub session_id: &'a str,
+    /// When.
+    pub at: &'a str,
+}
+
+impl NewAccount<'_> {
+    /// Stores the account.
+    #[must_use]
+    pub fn insert(&self) -> Stmt {
+        stmt!(
+            "INSERT INTO accounts (id, custom_id, name, currency, billing_address, stripe_customer_id, \
+             default_payment_method_id, session_id, created_at, custom_id_key) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            self.id,
+            self.custom_id,
+            self.name,
+            self.currency,
+            self.billing_address.map(Value::to_string),
+            self.stripe_customer_id,
+            self.default_payment_method_id,
+            self.session_id,
+            self.at,
+            self.custom_id_key.clone()
+        )
+    }
+}
+
+/// Sets the name.
+#[must_use]
+pub fn set_name(id: &str, name: &str) -> Stmt {
+    stmt!("UPDATE accounts SET name = ?2 WHERE id = ?1", id, name)
+}
+
+/// Sets the billing address.
+#[must_use]
+pub fn set_billing_address(id: &str, address: &Value) -> Stmt {
+    stmt!("UPDATE accounts SET billing_address = ?2 WHERE id = ?1", id, address.to_string())
+}
+
+/// Sets the credit balance.
+#[must_use]
+pub fn set_credit_balance(id: &str, balance: Decimal) -> Stmt {
+    stmt!("UPDATE accounts SET credit_balance = ?2 WHERE id = ?1", id, balance.to_string())
+}
+
+/// Gives the account its Stripe customer (if it has none yet).
+#[must_use]
+pub fn set_stripe_customer(id: &str, customer: &str) -> Stmt {
+    stmt!("UPDATE accounts SET stripe_customer_id = ?2 WHERE id = ?1 AND stripe_customer_id IS NULL", id, customer)
+}
+
+/// A contact of an account.
+#[derive(Clone, Debug)]
+pub struct Contact {
+    /// `cont_…`.
+    pub id: Option<String>,
+    /// Name.
+    pub name: Option<String>,
+    /// Email.
+    pub email: Option<String>,
+}
+
+/// The account's contacts, oldest first.
+pub async fn contacts(db: &impl Db, account: &str) -> Result<Vec<Contact>, DbError> {
+    let rows = db
+        .query(stmt!("SELECT id, name, email FROM contacts WHERE account_id = ?1 ORDER BY created_at, id", account))
+        .await?;
+    Ok(rows.iter().map(|c| Contact { id: text(c, "id"), name: text(c, "name"), email: text(c, "email") }).collect())
+}
+
+/// Stores a contact.
+#[must_use]
+pub fn insert_contact(id: &str, account: &str, name: &str, email: &str, at: &str) -> Stmt {
+    stmt!(
+        "INSERT INTO contacts (id, account_id, name, email, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        id,
+        account,
+        name,
+        email,
+        at
+    )
+}
+
+/// Changes a contact's name and email.
+#[must_use]
+pub fn update_contact(id: &str, name: &str, email: &str) -> Stmt {
+    stmt!("UPDATE contacts SET name = ?2, email = ?3 WHERE id = ?1", id, name, email)
+}
+
+/// A bill group's settings.
+#[derive(Clone, Debug)]
+pub struct BillGroup {
+    /// `bg_…`.
+    pub id: Option<String>,
+    /// Invoices are emailed.
+    pub auto_email_invoice: bool,
+    /// Invoices are charged to the card.
+    pub collect_automatically: bool,
+}
+
+/// The account's bill groups.
+pub async fn bill_groups(db: &impl Db, account: &str) -> Result<Vec<BillGroup>, DbError> {
+    let rows = db
+        .query(stmt!(
+            "SELECT id, auto_email_invoice, collect_automatically FROM bill_groups WHERE account_id = ?1",
+            account
+        ))
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|g| BillGroup {
+            id: text(g, "id"),
+            auto_email_invoice: int(g, "auto_email_invoice") == Some(1),
+            collect_automatically: int(g, "collect_automatically") == Some(1),
+        })
+        .collect())
+}
+
+/// Whether the bill group charges its invoices to the card.
+pub async fn collects_automatically(db: &impl Db, bill_group: &str) -> Result<bool, DbError> {
+    let row = first(db, stmt!("SELECT collect_automatically FROM bill_groups WHERE id = ?1", bill_group)).await?;
+    Ok(row.and_then(|r| int(&r, "collect_automatically")).unwrap_or(0) != 0)
+}
+
+/// Stores a bill group.
+#[must_use]
+pub fn insert_bill_group(
+    id: &str,
+    account: &str,
+    currency: &str,
+    settings: &BillGroup,
+    payment_method: Option<&str>,
+    at: &str,
+) -> Stmt {
+    stmt!(
+        "INSERT INTO bill_groups (id, account_id, currency, auto_email_invoice, collect_automatically, \
+         payment_method_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        id,
+        account,
+        currency,
+        settings.auto_email_invoice,
+        settings.collect_automatically,
+        payment_method,
+        at
+    )
+}
+
+/// A saved card.
+pub struct NewPaymentMethod<'a> {
+    /// `pmt_…`.
+    pub id: &'a str,
+    /// The account.
+    pub account_id: &'a str,
+    /// Stripe's `pm_…`.
+    pub stripe_payment_method_id: &'a str,
+    /// Display name.
+    pub name: Option<&'a str>,
+    /// `{ brand, last4 }`.
+    pub card: Option<&'a Value>,
+    /// When.
+    pub at: &'a str,
+}
+
+impl NewPaymentMethod<'_> {
+    /// Stores the card.
+    #[must_use]
+    pub fn insert(&self) -> Stmt {
+        stmt!(
+            "INSERT INTO payment_methods (id, account_id, stripe_payment_method_id, name, card, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            self.id,
+            self.account_id,
+            self.stripe_payment_method_id,
+            self.name,
+            self.card.map(Value::to_string),
+            self.at
+        )
+    }
+
+    /// Stores the card and makes it the account's default.
+    #[must_use]
+    pub fn make_default(&self) -> Vec<Stmt> {
+        vec![
+            stmt!(
+                "UPDATE accounts SET default_payment_method_id = ?2 WHERE id = ?1",
+                self.account_id,
+                self.stripe_payment_method_id
+            ),
+            self.insert(),
+        ]
+    }
+}

@@ -1,0 +1,274 @@
+//! `amendments`: a contract's changes (applied, scheduled for a later date,
+//! waiting for review, being charged, closed), each with the request that
+//! asked for it and the quote it answered.
+
+use serde_json::{Value, json};
+
+use super::{Db, DbError, Row, Stmt, first, json as json_col, text};
+use crate::stmt;
+
+/// Where an amendment stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AmendmentStatus {
+    /// In force.
+    Applied,
+    /// Takes effect on its date (the billing run applies it).
+    Scheduled,
+    /// Waits for the vendor's approval.
+    Review,
+    /// Its charge is under way (or its outcome unknown).
+    PaymentPending,
+    /// Its charge failed, or it could not be applied on its date.
+    Failed,
+    /// The vendor refused it.
+    Rejected,
+    /// Taken back before it took effect.
+    Withdrawn,
+}
+
+impl AmendmentStatus {
+    /// The stored name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Applied => "APPLIED",
+            Self::Scheduled => "SCHEDULED",
+            Self::Review => "REVIEW",
+            Self::PaymentPending => "PAYMENT_PENDING",
+            Self::Failed => "FAILED",
+            Self::Rejected => "REJECTED",
+            Self::Withdrawn => "WITHDRAWN",
+        }
+    }
+
+    /// Reads a stored name.
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Applied,
+            Self::Scheduled,
+            Self::Review,
+            Self::PaymentPending,
+            Self::Failed,
+            Self::Rejected,
+            Self::Withdrawn,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s)
+    }
+}
+
+/// An amendment as written (inserted, or its state updated).
+pub struct AmendmentWrite<'a> {
+    /// `amd_…`.
+    pub id: &'a str,
+    /// The contract.
+    pub contract_id: &'a str,
+    /// Its account.
+    pub account_id: &'a str,
+    /// The action (`QUANTITY_CHANGE`, `MULTIPLE`, `RENEW`, …).
+    pub action: &'a str,
+    /// Its state.
+    pub status: AmendmentStatus,
+    /// When it takes effect.
+    pub effective_date: &'a str,
+    /// The operation asked for.
+    pub request: &'a Value,
+    /// The quote answered.
+    pub quote: &'a Value,
+    /// The catalog version it was priced on.
+    pub catalog_version: i64,
+    /// The invoice it issued.
+    pub invoice_id: Option<&'a str>,
+    /// Why it failed.
+    pub error: Option<&'a Value>,
+    /// When.
+    pub at: &'a str,
+}
+
+impl AmendmentWrite<'_> {
+    /// Inserts the amendment, or updates its state, quote, invoice, error and date.
+    #[must_use]
+    pub fn upsert(&self) -> Stmt {
+        stmt!(
+            "INSERT INTO amendments (id, contract_id, account_id, action, status, effective_date, request, quote, \
+             catalog_version, invoice_id, error, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12) \
+             ON CONFLICT (id) DO UPDATE SET status = excluded.status, quote = excluded.quote, \
+             invoice_id = excluded.invoice_id, error = excluded.error, effective_date = excluded.effective_date, \
+             updated_at = excluded.updated_at",
+            self.id,
+            self.contract_id,
+            self.account_id,
+            self.action,
+            self.status.as_str(),
+            self.effective_date,
+            self.request.to_string(),
+            self.quote.to_string(),
+            self.catalog_version,
+            self.invoice_id,
+            self.error.map(Value::to_string),
+            self.at
+        )
+    }
+}
+
+/// Keeps the plan of a change being charged on its amendment.
+#[must_use]
+pub fn set_plan(id: &str, plan: &Value) -> Stmt {
+    stmt!("UPDATE amendments SET plan = ?2 WHERE id = ?1", id, plan.to_string())
+}
+
+/// Marks a PAYMENT_PENDING amendment as let go with `code` (its outcome unknown).
+#[must_use]
+pub fn let_go(id: &str, code: &str, at: &str) -> Stmt {
+    stmt!(
+        "UPDATE amendments SET error = ?2, updated_at = ?3 WHERE id = ?1 AND status = 'PAYMENT_PENDING'",
+        id,
+        json!({ "code": code }).to_string(),
+        at
+    )
+}
+
+/// Closes a pending amendment.
+#[must_use]
+pub fn set_status(id: &str, status: AmendmentStatus, at: &str) -> Stmt {
+    stmt!("UPDATE amendments SET status = ?2, updated_at = ?3 WHERE id = ?1", id, status.as_str(), at)
+}
+
+/// A scheduled amendment that could not be applied on its date.
+#[must_use]
+pub fn fail_scheduled(id: &str, error: &Value) -> Stmt {
+    stmt!(
+        "UPDATE amendments SET status = 'FAILED', error = ?2 WHERE id = ?1 AND status = 'SCHEDULED'",
+        id,
+        error.to_string()
+    )
+}
+
+/// A contract's PAYMENT_PENDING amendment.
+#[derive(Clone, Debug)]
+pub struct Pending {
+    /// `amd_…`.
+    pub id: String,
+    /// The operation asked for.
+    pub request: Option<Value>,
+    /// What applying it writes.
+    pub plan: Option<Value>,
+    /// Set when its request let it go.
+    pub error: Option<Value>,
+    /// When it was last claimed.
+    pub updated_at: String,
+}
+
+/// The contract's oldest PAYMENT_PENDING amendment.
+pub async fn payment_pending(db: &impl Db, contract: &str) -> Result<Option<Pending>, DbError> {
+    let row = first(
+        db,
+        stmt!(
+            "SELECT id, request, plan, error, updated_at FROM amendments \
+             WHERE contract_id = ?1 AND status = 'PAYMENT_PENDING' ORDER BY created_at LIMIT 1",
+            contract
+        ),
+    )
+    .await?;
+    Ok(row.map(|r| Pending {
+        id: text(&r, "id").unwrap_or_default(),
+        request: json_col(&r, "request"),
+        plan: json_col(&r, "plan"),
+        error: json_col(&r, "error"),
+        updated_at: text(&r, "updated_at").unwrap_or_default(),
+    }))
+}
+
+/// Ids of the contract's amendments still to happen (scheduled, under review, being charged).
+pub async fn open_ids(db: &impl Db, contract: &str) -> Result<Vec<String>, DbError> {
+    let rows = db
+        .query(stmt!(
+            "SELECT id, status FROM amendments WHERE contract_id = ?1 \
+             AND status IN ('SCHEDULED', 'REVIEW', 'PAYMENT_PENDING')",
+            contract
+        ))
+        .await?;
+    Ok(rows.iter().filter_map(|r| text(r, "id")).collect())
+}
+
+/// An amendment as listed on its contract.
+#[derive(Clone, Debug)]
+pub struct Listed {
+    /// `amd_…`.
+    pub id: Option<String>,
+    /// The action.
+    pub action: Option<String>,
+    /// Its state.
+    pub status: Option<String>,
+    /// When it takes effect.
+    pub effective_date: Option<String>,
+    /// The invoice it issued.
+    pub invoice_id: Option<String>,
+    /// Why it failed.
+    pub error: Option<Value>,
+    /// When it was asked for.
+    pub created_at: Option<String>,
+    /// The operation asked for.
+    pub request: Option<Value>,
+    /// The quote answered.
+    pub quote: Option<Value>,
+}
+
+/// Every amendment of the contract, oldest first.
+pub async fn of_contract(db: &impl Db, contract: &str) -> Result<Vec<Listed>, DbError> {
+    let rows = db
+        .query(stmt!(
+            "SELECT id, action, status, effective_date, invoice_id, error, created_at, request, quote FROM amendments \
+             WHERE contract_id = ?1 ORDER BY created_at, id",
+            contract
+        ))
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Listed {
+            id: text(r, "id"),
+            action: text(r, "action"),
+            status: text(r, "status"),
+            effective_date: text(r, "effective_date"),
+            invoice_id: text(r, "invoice_id"),
+            error: json_col(r, "error"),
+            created_at: text(r, "created_at"),
+            request: json_col(r, "request"),
+            quote: json_col(r, "quote"),
+        })
+        .collect())
+}
+
+/// One amendment of a contract: its status (as stored) and request.
+pub async fn find(db: &impl Db, id: &str, contract: &str) -> Result<Option<(String, Value)>, DbError> {
+    let row = first(db, stmt!("SELECT * FROM amendments WHERE id = ?1 AND contract_id = ?2", id, contract)).await?;
+    Ok(row.map(|r| (text(&r, "status").unwrap_or_default(), json_col(&r, "request").unwrap_or(Value::Null))))
+}
+
+/// The contract's next SCHEDULED amendment dated on or before `date`:
+/// its id, effective date (text) and request.
+pub async fn next_scheduled(
+    db: &impl Db,
+    contract: &str,
+    date: &str,
+) -> Result<Option<(String, String, Value)>, DbError> {
+    let row = first(
+        db,
+        stmt!(
+            "SELECT id, effective_date, request FROM amendments WHERE contract_id = ?1 AND status = 'SCHEDULED' \
+             AND effective_date <= ?2 ORDER BY effective_date, id LIMIT 1",
+            contract,
+            date
+        ),
+    )
+    .await?;
+    Ok(row.and_then(|r: Row| Some((text(&r, "id")?, text(&r, "effective_date")?, json_col(&r, "request")?))))
+}
+
+/// An amendment's quote, with its account (for `GET /api/quotes/{id}`).
+pub async fn quote(db: &impl Db, id: &str) -> Result<Option<(Option<String>, Option<Value>)>, DbError> {
+    let row = first(db, stmt!("SELECT account_id, quote AS body FROM amendments WHERE id = ?1", id)).await?;
+    Ok(row.map(|r| (text(&r, "account_id"), json_col(&r, "body"))))
+}

@@ -1,0 +1,235 @@
+//! `contracts` and `contract_events`: a contract as stored (the engine's
+//! contract JSON plus the API's own fields), each version claimed by its event.
+
+use serde_json::Value;
+
+use super::{Db, DbError, Row, Stmt, first, int, json as json_col, text};
+use crate::stmt;
+
+/// A contract's stored status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ContractStatus {
+    /// Billed by the daily run.
+    Active,
+    /// Ended (its kept arrears pieces are still billed).
+    Canceled,
+    /// Dunning gave up: nothing is billed until a new card resumes it.
+    Suspended,
+}
+
+impl ContractStatus {
+    /// The stored name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "ACTIVE",
+            Self::Canceled => "CANCELED",
+            Self::Suspended => "SUSPENDED",
+        }
+    }
+
+    /// Reads a stored name (an engine contract's `status` too).
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Active, Self::Canceled, Self::Suspended].into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// A contract row.
+#[derive(Clone, Debug)]
+pub struct ContractRow {
+    /// `ctr_…`.
+    pub id: String,
+    /// Owner.
+    pub account_id: String,
+    /// Bill group.
+    pub bill_group_id: String,
+    /// The stored status.
+    pub status: ContractStatus,
+    /// The engine's contract with the API's fields (JSON).
+    pub body: Value,
+    /// Bumped by every write.
+    pub version: i64,
+}
+
+impl ContractRow {
+    fn from_row(r: &Row) -> Option<Self> {
+        Some(Self {
+            id: text(r, "id")?,
+            account_id: text(r, "account_id")?,
+            bill_group_id: text(r, "bill_group_id")?,
+            status: ContractStatus::parse(&text(r, "status")?)?,
+            body: json_col(r, "body")?,
+            version: int(r, "version").unwrap_or(1),
+        })
+    }
+
+    /// Statements claiming version `version` (a racing writer's batch fails whole).
+    #[must_use]
+    pub fn claim(&self, version: i64, action: &str, at: &str) -> Vec<Stmt> {
+        vec![
+            stmt!(
+                "INSERT INTO contract_events (contract_id, version, action, at) VALUES (?1, ?2, ?3, ?4)",
+                self.id.as_str(),
+                version,
+                action,
+                at
+            ),
+            stmt!("UPDATE contracts SET version = ?2, updated_at = ?3 WHERE id = ?1", self.id.as_str(), version, at),
+        ]
+    }
+}
+
+/// A contract by id.
+pub async fn load(db: &impl Db, id: &str) -> Result<Option<ContractRow>, DbError> {
+    Ok(first(db, stmt!("SELECT * FROM contracts WHERE id = ?1", id)).await?.as_ref().and_then(ContractRow::from_row))
+}
+
+/// Sets the stored body.
+#[must_use]
+pub fn set_body(id: &str, body: &Value) -> Stmt {
+    stmt!("UPDATE contracts SET body = ?2 WHERE id = ?1", id, body.to_string())
+}
+
+/// Sets the stored body and status.
+#[must_use]
+pub fn set_body_status(id: &str, body: &Value, status: ContractStatus) -> Stmt {
+    stmt!("UPDATE contracts SET body = ?2, status = ?3 WHERE id = ?1", id, body.to_string(), status.as_str())
+}
+
+/// Sets the stored body, status and the catalog version it is priced on.
+#[must_use]
+pub fn set_terms(id: &str, body: &Value, status: ContractStatus, catalog_version: i64) -> Stmt {
+    stmt!(
+        "UPDATE contracts SET body = ?2, status = ?3, catalog_version = ?4 WHERE id = ?1",
+        id,
+        body.to_string(),
+        status.as_str(),
+        catalog_version
+    )
+}
+
+/// A new contract.
+pub struct NewContract<'a> {
+    /// `ctr_…`.
+    pub id: &'a str,
+    /// Owner.
+    pub account_id: &'a str,
+    /// Bill group.
+    pub bill_group_id: &'a str,
+    /// The quote it was sold on.
+    pub quote_id: &'a str,
+    /// The catalog version it is priced on.
+    pub catalog_version: i64,
+    /// Its status.
+    pub status: ContractStatus,
+    /// Its body.
+    pub body: &'a Value,
+    /// When.
+    pub at: &'a str,
+}
+
+impl NewContract<'_> {
+    /// Stores the contract.
+    #[must_use]
+    pub fn insert(&self) -> Stmt {
+        stmt!(
+            "INSERT INTO contracts (id, account_id, bill_group_id, quote_id, catalog_version, status, body, created_at, \
+             updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+            self.id,
+            self.account_id,
+            self.bill_group_id,
+            self.quote_id,
+            self.catalog_version,
+            self.status.as_str(),
+            self.body.to_string(),
+            self.at
+        )
+    }
+}
+
+/// The stored body of a contract.
+pub async fn body(db: &impl Db, id: &str) -> Result<Option<Value>, DbError> {
+    Ok(first(db, stmt!("SELECT body FROM contracts WHERE id = ?1", id)).await?.and_then(|r| json_col(&r, "body")))
+}
+
+/// One page of the contracts a billing run looks at (active, or canceled
+/// with arrears still to bill), by id after `cursor`.
+pub async fn billable_page(db: &impl Db, cursor: &str, limit: i64) -> Result<Vec<String>, DbError> {
+    let rows = db
+        .query(stmt!(
+            "SELECT id FROM contracts WHERE (status = 'ACTIVE' OR (status = 'CANCELED' AND \
+             json_extract(body, '$.unbilledArrears') IS NOT NULL)) AND id > ?1 ORDER BY id LIMIT ?2",
+            cursor,
+            limit
+        ))
+        .await?;
+    Ok(rows.iter().filter_map(|r| text(r, "id")).collect())
+}
+
+/// The account's suspended contracts with no invoice left unpaid by dunning.
+pub async fn resumable(db: &impl Db, account: &str) -> Result<Vec<String>, DbError> {
+    let rows = db
+        .query(stmt!(
+            "SELECT id FROM contracts WHERE account_id = ?1 AND status = 'SUSPENDED' \
+             AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.contract_id = contracts.id AND i.attempts > 0 \
+             AND i.status = 'OPEN') ORDER BY id",
+            account
+        ))
+        .await?;
+    Ok(rows.iter().filter_map(|r| text(r, "id")).collect())
+}
+
+/// How many of the account's contracts are active.
+pub async fn active_count(db: &impl Db, account: &str) -> Result<Option<i64>, DbError> {
+    let row =
+        first(db, stmt!("SELECT COUNT(*) AS n FROM contracts WHERE account_id = ?1 AND status = 'ACTIVE'", account))
+            .await?;
+    Ok(row.and_then(|r| int(&r, "n")))
+}
+
+/// A contract as listed: its body, status and version.
+#[derive(Clone, Debug)]
+pub struct Listed {
+    /// The stored body.
+    pub body: Option<Value>,
+    /// The stored status.
+    pub status: Option<String>,
+    /// The version.
+    pub version: Option<i64>,
+    /// For the cursor.
+    pub created_at: Option<String>,
+    /// For the cursor.
+    pub id: Option<String>,
+}
+
+/// One page of an account's contracts, newest first, before the cursor's
+/// time and id; `limit` rows.
+pub async fn page_for_account(
+    db: &impl Db,
+    account: &str,
+    before_at: &str,
+    before_id: &str,
+    limit: i64,
+) -> Result<Vec<Listed>, DbError> {
+    let rows = db
+        .query(stmt!(
+            "SELECT id, status, body, version, created_at FROM contracts WHERE account_id = ?1 \
+             AND (created_at < ?2 OR (created_at = ?2 AND id < ?3)) ORDER BY created_at DESC, id DESC LIMIT ?4",
+            account,
+            before_at,
+            before_id,
+            limit
+        ))
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Listed {
+            body: json_col(r, "body"),
+            status: text(r, "status"),
+            version: int(r, "version"),
+            created_at: text(r, "created_at"),
+            id: text(r, "id"),
+        })
+        .collect())
+}

@@ -1,0 +1,180 @@
+//! The storage layer: every SQL statement of the service, one module per
+//! aggregate, over a narrow interface ([`Db`]) that D1 implements in the
+//! Worker and an in-process SQLite in native tests (the very same statements).
+//!
+//! Reads are `async fn`s answering typed rows. Writes are functions answering
+//! [`Stmt`]s, which a use case gathers into one [`Batch`]: D1's only atomic
+//! unit, so everything a step decides is written whole or not at all.
+//!
+//! D1 has no interactive transactions; [`Db::batch`] runs its statements in
+//! one implicit transaction: all of them or none. Optimistic concurrency is a
+//! primary key that two writers of the same version both try to claim (the
+//! loser's batch fails with [`DbError::Conflict`] and writes nothing).
+
+use serde_json::{Map, Value};
+
+pub mod accounts;
+pub mod amendments;
+pub mod billing_runs;
+pub mod catalogs;
+pub mod charges;
+pub mod contracts;
+pub mod idempotency;
+pub mod invoices;
+pub mod payments;
+pub mod quotes;
+pub mod sessions;
+pub mod throttle;
+pub mod webhook_events;
+
+/// A bound parameter.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Sql {
+    /// SQL NULL.
+    Null,
+    /// An INTEGER.
+    Int(i64),
+    /// A TEXT.
+    Text(String),
+}
+
+impl From<&str> for Sql {
+    fn from(s: &str) -> Self {
+        Self::Text(s.to_owned())
+    }
+}
+impl From<String> for Sql {
+    fn from(s: String) -> Self {
+        Self::Text(s)
+    }
+}
+impl From<&String> for Sql {
+    fn from(s: &String) -> Self {
+        Self::Text(s.clone())
+    }
+}
+impl From<i64> for Sql {
+    fn from(n: i64) -> Self {
+        Self::Int(n)
+    }
+}
+impl From<bool> for Sql {
+    fn from(b: bool) -> Self {
+        Self::Int(i64::from(b))
+    }
+}
+impl<T: Into<Sql>> From<Option<T>> for Sql {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Self::Null, Into::into)
+    }
+}
+
+/// One statement with its parameters (`?1`, `?2`, … in the SQL).
+#[derive(Clone, Debug)]
+pub struct Stmt {
+    /// The SQL text.
+    pub sql: &'static str,
+    /// Positional parameters.
+    pub params: Vec<Sql>,
+}
+
+/// Statements written together, as one transaction.
+pub type Batch = Vec<Stmt>;
+
+/// Builds a [`Stmt`]: `stmt!("SELECT … WHERE id = ?1", id)`.
+#[macro_export]
+macro_rules! stmt {
+    ($sql:expr $(, $p:expr)* $(,)?) => {
+        $crate::store::Stmt { sql: $sql, params: vec![$($crate::store::Sql::from($p)),*] }
+    };
+}
+
+/// A result row: column name to value (INTEGER as a number, TEXT as a string).
+pub type Row = Map<String, Value>;
+
+/// Why a statement failed. D1 reports constraint failures only in its
+/// message text, so the driver's message is what classifies them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DbError {
+    /// A UNIQUE or PRIMARY KEY constraint: someone else wrote first.
+    Conflict(String),
+    /// Anything else (the message is logged, never shown to a client).
+    Other(String),
+}
+
+impl DbError {
+    /// Classifies a driver's message (D1 and SQLite word constraints alike).
+    #[must_use]
+    pub fn from_message(message: String) -> Self {
+        if message.contains("UNIQUE constraint failed") || message.contains("PRIMARY KEY") {
+            Self::Conflict(message)
+        } else {
+            Self::Other(message)
+        }
+    }
+}
+
+impl std::fmt::Display for DbError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Conflict(m) => write!(f, "conflict: {m}"),
+            Self::Other(m) => write!(f, "storage: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for DbError {}
+
+/// D1 in the Worker, SQLite in native tests.
+#[allow(async_fn_in_trait)] // single-threaded runtimes: no Send bound wanted
+pub trait Db {
+    /// Runs one read statement.
+    async fn query(&self, stmt: Stmt) -> Result<Vec<Row>, DbError>;
+    /// Runs the statements in order as one transaction.
+    async fn batch(&self, stmts: Vec<Stmt>) -> Result<(), DbError>;
+    /// Statements sent so far (for the billing run's report); 0 when not counted.
+    fn statements(&self) -> u64 {
+        0
+    }
+}
+
+/// A row's TEXT column, if present and not NULL.
+#[must_use]
+pub fn text(row: &Row, column: &str) -> Option<String> {
+    match row.get(column) {
+        Some(Value::String(s)) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// A row's INTEGER column, if present and not NULL.
+#[must_use]
+pub fn int(row: &Row, column: &str) -> Option<i64> {
+    match row.get(column) {
+        Some(Value::Number(n)) => n.as_i64().or_else(|| n.as_f64().and_then(float_to_int)),
+        _ => None,
+    }
+}
+
+/// D1 hands integers to Rust as JavaScript numbers; accept the whole ones.
+#[allow(clippy::cast_possible_truncation)] // checked: whole and within ±2^53
+fn float_to_int(f: f64) -> Option<i64> {
+    (f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0).then_some(f as i64)
+}
+
+/// A row's TEXT column holding a decimal amount (zero when absent).
+#[must_use]
+pub fn decimal(row: &Row, column: &str) -> rust_decimal::Decimal {
+    text(row, column).and_then(|s| s.parse().ok()).unwrap_or_default()
+}
+
+/// The first row of a read, if any.
+pub async fn first(db: &impl Db, stmt: Stmt) -> Result<Option<Row>, DbError> {
+    Ok(db.query(stmt).await?.into_iter().next())
+}
+
+/// A row's JSON TEXT column, parsed.
+#[must_use]
+pub fn json(row: &Row, column: &str) -> Option<Value> {
+    text(row, column).and_then(|s| serde_json::from_str(&s).ok())
+}

@@ -1,0 +1,272 @@
+//! `POST /api/billingRuns` and the daily cron: for every active contract,
+//! scheduled changes on their dates, then each period's invoice (the
+//! engine's `billing::due`), charged when the bill group collects
+//! automatically; termed contracts renew or end; then dunning of what failed.
+//! One contract that cannot be billed is reported and skipped; only storage
+//! trouble stops a run (503), which is then simply run again.
+
+use chrono::NaiveDate;
+use pricing::{Catalog, Contract, Operations};
+use serde_json::{Value, json};
+
+use crate::http::{ApiError, ApiResult};
+use crate::ids::{Random, new_id};
+use crate::steps::billing::{ContractWrite, Report, issue_periods, midnight, stored_body};
+use crate::steps::catalogs::{self, Parsed};
+use crate::steps::change::{
+    self, apply,
+    request::{self, ChangeAction, ChangeRequest},
+};
+use crate::steps::collection::{charge_invoice, collect_due};
+use crate::steps::contract_view::load_contract;
+use crate::store::amendments::{self, AmendmentStatus};
+use crate::store::contracts::{self, ContractRow, ContractStatus};
+use crate::store::{Db, DbError, billing_runs, catalogs as stored};
+use crate::stripe::Stripe;
+use crate::{App, Now};
+
+/// A scheduled change is applied on the date it was scheduled for: its
+/// `relativeEffectiveDate` (resolved when it was saved) becomes that date.
+fn pin_date(op: &mut Value, date: NaiveDate) {
+    let pin = |o: &mut serde_json::Map<String, Value>| {
+        o.remove("relativeEffectiveDate");
+        o.insert("effectiveDate".into(), json!(date.to_string()));
+    };
+    if let Value::Object(m) = op {
+        match m.get_mut("operations") {
+            Some(Value::Array(list)) => list.iter_mut().filter_map(Value::as_object_mut).for_each(pin),
+            _ => pin(m),
+        }
+    }
+}
+
+/// `POST /api/billingRuns` and the cron: runs billing for `date` over one
+/// page of contracts (after `cursor`), then dunning; answers the report.
+pub async fn run<D: Db, S: Stripe, R: Random>(
+    app: &App<D, S, R>,
+    date: NaiveDate,
+    cursor: &str,
+    limit: i64,
+    now: &Now,
+) -> ApiResult<Value> {
+    let statements_before = app.db.statements();
+    let (published, current) = catalogs::current_parsed(&app.db).await?;
+    let mut versions = Parsed::default();
+    versions.insert(published.version, std::rc::Rc::clone(&current));
+    // The vendor's operating settings (dunning, auto-renewal) are the current catalog's.
+    let operations = &current.operations;
+    let mut report = Report::default();
+    let ids = contracts::billable_page(&app.db, cursor, limit).await?;
+    for id in &ids {
+        report.contracts = report.contracts.saturating_add(1);
+        let billed = bill_contract(app, id, date, &mut versions, published.version, operations, &mut report, now);
+        match billed.await {
+            Ok(()) => {}
+            // Storage down: the run stops (503) and is run again; nothing is lost.
+            Err(e) if e.status == 503 => return Err(e),
+            // One contract that cannot be billed never stops the others.
+            Err(e) => report.failed_contracts.push((id.clone(), e)),
+        }
+    }
+    let next = if i64::try_from(ids.len()).unwrap_or(0) >= limit { ids.last().cloned() } else { None };
+    if next.is_none() {
+        collect_due(app, date, &operations.retry_days, &mut report, now).await?;
+    }
+    let id = new_id(&app.rng, "run_");
+    let mut body = report.to_json();
+    if let Value::Object(m) = &mut body {
+        m.insert("id".into(), json!(id));
+        m.insert("date".into(), json!(date.to_string()));
+        m.insert("nextCursor".into(), json!(next));
+        m.insert("d1Statements".into(), json!(app.db.statements().saturating_sub(statements_before)));
+    }
+    app.db.batch(vec![billing_runs::insert(&id, &date.to_string(), &now.instant, &body.to_string())]).await?;
+    Ok(body)
+}
+
+/// Scheduled changes on their dates, each day's invoices after them.
+/// (`now` is the wall clock: when claims were taken.)
+#[allow(clippy::too_many_arguments)]
+async fn bill_contract<D: Db, S: Stripe, R: Random>(
+    app: &App<D, S, R>,
+    id: &str,
+    date: NaiveDate,
+    versions: &mut Parsed,
+    current: i64,
+    operations: &Operations,
+    report: &mut Report,
+    now: &Now,
+) -> ApiResult<()> {
+    // A change whose charge was left unsettled is settled first; while
+    // it cannot be (Stripe still silent, a live request on it), the
+    // contract waits for the next run.
+    if apply::settle_pending(app, id, now).await.is_err() {
+        report.unsettled = report.unsettled.saturating_add(1);
+        return Ok(());
+    }
+    for _ in 0..100 {
+        let c = load_contract(&app.db, id, None).await?;
+        if c.status == ContractStatus::Suspended {
+            return Ok(());
+        }
+        let scheduled = amendments::next_scheduled(&app.db, id, &date.to_string()).await?;
+        let change = scheduled.and_then(|(a, day, request)| Some((a, pricing::parse_date(&day)?, request)));
+        // A termed contract reaching its end renews or ends on that day.
+        let end = (c.status == ContractStatus::Active)
+            .then(|| c.body.get("endDate").and_then(Value::as_str).and_then(pricing::parse_date))
+            .flatten()
+            .filter(|e| *e <= date && change.as_ref().is_none_or(|(_, ce, _)| e < ce));
+        // Invoices due before the event's day, then the event, then the rest.
+        let event_day = end.or(change.as_ref().map(|(_, e, _)| *e));
+        let horizon = event_day.map_or(Some(date), |e| e.pred_opt());
+        // Priced on the version it was sold or last changed on (grandfathered).
+        let own = Parsed::version_of(&c.body, current);
+        versions.load_for(&app.db, &c.body, own).await?;
+        if let Some(h) = horizon {
+            issue_due(app, &c, h, versions, own, &operations.retry_days, report, now).await?;
+        }
+        if let Some(end) = end {
+            let c = load_contract(&app.db, id, None).await?;
+            renew_or_end(app, &c, end, versions.get(own)?, operations, report).await?;
+            continue;
+        }
+        let Some((amendment, effective, request)) = change else { return Ok(()) };
+        let c = load_contract(&app.db, id, None).await?;
+        let mut op = request;
+        if let Value::Object(m) = &mut op {
+            m.insert("contractId".into(), json!(id));
+        }
+        pin_date(&mut op, effective);
+        let req = request::parse(&op)?;
+        match change::run(app, c, &req, Some(&amendment), &midnight(effective)).await {
+            Ok(_) => report.changes_applied = report.changes_applied.saturating_add(1),
+            Err(e) => {
+                // Not applicable any more (say, the contract changed): recorded, not retried forever.
+                let error = json!({ "code": e.code, "message": e.message });
+                app.db.batch(vec![amendments::fail_scheduled(&amendment, &error)]).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// At a termed contract's `endDate`: another term when it auto-renews (the
+/// contract's `autoRenew`, else the catalog's `settings.autoRenew`,
+/// default false), else it ends. Either is recorded as an amendment.
+async fn renew_or_end<D: Db, S: Stripe, R: Random>(
+    app: &App<D, S, R>,
+    c: &ContractRow,
+    end: NaiveDate,
+    catalog: &Catalog,
+    operations: &Operations,
+    report: &mut Report,
+) -> ApiResult<()> {
+    use chrono::Datelike;
+    let auto = c.body.get("autoRenew").and_then(Value::as_bool).unwrap_or(operations.auto_renew);
+    let start = c.body.get("startDate").and_then(Value::as_str).and_then(pricing::parse_date).unwrap_or(end);
+    let term = c
+        .body
+        .pointer("/offerings/0/rateId")
+        .and_then(Value::as_str)
+        .and_then(|rate| catalog.offerings.iter().flat_map(|o| o.rates.iter()).find(|r| &*r.id == rate))
+        .and_then(|r| r.term_months)
+        .unwrap_or(12);
+    let at = midnight(end).instant;
+    let mut body = c.body.clone();
+    let (action, status, months) = if auto {
+        let new_end = pricing::add_months(end, i64::from(term), start.day())
+            .ok_or_else(|| ApiError::internal(format_args!("{end} + {term} months")))?;
+        if let Value::Object(m) = &mut body {
+            m.insert("endDate".into(), json!(new_end.to_string()));
+        }
+        report.renewed = report.renewed.saturating_add(1);
+        (ChangeAction::Renew, ContractStatus::Active, i64::from(term))
+    } else {
+        if let Value::Object(m) = &mut body {
+            m.insert("status".into(), json!("CANCELED"));
+        }
+        report.ended = report.ended.saturating_add(1);
+        (ChangeAction::TermEnd, ContractStatus::Canceled, 0)
+    };
+    let req = ChangeRequest {
+        contract_id: c.id.clone(),
+        op: json!({ "action": action.as_str(), "payload": { "months": months } }),
+        actions: vec![action],
+        preview: false,
+        evaluate_approval_rules: false,
+    };
+    let quote = json!({ "type": "AMENDMENT", "status": "PROCESSED", "contractId": c.id, "actions": [action.as_str()],
+                        "effectiveDate": end.to_string(), "previousEndDate": end.to_string(),
+                        "endDate": body.get("endDate"), "automatic": true });
+    let amendment = new_id(&app.rng, "amd_");
+    let mut batch = c.claim(c.version.saturating_add(1), action.as_str(), &at);
+    batch.push(contracts::set_body_status(&c.id, &body, status));
+    let catalog_version = stored::current_version(&app.db).await?;
+    let end = end.to_string();
+    batch.push(
+        apply::amendment(&amendment, c, &req, AmendmentStatus::Applied, &end, &quote, catalog_version, &at).upsert(),
+    );
+    match app.db.batch(batch).await {
+        Ok(()) | Err(DbError::Conflict(_)) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Issues every invoice due on the contract through `through`, one per
+/// invoice date, priced on catalog version `own` (kept pieces on theirs).
+#[allow(clippy::too_many_arguments)]
+async fn issue_due<D: Db, S: Stripe, R: Random>(
+    app: &App<D, S, R>,
+    c: &ContractRow,
+    through: NaiveDate,
+    versions: &Parsed,
+    own: i64,
+    retry_days: &[u32],
+    report: &mut Report,
+    now: &Now,
+) -> ApiResult<()> {
+    let catalog = versions.get(own)?;
+    let contract =
+        Contract::from_json_versioned(catalog, &c.body, &versions.all()).map_err(|e| ApiError::from_engine(&e, ""))?;
+    let (all, _) = pricing::billing::due(catalog, &contract, through).map_err(|e| ApiError::from_engine(&e, ""))?;
+    let mut dates: Vec<NaiveDate> = all.iter().map(|p| p.invoice_date).collect();
+    dates.dedup();
+    let mut current = contract;
+    let mut row = c.clone();
+    for day in dates {
+        let (periods, after) =
+            pricing::billing::due(catalog, &current, day).map_err(|e| ApiError::from_engine(&e, ""))?;
+        if periods.is_empty() {
+            continue;
+        }
+        match issue(app, &row, &periods, &after, day, catalog).await {
+            Ok(Some(invoice_id)) => {
+                report.invoices_issued = report.invoices_issued.saturating_add(1);
+                charge_invoice(app, &invoice_id, day, retry_days, report, now).await?;
+            }
+            Ok(None) => {}
+            // Another run issued these periods (or changed the contract): start over from what is stored.
+            Err(DbError::Conflict(_)) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        }
+        current = after;
+        row = load_contract(&app.db, &c.id, None).await?;
+    }
+    Ok(())
+}
+
+/// One invoice for `periods`, in one batch with its period claims and the
+/// contract's new `invoicedThrough`. `None` when every line rounded to zero
+/// (the periods are still marked billed).
+async fn issue<D: Db, S: Stripe, R: Random>(
+    app: &App<D, S, R>,
+    c: &ContractRow,
+    periods: &[pricing::billing::DuePeriod],
+    after: &Contract,
+    day: NaiveDate,
+    catalog: &Catalog,
+) -> Result<Option<String>, DbError> {
+    let at = midnight(day).instant;
+    let write = ContractWrite { body: stored_body(after, &c.body), status: c.status, action: "BILLED", at: &at };
+    issue_periods(app, c, periods, &write, Vec::new(), day, catalog).await
+}
