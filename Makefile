@@ -51,6 +51,7 @@ fmt:
 	$(CARGO) fmt --all -- --check
 
 lint:
+	python3 scripts/architecture.py
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
 	$(CARGO) clippy --locked -p quotekit-edge --target wasm32-unknown-unknown -- -D warnings
 

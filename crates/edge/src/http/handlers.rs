@@ -3,8 +3,8 @@
 
 use serde_json::{Value, json};
 
+use super::call::Call;
 use super::input;
-use super::routes::Call;
 use super::{ApiError, ApiResult, Request, Response};
 use crate::ids::Random;
 use crate::store::Db;

@@ -6,6 +6,7 @@
 use serde_json::Value;
 
 mod auth;
+mod call;
 mod error;
 mod handlers;
 mod idempotency;

@@ -3,6 +3,7 @@
 //! limit, `Idempotency-Key`, then the route's handler.
 
 use super::auth::{self, Access, Principal};
+use super::call::Call;
 use super::{ApiError, ApiResult, MAX_BODY, Request, Response, handlers, idempotency};
 use crate::ids::Random;
 use crate::store::Db;
@@ -28,12 +29,12 @@ macro_rules! routes {
         ) -> ApiResult<Response> {
             let mut i = 0usize;
             $(
-                if call.index == i {
+                if call.route == i {
                     return handlers::$handler(app, req, now, call).await;
                 }
                 i += 1;
             )*
-            Err(ApiError::internal(format_args!("no handler for route {} of {i}", call.index)))
+            Err(ApiError::internal(format_args!("no handler for route {} of {i}", call.route)))
         }
     };
 }
@@ -68,23 +69,6 @@ routes! {
     "POST" "/api/accounts/{accountId}/setupIntents" Account => setup_intent,
     "POST" "/api/accounts/{accountId}/paymentMethod" Account => payment_method,
     "POST" "/api/webhooks/stripe" Public => stripe_webhook,
-}
-
-/// A matched route: which, its path parameters, and who calls.
-pub struct Call<'a> {
-    index: usize,
-    params: Vec<&'a str>,
-    /// The account a customer token limits the caller to (`None`: the keys).
-    pub scope: Option<&'a str>,
-    /// The caller holds only the publishable key (public, in every page).
-    pub publishable: bool,
-}
-
-impl Call<'_> {
-    /// Path parameter `i` (in template order).
-    pub fn param(&self, i: usize) -> &str {
-        self.params.get(i).copied().unwrap_or_default()
-    }
 }
 
 /// Which route `method path` is, with its path parameters.
@@ -225,7 +209,7 @@ async fn route<D: Db, S: Stripe, R: Random>(app: &App<D, S, R>, req: &Request, n
         return Err(ApiError::new(413, "BODY_TOO_LARGE", "", format!("The body is over {} KB.", MAX_BODY / 1024)));
     }
     let call = Call {
-        index,
+        route: index,
         params,
         scope: principal.as_ref().and_then(Principal::scope),
         publishable: principal == Some(Principal::Publishable),

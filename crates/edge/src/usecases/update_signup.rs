@@ -48,7 +48,7 @@ pub async fn run<D: Db, S: Stripe, R: Random>(
                 return Err(ApiError::bad(
                     "MISSING_FIELD",
                     "",
-                    "UPDATE carries at least one of customer, billGroup, quote, paymentMethod.",
+                    "Send at least one of customer, billGroup, quote, paymentMethod with UPDATE.",
                 ));
             }
             payment::apply(app, &mut s, &input, now).await?;

@@ -2,7 +2,7 @@
 
 use rust_decimal::Decimal;
 
-use super::TierCharge;
+use super::charge::TierCharge;
 
 pub(super) fn price(amount: Decimal, q: Decimal) -> Decimal {
     if q > Decimal::ZERO { amount } else { Decimal::ZERO }

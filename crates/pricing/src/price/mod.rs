@@ -4,6 +4,7 @@
 //! Every model returns `None` only when the arithmetic leaves `Decimal`'s
 //! range; callers report that as [`ErrorCode::Overflow`](crate::ErrorCode::Overflow).
 
+mod charge;
 mod flat;
 mod package;
 mod per_unit;
@@ -15,10 +16,10 @@ mod volume;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 
-use crate::arith;
 use crate::error::Result;
 use crate::json::{Doc, Path};
 
+pub use charge::TierCharge;
 pub use tiers::{Tier, TierTable};
 
 /// How a product's price is computed from its quantity.
@@ -47,25 +48,6 @@ pub enum PriceModel {
         /// The charge per started package.
         amount: Decimal,
     },
-}
-
-/// One tier's share of a price: what `explain` returns.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TierCharge {
-    /// The tier's index in the table (`None` for untiered models).
-    pub tier: Option<usize>,
-    /// Units above this bound fall in the tier (exclusive).
-    pub from: Decimal,
-    /// The tier's inclusive upper bound, `None` when open.
-    pub up_to: Option<Decimal>,
-    /// The units this tier charges (packages, for `PACKAGE`).
-    pub units: Decimal,
-    /// The amount per unit applied.
-    pub unit_amount: Decimal,
-    /// The flat amount applied.
-    pub flat_amount: Decimal,
-    /// `units × unitAmount + flatAmount`, full precision.
-    pub amount: Decimal,
 }
 
 impl PriceModel {
@@ -142,11 +124,6 @@ impl PriceModel {
             }
         })
     }
-}
-
-/// `a × b + c`, checked.
-fn mul_add(a: Decimal, b: Decimal, c: Decimal) -> Option<Decimal> {
-    arith::add(arith::mul(a, b)?, c)
 }
 
 #[cfg(test)]

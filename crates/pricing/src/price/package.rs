@@ -2,7 +2,7 @@
 
 use rust_decimal::Decimal;
 
-use super::TierCharge;
+use super::charge::TierCharge;
 use crate::arith;
 
 fn packages(size: Decimal, q: Decimal) -> Option<Decimal> {

@@ -2,7 +2,7 @@
 
 use rust_decimal::Decimal;
 
-use super::TierCharge;
+use super::charge::TierCharge;
 use crate::arith;
 
 pub(super) fn price(unit_amount: Decimal, q: Decimal) -> Option<Decimal> {

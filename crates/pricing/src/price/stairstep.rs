@@ -2,7 +2,8 @@
 
 use rust_decimal::Decimal;
 
-use super::{TierCharge, TierTable};
+use super::charge::TierCharge;
+use super::tiers::TierTable;
 
 pub(super) fn price(table: &TierTable, q: Decimal) -> Decimal {
     if q.is_zero() {

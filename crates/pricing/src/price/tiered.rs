@@ -3,7 +3,8 @@
 
 use rust_decimal::Decimal;
 
-use super::{TierCharge, TierTable, mul_add};
+use super::charge::{TierCharge, mul_add};
+use super::tiers::TierTable;
 use crate::arith;
 
 /// The tiers that charge something at `q`, with their units: lazily, so the

@@ -2,7 +2,8 @@
 
 use rust_decimal::Decimal;
 
-use super::{TierCharge, TierTable, mul_add};
+use super::charge::{TierCharge, mul_add};
+use super::tiers::TierTable;
 
 pub(super) fn price(table: &TierTable, q: Decimal) -> Option<Decimal> {
     if q.is_zero() {

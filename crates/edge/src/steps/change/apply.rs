@@ -6,8 +6,8 @@
 use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
 
+use super::priced::{Outcome, Priced, amendment_quote, credit_split};
 use super::request::{ChangeRequest, parse};
-use super::{Outcome, Priced, amendment_quote, credit_split};
 use crate::http::{ApiError, ApiResult};
 use crate::ids::{Random, new_id};
 use crate::steps::charging::{self, Settled};
