@@ -52,6 +52,7 @@ fmt:
 
 lint:
 	python3 scripts/architecture.py
+	python3 scripts/openapi.py | cmp - crates/edge/openapi.json || { echo "crates/edge/openapi.json is stale: python3 scripts/openapi.py > crates/edge/openapi.json"; exit 1; }
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
 	$(CARGO) clippy --locked -p quotekit-edge --target wasm32-unknown-unknown -- -D warnings
 

@@ -1,9 +1,23 @@
 """Writes crates/edge/openapi.json, the OpenAPI 3.1 document the Worker serves.
 
 Run: python3 scripts/openapi.py > crates/edge/openapi.json
-(crates/edge/tests check that it lists exactly the router's routes.)
+
+The paths come from the Worker's route table (`routes!` in
+crates/edge/src/http/routes.rs): each route's method, path and access, in
+the table's order. This file adds what the table does not say (summaries,
+schemas, answers), keyed by path and method; it fails on a route it does not
+describe, on a description of no route, and on security that disagrees with
+the route's access. (crates/edge/tests also check the served document
+against the table.)
 """
 import json
+import os
+import re
+import sys
+
+ROUTES_RS = os.path.join(os.path.dirname(__file__), "..", "crates", "edge", "src", "http", "routes.rs")
+ROUTE = re.compile(r'^\s*"(\w+)" "([^"]+)" (\w+) => (\w+),$', re.M)
+ROUTES = [m.groups() for m in ROUTE.finditer(open(ROUTES_RS).read())]
 S = lambda name: {"$ref": f"#/components/schemas/{name}"}
 money = {"type": "number", "description": "Amount in the catalog's currency, with its minor-unit decimals."}
 date = {"type": "string", "format": "date"}
@@ -310,6 +324,24 @@ doc = {
       "sessionId": nstr, "error": {"const": False}, "action": {"const": "ESTIMATE"}, "catalogVersion": {"type": "integer"}, "quote": S("Quote"),
       "dueAtSignUp": {"type": "object", "description": "With customer.billingAddress: what FINALIZE would charge today, taxed (the quote's own figures are before tax)."}}},
   }}}
+# The paths, from the route table.
+described = doc["paths"]
+SECURITY = {"Public": [], "Publishable": None, "Account": [{"secretKey": []}, {"customerToken": []}],
+            "Secret": [{"secretKey": []}]}
+paths, problems = {}, []
+for method, path, access, handler in ROUTES:
+    op = described.get(path, {}).pop(method.lower(), None)
+    if op is None:
+        problems.append(f"{method} {path} ({handler}): not described here")
+        continue
+    if op.get("security") != SECURITY[access]:
+        problems.append(f"{method} {path}: security {op.get('security')} but the route is {access}")
+    paths.setdefault(path, {})[method.lower()] = op
+problems += [f"{m.upper()} {p}: described but not a route" for p, ops in described.items() for m in ops]
+if problems or not ROUTES:
+    sys.exit("openapi.py: " + ("; ".join(problems) or f"no routes read from {ROUTES_RS}"))
+doc["paths"] = paths
+
 # Every operation that takes an Idempotency-Key can answer what the key itself causes.
 for item in doc["paths"].values():
     for op in item.values():

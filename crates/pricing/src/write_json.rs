@@ -74,6 +74,26 @@ impl JsonOut {
         }
     }
 
+    /// A contract line's (or kept piece's) offering, rate and schedule.
+    fn line_terms(&mut self, offering_id: &str, rate_id: &str, schedule: &crate::period::Schedule) {
+        self.str("offeringId", offering_id);
+        self.str("rateId", rate_id);
+        self.date("serviceStart", schedule.service_start);
+        self.date("anchorDate", schedule.anchor_date);
+        self.key("anchorDay");
+        self.0.push_str(&schedule.anchor_day.to_string());
+    }
+
+    /// A line's products with their quantities.
+    fn products(&mut self, products: &[crate::contract::ContractProduct]) {
+        self.list("products", products, |o, p| {
+            o.open();
+            o.str("productId", &p.product_id);
+            o.dec("quantity", &p.quantity);
+            o.close();
+        });
+    }
+
     fn list<T>(&mut self, name: &str, items: &[T], write: impl Fn(&mut Self, &T)) {
         self.key(name);
         self.0.push('[');
@@ -253,38 +273,18 @@ impl ToJson for Contract {
         o.opt_date("endDate", self.end_date);
         o.list("offerings", &self.offerings, |o, l: &ContractLine| {
             o.open();
-            o.str("offeringId", &l.offering_id);
-            o.str("rateId", &l.rate_id);
-            o.date("serviceStart", l.schedule.service_start);
-            o.date("anchorDate", l.schedule.anchor_date);
-            o.key("anchorDay");
-            o.0.push_str(&l.schedule.anchor_day.to_string());
+            o.line_terms(&l.offering_id, &l.rate_id, &l.schedule);
             o.date("invoicedThrough", l.invoiced_through);
-            o.list("products", &l.products, |o, p| {
-                o.open();
-                o.str("productId", &p.product_id);
-                o.dec("quantity", &p.quantity);
-                o.close();
-            });
+            o.products(&l.products);
             o.close();
         });
         if !self.unbilled.is_empty() {
             o.list("unbilledArrears", &self.unbilled, |o, a: &crate::contract::ArrearsPiece| {
                 o.open();
-                o.str("offeringId", &a.offering_id);
-                o.str("rateId", &a.rate_id);
-                o.date("serviceStart", a.schedule.service_start);
-                o.date("anchorDate", a.schedule.anchor_date);
-                o.key("anchorDay");
-                o.0.push_str(&a.schedule.anchor_day.to_string());
+                o.line_terms(&a.offering_id, &a.rate_id, &a.schedule);
                 o.date("start", a.start);
                 o.date("end", a.end);
-                o.list("products", &a.products, |o, p| {
-                    o.open();
-                    o.str("productId", &p.product_id);
-                    o.dec("quantity", &p.quantity);
-                    o.close();
-                });
+                o.products(&a.products);
                 if let Some(v) = a.catalog_version {
                     o.key("catalogVersion");
                     o.0.push_str(&v.to_string());

@@ -4,57 +4,27 @@
 
 use serde_json::{Value, json};
 
+use super::stored_enum;
 use super::{Db, DbError, Row, Stmt, first, json as json_col, text};
 use crate::stmt;
 
-/// Where an amendment stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AmendmentStatus {
-    /// In force.
-    Applied,
-    /// Takes effect on its date (the billing run applies it).
-    Scheduled,
-    /// Waits for the vendor's approval.
-    Review,
-    /// Its charge is under way (or its outcome unknown).
-    PaymentPending,
-    /// Its charge failed, or it could not be applied on its date.
-    Failed,
-    /// The vendor refused it.
-    Rejected,
-    /// Taken back before it took effect.
-    Withdrawn,
-}
-
-impl AmendmentStatus {
-    /// The stored name.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Applied => "APPLIED",
-            Self::Scheduled => "SCHEDULED",
-            Self::Review => "REVIEW",
-            Self::PaymentPending => "PAYMENT_PENDING",
-            Self::Failed => "FAILED",
-            Self::Rejected => "REJECTED",
-            Self::Withdrawn => "WITHDRAWN",
-        }
-    }
-
-    /// Reads a stored name.
-    #[must_use]
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::Applied,
-            Self::Scheduled,
-            Self::Review,
-            Self::PaymentPending,
-            Self::Failed,
-            Self::Rejected,
-            Self::Withdrawn,
-        ]
-        .into_iter()
-        .find(|x| x.as_str() == s)
+stored_enum! {
+    /// Where an amendment stands.
+    pub enum AmendmentStatus {
+        /// In force.
+        Applied = "APPLIED",
+        /// Takes effect on its date (the billing run applies it).
+        Scheduled = "SCHEDULED",
+        /// Waits for the vendor's approval.
+        Review = "REVIEW",
+        /// Its charge is under way (or its outcome unknown).
+        PaymentPending = "PAYMENT_PENDING",
+        /// Its charge failed, or it could not be applied on its date.
+        Failed = "FAILED",
+        /// The vendor refused it.
+        Rejected = "REJECTED",
+        /// Taken back before it took effect.
+        Withdrawn = "WITHDRAWN",
     }
 }
 

@@ -3,35 +3,19 @@
 
 use serde_json::Value;
 
+use super::stored_enum;
 use super::{Db, DbError, Row, Stmt, first, int, json as json_col, text};
 use crate::stmt;
 
-/// A contract's stored status.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ContractStatus {
-    /// Billed by the daily run.
-    Active,
-    /// Ended (its kept arrears pieces are still billed).
-    Canceled,
-    /// Dunning gave up: nothing is billed until a new card resumes it.
-    Suspended,
-}
-
-impl ContractStatus {
-    /// The stored name.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Active => "ACTIVE",
-            Self::Canceled => "CANCELED",
-            Self::Suspended => "SUSPENDED",
-        }
-    }
-
-    /// Reads a stored name (an engine contract's `status` too).
-    #[must_use]
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Active, Self::Canceled, Self::Suspended].into_iter().find(|x| x.as_str() == s)
+stored_enum! {
+    /// A contract's stored status.
+    pub enum ContractStatus {
+        /// Billed by the daily run.
+        Active = "ACTIVE",
+        /// Ended (its kept arrears pieces are still billed).
+        Canceled = "CANCELED",
+        /// Dunning gave up: nothing is billed until a new card resumes it.
+        Suspended = "SUSPENDED",
     }
 }
 

@@ -5,37 +5,23 @@
 use rust_decimal::Decimal;
 use serde_json::Value;
 
+use super::stored_enum;
 use super::{Db, DbError, Row, Stmt, decimal, first, int, json as json_col, text};
 use crate::stmt;
 
-/// Where an invoice stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum InvoiceStatus {
-    /// Something is left to pay.
-    Open,
-    /// Paid (by card, credit or both).
-    Paid,
-    /// Voided by dunning.
-    Void,
+stored_enum! {
+    /// Where an invoice stands.
+    pub enum InvoiceStatus {
+        /// Something is left to pay.
+        Open = "OPEN",
+        /// Paid (by card, credit or both).
+        Paid = "PAID",
+        /// Voided by dunning.
+        Void = "VOID",
+    }
 }
 
 impl InvoiceStatus {
-    /// The stored name.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Open => "OPEN",
-            Self::Paid => "PAID",
-            Self::Void => "VOID",
-        }
-    }
-
-    /// Reads a stored name.
-    #[must_use]
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Open, Self::Paid, Self::Void].into_iter().find(|x| x.as_str() == s)
-    }
-
     /// PAID when nothing is left to pay, else OPEN.
     #[must_use]
     pub fn of_due(due: Decimal) -> Self {

@@ -78,6 +78,39 @@ pub struct Stmt {
     pub params: Vec<Sql>,
 }
 
+/// A status as stored: an enum whose variants have fixed names in the
+/// database (`as_str`, `parse`), declared once:
+/// `stored_enum! { /// doc  pub enum S { /// doc  A = "A", … } }`.
+macro_rules! stored_enum {
+    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal,)+ }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)+
+        }
+
+        impl $name {
+            /// Every value.
+            pub const ALL: &[Self] = &[$(Self::$variant),+];
+
+            /// The stored name.
+            #[must_use]
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text,)+
+                }
+            }
+
+            /// Reads a stored name.
+            #[must_use]
+            pub fn parse(s: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|x| x.as_str() == s)
+            }
+        }
+    };
+}
+pub(crate) use stored_enum;
+
 /// Statements written together, as one transaction.
 pub type Batch = Vec<Stmt>;
 

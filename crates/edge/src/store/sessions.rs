@@ -4,35 +4,21 @@
 
 use serde_json::Value;
 
+use super::stored_enum;
 use super::{Db, DbError, Row, Sql, Stmt, first, int, json as json_col, text};
 use crate::stmt;
 
-/// Where a session is in its life.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Status {
-    /// Saved; can be updated, given a payment method, finalized or canceled.
-    Open,
-    /// A FINALIZE holds it while the payment is taken.
-    Finalizing,
-    /// Done: account, contract, invoice (and payment) exist.
-    Finalized,
-    /// Canceled by the visitor or the vendor.
-    Canceled,
-}
-
-impl Status {
-    /// Stored name.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Open => "OPEN",
-            Self::Finalizing => "FINALIZING",
-            Self::Finalized => "FINALIZED",
-            Self::Canceled => "CANCELED",
-        }
-    }
-    pub(crate) fn parse(s: &str) -> Option<Self> {
-        [Self::Open, Self::Finalizing, Self::Finalized, Self::Canceled].into_iter().find(|x| x.as_str() == s)
+stored_enum! {
+    /// Where a session is in its life.
+    pub enum Status {
+        /// Saved; can be updated, given a payment method, finalized or canceled.
+        Open = "OPEN",
+        /// A FINALIZE holds it while the payment is taken.
+        Finalizing = "FINALIZING",
+        /// Done: account, contract, invoice (and payment) exist.
+        Finalized = "FINALIZED",
+        /// Canceled by the visitor or the vendor.
+        Canceled = "CANCELED",
     }
 }
 
