@@ -109,9 +109,11 @@ bench-wasm: pkg
 ## The Worker bundle wrangler serves and deploys (crates/edge/build/).
 worker: $(WORKER)
 
-$(WORKER): $(WORKER_SRC)
+$(WORKER): $(WORKER_SRC) scripts/wasm-names.mjs
 	cd crates/edge && WASM_BINDGEN_BIN=$$(command -v wasm-bindgen) WASM_OPT_BIN=$(CURDIR)/$(WASM_OPT) \
 	  ESBUILD_BIN=$(CURDIR)/$(ESBUILD) worker-build --release
+	@# Stack traces keep readable names; Rust's symbol hashes are dropped (23 KB gzipped).
+	node scripts/wasm-names.mjs crates/edge/build/index_bg.wasm
 	touch $@
 
 ## The edge API end to end: the built Worker on workerd (wrangler dev) with

@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use crate::error::{Error, Result};
 use crate::json::{Doc, Path, clip};
 use crate::money::{Currency, Rounding};
+#[cfg(feature = "operations")]
 use crate::operating::{Operations, operations};
 use crate::period::{Anchor, Frequency, Timing};
 use crate::price::PriceModel;
@@ -61,6 +62,7 @@ pub struct Catalog {
     /// Tax rates by country and state, applied when the API finalizes.
     pub tax_rates: Vec<TaxRate>,
     /// Review, dunning and renewal settings.
+    #[cfg(feature = "operations")]
     pub operations: Operations,
     /// Products in catalog order.
     pub products: Vec<Product>,
@@ -244,6 +246,7 @@ impl Parser {
         let anchor = anchor(settings)?;
         let bill_group = bill_group(settings)?;
         let tax_rates = tax_rates(settings)?;
+        #[cfg(feature = "operations")]
         let operations = operations(settings)?;
 
         let products = DOC.array(DOC.required(root, "products", "")?, "products")?;
@@ -256,6 +259,7 @@ impl Parser {
             anchor,
             bill_group,
             tax_rates,
+            #[cfg(feature = "operations")]
             operations,
             products,
             offerings,

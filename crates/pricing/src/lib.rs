@@ -10,6 +10,7 @@ mod error;
 mod invoice;
 mod json;
 mod money;
+#[cfg(feature = "operations")]
 mod operating;
 mod path;
 mod period;
@@ -30,6 +31,7 @@ pub use error::{Error, ErrorCode, Result};
 pub use invoice::{Address, CreditApplied, Invoice, InvoiceLine, ProrationFactor, apply_credit, factor_text};
 pub use json::{AsPath, parse_date, parse_date_time_date, parse_decimal};
 pub use money::{Currency, Rounding, from_minor_units, minor_units, to_minor_units};
+#[cfg(feature = "operations")]
 pub use operating::{DEFAULT_RETRY_DAYS, Operations};
 pub use period::{Anchor, Frequency, Piece, Schedule, Timing, add_months, days};
 pub use price::{PriceModel, Tier, TierCharge, TierTable};

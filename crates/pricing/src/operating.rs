@@ -12,22 +12,23 @@ use crate::json::Doc;
 
 const DOC: Doc = Doc::Catalog;
 
-/// Dunning's retries when the catalog names none: 1, 3 and 5 days after the first failure.
-pub const DEFAULT_RETRY_DAYS: [u32; 3] = [1, 3, 5];
-
 /// The longest a retry may wait after the first failure, in days.
 const MAX_RETRY_DAY: i64 = 60;
 /// The most retries.
 const MAX_RETRIES: usize = 10;
+
+/// Dunning's retries when the catalog names none: 1, 3 and 5 days after the first failure.
+pub const DEFAULT_RETRY_DAYS: [i64; 3] = [1, 3, 5];
 
 /// How the vendor operates the contracts sold on a catalog.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Operations {
     /// Contract actions that wait for review (`approvalRules.requireReview`).
     pub require_review: Vec<Action>,
-    /// Days after the first failed charge on which dunning retries, ascending.
-    pub retry_days: Vec<u32>,
-    /// Termed contracts renew at their end unless they say otherwise.
+    /// Days after the first failed charge on which dunning retries: ascending,
+    /// 1 to 60, at most 10 (`dunning.retryDays`).
+    pub retry_days: Vec<i64>,
+    /// Termed contracts renew at their end unless they say otherwise (`autoRenew`).
     pub auto_renew: bool,
 }
 
@@ -39,50 +40,86 @@ impl Default for Operations {
 
 /// Reads the operating settings of `settings`.
 pub(crate) fn operations(settings: &Map<String, Value>) -> Result<Operations> {
-    let auto_renew = match DOC.field(settings, "autoRenew") {
-        None => false,
-        Some(v) => v.as_bool().ok_or_else(|| DOC.invalid("settings.autoRenew", "autoRenew is true or false"))?,
-    };
-    Ok(Operations { require_review: require_review(settings)?, retry_days: retry_days(settings)?, auto_renew })
-}
-
-fn require_review(settings: &Map<String, Value>) -> Result<Vec<Action>> {
-    const PATH: &str = "settings.approvalRules";
-    let Some(rules) = DOC.field(settings, "approvalRules") else { return Ok(Vec::new()) };
-    let obj = rules.as_object().ok_or_else(|| DOC.invalid(PATH, "approvalRules must be an object"))?;
-    if let Some(k) = obj.keys().find(|k| k.as_str() != "requireReview") {
-        return Err(DOC.invalid(&format!("{PATH}.{k}"), "the only approval rule is requireReview"));
+    let mut ops = Operations::default();
+    if let Some(v) = DOC.field(settings, "autoRenew") {
+        ops.auto_renew = DOC.boolean(v, "settings.autoRenew")?;
     }
-    let Some(list) = DOC.field(obj, "requireReview") else { return Ok(Vec::new()) };
-    let list = list
-        .as_array()
-        .ok_or_else(|| DOC.invalid(&format!("{PATH}.requireReview"), "requireReview is a list of actions"))?;
-    list.iter()
-        .enumerate()
-        .map(|(i, a)| {
-            a.as_str()
-                .and_then(Action::parse)
-                .ok_or_else(|| DOC.invalid(&format!("{PATH}.requireReview[{i}]"), "not a contract action"))
-        })
-        .collect()
-}
-
-fn retry_days(settings: &Map<String, Value>) -> Result<Vec<u32>> {
-    let Some(d) = DOC.field(settings, "dunning") else { return Ok(DEFAULT_RETRY_DAYS.to_vec()) };
-    let days = d
-        .get("retryDays")
-        .and_then(Value::as_array)
-        .ok_or_else(|| DOC.invalid("settings.dunning.retryDays", "retryDays is a list of days"))?;
-    let mut out: Vec<u32> = Vec::with_capacity(days.len());
-    for (i, v) in days.iter().enumerate() {
-        let last = out.last().map_or(0, |l| i64::from(*l));
-        match v.as_i64().filter(|n| *n > last && *n <= MAX_RETRY_DAY && i < MAX_RETRIES) {
-            Some(n) => out.push(u32::try_from(n).unwrap_or(0)),
-            None => {
-                let path = format!("settings.dunning.retryDays[{i}]");
-                return Err(DOC.invalid(&path, "ascending whole days from 1 to 60, at most 10"));
+    if let Some(rules) = DOC.field(settings, "approvalRules") {
+        let rules = DOC.object(rules, "settings.approvalRules")?;
+        if let Some(k) = rules.keys().find(|k| k.as_str() != "requireReview") {
+            return Err(DOC.invalid(&format!("settings.approvalRules.{k}"), "the only approval rule is requireReview"));
+        }
+        if let Some(list) = DOC.field(rules, "requireReview") {
+            for (i, a) in DOC.array(list, "settings.approvalRules.requireReview")?.iter().enumerate() {
+                let action = a.as_str().and_then(Action::parse);
+                let path = || format!("settings.approvalRules.requireReview[{i}]");
+                ops.require_review.push(action.ok_or_else(|| DOC.invalid(&path(), "not a contract action"))?);
             }
         }
     }
-    Ok(out)
+    if let Some(dunning) = DOC.field(settings, "dunning") {
+        let days = dunning
+            .get("retryDays")
+            .and_then(Value::as_array)
+            .ok_or_else(|| DOC.invalid("settings.dunning.retryDays", "retryDays is a list of days"))?;
+        ops.retry_days.clear();
+        for (i, v) in days.iter().enumerate() {
+            let last = ops.retry_days.last().copied().unwrap_or(0);
+            match v.as_i64() {
+                Some(n) if n > last && n <= MAX_RETRY_DAY && i < MAX_RETRIES => ops.retry_days.push(n),
+                _ => {
+                    let path = format!("settings.dunning.retryDays[{i}]");
+                    return Err(DOC.invalid(&path, "ascending whole days from 1 to 60, at most 10"));
+                }
+            }
+        }
+    }
+    Ok(ops)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn read(settings: serde_json::Value) -> Result<Operations> {
+        operations(settings.as_object().unwrap_or(&Map::new()))
+    }
+
+    #[test]
+    fn defaults_and_valid_settings() {
+        assert_eq!(read(json!({})).ok(), Some(Operations::default()));
+        let ops = read(json!({ "autoRenew": true, "approvalRules": { "requireReview": ["CANCELLATION"] },
+                               "dunning": { "retryDays": [2, 7] } }));
+        assert_eq!(
+            ops.ok(),
+            Some(Operations { require_review: vec![Action::Cancellation], retry_days: vec![2, 7], auto_renew: true })
+        );
+    }
+
+    #[test]
+    fn each_bad_setting_names_its_path() {
+        for (settings, path) in [
+            (json!({ "autoRenew": "yes" }), "settings.autoRenew"),
+            (json!({ "approvalRules": [] }), "settings.approvalRules"),
+            (json!({ "approvalRules": { "other": 1 } }), "settings.approvalRules.other"),
+            (json!({ "approvalRules": { "requireReview": "CANCELLATION" } }), "settings.approvalRules.requireReview"),
+            (json!({ "approvalRules": { "requireReview": ["RENEW"] } }), "settings.approvalRules.requireReview[0]"),
+            (json!({ "dunning": {} }), "settings.dunning.retryDays"),
+            (json!({ "dunning": { "retryDays": [3, 3] } }), "settings.dunning.retryDays[1]"),
+            (json!({ "dunning": { "retryDays": [61] } }), "settings.dunning.retryDays[0]"),
+            (
+                json!({ "dunning": { "retryDays": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11] } }),
+                "settings.dunning.retryDays[10]",
+            ),
+        ] {
+            let e = read(settings.clone()).err();
+            assert_eq!(
+                e.as_ref().map(|e| (e.code.as_str(), e.path.as_str())),
+                Some(("INVALID_CATALOG", path)),
+                "{settings}"
+            );
+        }
+    }
 }

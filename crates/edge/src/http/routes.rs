@@ -20,21 +20,27 @@ macro_rules! routes {
         /// Every route: method, path template, access.
         pub const ROUTES: &[Route] = &[$(($method, $path, Access::$access),)*];
 
-        /// Runs the handler of route number `index`.
+        /// Each route's handler, in the order of `ROUTES`.
+        #[allow(non_camel_case_types)]
+        #[derive(Clone, Copy, Debug)]
+        enum Handler {
+            $($handler,)*
+        }
+
+        /// `HANDLERS[i]` handles `ROUTES[i]`.
+        const HANDLERS: &[Handler] = &[$(Handler::$handler,)*];
+
+        /// Runs the handler of the matched route.
         async fn dispatch<D: Db, S: Stripe, R: Random>(
             app: &App<D, S, R>,
             req: &Request,
             now: &Now,
             call: &Call<'_>,
         ) -> ApiResult<Response> {
-            let mut i = 0usize;
-            $(
-                if call.route == i {
-                    return handlers::$handler(app, req, now, call).await;
-                }
-                i += 1;
-            )*
-            Err(ApiError::internal(format_args!("no handler for route {} of {i}", call.route)))
+            match HANDLERS.get(call.route) {
+                $(Some(Handler::$handler) => handlers::$handler(app, req, now, call).await,)*
+                None => Err(ApiError::internal(format_args!("no handler for route {}", call.route))),
+            }
         }
     };
 }

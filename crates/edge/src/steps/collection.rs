@@ -31,7 +31,7 @@ pub async fn charge_invoice<D: Db, S: Stripe, R: Random>(
     app: &App<D, S, R>,
     invoice_id: &str,
     day: NaiveDate,
-    retry_days: &[u32],
+    retry_days: &[i64],
     report: &mut Report,
     now: &Now,
 ) -> ApiResult<()> {
@@ -113,8 +113,7 @@ pub async fn charge_invoice<D: Db, S: Stripe, R: Random>(
             batch.push(payments::attempt_failed(invoice_id, attempt, &code, &message));
             match retry_days.get(retry_index) {
                 Some(days) => {
-                    let next =
-                        first_failed.checked_add_signed(Duration::days(i64::from(*days))).unwrap_or(first_failed);
+                    let next = first_failed.checked_add_signed(Duration::days(*days)).unwrap_or(first_failed);
                     batch.push(invoices::retry_on(invoice_id, attempt, &next.to_string(), &first_failed.to_string()));
                 }
                 None => {
@@ -157,7 +156,7 @@ async fn take_over_attempt(db: &impl Db, invoice_id: &str, attempt: i64, now: &N
 pub async fn collect_due<D: Db, S: Stripe, R: Random>(
     app: &App<D, S, R>,
     date: NaiveDate,
-    retry_days: &[u32],
+    retry_days: &[i64],
     report: &mut Report,
     now: &Now,
 ) -> ApiResult<()> {

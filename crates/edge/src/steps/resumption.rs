@@ -23,7 +23,7 @@ use crate::{App, Now};
 pub async fn resume<D: Db, S: Stripe, R: Random>(
     app: &App<D, S, R>,
     contract_id: &str,
-    retry_days: &[u32],
+    retry_days: &[i64],
     report: &mut Report,
     now: &Now,
 ) -> ApiResult<bool> {

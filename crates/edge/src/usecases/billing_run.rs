@@ -221,7 +221,7 @@ async fn issue_due<D: Db, S: Stripe, R: Random>(
     through: NaiveDate,
     versions: &Parsed,
     own: i64,
-    retry_days: &[u32],
+    retry_days: &[i64],
     report: &mut Report,
     now: &Now,
 ) -> ApiResult<()> {
