@@ -84,7 +84,7 @@ impl ApiError {
     #[must_use]
     pub fn from_stripe(e: crate::stripe::StripeError, token_path: &str) -> Self {
         use crate::stripe::StripeError;
-        let cause = format!("{e:?}");
+        let cause = e.to_string();
         match e {
             StripeError::Unavailable(_) => Self::new(
                 502,
@@ -136,3 +136,16 @@ impl From<DbError> for ApiError {
 
 /// Result type of handlers.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+impl std::fmt::Display for ApiError {
+    /// What the log shows: status, code, path, message and the cause.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {} at '{}': {}", self.status, self.code, self.path, self.message)?;
+        match &self.cause {
+            Some(cause) => write!(f, " (cause: {cause})"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl std::error::Error for ApiError {}

@@ -79,6 +79,20 @@ pub enum StripeError {
     },
 }
 
+impl std::fmt::Display for StripeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Unavailable(why) => write!(f, "Stripe unavailable: {why}"),
+            Self::Declined { code, decline_code, message } => {
+                write!(f, "declined ({code}, {}): {message}", decline_code.as_deref().unwrap_or("-"))
+            }
+            Self::Rejected { status, message } => write!(f, "refused ({status}): {message}"),
+        }
+    }
+}
+
+impl std::error::Error for StripeError {}
+
 /// The Stripe operations the Sign-Up API needs.
 #[allow(async_fn_in_trait)]
 pub trait Stripe {

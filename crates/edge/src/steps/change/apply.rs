@@ -265,7 +265,7 @@ pub async fn now<D: Db, S: Stripe, R: Random>(
     let key = charge_key(&plan.amendment_id);
     match charging::charge_or_settle(&app.db, &app.stripe, &key, &charge, now).await {
         Settled::Charged(pi) => finish(app, &c, req, &plan, Some(&pi.id), at).await,
-        Settled::Unknown(e) => Err(let_go(&app.db, &plan.amendment_id, at).await.because(format_args!("{e:?}"))),
+        Settled::Unknown(e) => Err(let_go(&app.db, &plan.amendment_id, at).await.because(e)),
         Settled::Declined(e) => {
             let (message, error) = failure(&e);
             let quote = fail(&app.db, &c, req, &plan, &error, at).await?;
@@ -406,7 +406,7 @@ pub async fn settle_pending<D: Db, S: Stripe, R: Random>(
     let at = now.instant.as_str();
     let applied = match charging::settle(&app.db, &app.stripe, &charge_key(&id)).await {
         Settled::Charged(pi) => Some(finish(app, &c, &req, &plan, Some(&pi.id), at).await?),
-        Settled::Unknown(e) => return Err(let_go(&app.db, &id, at).await.because(format_args!("{e:?}"))),
+        Settled::Unknown(e) => return Err(let_go(&app.db, &id, at).await.because(e)),
         Settled::Declined(e) => {
             fail(&app.db, &c, &req, &plan, &failure(&e).1, at).await?;
             None
