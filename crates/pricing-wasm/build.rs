@@ -1,4 +1,5 @@
-//! Embeds every golden vector (shared and the project's own) into the wasm
+//! Embeds every golden vector (shared, the project's own, and those of
+//! `vectors-next` whose capability has landed: `tests/landed-next.json`) into the wasm
 //! tests, which cannot read files in a browser. A new vector file counts on
 //! the next build without code changes.
 
@@ -10,18 +11,33 @@ fn main() {
     let shared = std::env::var_os("QUOTEKIT_SHARED_VECTORS")
         .map_or_else(|| manifest.join("../../../shared/vectors"), PathBuf::from);
     let own = manifest.join("../../tests/vectors");
+    let next = std::env::var_os("QUOTEKIT_SHARED_VECTORS_NEXT")
+        .map_or_else(|| manifest.join("../../../shared/vectors-next"), PathBuf::from);
+    let landed_file = manifest.join("../../tests/landed-next.json");
+    println!("cargo:rerun-if-changed={}", landed_file.display());
+    let landed = std::fs::read_to_string(&landed_file).unwrap_or_default();
+    // The prefixes of tests/landed-next.json (keys of "prefixes"), read without a JSON parser.
+    let prefixes: Vec<String> = landed
+        .split("\"prefixes\"")
+        .nth(1)
+        .map(|rest| rest.split('"').skip(1).step_by(4).map(str::to_owned).collect())
+        .unwrap_or_default();
     let mut out = String::from(
         "/// Every golden vector: (folder, file name, text).\npub const VECTORS: &[(&str, &str, &str)] = &[\n",
     );
-    for (label, dir) in [("shared", &shared), ("project", &own)] {
+    for (label, dir) in [("shared", &shared), ("project", &own), ("next", &next)] {
         println!("cargo:rerun-if-changed={}", dir.display());
         for file in json_files(dir) {
             let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            if label == "next" && !prefixes.iter().any(|p| name.starts_with(p.as_str())) {
+                continue;
+            }
             let _ = writeln!(out, "    ({label:?}, {name:?}, include_str!({:?})),", file.display().to_string());
         }
     }
     out.push_str("];\n");
     println!("cargo:rerun-if-env-changed=QUOTEKIT_SHARED_VECTORS");
+    println!("cargo:rerun-if-env-changed=QUOTEKIT_SHARED_VECTORS_NEXT");
     let dest = PathBuf::from(std::env::var("OUT_DIR").unwrap_or_default()).join("vectors.rs");
     if let Err(e) = std::fs::write(&dest, out) {
         println!("cargo:warning=cannot write {}: {e}", dest.display());

@@ -14,14 +14,21 @@ export async function loadPkg() {
   return pricing;
 }
 
-/** Every vector file: [label, name, case] for the shared set and the project's own. */
+/**
+ * Every vector file: [label, name, case] for the shared set, the project's
+ * own, and those of vectors-next whose capability has landed
+ * (tests/landed-next.json).
+ */
 export function vectors() {
   const shared = process.env.QUOTEKIT_SHARED_VECTORS ?? path.join(root, '..', 'shared', 'vectors');
   const own = path.join(root, 'tests', 'vectors');
+  const next = process.env.QUOTEKIT_SHARED_VECTORS_NEXT ?? path.join(root, '..', 'shared', 'vectors-next');
+  const landed = Object.keys(JSON.parse(readFileSync(path.join(root, 'tests', 'landed-next.json'), 'utf8')).prefixes);
   const out = [];
-  for (const [label, dir] of [['shared', shared], ['project', own]]) {
+  for (const [label, dir] of [['shared', shared], ['project', own], ['next', next]]) {
     if (!existsSync(dir)) throw new Error(`no vectors folder at ${dir}`);
-    for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+    const keep = (f) => label !== 'next' || landed.some((p) => f.startsWith(p));
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.json') && keep(f)).sort()) {
       out.push([label, file, JSON.parse(readFileSync(path.join(dir, file), 'utf8'))]);
     }
   }

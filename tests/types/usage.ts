@@ -119,3 +119,32 @@ export async function demo(): Promise<number> {
   const tax: number = due.tax;
   void tax;
 }
+
+// One-time prices: a setup fee next to the seats; typed items, lines and totals.
+{
+  const withSetup: Catalog = {
+    currency: 'USD',
+    products: [{ id: 'prod_seats' }, { id: 'prod_setup', defaultQuantity: 1 }],
+    offerings: [{
+      id: 'offr_team', productIds: ['prod_seats', 'prod_setup'],
+      rates: [{
+        id: 'rate_team_monthly', billingFrequency: 'MONTHLY', billingTiming: 'IN_ADVANCE',
+        prices: [
+          { productId: 'prod_seats', model: 'PER_UNIT', unitAmount: '12' },
+          { productId: 'prod_setup', model: 'FLAT', amount: '99', type: 'ONE_TIME', grantsCredit: false },
+        ],
+      }],
+    }],
+  };
+  const quote: Quote = estimate(withSetup, request, '2026-03-01');
+  const once: number = quote.oneTime.amountWithoutTax;
+  const kind: 'RECURRING' | 'ONE_TIME' = quote.offerings[0].items[1].type;
+  const lineKind: 'RECURRING' | 'ONE_TIME' = quote.firstInvoice.lines[0].type;
+  const off: number = quote.discountAmount + quote.firstInvoice.discountAmount;
+  const next: string | null = quote.nextInvoiceDate;
+  // @ts-expect-error: only a ONE_TIME price grants credit
+  const badCredit: Catalog['offerings'][0]['rates'][0]['prices'][0] = { productId: 'p', model: 'FLAT', amount: 1, grantsCredit: true };
+  // @ts-expect-error: nextInvoiceDate may be null (nothing recurring)
+  const notNull: string = quote.nextInvoiceDate;
+  void [once, kind, lineKind, off, next, badCredit, notNull];
+}

@@ -100,7 +100,7 @@ function renderSummary(quoteRequest, billingAddress) {
       `${money(o.amountWithoutTax, currency)} / ${period(o.billingFrequency)}`), ' before tax'),
   ]);
   box.replaceChildren(...rows,
-    el('p', { class: 'muted' }, `Starts ${date(quote.startDate)}; next invoice ${date(quote.nextInvoiceDate)}`,
+    el('p', { class: 'muted' }, `Starts ${date(quote.startDate)}; next invoice ${date(quote.nextInvoiceDate) || 'none (nothing recurs)'}`,
       quote.endDate ? `; term ends ${date(quote.endDate)}` : ''),
     invoiceTable(due, currency, names, { caption: billingAddress ? 'Due today' : 'Due today (tax from your address)' }));
   box.dataset.amount = String(due.amount);

@@ -143,9 +143,9 @@ function planCard(offering, catalog, engine, names) {
       ...figure('Price', 'perPeriod', line.amountWithoutTax, `${money(line.amountWithoutTax, currency)} / ${period(line.billingFrequency)}`,
         line.billingTiming === 'IN_ARREARS' ? '(billed at the end of each period)' : null),
       ...figure('Due today', 'dueToday', quote.firstInvoice.amount, money(quote.firstInvoice.amount, currency), trial ? `(${trial}) plus tax` : 'plus tax'),
-      ...figure('Next invoice', 'nextInvoiceDate', null, date(quote.nextInvoiceDate)),
+      ...figure('Next invoice', 'nextInvoiceDate', null, date(quote.nextInvoiceDate) || 'none (nothing recurs)'),
       ...(quote.endDate ? figure('Term ends', 'endDate', null, date(quote.endDate)) : []));
-    figures.querySelector('[data-figure="nextInvoiceDate"]').dataset.date = quote.nextInvoiceDate;
+    figures.querySelector('[data-figure="nextInvoiceDate"]').dataset.date = quote.nextInvoiceDate ?? '';
     invoiceBox.replaceChildren(invoiceTable(quote.firstInvoice, currency, names));
     drawCharts(quote);
     const q = new URLSearchParams({ offering: offering.id, rate: state.rateId });

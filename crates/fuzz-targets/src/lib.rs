@@ -30,6 +30,10 @@ fn check_invoice(i: &Invoice) {
     };
     assert_eq!(sum(|l| l.amount), Some(i.amount_without_tax), "subtotal is the sum of the lines");
     assert_eq!(sum(|l| l.tax), Some(i.tax), "tax is the sum of the lines' tax");
+    assert_eq!(sum(|l| l.discount_amount), Some(i.discount_amount), "the discount is the sum of the lines'");
+    for l in i.lines.iter().filter(|l| l.line_type == pricing::LineType::OneTime) {
+        assert_eq!(l.period_start, l.period_end, "a one-time line is dated its day");
+    }
     assert_eq!(i.amount_without_tax.checked_add(i.tax), Some(i.amount), "amount is subtotal plus tax");
 }
 
@@ -122,6 +126,7 @@ pub fn check_sums_for_test() {
     let mut i = Invoice {
         invoice_date: NaiveDate::default(),
         amount_without_tax: Decimal::ONE,
+        discount_amount: Decimal::ZERO,
         tax: Decimal::ZERO,
         amount: Decimal::ONE,
         lines: vec![],

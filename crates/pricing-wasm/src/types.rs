@@ -21,12 +21,24 @@ export interface Tier {
   flatAmount?: Decimal;
 }
 
-/** A product's price for one period of its rate. */
-export type Price =
+/**
+ * A product's price: for one period of its rate, or (`type: "ONE_TIME"`) the
+ * whole charge, once, on the invoice of the day its line starts (a setup fee,
+ * a device, a pack of prepaid credit: `grantsCredit`).
+ */
+export type Price = (
   | { productId: string; model: "FLAT"; amount: Decimal }
   | { productId: string; model: "PER_UNIT"; unitAmount: Decimal }
   | { productId: string; model: "TIERED" | "VOLUME" | "STAIRSTEP"; tiers: Tier[] }
-  | { productId: string; model: "PACKAGE"; packageSize: Decimal; packageAmount: Decimal };
+  | { productId: string; model: "PACKAGE"; packageSize: Decimal; packageAmount: Decimal }
+) &
+  (
+    | { type?: "RECURRING"; grantsCredit?: false }
+    | { type: "ONE_TIME"; /** Sells prepaid credit for later invoices. */ grantsCredit?: boolean }
+  );
+
+/** What a quote item or an invoice line bills: a period's share, or a one-time charge. */
+export type LineType = "RECURRING" | "ONE_TIME";
 
 export interface Rate {
   id: string;
@@ -129,9 +141,13 @@ export interface SignUpRequest {
 
 export interface QuoteItem {
   productId: string;
+  type: LineType;
   quantity: number;
+  /** One whole period, or the whole one-time charge. */
   amountWithoutTax: number;
   amount: number;
+  /** What a discount took off (0 without one). */
+  discountAmount: number;
 }
 
 export interface QuoteOffering {
@@ -149,6 +165,8 @@ export interface InvoiceLine {
   offeringId: string;
   rateId: string;
   productId: string;
+  /** A one-time line is dated its day (`periodStart` = `periodEnd`), factor `"1.000000"`. */
+  type: LineType;
   quantity: number;
   periodStart: DateString;
   periodEnd: DateString;
@@ -156,12 +174,18 @@ export interface InvoiceLine {
   prorationFactor: string;
   /** Negative for a credit. */
   amount: number;
+  /** What a discount took off (0 without one). */
+  discountAmount: number;
   tax: number;
+  /** Present (true) on a one-time line that sells prepaid credit. */
+  grantsCredit?: true;
 }
 
 export interface Invoice {
   invoiceDate: DateString;
   amountWithoutTax: number;
+  /** The lines' discounts. */
+  discountAmount: number;
   tax: number;
   amount: number;
   lines: InvoiceLine[];
@@ -174,10 +198,16 @@ export interface Quote {
   endDate: DateString | null;
   amountWithoutTax: number;
   amount: number;
+  /** What discounts took off the items (0 without a coupon). */
+  discountAmount: number;
+  /** The recurring items by frequency (one-time items count in none). */
   recurring: { billingFrequency: BillingFrequency; amountWithoutTax: number }[];
+  /** The one-time items (0 when none). */
+  oneTime: { amountWithoutTax: number };
   offerings: QuoteOffering[];
   firstInvoice: Invoice;
-  nextInvoiceDate: DateString;
+  /** `null` when nothing recurs (a purchase of one-time prices only). */
+  nextInvoiceDate: DateString | null;
 }
 
 export interface ContractProduct {

@@ -168,7 +168,8 @@ fn piece_lines(
     path: &str,
 ) -> Result<Vec<InvoiceLine>> {
     let mut lines = Vec::with_capacity(products.len());
-    for (p, price) in products.iter().zip(&rate.prices) {
+    // One-time prices were charged the day their line started: never again.
+    for (p, price) in products.iter().zip(&rate.prices).filter(|(_, price)| !price.one_time) {
         let full = price
             .price(p.quantity)
             .ok_or_else(|| Error::new(ErrorCode::Overflow, path, "a date or an amount is out of range"))?;

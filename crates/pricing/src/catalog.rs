@@ -172,7 +172,28 @@ pub struct Rate {
     /// Contract length in months; `None` is evergreen.
     pub term_months: Option<u32>,
     /// One price per product of the offering, in the offering's product order.
-    pub prices: Vec<PriceModel>,
+    pub prices: Vec<RatePrice>,
+}
+
+/// A rate's price for one product: its model, and whether it recurs every
+/// period or is charged once (`"type": "ONE_TIME"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RatePrice {
+    /// What `q` units cost: one period's worth, or the whole one-time charge.
+    pub model: PriceModel,
+    /// Charged once, whole, on the invoice of the day its line starts; never
+    /// prorated, billed by the billing run or credited.
+    pub one_time: bool,
+    /// A one-time price that sells prepaid credit (`"grantsCredit": true`).
+    pub grants_credit: bool,
+}
+
+impl RatePrice {
+    /// `price(q)` at full precision; `None` on overflow.
+    #[must_use]
+    pub fn price(&self, q: Decimal) -> Option<Decimal> {
+        self.model.price(q)
+    }
 }
 
 impl Catalog {
@@ -374,7 +395,7 @@ impl Parser {
         }
         let prices_path = at("prices");
         let list = DOC.array(DOC.required(obj, "prices", path)?, &prices_path)?;
-        let mut prices: Vec<Option<PriceModel>> = vec![None; members.len()];
+        let mut prices: Vec<Option<RatePrice>> = vec![None; members.len()];
         for (k, pv) in list.iter().enumerate() {
             let p = prices_path.index(k);
             let pobj = DOC.object(pv, &p)?;
@@ -389,7 +410,26 @@ impl Parser {
             if slot.is_some() {
                 return Err(DOC.invalid(&pid_path, format!("product '{}' is priced twice", clip(pid))));
             }
-            *slot = Some(PriceModel::parse(pobj, &p)?);
+            let model = PriceModel::parse(pobj, &p)?;
+            let one_time = match DOC.field(pobj, "type") {
+                None => false,
+                Some(t) => match DOC.string(t, &p.key("type"))? {
+                    "RECURRING" => false,
+                    "ONE_TIME" => true,
+                    other => {
+                        return Err(DOC.invalid(
+                            &p.key("type"),
+                            format!("unknown price type '{}': use RECURRING or ONE_TIME", clip(other)),
+                        ));
+                    }
+                },
+            };
+            let grants_credit =
+                DOC.field(pobj, "grantsCredit").map_or(Ok(false), |v| DOC.boolean(v, &p.key("grantsCredit")))?;
+            if grants_credit && !one_time {
+                return Err(DOC.invalid(&p.key("grantsCredit"), "only a ONE_TIME price grants credit"));
+            }
+            *slot = Some(RatePrice { model, one_time, grants_credit });
         }
         let prices = prices
             .into_iter()

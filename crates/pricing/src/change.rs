@@ -19,7 +19,7 @@ pub use crate::action::Action;
 use crate::catalog::{Catalog, Id, Offering, Rate};
 use crate::contract::{ArrearsPiece, Contract, ContractLine, ContractProduct, ContractStatus};
 use crate::error::{Error, ErrorCode, Result, overflow};
-use crate::invoice::{Billed, Invoice, InvoiceLine, prorate};
+use crate::invoice::{Billed, Invoice, InvoiceLine, one_time_line, prorate};
 use crate::json::{Doc, Path, clip, parse_date, parse_date_time_date};
 use crate::period::{Piece, Schedule, Timing};
 use crate::quantities::quantities;
@@ -56,11 +56,13 @@ struct Terms<'c> {
     quantities: Vec<Decimal>,
 }
 
-/// A product of a line priced for one whole period.
+/// A product of a line priced for one whole period (or, one-time, whole).
 struct PricedProduct<'c> {
     product_id: &'c Id,
     quantity: Decimal,
     price: Decimal,
+    /// Charged once, when the line starts or the quantity grows.
+    one_time: bool,
 }
 
 /// Prices a change given as JSON: one operation, or `{ "operations": [...] }`
@@ -480,7 +482,7 @@ impl<'c> Change<'c> {
         }
         .ok_or_else(|| overflow(path))?;
         let new = Terms { catalog: self.catalog, offering, rate, quantities };
-        let line = self.start_line(&new, schedule, path)?;
+        let line = self.start_line(&new, schedule, &[], path)?;
         self.contract.offerings.push(line);
         Ok(())
     }
@@ -523,20 +525,21 @@ impl<'c> Change<'c> {
         if old.rate.frequency == new.rate.frequency {
             return self.change_terms(index, old, new, e, path);
         }
-        let line = self.line(index, path)?;
-        // A line still in trial keeps its service start and issues nothing.
+        let line = self.line(index, path)?.clone();
+        // A line still in trial keeps its service start and issues nothing recurring.
         let trial_start = line.in_trial(e).then_some(line.schedule.service_start);
         self.end_line(index, e, path)?;
         let start = trial_start.unwrap_or(e);
         let schedule = Schedule::start(self.catalog.anchor, start, new.rate.frequency).ok_or_else(|| overflow(path))?;
         let replacement = match trial_start {
             Some(s) => {
-                // Starting anew in trial: nothing is charged yet, but its first
-                // period still may not run past the contract's end unnoticed.
+                // Starting anew in trial: nothing recurring is charged yet, but
+                // its first period still may not run past the contract's end unnoticed.
+                self.one_time(&line.products, new, e, path)?;
                 self.cover(&schedule, path)?;
                 line_for(new, schedule, s)
             }
-            None => self.start_line(new, schedule, path)?,
+            None => self.start_line(new, schedule, &line.products, path)?,
         };
         if let Some(slot) = self.contract.offerings.get_mut(index) {
             *slot = replacement;
@@ -587,6 +590,7 @@ impl<'c> Change<'c> {
                 invoiced_through = e;
             }
         }
+        self.one_time(&line.products, new, e, path)?;
         let updated = line_for(new, line.schedule, invoiced_through);
         if let Some(slot) = self.contract.offerings.get_mut(index) {
             *slot = updated;
@@ -597,7 +601,15 @@ impl<'c> Change<'c> {
     /// A line starting at its schedule's service start: its first period is
     /// charged when in advance (`invoicedThrough` at its end, else at the
     /// start), and the contract's end moves out to cover that period.
-    fn start_line(&mut self, terms: &Terms<'c>, schedule: Schedule, path: &str) -> Result<ContractLine> {
+    /// `before`: the products of the line it replaces (none for a new line),
+    /// whose one-time quantities are not charged again.
+    fn start_line(
+        &mut self,
+        terms: &Terms<'c>,
+        schedule: Schedule,
+        before: &[ContractProduct],
+        path: &str,
+    ) -> Result<ContractLine> {
         let first = schedule.first_period().ok_or_else(|| overflow(path))?;
         let invoiced_through = if terms.rate.timing == Timing::InAdvance {
             for p in &priced(terms, path)? {
@@ -607,8 +619,36 @@ impl<'c> Change<'c> {
         } else {
             schedule.service_start
         };
+        self.one_time(before, terms, schedule.service_start, path)?;
         self.cover(&schedule, path)?;
         Ok(line_for(terms, schedule, invoiced_through))
+    }
+
+    /// The one-time products of `new` charged at `E` for what they grew by:
+    /// `round(price(q_new)) − round(price(q_old))` on the new terms when
+    /// positive, `q_old` being the quantity in `before` (0 for a product new
+    /// to the line). Charged even on a line in trial; never credited.
+    fn one_time(&mut self, before: &[ContractProduct], new: &Terms<'c>, e: NaiveDate, path: &str) -> Result<()> {
+        let currency = &new.catalog.currency;
+        let products = new.offering.products.iter().zip(&new.rate.prices).zip(&new.quantities);
+        for ((p, price), q) in products.filter(|((_, price), _)| price.one_time) {
+            let product = new.catalog.products.get(*p).ok_or_else(|| overflow(path))?;
+            let was = before.iter().find(|c| c.product_id == product.id).map_or(Decimal::ZERO, |c| c.quantity);
+            let whole =
+                |q: Decimal| -> Result<Decimal> { currency.round(price.price(q).ok_or_else(|| overflow(path))?, path) };
+            let growth = whole(*q)?.checked_sub(whole(was)?).ok_or_else(|| overflow(path))?;
+            if growth > Decimal::ZERO {
+                let billed = Billed {
+                    offering_id: &new.offering.id,
+                    rate_id: &new.rate.id,
+                    product_id: &product.id,
+                    quantity: *q,
+                    price: growth,
+                };
+                self.lines.extend(one_time_line(currency, &billed, price.grants_credit, e, growth));
+            }
+        }
+        Ok(())
     }
 
     /// A line starting anew never bills past `endDate` unnoticed: when its
@@ -683,8 +723,14 @@ impl<'c> Change<'c> {
     }
 }
 
-/// Each product of `terms` with its full-precision price for one period.
+/// Each recurring product of `terms` with its full-precision price for one
+/// period (one-time products are charged apart: [`Change::one_time`]).
 fn priced<'c>(terms: &Terms<'c>, path: &str) -> Result<Vec<PricedProduct<'c>>> {
+    Ok(all_priced(terms, path)?.into_iter().filter(|p| !p.one_time).collect())
+}
+
+/// Every product of `terms`, recurring and one-time, priced at its quantity.
+fn all_priced<'c>(terms: &Terms<'c>, path: &str) -> Result<Vec<PricedProduct<'c>>> {
     let catalog = terms.catalog;
     terms
         .offering
@@ -694,8 +740,12 @@ fn priced<'c>(terms: &Terms<'c>, path: &str) -> Result<Vec<PricedProduct<'c>>> {
         .zip(&terms.quantities)
         .map(|((p, price), q)| {
             let product = catalog.products.get(*p).ok_or_else(|| overflow(path))?;
-            let price = price.price(*q).ok_or_else(|| overflow(path))?;
-            Ok(PricedProduct { product_id: &product.id, quantity: *q, price })
+            Ok(PricedProduct {
+                product_id: &product.id,
+                quantity: *q,
+                price: price.price(*q).ok_or_else(|| overflow(path))?,
+                one_time: price.one_time,
+            })
         })
         .collect()
 }

@@ -18,6 +18,8 @@ pub struct Invoice {
     pub invoice_date: NaiveDate,
     /// Sum of the lines' amounts.
     pub amount_without_tax: Decimal,
+    /// Sum of the lines' discounts.
+    pub discount_amount: Decimal,
     /// Sum of the lines' tax.
     pub tax: Decimal,
     /// `amountWithoutTax + tax`; negative for a credit.
@@ -35,6 +37,8 @@ pub struct InvoiceLine {
     pub rate_id: Id,
     /// The product billed.
     pub product_id: Id,
+    /// A period's recurring charge or credit, or a one-time charge.
+    pub line_type: LineType,
     /// The quantity priced.
     pub quantity: Decimal,
     /// First day covered.
@@ -45,8 +49,32 @@ pub struct InvoiceLine {
     pub proration_factor: ProrationFactor,
     /// `round(price × factor)`, from full precision; negative for a credit.
     pub amount: Decimal,
+    /// What a discount took off `amount` (0 when none).
+    pub discount_amount: Decimal,
     /// `round(amount × tax rate)`; 0 until tax is applied.
     pub tax: Decimal,
+    /// A one-time line that sells prepaid credit (`grantsCredit`).
+    pub grants_credit: bool,
+}
+
+/// What an invoice line bills.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineType {
+    /// A piece of a period of a recurring price.
+    Recurring,
+    /// A one-time price, whole, on the day its line starts (or grows).
+    OneTime,
+}
+
+impl LineType {
+    /// The JSON name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Recurring => "RECURRING",
+            Self::OneTime => "ONE_TIME",
+        }
+    }
 }
 
 /// What a line bills: ids and the full-precision price of one whole period.
@@ -85,10 +113,38 @@ fn prorated(currency: &Currency, billed: &Billed<'_>, piece: &Piece, credit: boo
         quantity: billed.quantity,
         period_start: piece.start,
         period_end: piece.end,
+        line_type: LineType::Recurring,
         proration_factor: ProrationFactor { days: num, of: den },
         amount,
+        discount_amount: currency.zero(),
         tax: currency.zero(),
+        grants_credit: false,
     }))
+}
+
+/// A one-time charge of `amount` (already rounded) on `day`: never
+/// prorated (`prorationFactor` 1), dated `day` to `day`; `None` when zero.
+pub(crate) fn one_time_line(
+    currency: &Currency,
+    billed: &Billed<'_>,
+    grants_credit: bool,
+    day: NaiveDate,
+    amount: Decimal,
+) -> Option<InvoiceLine> {
+    (!amount.is_zero()).then(|| InvoiceLine {
+        offering_id: Id::clone(billed.offering_id),
+        rate_id: Id::clone(billed.rate_id),
+        product_id: Id::clone(billed.product_id),
+        line_type: LineType::OneTime,
+        quantity: billed.quantity,
+        period_start: day,
+        period_end: day,
+        proration_factor: ProrationFactor { days: 1, of: 1 },
+        amount,
+        discount_amount: currency.zero(),
+        tax: currency.zero(),
+        grants_credit,
+    })
 }
 
 /// The share of a whole period a line covers: `days / of`, exact. Shown
@@ -152,9 +208,10 @@ impl Invoice {
     /// An invoice dated `date` with `lines`, totals summed from them.
     pub fn new(currency: &Currency, invoice_date: NaiveDate, lines: Vec<InvoiceLine>) -> Result<Self> {
         let amount_without_tax = currency.sum(lines.iter().map(|l| &l.amount), "")?;
+        let discount_amount = currency.sum(lines.iter().map(|l| &l.discount_amount), "")?;
         let tax = currency.sum(lines.iter().map(|l| &l.tax), "")?;
         let amount = currency.sum([&amount_without_tax, &tax], "")?;
-        Ok(Self { invoice_date, amount_without_tax, tax, amount, lines })
+        Ok(Self { invoice_date, amount_without_tax, discount_amount, tax, amount, lines })
     }
 
     /// The same invoice with tax for the billing address: the catalog's rate

@@ -23,12 +23,12 @@ pub use chrono::NaiveDate;
 use serde_json::Value;
 
 pub use catalog::{
-    BillGroup, Catalog, MAX_TERM_MONTHS, MAX_TRIAL_DAYS, Offering, Product, Rate, TaxRate, validate_catalog,
+    BillGroup, Catalog, MAX_TERM_MONTHS, MAX_TRIAL_DAYS, Offering, Product, Rate, RatePrice, TaxRate, validate_catalog,
 };
 pub use change::{Action, Catalogs, ChangePreview, preview_change, preview_change_on};
 pub use contract::{Contract, ContractLine, ContractProduct, ContractStatus};
 pub use error::{Error, ErrorCode, Result};
-pub use invoice::{Address, CreditApplied, Invoice, InvoiceLine, ProrationFactor, apply_credit, factor_text};
+pub use invoice::{Address, CreditApplied, Invoice, InvoiceLine, LineType, ProrationFactor, apply_credit, factor_text};
 pub use json::{AsPath, parse_date, parse_date_time_date, parse_decimal};
 pub use money::{Currency, Rounding, from_minor_units, minor_units, to_minor_units};
 #[cfg(feature = "operations")]

@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::catalog::{Catalog, Id};
 use crate::contract::{Contract, ContractLine, ContractProduct, ContractStatus};
 use crate::error::{Error, ErrorCode, Result, overflow};
-use crate::invoice::{Billed, Invoice, prorate};
+use crate::invoice::{Billed, Invoice, LineType, one_time_line, prorate};
 use crate::json::{AsPath, Doc, Path, clip};
 use crate::period::{Frequency, Schedule, Timing, add_days, add_months};
 use crate::quantities::quantities;
@@ -118,14 +118,19 @@ pub struct Quote {
     pub amount_without_tax: Decimal,
     /// Equal to `amountWithoutTax` (ESTIMATE applies no tax).
     pub amount: Decimal,
-    /// `amountWithoutTax` grouped by frequency.
+    /// What discounts took off the items (0 without a coupon).
+    pub discount_amount: Decimal,
+    /// The recurring items' `amountWithoutTax` grouped by frequency.
     pub recurring: Vec<Recurring>,
+    /// The one-time items' `amountWithoutTax` (0 when none).
+    pub one_time: Decimal,
     /// The offerings, in request order.
     pub offerings: Vec<QuoteOffering>,
     /// What the customer pays at sign-up.
     pub first_invoice: Invoice,
-    /// The earliest date after `startDate` on which anything is invoiced.
-    pub next_invoice_date: NaiveDate,
+    /// The earliest date after `startDate` on which anything is invoiced;
+    /// `None` when nothing recurs (a purchase of one-time prices only).
+    pub next_invoice_date: Option<NaiveDate>,
 }
 
 /// The sum for one billing frequency.
@@ -165,12 +170,16 @@ pub struct QuoteOffering {
 pub struct QuoteItem {
     /// The product.
     pub product_id: Id,
+    /// `RECURRING`, or `ONE_TIME` for a price charged once.
+    pub item_type: LineType,
     /// Its quantity.
     pub quantity: Decimal,
-    /// `round(price(q))` for one whole period.
+    /// `round(price(q))`: one whole period, or the one-time charge.
     pub amount_without_tax: Decimal,
     /// Equal to `amountWithoutTax`.
     pub amount: Decimal,
+    /// What a discount took off (0 without a coupon).
+    pub discount_amount: Decimal,
 }
 
 /// Prices a validated request (see [`estimate`](crate::estimate) for JSON).
@@ -193,28 +202,48 @@ pub fn price_quote(catalog: &Catalog, request: &QuoteRequest) -> Result<Quote> {
             (true, Timing::InAdvance) => service_start,
             _ => first.end,
         };
-        next_invoice_date = Some(next_invoice_date.map_or(invoiced_on, |d| d.min(invoiced_on)));
+        // A line of one-time prices only has nothing to invoice after the start.
+        if rate.prices.iter().any(|p| !p.one_time) {
+            next_invoice_date = Some(next_invoice_date.map_or(invoiced_on, |d| d.min(invoiced_on)));
+        }
         let end_date = rate
             .term_months
             .map(|t| add_months(start, i64::from(t), chrono::Datelike::day(&start)).ok_or_else(|| overflow(&path)))
             .transpose()?;
         let mut items = Vec::with_capacity(req.quantities.len());
+        let mut one_time_lines = Vec::new();
         for ((product, price), q) in offering.products.iter().zip(&rate.prices).zip(&req.quantities) {
             let product = catalog.products.get(*product).ok_or_else(|| overflow(&path))?;
             let full = price.price(*q).ok_or_else(|| overflow(&path))?;
             let amount = currency.round(full, &path)?;
-            if rate.timing == Timing::InAdvance && !in_trial {
-                let billed = Billed {
-                    offering_id: &offering.id,
-                    rate_id: &rate.id,
-                    product_id: &product.id,
-                    quantity: *q,
-                    price: full,
-                };
-                lines.extend(prorate(currency, &billed, &first, false, &path)?);
-            }
-            items.push(QuoteItem { product_id: product.id.clone(), quantity: *q, amount_without_tax: amount, amount });
+            let billed = Billed {
+                offering_id: &offering.id,
+                rate_id: &rate.id,
+                product_id: &product.id,
+                quantity: *q,
+                price: full,
+            };
+            // One-time prices are charged on the sign-up invoice, dated startDate,
+            // whatever the rate's timing or trial; after the offering's recurring lines.
+            let item_type = if price.one_time {
+                one_time_lines.extend(one_time_line(currency, &billed, price.grants_credit, start, amount));
+                LineType::OneTime
+            } else {
+                if rate.timing == Timing::InAdvance && !in_trial {
+                    lines.extend(prorate(currency, &billed, &first, false, &path)?);
+                }
+                LineType::Recurring
+            };
+            items.push(QuoteItem {
+                product_id: product.id.clone(),
+                item_type,
+                quantity: *q,
+                amount_without_tax: amount,
+                amount,
+                discount_amount: currency.zero(),
+            });
         }
+        lines.append(&mut one_time_lines);
         let total = currency.sum(items.iter().map(|i| &i.amount_without_tax), &path)?;
         offerings.push(QuoteOffering {
             offering_id: offering.id.clone(),
@@ -229,25 +258,34 @@ pub fn price_quote(catalog: &Catalog, request: &QuoteRequest) -> Result<Quote> {
         });
     }
     let amount = currency.sum(offerings.iter().map(|o| &o.amount_without_tax), "quote")?;
+    let items_of = |kind: LineType, frequency: Option<Frequency>| {
+        offerings
+            .iter()
+            .filter(move |o| frequency.is_none_or(|f| o.billing_frequency == f))
+            .flat_map(|o| o.items.iter())
+            .filter(move |i| i.item_type == kind)
+            .map(|i| &i.amount_without_tax)
+    };
     let recurring = Frequency::ALL
         .into_iter()
         .filter(|f| offerings.iter().any(|o| o.billing_frequency == *f))
         .map(|f| {
-            let sum = currency
-                .sum(offerings.iter().filter(|o| o.billing_frequency == f).map(|o| &o.amount_without_tax), "quote")?;
+            let sum = currency.sum(items_of(LineType::Recurring, Some(f)), "quote")?;
             Ok(Recurring { billing_frequency: f, amount_without_tax: sum })
         })
         .collect::<Result<Vec<_>>>()?;
+    let one_time = currency.sum(items_of(LineType::OneTime, None), "quote")?;
     Ok(Quote {
         currency: currency.code(),
         start_date: start,
         end_date: offerings.iter().filter_map(|o| o.end_date).max(),
         amount_without_tax: amount,
         amount,
+        discount_amount: currency.zero(),
         recurring,
+        one_time,
         first_invoice: Invoice::new(currency, start, lines)?,
-        next_invoice_date: next_invoice_date
-            .ok_or_else(|| DOC.invalid("quote.offerings", "at least one offering is required"))?,
+        next_invoice_date,
         offerings,
     })
 }

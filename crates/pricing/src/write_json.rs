@@ -198,12 +198,17 @@ impl ToJson for Quote {
         o.opt_date("endDate", self.end_date);
         o.dec("amountWithoutTax", &self.amount_without_tax);
         o.dec("amount", &self.amount);
+        o.dec("discountAmount", &self.discount_amount);
         o.list("recurring", &self.recurring, |o, r: &Recurring| {
             o.open();
             o.str("billingFrequency", r.billing_frequency.as_str());
             o.dec("amountWithoutTax", &r.amount_without_tax);
             o.close();
         });
+        o.key("oneTime");
+        o.open();
+        o.dec("amountWithoutTax", &self.one_time);
+        o.close();
         o.list("offerings", &self.offerings, |o, off: &QuoteOffering| {
             o.open();
             o.str("offeringId", &off.offering_id);
@@ -216,16 +221,18 @@ impl ToJson for Quote {
             o.list("items", &off.items, |o, i: &QuoteItem| {
                 o.open();
                 o.str("productId", &i.product_id);
+                o.str("type", i.item_type.as_str());
                 o.dec("quantity", &i.quantity);
                 o.dec("amountWithoutTax", &i.amount_without_tax);
                 o.dec("amount", &i.amount);
+                o.dec("discountAmount", &i.discount_amount);
                 o.close();
             });
             o.close();
         });
         o.key("firstInvoice");
         self.first_invoice.write_json(o);
-        o.date("nextInvoiceDate", self.next_invoice_date);
+        o.opt_date("nextInvoiceDate", self.next_invoice_date);
         o.close();
     }
 }
@@ -235,6 +242,7 @@ impl ToJson for Invoice {
         o.open();
         o.date("invoiceDate", self.invoice_date);
         o.dec("amountWithoutTax", &self.amount_without_tax);
+        o.dec("discountAmount", &self.discount_amount);
         o.dec("tax", &self.tax);
         o.dec("amount", &self.amount);
         o.list("lines", &self.lines, |o, l: &InvoiceLine| {
@@ -242,6 +250,7 @@ impl ToJson for Invoice {
             o.str("offeringId", &l.offering_id);
             o.str("rateId", &l.rate_id);
             o.str("productId", &l.product_id);
+            o.str("type", l.line_type.as_str());
             o.dec("quantity", &l.quantity);
             o.date("periodStart", l.period_start);
             o.date("periodEnd", l.period_end);
@@ -250,7 +259,12 @@ impl ToJson for Invoice {
             l.proration_factor.write_to(&mut o.0);
             o.0.push('"');
             o.dec("amount", &l.amount);
+            o.dec("discountAmount", &l.discount_amount);
             o.dec("tax", &l.tax);
+            if l.grants_credit {
+                o.key("grantsCredit");
+                o.0.push_str("true");
+            }
             o.close();
         });
         o.close();

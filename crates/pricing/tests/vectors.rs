@@ -13,10 +13,15 @@ fn root() -> PathBuf {
 }
 
 fn run_folder(dir: &Path) -> usize {
+    run_files(dir, |_| true)
+}
+
+fn run_files(dir: &Path, keep: impl Fn(&str) -> bool) -> usize {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("cannot read the vectors folder {}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(&keep))
         .collect();
     files.sort();
     assert!(!files.is_empty(), "no vectors in {}", dir.display());
@@ -44,4 +49,12 @@ fn every_shared_vector_passes() {
 fn every_project_vector_passes() {
     let n = run_folder(&root().join("tests/vectors"));
     eprintln!("{n} project vectors pass");
+}
+
+#[test]
+fn every_landed_next_vector_passes() {
+    let dir = std::env::var_os("QUOTEKIT_SHARED_VECTORS_NEXT")
+        .map_or_else(|| root().join("../shared/vectors-next"), PathBuf::from);
+    let n = run_files(&dir, golden::landed);
+    eprintln!("{n} vectors-next of landed capabilities pass");
 }

@@ -30,10 +30,11 @@ fn outcome(case: &Value) -> Value {
     })
 }
 
-/// Every vector, shared and the project's own, through the JS-facing API.
+/// Every vector (shared, the project's own, landed vectors-next) through the JS-facing API.
 pub fn every_vector_passes() {
     assert!(VECTORS.iter().filter(|(folder, _, _)| *folder == "shared").count() > 0, "no shared vectors embedded");
     assert!(VECTORS.iter().filter(|(folder, _, _)| *folder == "project").count() > 0, "no project vectors embedded");
+    assert!(VECTORS.iter().filter(|(folder, _, _)| *folder == "next").count() > 0, "no landed vectors-next embedded");
     let failures: Vec<String> = VECTORS
         .iter()
         .filter_map(|(folder, name, text)| {
