@@ -16,6 +16,7 @@ use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 
 pub use crate::action::Action;
+use crate::arith;
 use crate::catalog::{Catalog, Id, Offering, Rate};
 use crate::contract::{ArrearsPiece, Contract, ContractLine, ContractProduct, ContractStatus};
 use crate::error::{Error, ErrorCode, Result, overflow};
@@ -636,8 +637,8 @@ impl<'c> Change<'c> {
             let was = before.iter().find(|c| c.product_id == product.id).map_or(Decimal::ZERO, |c| c.quantity);
             let whole =
                 |q: Decimal| -> Result<Decimal> { currency.round(price.price(q).ok_or_else(|| overflow(path))?, path) };
-            let growth = whole(*q)?.checked_sub(whole(was)?).ok_or_else(|| overflow(path))?;
-            if growth > Decimal::ZERO {
+            let growth = arith::sub(whole(*q)?, whole(was)?).ok_or_else(|| overflow(path))?;
+            if growth.is_sign_positive() && !growth.is_zero() {
                 let billed = Billed {
                     offering_id: &new.offering.id,
                     rate_id: &new.rate.id,
