@@ -228,7 +228,8 @@ doc = {
    "Health": {"type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}, "catalogVersion": {"type": ["integer", "null"]}}},
    "Catalog": {"type": "object", "description": "A catalog as defined in docs/pricing.md (currency, settings, products, offerings).",
       "required": ["currency", "products", "offerings"],
-      "properties": {"currency": {"type": "string"}, "settings": {"type": "object"}, "products": {"type": "array", "items": {"type": "object"}}, "offerings": {"type": "array", "items": {"type": "object"}}}},
+      "properties": {"currency": {"type": "string"}, "settings": {"type": "object"}, "products": {"type": "array", "items": {"type": "object"}}, "offerings": {"type": "array", "items": {"type": "object"}},
+          "coupons": {"type": "array", "description": "Coupons a quote may name (docs/pricing.md, Discounts).", "items": {"type": "object"}}}},
    "CatalogVersion": {"type": "object", "required": ["version", "etag", "createdAt", "created"], "properties": {
       "version": {"type": "integer"}, "etag": {"type": "string"}, "createdAt": {"type": "string", "format": "date-time"}, "created": {"type": "boolean"}}},
    "SignUpRequest": {"type": "object", "required": ["action"], "additionalProperties": False, "properties": {
@@ -250,6 +251,7 @@ doc = {
    "QuoteRequest": {"type": "object", "required": ["offerings"], "additionalProperties": False, "properties": {
       "startDate": {"type": ["string", "null"], "format": "date", "description": "Default today; never in the past."},
       "customId": {"type": ["string", "null"], "maxLength": 100},
+      "couponId": {"type": ["string", "null"], "maxLength": 100, "description": "A coupon of the catalog: the secret key only (403 with the publishable key)."},
       "offerings": {"type": "array", "minItems": 1, "maxItems": 100, "items": {"type": "object", "required": ["offeringId", "rateId"], "properties": {
           "offeringId": {"type": "string"}, "rateId": {"type": "string"},
           "items": {"type": ["array", "null"], "maxItems": 100, "items": {"type": "object", "required": ["productId"], "properties": {
@@ -262,6 +264,9 @@ doc = {
       "id": {"type": "string"}, "status": {"enum": ["DRAFT", "PROCESSED"]}, "customId": nstr, "catalogVersion": {"type": "integer"},
       "currency": {"type": "string"}, "startDate": date, "endDate": {"type": ["string", "null"], "format": "date"},
       "amountWithoutTax": money, "amount": money, "discountAmount": money,
+      "discount": {"type": "object", "description": "With quote.couponId: the deal the contract keeps.", "properties": {
+          "couponId": {"type": "string"}, "percentOff": {"type": "number"}, "appliesTo": {"type": ["array", "null"], "items": {"type": "string"}},
+          "endDate": {"type": ["string", "null"], "format": "date"}}},
       "recurring": {"type": "array", "description": "The recurring items' amounts by frequency (one-time items count in none).",
           "items": {"type": "object", "properties": {"billingFrequency": {"type": "string"}, "amountWithoutTax": money}}},
       "oneTime": {"type": "object", "description": "The one-time items (setup fees, purchases): charged once, on the first invoice.",

@@ -3,7 +3,10 @@
 import { readFileSync, writeFileSync, copyFileSync, existsSync, rmSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 
-const BUDGET_KB = 90; // .wasm + JS glue, gzipped: every visitor pays it
+// .wasm + JS glue, gzipped: every visitor pays it. 90 KB until one-time prices
+// and coupons landed in the package (issue 17: 95.0 KB); issue 19 is the size
+// work, to 60 KB with every feature present (BENCHMARKS.md).
+const BUDGET_KB = 100;
 const pkg = new URL('../pkg/', import.meta.url);
 const manifest = JSON.parse(readFileSync(new URL('package.json', pkg)));
 

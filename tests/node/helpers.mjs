@@ -38,6 +38,7 @@ export function vectors() {
 /** The package's answer to a case, in the shape of `expected`. */
 export function outcome(pricing, c) {
   try {
+    if (c.through) return { billing: pricing.billingDue(c.catalog, c.contract, c.through) };
     if (c.operation) return { change: pricing.previewChange(c.catalog, c.contract, c.operation, c.today) };
     return { quote: pricing.estimate(c.catalog, c.request, c.today) };
   } catch (e) {

@@ -148,3 +148,18 @@ export async function demo(): Promise<number> {
   const notNull: string = quote.nextInvoiceDate;
   void [once, kind, lineKind, off, next, badCredit, notNull];
 }
+
+// Coupons: in the catalog, named by a quote, kept by the contract.
+{
+  const withCoupon: Catalog = {
+    ...catalog,
+    coupons: [{ id: 'cpn_launch', percentOff: '20', duration: 'REPEATING', durationMonths: 3, appliesTo: ['offr_team'] }],
+  };
+  const quote: Quote = estimate(withCoupon, { quote: { couponId: 'cpn_launch', offerings: [{ offeringId: 'offr_team', rateId: 'rate_team_monthly' }] } });
+  const until: string | null | undefined = quote.discount?.endDate;
+  const off: number = quote.offerings[0].items[0].discountAmount;
+  const code: ErrorCode = 'COUPON_EXPIRED';
+  // @ts-expect-error: a REPEATING coupon says for how many months
+  const badCoupon: NonNullable<Catalog['coupons']>[0] = { id: 'c', percentOff: 10, duration: 'REPEATING' };
+  void [until, off, code, badCoupon];
+}

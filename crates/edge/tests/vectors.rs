@@ -29,10 +29,11 @@ fn cases() -> Vec<(String, Value)> {
 fn every_quote_vector_through_the_api() {
     let mut ran = 0;
     let all = cases();
-    let quotes = all.iter().filter(|(_, c)| c.get("operation").is_none_or(Value::is_null)).count();
+    let quotes =
+        all.iter().filter(|(_, c)| c.get("operation").is_none_or(Value::is_null) && c.get("through").is_none()).count();
     for (name, case) in all {
-        if case.get("operation").is_some_and(|o| !o.is_null()) {
-            continue; // contract changes: the contract API's issue
+        if case.get("operation").is_some_and(|o| !o.is_null()) || case.get("through").is_some() {
+            continue; // contract changes (the contract runner) and billing cases (the billing tests)
         }
         let a = app();
         let c = Call { app: &a, now: now(case["today"].as_str().unwrap()) };
@@ -52,7 +53,9 @@ fn every_quote_vector_through_the_api() {
         if let Value::Object(m) = &mut request {
             m.insert("action".into(), json!("ESTIMATE"));
         }
-        let r = c.send("POST", "/api/selfService/signup", Some(support::PUBLISHABLE), Some(request.to_string()), &[]);
+        // A coupon is the vendor's to give: quote.couponId needs the secret key.
+        let key = if request.pointer("/quote/couponId").is_some() { support::SECRET } else { support::PUBLISHABLE };
+        let r = c.send("POST", "/api/selfService/signup", Some(key), Some(request.to_string()), &[]);
         let body: Value = serde_json::from_str(&r.body).unwrap();
         let actual = if r.status == 200 {
             json!({ "quote": body["quote"] })

@@ -30,6 +30,11 @@ pub fn landed(file_name: &str) -> bool {
 pub fn run(case: &Value) -> Result<(&'static str, String), Error> {
     let catalog = Catalog::from_json(case.get("catalog").unwrap_or(&Value::Null))?;
     let today = read_today(case.get("today").and_then(Value::as_str).unwrap_or_default())?;
+    // A billing case: what the billing run issues for `contract` through `through`.
+    if let Some(through) = case.get("through").and_then(Value::as_str) {
+        let contract = case.get("contract").unwrap_or(&Value::Null);
+        return Ok(("billing", to_json(&pricing::billing::bill(&catalog, contract, read_today(through)?)?)));
+    }
     match case.get("operation").filter(|o| !o.is_null()) {
         Some(op) => {
             let contract = case.get("contract").unwrap_or(&Value::Null);

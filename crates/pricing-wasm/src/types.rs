@@ -93,6 +93,32 @@ export interface Catalog {
   settings?: CatalogSettings;
   products: Product[];
   offerings: Offering[];
+  /** What a quote may redeem with `quote.couponId`. */
+  coupons?: Coupon[];
+}
+
+/** A coupon: a percentage off the offerings it covers, for a while. */
+export type Coupon = {
+  id: string;
+  name?: string;
+  /** In (0, 100]. */
+  percentOff: Decimal;
+  /** The offerings it covers; all when absent. */
+  appliesTo?: string[];
+  /** The last day a quote may redeem it. */
+  redeemBy?: DateString;
+} & (
+  | { duration: "ONCE" | "FOREVER" }
+  | { duration: "REPEATING"; /** At least 1. */ durationMonths: number }
+);
+
+/** The deal a coupon made, as a quote answers it and a contract keeps it. */
+export interface Discount {
+  couponId: string;
+  percentOff: number;
+  appliesTo: string[] | null;
+  /** Pieces of periods starting before it are discounted; null: always. */
+  endDate: DateString | null;
 }
 
 export interface BillingAddress {
@@ -129,6 +155,8 @@ export interface SignUpRequest {
     /** Defaults to today; never in the past. */
     startDate?: DateString | null;
     customId?: string | null;
+    /** A coupon of the catalog (the API takes it with the secret key only). */
+    couponId?: string | null;
     offerings: {
       offeringId: string;
       rateId: string;
@@ -200,6 +228,8 @@ export interface Quote {
   amount: number;
   /** What discounts took off the items (0 without a coupon). */
   discountAmount: number;
+  /** With `quote.couponId`: the deal, which the contract keeps. */
+  discount?: Discount;
   /** The recurring items by frequency (one-time items count in none). */
   recurring: { billingFrequency: BillingFrequency; amountWithoutTax: number }[];
   /** The one-time items (0 when none). */
@@ -248,6 +278,8 @@ export interface Contract {
   currency: string;
   startDate: DateString;
   endDate: DateString | null;
+  /** The deal a coupon made at sign-up; absent when none. */
+  discount?: Discount;
   offerings: ContractLine[];
   /** Absent when nothing is kept. */
   unbilledArrears?: ArrearsPiece[];
@@ -260,6 +292,7 @@ export interface ContractInput {
   currency: string;
   startDate: DateString;
   endDate?: DateString | null;
+  discount?: Discount;
   offerings: {
     offeringId: string;
     rateId: string;
@@ -333,7 +366,10 @@ export type ErrorCode =
   | "EFFECTIVE_DATE_IN_PAST"
   | "EFFECTIVE_DATE_AFTER_END"
   | "CONTRACT_NOT_ACTIVE"
-  | "OVERFLOW";
+  | "OVERFLOW"
+  | "UNKNOWN_COUPON"
+  | "COUPON_EXPIRED"
+  | "COUPON_NOT_APPLICABLE";
 
 /** What every function throws: an `Error` with the engine's code and the JSON path of the offending field. */
 export interface PricingError extends Error {

@@ -19,6 +19,7 @@ use chrono::NaiveDate;
 
 use crate::catalog::{Catalog, Id, Rate};
 use crate::contract::{ArrearsPiece, Contract, ContractLine, ContractProduct, ContractStatus};
+use crate::discount::Discount;
 use crate::error::{Error, ErrorCode, Result, overflow};
 use crate::invoice::{Billed, Invoice, InvoiceLine, prorate};
 use crate::period::{Piece, Timing};
@@ -66,7 +67,15 @@ pub fn due(catalog: &Catalog, contract: &Contract, through: NaiveDate) -> Result
             if invoice_date > through {
                 break;
             }
-            let lines = piece_lines(catalog, &line.offering_id, rate, &line.products, &piece, &path)?;
+            let lines = piece_lines(
+                catalog,
+                contract.discount.as_ref(),
+                &line.offering_id,
+                rate,
+                &line.products,
+                &piece,
+                &path,
+            )?;
             out.push(DuePeriod {
                 offering_id: line.offering_id.clone(),
                 period_start: piece.start,
@@ -92,7 +101,15 @@ pub fn due(catalog: &Catalog, contract: &Contract, through: NaiveDate) -> Result
                 break;
             }
             let part = Piece { start: piece.start, end: piece.end.min(period.end), ..period };
-            let lines = piece_lines(catalog, &piece.offering_id, &piece.rate, &piece.products, &part, &path)?;
+            let lines = piece_lines(
+                catalog,
+                contract.discount.as_ref(),
+                &piece.offering_id,
+                &piece.rate,
+                &piece.products,
+                &part,
+                &path,
+            )?;
             pieces.push(DuePeriod {
                 offering_id: piece.offering_id.clone(),
                 period_start: part.start,
@@ -158,9 +175,12 @@ fn in_force<'a, 'c>(
 }
 
 /// The lines of one piece: each product priced for a whole period at its
-/// quantity, prorated by the piece's share; zero lines left out.
+/// quantity, prorated by the piece's share, discounted when the contract's
+/// discount covers the offering and the piece's period starts in its window;
+/// zero lines left out.
 fn piece_lines(
     catalog: &Catalog,
+    discount: Option<&Discount>,
     offering_id: &Id,
     rate: &Rate,
     products: &[ContractProduct],
@@ -173,8 +193,14 @@ fn piece_lines(
         let full = price
             .price(p.quantity)
             .ok_or_else(|| Error::new(ErrorCode::Overflow, path, "a date or an amount is out of range"))?;
-        let billed =
-            Billed { offering_id, rate_id: &rate.id, product_id: &p.product_id, quantity: p.quantity, price: full };
+        let billed = Billed {
+            offering_id,
+            rate_id: &rate.id,
+            product_id: &p.product_id,
+            quantity: p.quantity,
+            price: full,
+            percent_off: discount.and_then(|d| d.percent_for(offering_id, piece.period_start)),
+        };
         lines.extend(prorate(&catalog.currency, &billed, piece, false, path)?);
     }
     Ok(lines)
@@ -268,7 +294,15 @@ pub fn resume(
         let too_large = || overflow(&path);
         let cut = |d: NaiveDate| contract.end_date.map_or(d, |e| d.min(e));
         let bill = |piece: Piece, out: &mut Vec<DuePeriod>| -> Result<()> {
-            let lines = piece_lines(catalog, &line.offering_id, rate, &line.products, &piece, &path)?;
+            let lines = piece_lines(
+                catalog,
+                contract.discount.as_ref(),
+                &line.offering_id,
+                rate,
+                &line.products,
+                &piece,
+                &path,
+            )?;
             out.push(DuePeriod {
                 offering_id: line.offering_id.clone(),
                 period_start: piece.start,

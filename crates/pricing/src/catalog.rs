@@ -9,6 +9,7 @@ use std::sync::Arc;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 
+use crate::discount::{Coupon, coupons};
 use crate::error::{Error, Result};
 use crate::json::{Doc, Path, clip};
 use crate::money::{Currency, Rounding};
@@ -68,6 +69,8 @@ pub struct Catalog {
     pub products: Vec<Product>,
     /// Offerings in catalog order.
     pub offerings: Vec<Offering>,
+    /// Coupons a quote may name (`quote.couponId`).
+    pub coupons: Vec<Coupon>,
     product_index: IdIndex,
     offering_index: IdIndex,
 }
@@ -275,6 +278,7 @@ impl Parser {
         let offerings = DOC.array(DOC.required(root, "offerings", "")?, "offerings")?;
         let offerings =
             offerings.iter().enumerate().map(|(i, o)| self.offering(o, i, &products)).collect::<Result<Vec<_>>>()?;
+        let coupons = coupons(root, &offerings)?;
         Ok(Catalog {
             currency,
             anchor,
@@ -284,6 +288,7 @@ impl Parser {
             operations,
             products,
             offerings,
+            coupons,
             product_index: self.product_index,
             offering_index: self.offering_index,
         })

@@ -645,8 +645,9 @@ impl<'c> Change<'c> {
                     product_id: &product.id,
                     quantity: *q,
                     price: growth,
+                    percent_off: self.percent_off(&new.offering.id, e),
                 };
-                self.lines.extend(one_time_line(currency, &billed, price.grants_credit, e, growth));
+                self.lines.extend(one_time_line(currency, &billed, price.grants_credit, e));
             }
         }
         Ok(())
@@ -704,6 +705,13 @@ impl<'c> Change<'c> {
         Ok(true)
     }
 
+    /// What the contract's discount takes off a piece of `offering` whose
+    /// period starts on `period_start` (credits and charges alike, so a credit
+    /// refunds exactly what its charge cost).
+    fn percent_off(&self, offering: &str, period_start: NaiveDate) -> Option<Decimal> {
+        self.contract.discount.as_ref().and_then(|d| d.percent_for(offering, period_start))
+    }
+
     fn bill(
         &mut self,
         terms: &Terms<'c>,
@@ -718,6 +726,7 @@ impl<'c> Change<'c> {
             product_id: p.product_id,
             quantity: p.quantity,
             price: p.price,
+            percent_off: self.percent_off(&terms.offering.id, piece.period_start),
         };
         self.lines.extend(prorate(&terms.catalog.currency, &billed, piece, credit, path)?);
         Ok(())

@@ -5,6 +5,7 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 
 use crate::catalog::{Catalog, Id, Offering, Rate};
+use crate::discount::Discount;
 use crate::error::{Error, ErrorCode, Result, overflow};
 use crate::json::{Doc, Path, clip};
 use crate::period::{Schedule, add_months};
@@ -32,6 +33,8 @@ pub struct Contract {
     pub start_date: NaiveDate,
     /// Exclusive end; `null` is evergreen.
     pub end_date: Option<NaiveDate>,
+    /// The deal a coupon made at sign-up (`discount`, absent when none).
+    pub discount: Option<Discount>,
     /// The lines.
     pub offerings: Vec<ContractLine>,
     /// Stretches of `IN_ARREARS` lines on terms a change replaced, not yet
@@ -148,6 +151,7 @@ impl Contract {
         if end_date.is_some_and(|e| e < start_date) {
             return Err(DOC.invalid(&at("endDate"), "endDate must not be before startDate"));
         }
+        let discount = DOC.field(obj, "discount").map(|d| Discount::from_json(d, &at("discount"))).transpose()?;
         let lines = DOC.array(DOC.required(obj, "offerings", "contract")?, &at("offerings"))?;
         let mut offerings: Vec<ContractLine> = Vec::with_capacity(lines.len());
         for (i, line) in lines.iter().enumerate() {
@@ -202,6 +206,7 @@ impl Contract {
             currency: currency.to_owned(),
             start_date,
             end_date,
+            discount,
             offerings,
             unbilled,
             catalog_version: catalog_version.map(i64::from),

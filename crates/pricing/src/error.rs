@@ -35,6 +35,12 @@ pub enum ErrorCode {
     ContractNotActive,
     /// An amount or a date left the representable range.
     Overflow,
+    /// `quote.couponId` names no coupon of the catalog.
+    UnknownCoupon,
+    /// The coupon's `redeemBy` has passed.
+    CouponExpired,
+    /// The coupon covers none of the quote's offerings.
+    CouponNotApplicable,
 }
 
 impl ErrorCode {
@@ -56,6 +62,9 @@ impl ErrorCode {
             Self::EffectiveDateAfterEnd => "EFFECTIVE_DATE_AFTER_END",
             Self::ContractNotActive => "CONTRACT_NOT_ACTIVE",
             Self::Overflow => "OVERFLOW",
+            Self::UnknownCoupon => "UNKNOWN_COUPON",
+            Self::CouponExpired => "COUPON_EXPIRED",
+            Self::CouponNotApplicable => "COUPON_NOT_APPLICABLE",
         }
     }
 }

@@ -6,6 +6,7 @@ use rust_decimal::Decimal;
 
 use crate::arith;
 use crate::catalog::{Catalog, Id};
+use crate::discount::discounted;
 use crate::error::{Result, overflow};
 use crate::json::AsPath;
 use crate::money::Currency;
@@ -77,13 +78,29 @@ impl LineType {
     }
 }
 
-/// What a line bills: ids and the full-precision price of one whole period.
+/// What a line bills: ids, the full-precision price of one whole period, and
+/// the percent a discount takes off (the window rule decided by the caller).
 pub(crate) struct Billed<'a> {
     pub offering_id: &'a Id,
     pub rate_id: &'a Id,
     pub product_id: &'a Id,
     pub quantity: Decimal,
     pub price: Decimal,
+    pub percent_off: Option<Decimal>,
+}
+
+/// `round(x)` and, discounted, `round(x × (100 − p) / 100)` with the
+/// difference: `(amount, discountAmount)` of a line of full-precision `x`
+/// given as `price × num / den`.
+fn amounts(currency: &Currency, billed: &Billed<'_>, num: i64, den: i64) -> Option<(Decimal, Decimal)> {
+    let whole = currency.round_fraction(billed.price, num, den)?;
+    match billed.percent_off {
+        None => Some((whole, currency.zero())),
+        Some(p) => {
+            let amount = currency.round_fraction(discounted(billed.price, p)?, num, den)?;
+            Some((amount, arith::sub(whole, amount)?))
+        }
+    }
 }
 
 /// `round(price × days(piece) / days(whole period))`, negated for a credit;
@@ -102,10 +119,11 @@ pub(crate) fn prorate<P: AsPath + ?Sized>(
 fn prorated(currency: &Currency, billed: &Billed<'_>, piece: &Piece, credit: bool) -> Option<Option<InvoiceLine>> {
     let (num, den) = piece.factor();
     let signed = if credit { num.checked_neg()? } else { num };
-    let amount = currency.round_fraction(billed.price, signed, den)?;
-    if amount.is_zero() {
+    // A line is left out when round(x) is zero; a 100 % discount still shows it.
+    if currency.round_fraction(billed.price, signed, den)?.is_zero() {
         return Some(None);
     }
+    let (amount, discount_amount) = amounts(currency, billed, signed, den)?;
     Some(Some(InvoiceLine {
         offering_id: Id::clone(billed.offering_id),
         rate_id: Id::clone(billed.rate_id),
@@ -116,22 +134,27 @@ fn prorated(currency: &Currency, billed: &Billed<'_>, piece: &Piece, credit: boo
         line_type: LineType::Recurring,
         proration_factor: ProrationFactor { days: num, of: den },
         amount,
-        discount_amount: currency.zero(),
+        discount_amount,
         tax: currency.zero(),
         grants_credit: false,
     }))
 }
 
-/// A one-time charge of `amount` (already rounded) on `day`: never
-/// prorated (`prorationFactor` 1), dated `day` to `day`; `None` when zero.
+/// A one-time charge of `billed.price` (already rounded: the whole price,
+/// or what a quantity grew by) on `day`: never prorated (`prorationFactor`
+/// 1), dated `day` to `day`, discounted by `billed.percent_off`; `None` when
+/// zero, or on overflow.
 pub(crate) fn one_time_line(
     currency: &Currency,
     billed: &Billed<'_>,
     grants_credit: bool,
     day: NaiveDate,
-    amount: Decimal,
 ) -> Option<InvoiceLine> {
-    (!amount.is_zero()).then(|| InvoiceLine {
+    if billed.price.is_zero() {
+        return None;
+    }
+    let (amount, discount_amount) = amounts(currency, billed, 1, 1)?;
+    Some(InvoiceLine {
         offering_id: Id::clone(billed.offering_id),
         rate_id: Id::clone(billed.rate_id),
         product_id: Id::clone(billed.product_id),
@@ -141,7 +164,7 @@ pub(crate) fn one_time_line(
         period_end: day,
         proration_factor: ProrationFactor { days: 1, of: 1 },
         amount,
-        discount_amount: currency.zero(),
+        discount_amount,
         tax: currency.zero(),
         grants_credit,
     })

@@ -6,6 +6,7 @@ pub mod billing;
 mod catalog;
 mod change;
 mod contract;
+mod discount;
 mod error;
 mod invoice;
 mod json;
@@ -27,6 +28,7 @@ pub use catalog::{
 };
 pub use change::{Action, Catalogs, ChangePreview, preview_change, preview_change_on};
 pub use contract::{Contract, ContractLine, ContractProduct, ContractStatus};
+pub use discount::{Coupon, CouponDuration, Discount};
 pub use error::{Error, ErrorCode, Result};
 pub use invoice::{Address, CreditApplied, Invoice, InvoiceLine, LineType, ProrationFactor, apply_credit, factor_text};
 pub use json::{AsPath, parse_date, parse_date_time_date, parse_decimal};

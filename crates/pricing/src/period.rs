@@ -143,6 +143,9 @@ pub struct Piece {
     pub whole_start: NaiveDate,
     /// End of that whole period.
     pub whole_end: NaiveDate,
+    /// The first day of the period on its line: `S` for a partial first
+    /// period, else the boundary (what a discount's window compares).
+    pub period_start: NaiveDate,
 }
 
 impl Piece {
@@ -240,10 +243,11 @@ impl Schedule {
                 end: self.anchor_date,
                 whole_start: self.boundary(-1)?,
                 whole_end: self.anchor_date,
+                period_start: self.service_start,
             });
         }
         let (_, start, end) = self.index_holding(t)?;
-        Some(Piece { start, end, whole_start: start, whole_end: end })
+        Some(Piece { start, end, whole_start: start, whole_end: end, period_start: start })
     }
 
     /// The first period: partial `[S, A)` or whole `[A, B_1)`.

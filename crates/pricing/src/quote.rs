@@ -4,8 +4,11 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde_json::Value;
 
+use crate::arith;
+use crate::catalog::Offering;
 use crate::catalog::{Catalog, Id};
 use crate::contract::{Contract, ContractLine, ContractProduct, ContractStatus};
+use crate::discount::{self, Discount, discounted};
 use crate::error::{Error, ErrorCode, Result, overflow};
 use crate::invoice::{Billed, Invoice, LineType, one_time_line, prorate};
 use crate::json::{AsPath, Doc, Path, clip};
@@ -20,6 +23,8 @@ pub struct QuoteRequest {
     pub start_date: NaiveDate,
     /// The offerings, in request order.
     pub offerings: Vec<RequestedOffering>,
+    /// The coupon redeemed (`quote.couponId`), an index into [`Catalog::coupons`].
+    pub coupon: Option<usize>,
 }
 
 /// One offering of a [`QuoteRequest`].
@@ -64,7 +69,9 @@ impl QuoteRequest {
             let requested = requested_offering(catalog, v, &base.index(i), &offerings)?;
             offerings.push(requested);
         }
-        Ok(Self { start_date, offerings })
+        let chosen: Vec<&Offering> = offerings.iter().filter_map(|o| catalog.offerings.get(o.offering)).collect();
+        let coupon = discount::redeem(&catalog.coupons, quote, &chosen, today)?;
+        Ok(Self { start_date, offerings, coupon })
     }
 }
 
@@ -120,6 +127,8 @@ pub struct Quote {
     pub amount: Decimal,
     /// What discounts took off the items (0 without a coupon).
     pub discount_amount: Decimal,
+    /// The deal the coupon makes, which the contract keeps (`None` without one).
+    pub discount: Option<Discount>,
     /// The recurring items' `amountWithoutTax` grouped by frequency.
     pub recurring: Vec<Recurring>,
     /// The one-time items' `amountWithoutTax` (0 when none).
@@ -189,6 +198,19 @@ pub fn price_quote(catalog: &Catalog, request: &QuoteRequest) -> Result<Quote> {
     let mut offerings = Vec::with_capacity(request.offerings.len());
     let mut lines = Vec::with_capacity(request.offerings.iter().map(|o| o.quantities.len()).sum());
     let mut next_invoice_date: Option<NaiveDate> = None;
+    let discount = match request.coupon.and_then(|i| catalog.coupons.get(i)) {
+        None => None,
+        Some(coupon) => {
+            // ONCE covers the first paid period of the quote's first covered offering.
+            let once_end = request
+                .offerings
+                .iter()
+                .find(|r| catalog.offerings.get(r.offering).is_some_and(|o| coupon.covers(&o.id)))
+                .and_then(|r| first_period_end(catalog, r, start))
+                .unwrap_or(start);
+            Some(Discount::of(coupon, start, once_end).ok_or_else(|| overflow("quote.couponId"))?)
+        }
+    };
     for (i, req) in request.offerings.iter().enumerate() {
         let base = Path::Text("quote.offerings");
         let path = base.index(i);
@@ -215,21 +237,35 @@ pub fn price_quote(catalog: &Catalog, request: &QuoteRequest) -> Result<Quote> {
         for ((product, price), q) in offering.products.iter().zip(&rate.prices).zip(&req.quantities) {
             let product = catalog.products.get(*product).ok_or_else(|| overflow(&path))?;
             let full = price.price(*q).ok_or_else(|| overflow(&path))?;
-            let amount = currency.round(full, &path)?;
-            let billed = Billed {
+            let whole = currency.round(full, &path)?;
+            // A covered item shows its discounted whole amount (coverage alone
+            // decides, not the window); the first invoice follows the window.
+            let (amount, discount_amount) = match discount.as_ref().filter(|d| d.covers(&offering.id)) {
+                None => (whole, currency.zero()),
+                Some(d) => {
+                    let off = discounted(full, d.percent_off).ok_or_else(|| overflow(&path))?;
+                    let amount = currency.round(off, &path)?;
+                    (amount, arith::sub(whole, amount).ok_or_else(|| overflow(&path))?)
+                }
+            };
+            let window = |period_start| discount.as_ref().and_then(|d| d.percent_for(&offering.id, period_start));
+            let mut billed = Billed {
                 offering_id: &offering.id,
                 rate_id: &rate.id,
                 product_id: &product.id,
                 quantity: *q,
                 price: full,
+                percent_off: None,
             };
             // One-time prices are charged on the sign-up invoice, dated startDate,
             // whatever the rate's timing or trial; after the offering's recurring lines.
             let item_type = if price.one_time {
-                one_time_lines.extend(one_time_line(currency, &billed, price.grants_credit, start, amount));
+                billed.percent_off = window(start);
+                one_time_lines.extend(one_time_line(currency, &billed, price.grants_credit, start));
                 LineType::OneTime
             } else {
                 if rate.timing == Timing::InAdvance && !in_trial {
+                    billed.percent_off = window(first.period_start);
                     lines.extend(prorate(currency, &billed, &first, false, &path)?);
                 }
                 LineType::Recurring
@@ -240,7 +276,7 @@ pub fn price_quote(catalog: &Catalog, request: &QuoteRequest) -> Result<Quote> {
                 quantity: *q,
                 amount_without_tax: amount,
                 amount,
-                discount_amount: currency.zero(),
+                discount_amount,
             });
         }
         lines.append(&mut one_time_lines);
@@ -275,19 +311,29 @@ pub fn price_quote(catalog: &Catalog, request: &QuoteRequest) -> Result<Quote> {
         })
         .collect::<Result<Vec<_>>>()?;
     let one_time = currency.sum(items_of(LineType::OneTime, None), "quote")?;
+    let discount_amount =
+        currency.sum(offerings.iter().flat_map(|o| o.items.iter()).map(|i| &i.discount_amount), "quote")?;
     Ok(Quote {
         currency: currency.code(),
         start_date: start,
         end_date: offerings.iter().filter_map(|o| o.end_date).max(),
         amount_without_tax: amount,
         amount,
-        discount_amount: currency.zero(),
+        discount_amount,
+        discount,
         recurring,
         one_time,
         first_invoice: Invoice::new(currency, start, lines)?,
         next_invoice_date,
         offerings,
     })
+}
+
+/// The end of the first paid period of a requested offering starting `start`.
+fn first_period_end(catalog: &Catalog, req: &RequestedOffering, start: NaiveDate) -> Option<NaiveDate> {
+    let rate = catalog.offerings.get(req.offering)?.rates.get(req.rate)?;
+    let schedule = Schedule::start(catalog.anchor, add_days(start, rate.trial_days)?, rate.frequency)?;
+    schedule.first_period().map(|p| p.end)
 }
 
 impl Quote {
@@ -326,6 +372,7 @@ impl Quote {
             currency: self.currency.to_owned(),
             start_date: self.start_date,
             end_date: self.end_date,
+            discount: self.discount.clone(),
             offerings,
             unbilled: Vec::new(),
             catalog_version: None,

@@ -9,6 +9,7 @@ use rust_decimal::Decimal;
 
 use crate::change::ChangePreview;
 use crate::contract::{Contract, ContractLine, ContractStatus};
+use crate::discount::Discount;
 use crate::error::Error;
 use crate::invoice::{Invoice, InvoiceLine};
 use crate::quote::{Quote, QuoteItem, QuoteOffering, Recurring};
@@ -199,6 +200,10 @@ impl ToJson for Quote {
         o.dec("amountWithoutTax", &self.amount_without_tax);
         o.dec("amount", &self.amount);
         o.dec("discountAmount", &self.discount_amount);
+        if let Some(d) = &self.discount {
+            o.key("discount");
+            d.write_json(o);
+        }
         o.list("recurring", &self.recurring, |o, r: &Recurring| {
             o.open();
             o.str("billingFrequency", r.billing_frequency.as_str());
@@ -233,6 +238,23 @@ impl ToJson for Quote {
         o.key("firstInvoice");
         self.first_invoice.write_json(o);
         o.opt_date("nextInvoiceDate", self.next_invoice_date);
+        o.close();
+    }
+}
+
+impl ToJson for Discount {
+    fn write_json(&self, o: &mut JsonOut) {
+        o.open();
+        o.str("couponId", &self.coupon_id);
+        o.dec("percentOff", &self.percent_off);
+        match &self.applies_to {
+            Some(ids) => o.list("appliesTo", ids, |o, id: &String| escaped(&mut o.0, id)),
+            None => {
+                o.key("appliesTo");
+                o.0.push_str("null");
+            }
+        }
+        o.opt_date("endDate", self.end_date);
         o.close();
     }
 }
@@ -285,6 +307,10 @@ impl ToJson for Contract {
         o.str("currency", &self.currency);
         o.date("startDate", self.start_date);
         o.opt_date("endDate", self.end_date);
+        if let Some(d) = &self.discount {
+            o.key("discount");
+            d.write_json(o);
+        }
         o.list("offerings", &self.offerings, |o, l: &ContractLine| {
             o.open();
             o.line_terms(&l.offering_id, &l.rate_id, &l.schedule);

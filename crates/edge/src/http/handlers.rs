@@ -88,6 +88,7 @@ handler!(
     /// `POST /api/selfService/signup`.
     start_signup(app, req, now, call) {
         let input = input::signup(&input::parse_body(&req.body)?)?;
+        input::coupon_allowed(&input, call.publishable)?;
         let (status, body) = uc::start_signup::run(app, input, now).await?;
         ok(status, &body)
     }
@@ -104,7 +105,10 @@ handler!(
     /// `PATCH /api/selfService/signup/{sessionId}`: every error names the session.
     update_signup(app, req, now, call) {
         let id = call.param(0);
-        let input = input::parse_body(&req.body).and_then(|v| input::signup(&v)).map_err(|e| e.for_session(id))?;
+        let input = input::parse_body(&req.body)
+            .and_then(|v| input::signup(&v))
+            .and_then(|i| input::coupon_allowed(&i, call.publishable).map(|()| i))
+            .map_err(|e| e.for_session(id))?;
         let (status, body) = uc::update_signup::run(app, id, input, now).await.map_err(|e| e.for_session(id))?;
         ok(status, &body)
     }

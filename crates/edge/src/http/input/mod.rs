@@ -99,6 +99,22 @@ pub const MAX_LIST: usize = 100;
 /// Longest free-text field.
 pub const MAX_TEXT: usize = 200;
 
+/// A coupon is the vendor's to give: `quote.couponId` needs the secret key
+/// (a page holds only the publishable key, and a visitor could name any
+/// coupon of the public catalog). 403 at `quote.couponId` otherwise.
+pub fn coupon_allowed(input: &SignUpInput, publishable: bool) -> ApiResult<()> {
+    let named = input.quote.as_ref().and_then(|q| q.get("couponId")).is_some_and(|c| !c.is_null());
+    if named && publishable {
+        return Err(ApiError::new(
+            403,
+            "FORBIDDEN",
+            "quote.couponId",
+            "quote.couponId needs the secret key: a page (the publishable key) may not choose a coupon.",
+        ));
+    }
+    Ok(())
+}
+
 /// Parses the body text: malformed JSON is a 400 that says where.
 pub fn parse_body(body: &[u8]) -> ApiResult<Value> {
     let text =
@@ -327,8 +343,9 @@ fn bill_group(v: &Value) -> ApiResult<Value> {
 
 fn quote(v: &Value) -> ApiResult<Value> {
     let o = object(v, "quote")?;
-    only_keys(o, "quote", &["startDate", "customId", "offerings"])?;
+    only_keys(o, "quote", &["startDate", "customId", "couponId", "offerings"])?;
     text(o, "quote", "customId", false, 100)?;
+    text(o, "quote", "couponId", false, 100)?;
     if let Some(Value::Array(list)) = present(o, "offerings") {
         if list.len() > MAX_LIST {
             return Err(ApiError::bad(
