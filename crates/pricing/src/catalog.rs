@@ -278,7 +278,7 @@ impl Parser {
         let offerings = DOC.array(DOC.required(root, "offerings", "")?, "offerings")?;
         let offerings =
             offerings.iter().enumerate().map(|(i, o)| self.offering(o, i, &products)).collect::<Result<Vec<_>>>()?;
-        let coupons = coupons(root, &offerings)?;
+        let coupons = coupons(root, &offerings.iter().map(|o| Id::clone(&o.id)).collect::<Vec<_>>())?;
         Ok(Catalog {
             currency,
             anchor,

@@ -7,10 +7,15 @@ use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 
 use crate::arith;
-use crate::catalog::{Id, Offering};
 use crate::error::{Error, ErrorCode, Result};
 use crate::json::{Doc, clip};
 use crate::period::add_months;
+
+/// An id, as the catalog keeps them (`catalog::Id`; the same type).
+type Id = std::sync::Arc<str>;
+
+/// The longest a `REPEATING` coupon may last, in months (a hundred years).
+const MAX_DURATION_MONTHS: u32 = 1_200;
 
 /// How long a coupon's discount lasts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,8 +132,9 @@ pub(crate) fn discounted(price: Decimal, percent_off: Decimal) -> Option<Decimal
 
 const DOC: Doc = Doc::Catalog;
 
-/// Reads the catalog's `coupons` (after its offerings, in layout order).
-pub(crate) fn coupons(root: &Map<String, Value>, offerings: &[Offering]) -> Result<Vec<Coupon>> {
+/// Reads the catalog's `coupons` (after its offerings, in layout order);
+/// `offerings`: the catalog's offering ids.
+pub(crate) fn coupons(root: &Map<String, Value>, offerings: &[Id]) -> Result<Vec<Coupon>> {
     let Some(list) = DOC.field(root, "coupons") else { return Ok(Vec::new()) };
     let mut out: Vec<Coupon> = Vec::new();
     for (i, v) in DOC.array(list, "coupons")?.iter().enumerate() {
@@ -149,7 +155,7 @@ pub(crate) fn coupons(root: &Map<String, Value>, offerings: &[Offering]) -> Resu
             "FOREVER" => CouponDuration::Forever,
             "REPEATING" => {
                 let months = DOC.whole(DOC.required(obj, "durationMonths", &path)?, &at("durationMonths"))?;
-                if months == 0 || months > crate::catalog::MAX_TERM_MONTHS {
+                if months == 0 || months > MAX_DURATION_MONTHS {
                     return Err(DOC.invalid(&at("durationMonths"), "durationMonths is at least 1"));
                 }
                 CouponDuration::Repeating(months)
@@ -174,10 +180,10 @@ pub(crate) fn coupons(root: &Map<String, Value>, offerings: &[Offering]) -> Resu
                 for (k, id) in ids.iter().enumerate() {
                     let id_path = format!("{path}.appliesTo[{k}]");
                     let id = DOC.id(id, &id_path)?;
-                    let offering = offerings.iter().find(|o| *o.id == *id).ok_or_else(|| {
+                    let offering = offerings.iter().find(|o| ***o == *id).ok_or_else(|| {
                         DOC.invalid(&id_path, format!("'{}' is not an offering of the catalog", clip(id)))
                     })?;
-                    covered.push(offering.id.clone());
+                    covered.push(Id::clone(offering));
                 }
                 Some(covered)
             }
@@ -194,7 +200,7 @@ pub(crate) fn coupons(root: &Map<String, Value>, offerings: &[Offering]) -> Resu
 pub(crate) fn redeem(
     coupons: &[Coupon],
     quote: &Map<String, Value>,
-    offerings: &[&Offering],
+    offerings: &[&str],
     today: NaiveDate,
 ) -> Result<Option<usize>> {
     const PATH: &str = "quote.couponId";
@@ -210,7 +216,7 @@ pub(crate) fn redeem(
             format!("coupon '{}' could be redeemed until {last}", coupon.id),
         ));
     }
-    if !offerings.iter().any(|o| coupon.covers(&o.id)) {
+    if !offerings.iter().any(|o| coupon.covers(o)) {
         return Err(Error::new(
             ErrorCode::CouponNotApplicable,
             PATH,

@@ -239,7 +239,9 @@ impl Invoice {
 
     /// The same invoice with tax for the billing address: the catalog's rate
     /// for the country and state (else the country alone), rounded per line
-    /// with the catalog's rounding. No matching rate is no tax.
+    /// with the catalog's rounding. No matching rate is no tax. A credit
+    /// pack's line (`grantsCredit`) carries none: prepaid credit is taxed when
+    /// it is spent, on the invoices it pays.
     pub fn with_tax(&self, catalog: &Catalog, address: &Address) -> Result<Self> {
         let currency = &catalog.currency;
         let rate = address
@@ -251,6 +253,7 @@ impl Invoice {
             .lines
             .iter()
             .map(|l| {
+                let rate = if l.grants_credit { Decimal::ZERO } else { rate };
                 let tax = arith::mul(l.amount, rate).ok_or_else(|| overflow(""))?;
                 Ok(InvoiceLine { tax: currency.round(tax, "")?, ..l.clone() })
             })

@@ -5,7 +5,6 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 
 use crate::arith;
-use crate::catalog::Offering;
 use crate::catalog::{Catalog, Id};
 use crate::contract::{Contract, ContractLine, ContractProduct, ContractStatus};
 use crate::discount::{self, Discount, discounted};
@@ -69,7 +68,8 @@ impl QuoteRequest {
             let requested = requested_offering(catalog, v, &base.index(i), &offerings)?;
             offerings.push(requested);
         }
-        let chosen: Vec<&Offering> = offerings.iter().filter_map(|o| catalog.offerings.get(o.offering)).collect();
+        let chosen: Vec<&str> =
+            offerings.iter().filter_map(|o| catalog.offerings.get(o.offering)).map(|o| &*o.id).collect();
         let coupon = discount::redeem(&catalog.coupons, quote, &chosen, today)?;
         Ok(Self { start_date, offerings, coupon })
     }

@@ -7,10 +7,12 @@
 
 use chrono::{Duration, NaiveDate};
 use rust_decimal::Decimal;
+use serde_json::Value;
 
 use super::billing::{Report, midnight};
 use super::charging::{self, Settled};
 use super::claims::claim_expired;
+use super::credit;
 use super::suspension;
 use crate::http::{ApiError, ApiResult};
 use crate::ids::{Random, new_id};
@@ -83,6 +85,7 @@ pub async fn charge_invoice<D: Db, S: Stripe, R: Random>(
         }
     };
     let mut batch = Vec::new();
+    let paid = result.is_ok();
     match result {
         Ok(pi) => {
             report.charged = report.charged.saturating_add(1);
@@ -133,7 +136,10 @@ pub async fn charge_invoice<D: Db, S: Stripe, R: Random>(
     match app.db.batch(batch).await {
         // A twin taking up the same attempt recorded the same outcome.
         Err(DbError::Conflict(_)) => Ok(()),
-        r => r.map_err(Into::into),
+        Err(e) => Err(e.into()),
+        // A paid credit pack adds to the account's credit.
+        Ok(()) if paid => credit::grant(&app.db, &inv.account_id, inv.body.as_ref().unwrap_or(&Value::Null)).await,
+        Ok(()) => Ok(()),
     }
 }
 

@@ -1,13 +1,51 @@
 //! An account's credit pays its open invoices first: a credit a change
 //! issues (fewer seats, a cancellation) settles what the customer still owes
-//! before anything is kept as a balance for later invoices.
+//! before anything is kept as a balance for later invoices. A paid credit
+//! pack (a one-time line marked `grantsCredit`) adds its amount to it.
 
 use rust_decimal::Decimal;
+use serde_json::Value;
 
 use super::documents::money_json;
-use crate::http::ApiResult;
+use crate::http::{ApiError, ApiResult};
 use crate::store::invoices::{self, InvoiceStatus};
-use crate::store::{Batch, Db};
+use crate::store::{Batch, Db, DbError, accounts};
+
+/// The credit an invoice grants once paid: its credit-pack lines' amounts
+/// (after discount, before tax), from the invoice as answered (`items`) or
+/// as the engine writes it (`lines`).
+#[must_use]
+pub fn granted(invoice: &Value) -> Decimal {
+    let lines = invoice.get("items").or_else(|| invoice.get("lines")).and_then(Value::as_array);
+    lines
+        .into_iter()
+        .flatten()
+        .filter(|l| l.get("grantsCredit").and_then(Value::as_bool) == Some(true))
+        .filter_map(|l| l.get("amount").map(Value::to_string).and_then(|a| a.parse::<Decimal>().ok()))
+        .fold(Decimal::ZERO, |sum, a| sum.checked_add(a).unwrap_or(sum))
+}
+
+/// Adds what a just-paid invoice grants to the account's balance, guarded
+/// against a concurrent write (read again and retried, three times).
+pub async fn grant(db: &impl Db, account: &str, invoice: &Value) -> ApiResult<()> {
+    let amount = granted(invoice);
+    if amount.is_zero() {
+        return Ok(());
+    }
+    for _ in 0..3 {
+        let before = accounts::load(db, account)
+            .await?
+            .ok_or_else(|| ApiError::internal(format_args!("account {account} is not stored")))?
+            .credit_balance;
+        let after = before.checked_add(amount).ok_or_else(|| ApiError::internal("credit balance overflow"))?;
+        match db.batch(accounts::move_credit_balance(account, before, after)).await {
+            Ok(()) => return Ok(()),
+            Err(DbError::Conflict(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::conflict("CONFLICT", "The account's credit balance kept changing; retry."))
+}
 
 /// Applies `credit` to the account's open invoices, oldest first (none
 /// being charged at this moment): the statements that do so, and the

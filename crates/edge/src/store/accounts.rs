@@ -80,6 +80,8 @@ pub struct NewAccount<'a> {
     pub stripe_customer_id: Option<&'a str>,
     /// The card charged.
     pub default_payment_method_id: Option<&'a str>,
+    /// Credit it starts with (a credit pack paid at sign-up).
+    pub credit_balance: Decimal,
     /// The session (or import) that created it.
     pub session_id: &'a str,
     /// When.
@@ -92,8 +94,8 @@ impl NewAccount<'_> {
     pub fn insert(&self) -> Stmt {
         stmt!(
             "INSERT INTO accounts (id, custom_id, name, currency, billing_address, stripe_customer_id, \
-             default_payment_method_id, session_id, created_at, custom_id_key) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+             default_payment_method_id, session_id, created_at, custom_id_key, credit_balance) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             self.id,
             self.custom_id,
             self.name,
@@ -103,7 +105,8 @@ impl NewAccount<'_> {
             self.default_payment_method_id,
             self.session_id,
             self.at,
-            self.custom_id_key.clone()
+            self.custom_id_key.clone(),
+            self.credit_balance.to_string()
         )
     }
 }
@@ -124,6 +127,21 @@ pub fn set_billing_address(id: &str, address: &Value) -> Stmt {
 #[must_use]
 pub fn set_credit_balance(id: &str, balance: Decimal) -> Stmt {
     stmt!("UPDATE accounts SET credit_balance = ?2 WHERE id = ?1", id, balance.to_string())
+}
+
+/// Moves the credit balance from `before` (as read) to `after`; with the
+/// guard after it, the whole batch fails if the balance changed meanwhile.
+#[must_use]
+pub fn move_credit_balance(id: &str, before: Decimal, after: Decimal) -> Vec<Stmt> {
+    vec![
+        stmt!(
+            "UPDATE accounts SET credit_balance = ?3 WHERE id = ?1 AND credit_balance = ?2",
+            id,
+            before.to_string(),
+            after.to_string()
+        ),
+        stmt!("INSERT INTO write_guards (id, why) SELECT 'changed-nothing', '' WHERE changes() = 0"),
+    ]
 }
 
 /// Gives the account its Stripe customer (if it has none yet).

@@ -76,6 +76,7 @@ pub async fn run<D: Db, S: Stripe, R: Random>(app: &App<D, S, R>, body: &Value, 
         billing_address: account.get("billingAddress"),
         stripe_customer_id: None,
         default_payment_method_id: None,
+        credit_balance: rust_decimal::Decimal::ZERO,
         session_id: &session,
         at,
     };

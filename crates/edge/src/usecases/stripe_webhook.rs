@@ -7,6 +7,7 @@ use crate::http::input::parse_body;
 use crate::http::{ApiError, ApiResult};
 use crate::ids::{Random, new_id};
 use crate::steps::cards::use_card;
+use crate::steps::credit;
 use crate::store::invoices::{self, InvoiceStatus};
 use crate::store::payments::{self, Payment};
 use crate::store::{Db, DbError, accounts, webhook_events};
@@ -72,7 +73,11 @@ async fn payment_succeeded<D: Db, S: Stripe, R: Random>(app: &App<D, S, R>, pi: 
         at: now.instant.clone(),
     };
     match app.db.batch(vec![invoices::paid(invoice), payment.insert()]).await {
-        Ok(()) => Ok(true),
+        Ok(()) => {
+            // A paid credit pack adds to the account's credit.
+            credit::grant(&app.db, &row.account_id, row.body.as_ref().unwrap_or(&Value::Null)).await?;
+            Ok(true)
+        }
         Err(DbError::Conflict(_)) => Ok(false), // the payment row exists: recorded by the run
         Err(e) => Err(e.into()),
     }

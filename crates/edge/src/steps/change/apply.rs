@@ -330,9 +330,15 @@ async fn finish<D: Db, S: Stripe, R: Random>(
         }
         more.insert("invoice".into(), inv.view.clone());
     }
-    // Credit pays the account's open invoices first; what is left is its balance.
-    let (settle, balance) =
-        credit::pay_open_invoices(&app.db, &c.account_id, plan.credit_after, &plan.currency).await?;
+    // A credit pack paid by the change adds to the credit; credit pays the
+    // account's open invoices first; what is left is its balance.
+    let granted = plan
+        .invoice
+        .as_ref()
+        .filter(|i| i.status == InvoiceStatus::Paid)
+        .map_or(Decimal::ZERO, |i| credit::granted(&i.view));
+    let credit = plan.credit_after.checked_add(granted).ok_or_else(|| ApiError::internal("credit overflow"))?;
+    let (settle, balance) = credit::pay_open_invoices(&app.db, &c.account_id, credit, &plan.currency).await?;
     batch.extend(settle);
     batch.push(accounts::set_credit_balance(&c.account_id, balance));
     let invoice_id = plan.invoice.as_ref().map(|i| i.id.as_str());

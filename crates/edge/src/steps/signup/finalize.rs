@@ -64,6 +64,14 @@ pub fn records<D: Db, S: Stripe, R: Random>(
     }
     let paid = payment_intent.is_some();
     let amount_due = if paid { Decimal::ZERO } else { invoice.amount };
+    // A credit pack paid at sign-up is the account's first credit (one paid
+    // later is added when its payment is recorded).
+    let starting_credit = if paid {
+        invoice.lines.iter().filter(|l| l.grants_credit).try_fold(Decimal::ZERO, |sum, l| sum.checked_add(l.amount))
+    } else {
+        Some(Decimal::ZERO)
+    }
+    .ok_or_else(|| ApiError::internal("credit pack overflow"))?;
     let bill = s.bill_group.clone().unwrap_or_else(|| bill_group(catalog, None));
     let flag = |k: &str| bill.get(k).and_then(Value::as_bool).unwrap_or(false);
     let mut batch = Vec::new();
@@ -76,6 +84,7 @@ pub fn records<D: Db, S: Stripe, R: Random>(
         id: &s.account_id,
         custom_id: custom.as_deref(),
         custom_id_key: custom_id_key(&s),
+        credit_balance: starting_credit,
         name: &account_name,
         currency,
         billing_address: customer.get("billingAddress"),
