@@ -67,22 +67,7 @@ pub fn due(catalog: &Catalog, contract: &Contract, through: NaiveDate) -> Result
             if invoice_date > through {
                 break;
             }
-            let lines = piece_lines(
-                catalog,
-                contract.discount.as_ref(),
-                &line.offering_id,
-                rate,
-                &line.products,
-                &piece,
-                &path,
-            )?;
-            out.push(DuePeriod {
-                offering_id: line.offering_id.clone(),
-                period_start: piece.start,
-                period_end: piece.end,
-                invoice_date,
-                lines,
-            });
+            out.push(line_period(catalog, contract, line, rate, &piece, invoice_date, &path)?);
             line.invoiced_through = piece.end;
         }
     }
@@ -172,6 +157,26 @@ fn in_force<'a, 'c>(
             Ok((path, line, rate))
         })
         .collect()
+}
+
+/// One period (or piece) of a line in force, due on `invoice_date`.
+fn line_period(
+    catalog: &Catalog,
+    contract: &Contract,
+    line: &ContractLine,
+    rate: &Rate,
+    piece: &Piece,
+    invoice_date: NaiveDate,
+    path: &str,
+) -> Result<DuePeriod> {
+    let lines = piece_lines(catalog, contract.discount.as_ref(), &line.offering_id, rate, &line.products, piece, path)?;
+    Ok(DuePeriod {
+        offering_id: line.offering_id.clone(),
+        period_start: piece.start,
+        period_end: piece.end,
+        invoice_date,
+        lines,
+    })
 }
 
 /// The lines of one piece: each product priced for a whole period at its
@@ -294,22 +299,7 @@ pub fn resume(
         let too_large = || overflow(&path);
         let cut = |d: NaiveDate| contract.end_date.map_or(d, |e| d.min(e));
         let bill = |piece: Piece, out: &mut Vec<DuePeriod>| -> Result<()> {
-            let lines = piece_lines(
-                catalog,
-                contract.discount.as_ref(),
-                &line.offering_id,
-                rate,
-                &line.products,
-                &piece,
-                &path,
-            )?;
-            out.push(DuePeriod {
-                offering_id: line.offering_id.clone(),
-                period_start: piece.start,
-                period_end: piece.end,
-                invoice_date: resumed_on,
-                lines,
-            });
+            out.push(line_period(catalog, contract, line, rate, &piece, resumed_on, &path)?);
             Ok(())
         };
         for piece in line.schedule.pieces(line.invoiced_through, cut(suspended_on)).ok_or_else(too_large)? {
