@@ -34,6 +34,7 @@ common_errors = {"400": err_resp("Bad input: `code` and `path` name the field.")
                  "413": err_resp("Body over 64 KB."), "503": err_resp("Storage unavailable or no catalog published yet.")}
 signup_errors = dict(common_errors)
 signup_errors.update({"402": err_resp("The card was declined; nothing was created and the session stays open."),
+                      "403": err_resp("quote.couponId with the publishable key: a coupon is the vendor's to give (the secret key)."),
                       "404": err_resp("No such session."),
                       "409": err_resp("Not possible in the session's state (finalized, canceled, being finalized), a concurrent change, or a customId already taken."),
                       "422": err_resp("Idempotency-Key reused with another body."),
