@@ -35,6 +35,7 @@ common_errors = {"400": err_resp("Bad input: `code` and `path` name the field.")
 signup_errors = dict(common_errors)
 signup_errors.update({"402": err_resp("The card was declined; nothing was created and the session stays open."),
                       "403": err_resp("quote.couponId with the publishable key: a coupon is the vendor's to give (the secret key)."),
+                      "410": err_resp("quote.promotionCode has expired (PROMOTION_CODE_EXPIRED)."),
                       "404": err_resp("No such session."),
                       "409": err_resp("Not possible in the session's state (finalized, canceled, being finalized), a concurrent change, or a customId already taken."),
                       "422": err_resp("Idempotency-Key reused with another body."),
@@ -101,6 +102,17 @@ doc = {
           "token": {"type": "string"}, "accountId": {"type": "string"}, "expiresAt": {"type": "string", "format": "date-time"}}}),
           "401": err_resp("Missing or wrong key."), "403": err_resp("Finalized over an hour ago."), "404": err_resp("No such session."),
           "409": err_resp("The session is not finalized."), "422": err_resp("Idempotency-Key reused."), "503": err_resp("Storage unavailable.")}}},
+  "/api/selfService/promotionCodes/{code}": {"get": {"operationId": "getPromotionCode", "summary": "What a promotion code gives (its coupon's terms), for a page to re-price",
+      "description": "Codes compare case-insensitively. A code that is unknown or inactive counts against the client's budget of guesses (PROMOTION_CODE_GUESSES_PER_MINUTE): past it, every lookup is 429 with Retry-After.",
+      "parameters": [{"name": "code", "in": "path", "required": True, "schema": {"type": "string", "minLength": 1, "maxLength": 100}}],
+      "responses": {"200": json_resp("The code's terms", {"type": "object", "required": ["code", "coupon"], "properties": {
+          "code": {"type": "string"}, "expiresOn": {"type": ["string", "null"], "format": "date"}, "firstTimeOnly": {"type": "boolean"},
+          "coupon": {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "percentOff": {"type": "number"},
+              "duration": {"enum": ["ONCE", "REPEATING", "FOREVER"]}, "durationMonths": {"type": ["integer", "null"]},
+              "appliesTo": {"type": ["array", "null"], "items": {"type": "string"}}, "redeemBy": {"type": ["string", "null"], "format": "date"}}}}}),
+          "401": err_resp("Missing or wrong key."), "404": err_resp("PROMOTION_CODE_INVALID: unknown or inactive."),
+          "409": err_resp("PROMOTION_CODE_EXHAUSTED: used up."), "410": err_resp("PROMOTION_CODE_EXPIRED."),
+          "503": err_resp("Storage unavailable or no catalog.")}}},
   "/api/selfService/contract": {"post": {"operationId": "changeContract", "summary": "Change a contract (the Contract Management API)",
       "description": "QUANTITY_CHANGE, RATE_CHANGE, OFFERING_CHANGE, ADD_OFFERING, REMOVE_OFFERING, CANCELLATION; `effectiveDate` (date or date-time) or `relativeEffectiveDate: NEXT_BILL_CYCLE`, default today. Extras: `preview: true` (saves nothing), `operations: [...]` (several changes, one invoice), `evaluateApprovalRules: true`. Secret key or a customer token for the contract's account.",
       "security": [{"secretKey": []}, {"customerToken": []}],
@@ -230,7 +242,8 @@ doc = {
    "Catalog": {"type": "object", "description": "A catalog as defined in docs/pricing.md (currency, settings, products, offerings).",
       "required": ["currency", "products", "offerings"],
       "properties": {"currency": {"type": "string"}, "settings": {"type": "object"}, "products": {"type": "array", "items": {"type": "object"}}, "offerings": {"type": "array", "items": {"type": "object"}},
-          "coupons": {"type": "array", "description": "Coupons a quote may name (docs/pricing.md, Discounts).", "items": {"type": "object"}}}},
+          "coupons": {"type": "array", "description": "Coupons a quote may name (docs/pricing.md, Discounts).", "items": {"type": "object"}},
+          "promotionCodes": {"type": "array", "description": "Secret codes for coupons: [{ code, couponId, maxRedemptions?, expiresOn?, active?, firstTimeOnly? }]. Only the secret key sees them (its answer is Cache-Control: private, no-store).", "items": {"type": "object"}}}},
    "CatalogVersion": {"type": "object", "required": ["version", "etag", "createdAt", "created"], "properties": {
       "version": {"type": "integer"}, "etag": {"type": "string"}, "createdAt": {"type": "string", "format": "date-time"}, "created": {"type": "boolean"}}},
    "SignUpRequest": {"type": "object", "required": ["action"], "additionalProperties": False, "properties": {
@@ -253,6 +266,7 @@ doc = {
       "startDate": {"type": ["string", "null"], "format": "date", "description": "Default today; never in the past."},
       "customId": {"type": ["string", "null"], "maxLength": 100},
       "couponId": {"type": ["string", "null"], "maxLength": 100, "description": "A coupon of the catalog: the secret key only (403 with the publishable key)."},
+      "promotionCode": {"type": ["string", "null"], "maxLength": 64, "description": "A promotion code (any key, any case): its coupon applies. 400 PROMOTION_CODE_INVALID, 410 PROMOTION_CODE_EXPIRED, 409 PROMOTION_CODE_EXHAUSTED or PROMOTION_CODE_NOT_ELIGIBLE, at quote.promotionCode; FINALIZE redeems it."},
       "offerings": {"type": "array", "minItems": 1, "maxItems": 100, "items": {"type": "object", "required": ["offeringId", "rateId"], "properties": {
           "offeringId": {"type": "string"}, "rateId": {"type": "string"},
           "items": {"type": ["array", "null"], "maxItems": 100, "items": {"type": "object", "required": ["productId"], "properties": {

@@ -276,6 +276,7 @@ export async function startStack(opts = {}) {
     TEST_CLOCK: 'enabled',
     // The probes fail authentication by the hundred from one client; make dev keeps the default.
     AUTH_FAILURES_PER_MINUTE: String(opts.authFailuresPerMinute ?? 100000),
+    PROMOTION_CODE_GUESSES_PER_MINUTE: String(opts.promotionCodeGuessesPerMinute ?? 100000),
   };
   let worker = null;
   let catalog = null;

@@ -51,10 +51,17 @@ pub struct Config {
     /// `AUTH_FAILURES_PER_MINUTE` (default 20): failed authentications one
     /// client may make in a minute; past it, 429 with `Retry-After`.
     pub auth_failures_per_minute: i64,
+    /// `PROMOTION_CODE_GUESSES_PER_MINUTE` (default 10): requests naming an
+    /// unknown or inactive promotion code one client may make in a minute;
+    /// past it, 429 with `Retry-After` (valid codes never count).
+    pub promotion_code_guesses_per_minute: i64,
 }
 
 /// The default of [`Config::auth_failures_per_minute`].
 pub const AUTH_FAILURES_PER_MINUTE: i64 = 20;
+
+/// The default of [`Config::promotion_code_guesses_per_minute`].
+pub const PROMOTION_CODE_GUESSES_PER_MINUTE: i64 = 10;
 
 impl Config {
     /// Reads the settings from a lookup of Worker vars (`None` when unset).
@@ -79,6 +86,10 @@ impl Config {
                 .and_then(|v| v.parse().ok())
                 .filter(|n| *n > 0)
                 .unwrap_or(AUTH_FAILURES_PER_MINUTE),
+            promotion_code_guesses_per_minute: var("PROMOTION_CODE_GUESSES_PER_MINUTE")
+                .and_then(|v| v.parse().ok())
+                .filter(|n| *n > 0)
+                .unwrap_or(PROMOTION_CODE_GUESSES_PER_MINUTE),
         }
     }
 }

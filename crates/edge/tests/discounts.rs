@@ -13,8 +13,8 @@ const TODAY: &str = "2026-11-22";
 /// The demo catalog with 20 % off Team for two months.
 fn catalog_with_coupon() -> Value {
     let mut catalog = demo_catalog();
-    catalog["coupons"] = json!([{ "id": "cpn_launch", "name": "Launch", "percentOff": "20", "duration": "REPEATING",
-                                  "durationMonths": 2, "appliesTo": ["offr_team"] }]);
+    catalog["coupons"].as_array_mut().unwrap().push(json!({ "id": "cpn_launch", "name": "Launch", "percentOff": "20",
+                                  "duration": "REPEATING", "durationMonths": 2, "appliesTo": ["offr_team"] }));
     catalog
 }
 

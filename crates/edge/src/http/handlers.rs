@@ -8,10 +8,15 @@ use super::input;
 use super::{ApiError, ApiResult, Request, Response};
 use crate::ids::Random;
 use crate::store::Db;
-use crate::store::catalogs::Published;
 use crate::stripe::Stripe;
 use crate::usecases as uc;
+use crate::usecases::read_catalog::Shown;
 use crate::{App, Now};
+
+/// The client a guess budget is kept for: Cloudflare's `CF-Connecting-IP`.
+fn client(req: &Request) -> &str {
+    req.header("cf-connecting-ip").unwrap_or("unknown")
+}
 
 fn ok(status: u16, body: &Value) -> ApiResult<Response> {
     Ok(Response::json(status, body))
@@ -56,7 +61,7 @@ handler!(
 handler!(
     /// `GET /api/catalog`.
     read_catalog(app, req, now, call) {
-        let p = uc::read_catalog::current(&app.db).await?;
+        let p = uc::read_catalog::current(&app.db, call.publishable).await?;
         Ok(catalog_response(req, p, "public, max-age=60"))
     }
 );
@@ -66,7 +71,7 @@ handler!(
     read_catalog_version(app, req, now, call) {
         let v: i64 =
             call.param(0).parse().map_err(|_| ApiError::bad("INVALID_VALUE", "version", "version is a number."))?;
-        let p = uc::read_catalog::version(&app.db, v).await?;
+        let p = uc::read_catalog::version(&app.db, v, call.publishable).await?;
         Ok(catalog_response(req, p, "public, max-age=31536000, immutable"))
     }
 );
@@ -89,7 +94,7 @@ handler!(
     start_signup(app, req, now, call) {
         let input = input::signup(&input::parse_body(&req.body)?)?;
         input::coupon_allowed(&input, call.publishable)?;
-        let (status, body) = uc::start_signup::run(app, input, now).await?;
+        let (status, body) = uc::start_signup::run(app, input, client(req), now).await?;
         ok(status, &body)
     }
 );
@@ -109,7 +114,8 @@ handler!(
             .and_then(|v| input::signup(&v))
             .and_then(|i| input::coupon_allowed(&i, call.publishable).map(|()| i))
             .map_err(|e| e.for_session(id))?;
-        let (status, body) = uc::update_signup::run(app, id, input, now).await.map_err(|e| e.for_session(id))?;
+        let (status, body) =
+            uc::update_signup::run(app, id, input, client(req), now).await.map_err(|e| e.for_session(id))?;
         ok(status, &body)
     }
 );
@@ -117,6 +123,13 @@ handler!(
 handler!(
     /// `POST /api/selfService/signup/{sessionId}/customerToken`.
     portal_token(app, req, now, call) { ok(201, &uc::portal_token::run(&app.db, &app.config, call.param(0), now).await?) }
+);
+
+handler!(
+    /// `GET /api/selfService/promotionCodes/{code}`.
+    promotion_code(app, req, now, call) {
+        ok(200, &uc::promotion_code::run(&app.db, &app.config, call.param(0), client(req), now).await?)
+    }
 );
 
 handler!(
@@ -263,13 +276,15 @@ handler!(
     }
 );
 
-fn catalog_response(req: &Request, p: Published, cache: &str) -> Response {
+/// A catalog version's answer: its ETag (304 when it matches), cached
+/// publicly, except the secret key's (with promotion codes): never stored.
+fn catalog_response(req: &Request, p: Shown, cache: &str) -> Response {
     let base = if req.header("if-none-match").is_some_and(|v| v.split(',').any(|t| t.trim() == p.etag)) {
         Response::empty(304)
     } else {
         Response::json_text(200, p.body)
     };
     base.with_header("etag", p.etag)
-        .with_header("cache-control", cache)
+        .with_header("cache-control", if p.private { "private, no-store" } else { cache })
         .with_header("quotekit-catalog-version", p.version.to_string())
 }

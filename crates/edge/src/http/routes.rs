@@ -56,6 +56,7 @@ routes! {
     "GET" "/api/selfService/signup/{sessionId}" Publishable => read_signup,
     "PATCH" "/api/selfService/signup/{sessionId}" Publishable => update_signup,
     "POST" "/api/selfService/signup/{sessionId}/customerToken" Publishable => portal_token,
+    "GET" "/api/selfService/promotionCodes/{code}" Publishable => promotion_code,
     "POST" "/api/selfService/contract" Account => change_contract,
     "POST" "/api/customerTokens" Secret => customer_token,
     "GET" "/api/accounts" Secret => find_accounts,

@@ -82,7 +82,8 @@ pub fn etag_of(body: &str) -> String {
 /// Validates `body` with the engine and stores it as the next version.
 /// Publishing the current text again creates nothing (answers `false`).
 pub async fn publish(db: &impl Db, body: &Value, now: &str) -> ApiResult<(Published, bool)> {
-    Catalog::from_json(body).map_err(|e| ApiError::from_engine(&e, ""))?;
+    let catalog = Catalog::from_json(body).map_err(|e| ApiError::from_engine(&e, ""))?;
+    super::promotion::read_all(body, &catalog.coupons)?;
     let text = body.to_string();
     let etag = etag_of(&text);
     let latest = catalogs::current(db).await?;

@@ -13,6 +13,7 @@ pub mod contract_view;
 pub mod credit;
 pub mod documents;
 pub mod pages;
+pub mod promotion;
 pub mod resumption;
 pub mod signup;
 pub mod suspension;

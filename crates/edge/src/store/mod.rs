@@ -22,6 +22,7 @@ pub mod contracts;
 pub mod idempotency;
 pub mod invoices;
 pub mod payments;
+pub mod promotions;
 pub mod quotes;
 pub mod sessions;
 pub mod throttle;

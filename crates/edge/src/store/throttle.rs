@@ -1,7 +1,15 @@
-//! `auth_failures`: failed authentications per client and minute.
+//! `auth_failures`: failed attempts per client and minute (authentications;
+//! promotion-code guesses under the client `code:<client>`).
 
 use super::{Db, DbError, first, int};
 use crate::stmt;
+
+/// The failures of `client` in `minute` so far.
+pub async fn count(db: &impl Db, client: &str, minute: &str) -> Result<i64, DbError> {
+    let row =
+        first(db, stmt!("SELECT count FROM auth_failures WHERE client = ?1 AND minute = ?2", client, minute)).await?;
+    Ok(row.and_then(|r| int(&r, "count")).unwrap_or(0))
+}
 
 /// Counts one failure of `client` in `minute` (`YYYY-MM-DDTHH:MM`) and
 /// answers the count so far; earlier minutes are let go.

@@ -13,6 +13,7 @@ pub mod list_contracts;
 pub mod list_invoices;
 pub mod payment_method;
 pub mod portal_token;
+pub mod promotion_code;
 pub mod publish_catalog;
 pub mod read_account;
 pub mod read_catalog;

@@ -9,19 +9,26 @@ use crate::http::ApiResult;
 use crate::http::input::{Action, SignUpInput};
 use crate::ids::{Random, new_id};
 use crate::steps::documents::engine_json;
-use crate::steps::signup::{self, Answer, bill_group, due_at_signup, finalize, missing, payment, price};
+use crate::steps::signup::{self, Answer, bill_group, due_at_signup, finalize, missing, payment, price_with_code};
 use crate::store::Db;
 use crate::store::sessions::{Session, Status};
 use crate::stripe::Stripe;
 use crate::{App, Now};
 
 /// ESTIMATE, or one of the three CREATE_* actions.
-pub async fn run<D: Db, S: Stripe, R: Random>(app: &App<D, S, R>, input: SignUpInput, now: &Now) -> ApiResult<Answer> {
+/// `client` (Cloudflare's `CF-Connecting-IP`) pays for a guessed promotion code.
+pub async fn run<D: Db, S: Stripe, R: Random>(
+    app: &App<D, S, R>,
+    input: SignUpInput,
+    client: &str,
+    now: &Now,
+) -> ApiResult<Answer> {
     match input.action {
         Action::Estimate => {
             let quote = input.quote.as_ref().ok_or_else(|| missing("quote"))?;
             let (published, catalog) = signup::current_catalog(app).await?;
-            let q = price(&catalog, quote, now.today)?;
+            let customer = input.customer.as_ref();
+            let (q, _) = price_with_code(app, &published, &catalog, quote, customer, Some(client), now).await?;
             let mut body = Map::new();
             body.insert("sessionId".into(), Value::Null);
             body.insert("error".into(), json!(false));
@@ -33,7 +40,7 @@ pub async fn run<D: Db, S: Stripe, R: Random>(app: &App<D, S, R>, input: SignUpI
             }
             Ok((200, Value::Object(body)))
         }
-        a if a.creates() => create(app, input, now).await,
+        a if a.creates() => create(app, input, client, now).await,
         a => Err(ApiError::bad(
             "INVALID_ACTION",
             "action",
@@ -42,7 +49,12 @@ pub async fn run<D: Db, S: Stripe, R: Random>(app: &App<D, S, R>, input: SignUpI
     }
 }
 
-async fn create<D: Db, S: Stripe, R: Random>(app: &App<D, S, R>, input: SignUpInput, now: &Now) -> ApiResult<Answer> {
+async fn create<D: Db, S: Stripe, R: Random>(
+    app: &App<D, S, R>,
+    input: SignUpInput,
+    client: &str,
+    now: &Now,
+) -> ApiResult<Answer> {
     let customer = input.customer.clone().ok_or_else(|| missing("customer"))?;
     let quote_request = input.quote.clone().ok_or_else(|| missing("quote"))?;
     if input.action == Action::CreateAndFinalize && input.payment_method.is_some() {
@@ -53,7 +65,8 @@ async fn create<D: Db, S: Stripe, R: Random>(app: &App<D, S, R>, input: SignUpIn
         ));
     }
     let (published, catalog) = signup::current_catalog(app).await?;
-    let quote = price(&catalog, &quote_request, now.today)?;
+    let (quote, code) =
+        price_with_code(app, &published, &catalog, &quote_request, Some(&customer), Some(client), now).await?;
     let mut s = Session {
         id: new_id(&app.rng, "cart_"),
         version: 1,
@@ -75,7 +88,12 @@ async fn create<D: Db, S: Stripe, R: Random>(app: &App<D, S, R>, input: SignUpIn
         Action::CreateAndFinalize => {
             finalize::check_custom_id(&app.db, &s).await?;
             let (s, extra) = finalize::records(app, s, &catalog, &quote, None, now)?;
-            app.db.batch(s.finalize_batch.clone()).await.map_err(|e| finalize::claim_error(e, &s.session))?;
+            // The code is redeemed in the batch that writes the sign-up (never past its limit).
+            let mut batch = s.finalize_batch.clone();
+            batch.extend(finalize::redemption(code.as_ref(), &s.session.id, &now.instant));
+            if let Err(e) = app.db.batch(batch).await {
+                return Err(finalize::redemption_failed(&app.db, e, &s.session, code.as_ref(), now.today).await);
+            }
             let url = signup::signup_url(app, &s.session.id);
             let body = s.session.view("CREATE_AND_FINALIZE", &url, app.stripe.publishable_key(), extra);
             Ok((201, body))

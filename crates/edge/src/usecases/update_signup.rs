@@ -14,17 +14,19 @@ use crate::steps::charging;
 use crate::steps::claims::claim_expired;
 use crate::steps::documents::engine_json;
 use crate::steps::signup::life::check_transition;
-use crate::steps::signup::{self, Answer, due_at_signup, finalize, missing, payment, price};
+use crate::steps::signup::{self, Answer, due_at_signup, finalize, missing, payment, price_with_code};
 use crate::store::Db;
 use crate::store::sessions::{Session, Status};
 use crate::stripe::{Charge, Stripe, StripeError};
 use crate::{App, Now};
 
 /// Applies `input` to session `id`.
+/// `client` (Cloudflare's `CF-Connecting-IP`) pays for a guessed promotion code.
 pub async fn run<D: Db, S: Stripe, R: Random>(
     app: &App<D, S, R>,
     id: &str,
     input: SignUpInput,
+    client: &str,
     now: &Now,
 ) -> ApiResult<Answer> {
     let read = signup::require_session(&app.db, id).await?;
@@ -33,7 +35,7 @@ pub async fn run<D: Db, S: Stripe, R: Random>(
     let mut s = read.next(&now.instant);
     s.status = Some(Status::Open);
     match input.action {
-        Action::Estimate => estimate_session(app, &read, &input, now).await,
+        Action::Estimate => estimate_session(app, &read, &input, client, now).await,
         Action::Cancel => {
             s.status = Some(Status::Canceled);
             app.db.batch(s.save("CANCEL")).await?;
@@ -51,20 +53,20 @@ pub async fn run<D: Db, S: Stripe, R: Random>(
                     "Send at least one of customer, billGroup, quote, paymentMethod with UPDATE.",
                 ));
             }
-            payment::apply(app, &mut s, &input, now).await?;
+            payment::apply(app, &mut s, &input, Some(client), now).await?;
             let action = if input.payment_method.is_some() { "ADD_PAYMENT_METHOD" } else { "UPDATE" };
             app.db.batch(s.save(action)).await?;
             Ok((200, signup::view(app, &s, action, now).await?))
         }
         Action::InitPaymentMethod => {
-            payment::apply(app, &mut s, &input, now).await?;
+            payment::apply(app, &mut s, &input, Some(client), now).await?;
             payment::init_payment(app, &mut s).await?;
             app.db.batch(s.save("INIT_PAYMENT_METHOD")).await?;
             Ok((200, signup::view(app, &s, "INIT_PAYMENT_METHOD", now).await?))
         }
         Action::Finalize => {
-            payment::apply(app, &mut s, &input, now).await?;
-            finalize(app, s, now).await
+            payment::apply(app, &mut s, &input, Some(client), now).await?;
+            finalize(app, s, client, now).await
         }
         // (check_transition refuses the CREATE_* actions on a session.)
         a => Err(ApiError::internal(format_args!("{} reached a session", a.as_str()))),
@@ -75,6 +77,7 @@ async fn estimate_session<D: Db, S: Stripe, R: Random>(
     app: &App<D, S, R>,
     s: &Session,
     input: &SignUpInput,
+    client: &str,
     now: &Now,
 ) -> ApiResult<Answer> {
     let (published, catalog) = match &input.quote {
@@ -82,12 +85,12 @@ async fn estimate_session<D: Db, S: Stripe, R: Random>(
         None => signup::catalog_of(app, s.catalog_version).await?,
     };
     let quote = input.quote.as_ref().or(s.quote_request.as_ref()).ok_or_else(|| missing("quote"))?;
-    let q = price(&catalog, quote, now.today)?;
+    let customer = input.customer.as_ref().or(s.customer.as_ref());
+    let (q, _) = price_with_code(app, &published, &catalog, quote, customer, Some(client), now).await?;
     let mut body = json!({
         "sessionId": s.id, "error": false, "action": "ESTIMATE",
         "catalogVersion": published.version, "quote": engine_json(&q),
     });
-    let customer = input.customer.as_ref().or(s.customer.as_ref());
     if let (Some(due), Value::Object(m)) = (due_at_signup(&catalog, &q, customer)?, &mut body) {
         m.insert("dueAtSignUp".into(), due);
     }
@@ -95,13 +98,21 @@ async fn estimate_session<D: Db, S: Stripe, R: Random>(
 }
 
 /// FINALIZE on an open session `s` (the next version, carried fields applied).
-async fn finalize<D: Db, S: Stripe, R: Random>(app: &App<D, S, R>, mut s: Session, now: &Now) -> ApiResult<Answer> {
+async fn finalize<D: Db, S: Stripe, R: Random>(
+    app: &App<D, S, R>,
+    mut s: Session,
+    client: &str,
+    now: &Now,
+) -> ApiResult<Answer> {
     if s.customer.is_none() {
         return Err(missing("customer"));
     }
     let quote_request = s.quote_request.clone().ok_or_else(|| missing("quote"))?;
-    let (_, catalog) = signup::catalog_of(app, s.catalog_version).await?;
-    let quote = price(&catalog, &quote_request, now.today)?;
+    let (published, catalog) = signup::catalog_of(app, s.catalog_version).await?;
+    // The code is checked again (expired, used up, not eligible by now: refused, nothing charged).
+    let customer = s.customer.clone();
+    let (quote, code) =
+        price_with_code(app, &published, &catalog, &quote_request, customer.as_ref(), Some(client), now).await?;
     s.quote = Some(engine_json(&quote));
     let address = Address::from_json(s.customer.as_ref().and_then(|c| c.get("billingAddress")).unwrap_or(&Value::Null));
     let invoice = quote.first_invoice.with_tax(&catalog, &address).map_err(|e| ApiError::from_engine(&e, ""))?;
@@ -109,7 +120,11 @@ async fn finalize<D: Db, S: Stripe, R: Random>(app: &App<D, S, R>, mut s: Sessio
     finalize::check_custom_id(&app.db, &s).await?;
     if !must_charge {
         let (f, extra) = finalize::records(app, s, &catalog, &quote, None, now)?;
-        app.db.batch(f.finalize_batch.clone()).await.map_err(|e| finalize::claim_error(e, &f.session))?;
+        let mut batch = f.finalize_batch.clone();
+        batch.extend(finalize::redemption(code.as_ref(), &f.session.id, &now.instant));
+        if let Err(e) = app.db.batch(batch).await {
+            return Err(finalize::redemption_failed(&app.db, e, &f.session, code.as_ref(), now.today).await);
+        }
         return Ok((200, signup::view_with(app, &f.session, "FINALIZE", extra)));
     }
     let (pm, customer) = match (&s.payment_method_id, &s.stripe_customer_id) {
@@ -126,7 +141,11 @@ async fn finalize<D: Db, S: Stripe, R: Random>(app: &App<D, S, R>, mut s: Sessio
     s.status = Some(Status::Finalizing);
     let mut claim = s.save("FINALIZE_STARTED");
     claim.extend(finalize::claim_custom_id(&s));
-    app.db.batch(claim).await.map_err(|e| finalize::claim_error(e, &s))?;
+    // The code is redeemed in the batch that claims the session: never past its limit.
+    claim.extend(finalize::redemption(code.as_ref(), &s.id, &now.instant));
+    if let Err(e) = app.db.batch(claim).await {
+        return Err(finalize::redemption_failed(&app.db, e, &s, code.as_ref(), now.today).await);
+    }
 
     let currency = quote.currency.to_ascii_lowercase();
     let charge = Charge {
@@ -165,6 +184,10 @@ async fn finalize<D: Db, S: Stripe, R: Random>(app: &App<D, S, R>, mut s: Sessio
             back.last_error = Some(error);
             let mut stmts = back.save("PAYMENT_FAILED");
             stmts.extend(finalize::release_custom_id(&back));
+            // Nothing was bought: the code's redemption is given back.
+            if let Some(c) = &code {
+                stmts.push(crate::store::promotions::release(&c.key, &back.id));
+            }
             app.db.batch(stmts).await?;
             Err(match e {
                 StripeError::Rejected { .. } => ApiError::new(

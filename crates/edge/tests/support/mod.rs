@@ -378,6 +378,7 @@ pub fn app() -> TestApp {
             stripe_js_url: "https://js.stripe.com/v3/".into(),
             test_clock: false,
             auth_failures_per_minute: edge::AUTH_FAILURES_PER_MINUTE,
+            promotion_code_guesses_per_minute: edge::PROMOTION_CODE_GUESSES_PER_MINUTE,
         },
     }
 }

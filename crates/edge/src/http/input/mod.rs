@@ -343,7 +343,8 @@ fn bill_group(v: &Value) -> ApiResult<Value> {
 
 fn quote(v: &Value) -> ApiResult<Value> {
     let o = object(v, "quote")?;
-    only_keys(o, "quote", &["startDate", "customId", "couponId", "offerings"])?;
+    only_keys(o, "quote", &["startDate", "customId", "couponId", "promotionCode", "offerings"])?;
+    text(o, "quote", "promotionCode", false, 64)?;
     text(o, "quote", "customId", false, 100)?;
     text(o, "quote", "couponId", false, 100)?;
     if let Some(Value::Array(list)) = present(o, "offerings") {

@@ -10,15 +10,46 @@ use super::bill_group;
 use crate::http::{ApiError, ApiResult};
 use crate::ids::{Random, new_id};
 use crate::steps::documents::{engine_json, invoice_view, payment_view};
+use crate::steps::promotion::{self, PromotionCode};
 use crate::store::accounts::{self, BillGroup, NewAccount, NewPaymentMethod};
 use crate::store::contracts::{ContractStatus, NewContract};
 use crate::store::invoices::{self, InvoiceFigures, InvoiceHead, InvoiceStatus};
 use crate::store::payments::Payment;
 use crate::store::quotes::NewQuote;
 use crate::store::sessions::{self, Session, Status};
-use crate::store::{Batch, Db, DbError};
+use crate::store::{Batch, Db, DbError, promotions};
 use crate::stripe::Stripe;
 use crate::{App, Now};
+
+/// The redemption of the session's promotion code, written in the batch that
+/// claims the session (its guard fails that batch when the code is used up).
+#[must_use]
+pub fn redemption(code: Option<&PromotionCode>, session: &str, at: &str) -> Batch {
+    // A claim taken over from a request that stopped replaces its redemption.
+    code.map(|c| {
+        let mut batch = vec![promotions::release(&c.key, session)];
+        batch.extend(promotions::redeem(&c.key, session, c.max_redemptions, at));
+        batch
+    })
+    .unwrap_or_default()
+}
+
+/// A batch with a redemption failed: the code used up meanwhile (409), else
+/// as [`claim_error`] says. Nothing of the batch was written.
+pub async fn redemption_failed(
+    db: &impl Db,
+    e: DbError,
+    s: &Session,
+    code: Option<&PromotionCode>,
+    today: chrono::NaiveDate,
+) -> ApiError {
+    if let (DbError::Conflict(_), Some(c)) = (&e, code)
+        && let Ok(Err(refusal)) = promotion::usable(db, c, today).await
+    {
+        return refusal.error("quote.promotionCode", 400);
+    }
+    claim_error(e, s)
+}
 
 /// A failed claim: the session's customId taken by another, else the storage error.
 pub fn claim_error(e: DbError, s: &Session) -> ApiError {

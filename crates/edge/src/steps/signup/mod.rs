@@ -13,6 +13,7 @@ use serde_json::{Map, Value, json};
 
 use super::catalogs;
 use super::documents::{engine_json, payment_view};
+use super::promotion::{self, PromotionCode};
 use crate::http::{ApiError, ApiResult};
 use crate::ids::Random;
 use crate::store::catalogs::Published;
@@ -35,6 +36,23 @@ pub fn due_at_signup(catalog: &Catalog, quote: &pricing::Quote, customer: Option
         .with_tax(catalog, &Address::from_json(address))
         .map_err(|e| ApiError::from_engine(&e, ""))?;
     Ok(Some(engine_json(&invoice)))
+}
+
+/// Prices a session's quote as ESTIMATE and FINALIZE do, its promotion code
+/// (if any) resolved to its coupon first (`client` counts a guessed code).
+#[allow(clippy::too_many_arguments)]
+pub async fn price_with_code<D: Db, S: Stripe, R: Random>(
+    app: &App<D, S, R>,
+    published: &Published,
+    catalog: &Catalog,
+    quote: &Value,
+    customer: Option<&Value>,
+    client: Option<&str>,
+    now: &Now,
+) -> ApiResult<(pricing::Quote, Option<PromotionCode>)> {
+    let (engine_quote, code) =
+        promotion::resolve(&app.db, &app.config, published, catalog, quote, customer, client, now).await?;
+    Ok((price(catalog, &engine_quote, now.today)?, code))
 }
 
 /// Prices a session's quote as ESTIMATE and FINALIZE do.
@@ -89,10 +107,10 @@ pub async fn view<D: Db, S: Stripe, R: Random>(
         && let Some(quote) = &s.quote_request
         && s.customer.as_ref().and_then(|c| c.get("billingAddress")).is_some_and(Value::is_object)
     {
-        let (_, catalog) = catalog_of(app, s.catalog_version).await?;
+        let (published, catalog) = catalog_of(app, s.catalog_version).await?;
         // Priced as FINALIZE would price it today; a quote that no longer prices (its
-        // start date passed) has nothing to show here and is refused by FINALIZE.
-        if let Ok(q) = price(&catalog, quote, now.today)
+        // start date passed, its code used up) has nothing to show here and is refused by FINALIZE.
+        if let Ok((q, _)) = price_with_code(app, &published, &catalog, quote, s.customer.as_ref(), None, now).await
             && let Some(due) = due_at_signup(&catalog, &q, s.customer.as_ref())?
         {
             extra.insert("dueAtSignUp".into(), due);

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::{bill_group, catalog_of, current_catalog, field, missing, price};
+use super::{bill_group, catalog_of, current_catalog, field, missing, price_with_code};
 use crate::http::input::{PaymentMethodInput, SignUpInput};
 use crate::http::{ApiError, ApiResult};
 use crate::ids::{Random, new_id};
@@ -71,11 +71,13 @@ async fn save_payment_method<D: Db, S: Stripe, R: Random>(
 
 /// Applies what an UPDATE-like request carries to `s` (in memory; on
 /// Stripe, a new name or email for a customer already there, so its
-/// receipts go where the customer now says).
+/// receipts go where the customer now says). The quote's promotion code is
+/// checked with the customer as it now is; `client` pays for a guessed one.
 pub async fn apply<D: Db, S: Stripe, R: Random>(
     app: &App<D, S, R>,
     s: &mut Session,
     input: &SignUpInput,
+    client: Option<&str>,
     now: &Now,
 ) -> ApiResult<()> {
     if let Some(c) = &input.customer {
@@ -90,8 +92,9 @@ pub async fn apply<D: Db, S: Stripe, R: Random>(
         s.customer = Some(c.clone());
     }
     if let Some(q) = &input.quote {
+        // The code belongs to the quote: a new quote without one removes it.
         let (published, catalog) = current_catalog(app).await?;
-        let quote = price(&catalog, q, now.today)?;
+        let (quote, _) = price_with_code(app, &published, &catalog, q, s.customer.as_ref(), client, now).await?;
         s.catalog_version = published.version;
         s.quote_request = Some(q.clone());
         s.quote = Some(engine_json(&quote));
@@ -99,9 +102,15 @@ pub async fn apply<D: Db, S: Stripe, R: Random>(
         s.quote_custom_id = q.get("customId").and_then(Value::as_str).map(str::to_owned);
         let given = input.bill_group.as_ref().or(s.bill_group.as_ref()).cloned();
         s.bill_group = Some(bill_group(&catalog, given.as_ref()));
-    } else if let Some(b) = &input.bill_group {
-        let (_, catalog) = catalog_of(app, s.catalog_version).await?;
-        s.bill_group = Some(bill_group(&catalog, Some(b)));
+    } else {
+        let (published, catalog) = catalog_of(app, s.catalog_version).await?;
+        if let Some(b) = &input.bill_group {
+            s.bill_group = Some(bill_group(&catalog, Some(b)));
+        }
+        // A first-time-only code is checked again as soon as the email is known.
+        if let (Some(_), Some(q)) = (&input.customer, &s.quote_request) {
+            price_with_code(app, &published, &catalog, q, s.customer.as_ref(), client, now).await?;
+        }
     }
     if let Some(pm) = &input.payment_method {
         save_payment_method(app, s, pm).await?;
