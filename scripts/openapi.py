@@ -277,6 +277,7 @@ doc = {
    "Quote": {"type": "object", "description": "The engine's quote (docs/pricing.md), plus id, status, customId and catalogVersion once saved.",
       "required": ["currency", "startDate", "amountWithoutTax", "amount", "offerings", "firstInvoice", "nextInvoiceDate"], "properties": {
       "id": {"type": "string"}, "status": {"enum": ["DRAFT", "PROCESSED"]}, "customId": nstr, "catalogVersion": {"type": "integer"},
+      "promotionCode": {"type": "string", "description": "A session's quote: the promotion code it carries, as sent (FINALIZE redeems it)."},
       "currency": {"type": "string"}, "startDate": date, "endDate": {"type": ["string", "null"], "format": "date"},
       "amountWithoutTax": money, "amount": money, "discountAmount": money,
       "discount": {"type": "object", "description": "With quote.couponId: the deal the contract keeps.", "properties": {

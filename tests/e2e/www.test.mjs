@@ -71,6 +71,12 @@ function random(seed) {
   return { int: (lo, hi) => lo + Math.floor(next() * (hi - lo + 1)), pick: (xs) => xs[Math.floor(next() * xs.length)] };
 }
 
+/** An offering line's items summed: what recurs each period and what is charged once (exact in cents). */
+function split(line) {
+  const cents = (type) => line.items.filter((i) => (i.type === 'ONE_TIME') === type).reduce((sum, i) => sum + Math.round(i.amountWithoutTax * 100), 0) / 100;
+  return { recurring: cents(false), once: cents(true) };
+}
+
 const addDays = (iso, n) => new Date(Date.parse(`${iso}T00:00:00Z`) + n * 86400000).toISOString().slice(0, 10);
 
 async function fillDetails(page, { email = 'ann.lee@acme.test', state = 'CA', country = 'US' } = {}) {
@@ -163,9 +169,18 @@ describe('pricing page', () => {
       assert.equal(r.status, 200, r.text);
       const q = r.json.quote;
       const label = `${offering.id}/${rate.id} ${JSON.stringify(items)} from ${start}`;
+      // The price per period is what recurs; a one-time charge (a setup fee) is shown beside it, "+ $99.00 once".
       const perPeriod = card.locator('[data-figure=perPeriod]');
-      assert.equal(await money(perPeriod), q.offerings[0].amountWithoutTax, `per period, ${label}`);
-      assert.match(await perPeriod.textContent(), new RegExp(usd.format(q.offerings[0].amountWithoutTax).replace(/[$.]/g, '\\$&')), label);
+      const { recurring, once } = split(q.offerings[0]);
+      assert.equal(await money(perPeriod), recurring, `per period, ${label}`);
+      assert.match(await perPeriod.textContent(), new RegExp(usd.format(recurring).replace(/[$.]/g, '\\$&')), label);
+      const oneTime = card.locator('[data-figure=oneTime]');
+      if (once) {
+        assert.equal(await money(oneTime), once, `once, ${label}`);
+        assert.match(await oneTime.textContent(), new RegExp(`\\+ ${usd.format(once).replace(/[$.]/g, '\\$&')} once`), label);
+      } else {
+        assert.equal(await oneTime.count(), 0, label);
+      }
       assert.equal(await money(card.locator('[data-figure=dueToday]')), q.firstInvoice.amount, `due today, ${label}`);
       assert.equal(await card.locator('[data-figure=nextInvoiceDate]').getAttribute('data-date'), q.nextInvoiceDate, label);
       assert.equal(await money(card.locator('.first-invoice [data-total=amount]')), q.firstInvoice.amount, label);
@@ -182,7 +197,7 @@ describe('pricing page', () => {
     await team.locator('input[type=number][data-product=prod_storage]').fill('100');
     const annual = await api.post({ action: 'ESTIMATE', quote: { offerings: [{ offeringId: 'offr_team', rateId: 'rate_team_annual',
       items: [{ productId: 'prod_seats', quantity: 10 }, { productId: 'prod_storage', quantity: 100 }] }] } });
-    assert.equal(await money(team.locator('[data-figure=perPeriod]')), annual.json.quote.offerings[0].amountWithoutTax);
+    assert.equal(await money(team.locator('[data-figure=perPeriod]')), split(annual.json.quote.offerings[0]).recurring);
     assert.match(await team.locator('[data-figure=perPeriod]').textContent(), /\/ year/);
     // A tiered product has its chart, with the tiers marked.
     assert.ok(await page.locator('.plan[data-offering=offr_team] svg.chart .tier').count() >= 1);
@@ -250,6 +265,71 @@ describe('checkout', () => {
     assert.equal(s.customer.accountName, 'Acme <b>Inc</b> \'; DROP TABLE accounts; --');
     assert.equal(await page.locator('b').count(), 0, 'never rendered as markup');
     await done(page);
+  });
+
+  test('a 20 %-for-3-months code: the pricing page, the summary, the stored invoice and Stripe\'s charge agree; the portal shows the deal', async () => {
+    const request = { startDate: today(), offerings: [{ offeringId: 'offr_team', rateId: 'rate_team_monthly',
+      items: [{ productId: 'prod_seats', quantity: 10 }, { productId: 'prod_storage', quantity: 100 }] }] };
+    const priced = (await api.post({ action: 'ESTIMATE', quote: { ...request, promotionCode: 'WELCOME20' } })).json.quote;
+    const regular = (await api.post({ action: 'ESTIMATE', quote: request })).json.quote;
+    const page = await open('/');
+    // A guessed code is refused beside the field, and nothing is re-priced.
+    await page.getByLabel('Have a code?').fill('NOT-A-CODE');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForSelector('#code-field[data-state=refused]');
+    assert.match(await page.locator('#promo-code-error').textContent(), /not valid/);
+    await page.getByLabel('Have a code?').fill('welcome20');
+    await page.getByLabel('Have a code?').press('Enter');
+    await page.waitForSelector('#code-field[data-state=applied]');
+    assert.match(await page.locator('#promo-code-applied').textContent(), /WELCOME20: 20 % off for 3 months on Team/);
+    const team = page.locator('.plan[data-offering=offr_team]');
+    await team.locator('input[type=number][data-product=prod_seats]').fill('10');
+    await team.locator('input[type=number][data-product=prod_storage]').fill('100');
+    assert.equal(await money(team.locator('[data-figure=perPeriod]')), split(priced.offerings[0]).recurring);
+    assert.equal(await money(team.locator('[data-figure=regular]')), split(regular.offerings[0]).recurring, 'the regular price, struck through');
+    assert.equal(await team.locator('s[data-figure=regular]').count(), 1);
+    assert.equal(await team.locator('[data-figure=deal]').textContent(), '20 % off for 3 months, then $120.00/month');
+    assert.equal(await money(team.locator('[data-figure=dueToday]')), priced.firstInvoice.amount);
+    // A plan the coupon does not cover keeps its price; its setup fee is beside it.
+    const business = page.locator('.plan[data-offering=offer_fYyrKcVaJRgVN7jg]');
+    assert.equal(await business.locator('[data-figure=regular]').count(), 0);
+    assert.match(await business.locator('[data-figure=perPeriod]').textContent(), /\$200\.00 \/ month \+ \$99\.00 once/);
+    await shot(page, '01b-pricing-code');
+    const href = await team.getByRole('link').getAttribute('href');
+    assert.match(href, /code=WELCOME20/);
+    await done(page, [/404/]);
+
+    const co = await open(href);
+    await co.waitForSelector('#details[data-code=applied]');
+    assert.equal(await co.getByLabel('Promotion code').inputValue(), 'WELCOME20');
+    await fillDetails(co, { email: 'welcome.code@acme.test' });
+    const summary = await money(co.locator('#summary [data-total=amount]'));
+    assert.equal(await money(co.locator('#summary [data-total=discount]')), -priced.discountAmount);
+    assert.match(await co.locator('#summary [data-figure=deal]').textContent(), /WELCOME20: 20 % off for 3 months/);
+    await co.getByRole('button', { name: 'Continue to payment' }).click();
+    await enterCard(co, '4242424242424242');
+    await waitStep(co, 'review');
+    await shot(co, '04b-checkout-review-code');
+    const { shown, invoiceId } = await pay(co);
+    assert.equal(shown, summary, 'the review charges what the summary showed');
+    const inv = (await api.call('GET', `/api/invoices/${invoiceId}`, { key: stack.secretKey })).json;
+    assert.deepEqual([inv.amount, inv.amountWithoutTax, inv.discountAmount], [shown, priced.firstInvoice.amountWithoutTax, priced.discountAmount]);
+    const s = (await api.get(sessionId(co))).json;
+    const [row] = d1(stack, `SELECT stripe_customer_id FROM sessions WHERE id = '${s.sessionId}'`);
+    const pis = await paymentIntents(stack, row.stripe_customer_id);
+    assert.deepEqual(pis.map((p) => [p.status, p.amount]), [['succeeded', Math.round(shown * 100)]], 'Stripe charged the discounted total');
+    assert.equal(s.contract.discount.couponId, 'cpn_welcome');
+
+    // The portal: the deal and when it ends; the invoice shows its discount.
+    await co.getByRole('button', { name: 'Manage your subscription' }).click();
+    await co.waitForURL('**/portal/');
+    await co.waitForFunction(() => document.body.dataset.status === 'ready');
+    const deal = co.locator(`[data-contract="${s.contract.id}"] [data-discount=cpn_welcome]`);
+    assert.equal(await deal.getAttribute('data-end-date'), s.contract.discount.endDate);
+    assert.match(await deal.textContent(), /20 % off Team, on periods starting before/);
+    assert.equal(Number(await co.locator(`[data-invoice="${invoiceId}"] [data-discount]`).getAttribute('data-discount')), priced.discountAmount);
+    await shot(co, '08b-portal-discount');
+    await done(co);
   });
 
   test('a declined card shows its message; another card succeeds, charged once', async () => {

@@ -4,7 +4,7 @@
 // reload or a link resumes where the session stands.
 import init, { Pricing } from '/pkg/quotekit_pricing.js';
 import * as api from './lib/api.js';
-import { date, el, money, names as catalogNames, period } from './lib/format.js';
+import { couponTerms, date, el, money, names as catalogNames, period } from './lib/format.js';
 import { busy, clearErrors, invoiceTable, showError } from './lib/ui.js';
 
 const $ = (id) => document.getElementById(id);
@@ -13,6 +13,10 @@ const today = api.todayUtc();
 const pageError = $('page-error');
 
 let catalog, engine, names, session, plan;
+/** The promotion code applied: `{ code, coupon }`, or null. The browser prices with its coupon; FINALIZE redeems the code. */
+let promo = null;
+/** The code the pricing page linked with (`?code=`). */
+let linkedCode = '';
 let stripe = null, card = null;
 
 try {
@@ -26,7 +30,8 @@ try {
   } else {
     await useCatalog();
     plan = planFromQuery(params);
-    startDetails();
+    linkedCode = params.get('code') ?? '';
+    await startDetails();
   }
   document.body.dataset.status = 'ready';
 } catch (e) {
@@ -79,9 +84,22 @@ function setStep(step) {
   document.body.dataset.step = step;
 }
 
+/** The quote as the browser prices it: with the applied code's coupon when it covers one of its plans. */
+function withCoupon(quoteRequest) {
+  const c = promo?.coupon;
+  if (!c || (c.appliesTo && !quoteRequest.offerings.some((o) => c.appliesTo.includes(o.offeringId)))) return quoteRequest;
+  return { ...quoteRequest, couponId: c.id };
+}
+
+/** The promotion code a session's quote carries, with its coupon from the catalog (coupons are public terms). */
+function promoOf(s) {
+  const coupon = s.quote?.discount && catalog.coupons?.find((c) => c.id === s.quote.discount.couponId);
+  return s.quote?.promotionCode && coupon ? { code: s.quote.promotionCode, coupon } : null;
+}
+
 /** The order summary: the plan, its price per period, and the first invoice (taxed when an address is known). */
 function renderSummary(quoteRequest, billingAddress) {
-  const request = { quote: quoteRequest, customer: billingAddress ? { billingAddress } : undefined };
+  const request = { quote: withCoupon(quoteRequest), customer: billingAddress ? { billingAddress } : undefined };
   const box = $('summary-body');
   let quote, due;
   try {
@@ -99,7 +117,12 @@ function renderSummary(quoteRequest, billingAddress) {
     el('p', {}, el('strong', { dataset: { figure: 'perPeriod', amount: String(o.amountWithoutTax) } },
       `${money(o.amountWithoutTax, currency)} / ${period(o.billingFrequency)}`), ' before tax'),
   ]);
-  box.replaceChildren(...rows,
+  const deal = quote.discount
+    ? el('p', { class: 'deal', dataset: { figure: 'deal', amount: String(quote.discountAmount) } },
+      `${promo.code}: ${couponTerms(promo.coupon)}`,
+      quote.discount.endDate ? ` (periods starting before ${date(quote.discount.endDate)})` : '')
+    : null;
+  box.replaceChildren(...rows, ...(deal ? [deal] : []),
     el('p', { class: 'muted' }, `Starts ${date(quote.startDate)}; next invoice ${date(quote.nextInvoiceDate) || 'none (nothing recurs)'}`,
       quote.endDate ? `; term ends ${date(quote.endDate)}` : ''),
     invoiceTable(due, currency, names, { caption: billingAddress ? 'Due today' : 'Due today (tax from your address)' }));
@@ -122,12 +145,42 @@ function readCustomer(form) {
   };
 }
 
-function startDetails() {
+/** Looks the code in the field up; applies its coupon to the summary, or shows why not beside the field. */
+async function lookupCode(form) {
+  const input = form.elements['quote.promotionCode'];
+  const code = input.value.trim();
+  const applied = $('promotionCode-applied');
+  const slot = $('promotionCode-error');
+  slot.textContent = '';
+  input.removeAttribute('aria-invalid');
+  applied.textContent = '';
+  promo = null;
+  if (code) {
+    try {
+      const terms = await api.request('GET', `/api/selfService/promotionCodes/${encodeURIComponent(code)}`);
+      promo = { code: terms.code, coupon: terms.coupon };
+      applied.textContent = `${terms.code}: ${couponTerms(terms.coupon)}.`;
+    } catch (err) {
+      showError(form, { path: 'quote.promotionCode', message: err.message });
+    }
+  }
+  form.dataset.code = promo ? 'applied' : code ? 'refused' : 'none';
+  renderSummary(plan, readCustomer(form).billingAddress);
+  return code === '' || promo !== null;
+}
+
+async function startDetails() {
   const form = $('details');
   setStep('details');
   const refresh = () => renderSummary(plan, readCustomer(form).billingAddress);
-  form.addEventListener('input', refresh);
-  refresh();
+  form.addEventListener('input', (e) => {
+    if (e.target.name !== 'quote.promotionCode') refresh();
+  });
+  const codeInput = form.elements['quote.promotionCode'];
+  codeInput.addEventListener('change', () => lookupCode(form));
+  codeInput.value = promo?.code ?? linkedCode;
+  if (codeInput.value) await lookupCode(form);
+  else refresh();
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     clearErrors(form);
@@ -138,15 +191,19 @@ function startDetails() {
       return;
     }
     await busy($('details-submit'), async () => {
+      // A code typed but not yet looked up (Enter straight after it) is checked first.
+      const code = codeInput.value.trim();
+      if (code && promo?.code.toLowerCase() !== code.toLowerCase() && !(await lookupCode(form))) return;
       try {
+        const quote = code ? { ...plan, promotionCode: code } : plan;
         session = await api.request('POST', '/api/selfService/signup', {
           idempotencyKey: api.newKey(),
-          body: { action: 'CREATE_WITH_PAYMENT_METHOD', customer: readCustomer(form), quote: plan },
+          body: { action: 'CREATE_WITH_PAYMENT_METHOD', customer: readCustomer(form), quote },
         });
         history.replaceState(null, '', `?session=${encodeURIComponent(session.sessionId)}`);
         await show(session);
       } catch (err) {
-        if (err.path?.startsWith('quote')) pageError.textContent = `${err.message} (${err.path})`;
+        if (err.path?.startsWith('quote') && !form.elements[err.path]) pageError.textContent = `${err.message} (${err.path})`;
         else showError(form, err);
       }
     });
@@ -157,6 +214,7 @@ function startDetails() {
 
 async function show(s) {
   session = s;
+  if (s.quote) promo = promoOf(s);
   const due = renderSummary(planFromSession(s), s.customer?.billingAddress);
   switch (s.step) {
     case 'details':
@@ -248,6 +306,8 @@ function startReview(due) {
   $('review-card').textContent = pm ? `Card: ${pm.brand ?? 'card'} ending ${pm.last4 ?? '····'}` : 'No card needed for this plan.';
   $('change-card').hidden = !pm;
   if (due) $('review-invoice').replaceChildren(invoiceTable(due, catalog.currency, names, { caption: 'Charged today' }));
+  const refused = $('code-refused');
+  refused.hidden = true;
   const pay = $('pay');
   pay.textContent = due && due.amount > 0 ? `Pay ${money(due.amount, catalog.currency)} and subscribe` : 'Start subscription';
   pay.onclick = () => busy(pay, async () => {
@@ -263,7 +323,20 @@ function startReview(due) {
         await startPayment(err.message);
       } else {
         showError(box, err);
+        // The code was used up or expired since it was applied: nothing was charged; go on without it.
+        refused.hidden = err.path !== 'quote.promotionCode';
       }
+    }
+  });
+  $('drop-code').onclick = () => busy($('drop-code'), async () => {
+    clearErrors(box);
+    try {
+      const s = await api.request('PATCH', `/api/selfService/signup/${encodeURIComponent(session.sessionId)}`, {
+        idempotencyKey: api.newKey(), body: { action: 'UPDATE', quote: planFromSession(session) },
+      });
+      await show(s);
+    } catch (err) {
+      showError(box, err);
     }
   });
   $('change-card').onclick = () => busy($('change-card'), async () => {

@@ -136,9 +136,23 @@ function renderInvoices(list, currency) {
     ? el('table', { class: 'list' },
       el('thead', {}, el('tr', {}, ...['Invoice', 'Date', 'Amount', 'Due', 'Status'].map((h) => el('th', { scope: 'col' }, h)))),
       el('tbody', {}, list.map((i) => el('tr', { dataset: { invoice: i.id } },
-        el('td', {}, i.id), el('td', {}, date(i.invoiceDate)), el('td', { class: 'num' }, money(i.amount, i.currency ?? currency)),
+        el('td', {}, i.id), el('td', {}, date(i.invoiceDate)), el('td', { class: 'num' }, money(i.amount, i.currency ?? currency),
+          i.discountAmount ? el('div', { class: 'muted', dataset: { discount: String(i.discountAmount) } },
+            `discount ${money(-i.discountAmount, i.currency ?? currency)}`) : null),
         el('td', { class: 'num' }, money(i.amountDue ?? i.amount, i.currency ?? currency)), el('td', {}, i.status)))))
     : el('p', { class: 'muted' }, 'No invoices yet.'));
+}
+
+/** The contract's deal and when it ends, or nothing. */
+function discountLine(c) {
+  const d = c.discount;
+  if (!d) return null;
+  const coupon = catalog.coupons?.find((x) => x.id === d.couponId);
+  const on = d.appliesTo ? d.appliesTo.map((id) => names.offering(id)).join(', ') : 'every plan';
+  const ended = d.endDate && d.endDate <= api.todayUtc();
+  return el('p', { class: 'deal', dataset: { discount: d.couponId, endDate: d.endDate ?? '' } },
+    `Discount${coupon?.name ? ` (${coupon.name})` : ''}: ${d.percentOff} % off ${on}`,
+    d.endDate ? (ended ? `; ended ${date(d.endDate)}` : `, on periods starting before ${date(d.endDate)}`) : ', for the life of the contract');
 }
 
 function linesTable(c) {
@@ -164,6 +178,7 @@ function contractPanel(c, account) {
   const panel = el('section', { class: 'panel', dataset: { contract: c.id }, 'aria-label': `Contract ${c.id}` },
     el('h2', {}, names.offering(c.offerings[0]?.offeringId), el('span', { class: 'muted' }, ` · ${c.status.toLowerCase()}`)),
     el('p', { class: 'muted' }, `Contract ${c.id} · since ${date(c.startDate)}`, c.endDate ? ` · ends ${date(c.endDate)}` : ''),
+    discountLine(c),
     linesTable(c));
   for (const s of c.scheduledChanges ?? []) {
     panel.append(pending(c, s, { scheduled: s.action }, `Scheduled: ${describe(s, c)} on ${date(s.effectiveDate)}.${invoicedThen(s, currency)}`));

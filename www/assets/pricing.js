@@ -2,7 +2,7 @@
 // browser by the npm package on every input (no request per change).
 import init, { Pricing } from '/pkg/quotekit_pricing.js';
 import * as api from './lib/api.js';
-import { date, el, money, names as catalogNames, period } from './lib/format.js';
+import { couponTerms, date, el, money, names as catalogNames, period } from './lib/format.js';
 import { tierChart } from './lib/chart.js';
 import { clearErrors, field, invoiceTable, showError } from './lib/ui.js';
 
@@ -10,8 +10,17 @@ const CHARTED = new Set(['TIERED', 'VOLUME', 'STAIRSTEP']);
 const plans = document.getElementById('plans');
 const startInput = document.getElementById('start-date');
 const today = api.todayUtc();
-// The controls only re-price; Enter must not submit the page away (no inline handler: the CSP forbids them).
-document.getElementById('controls').addEventListener('submit', (e) => e.preventDefault());
+const codeField = document.getElementById('code-field');
+const codeInput = document.getElementById('promo-code');
+const codeApplied = document.getElementById('promo-code-applied');
+/** The promotion code applied: `{ code, coupon }` as its lookup answered, or null. */
+let promo = null;
+// The controls only re-price; Enter must not submit the page away (no inline
+// handler: the CSP forbids them). Submitting applies the code.
+document.getElementById('controls').addEventListener('submit', (e) => {
+  e.preventDefault();
+  applyCode();
+});
 
 try {
   const [, catalog] = await Promise.all([init(), api.catalog()]);
@@ -26,14 +35,58 @@ try {
   switcher.addEventListener('change', (e) => {
     for (const card of plans.querySelectorAll('.plan')) card.choosePeriod?.(e.target.value);
   });
-  startInput.addEventListener('input', () => {
-    for (const card of plans.querySelectorAll('.plan')) card.reprice();
-  });
+  startInput.addEventListener('input', repriceAll);
+  codeField.names = names;
+  const linked = new URLSearchParams(window.location.search).get('code');
+  if (linked) {
+    codeInput.value = linked;
+    await applyCode();
+  }
   document.body.dataset.status = 'ready';
 } catch (e) {
   document.querySelector('.form-error').textContent = `The catalog could not be loaded: ${e.message}`;
   plans.replaceChildren();
   document.body.dataset.status = 'failed';
+}
+
+function repriceAll() {
+  for (const card of plans.querySelectorAll('.plan')) card.reprice();
+}
+
+/** Looks the code up (the API knows the codes; the page never does) and re-prices every card in the browser. */
+async function applyCode() {
+  clearErrors(codeField);
+  codeApplied.textContent = '';
+  const code = codeInput.value.trim();
+  promo = null;
+  codeField.dataset.state = 'checking';
+  if (code) {
+    try {
+      const terms = await api.request('GET', `/api/selfService/promotionCodes/${encodeURIComponent(code)}`);
+      promo = { code: terms.code, coupon: terms.coupon };
+      const names = codeField.names;
+      const plansCovered = terms.coupon.appliesTo ? terms.coupon.appliesTo.map((id) => names.offering(id)).join(', ') : 'every plan';
+      codeApplied.textContent = `${terms.code}: ${couponTerms(terms.coupon)} on ${plansCovered}.`;
+    } catch (e) {
+      showError(codeField, { path: 'promotionCode', message: e.message });
+    }
+  }
+  codeField.dataset.state = promo ? 'applied' : code ? 'refused' : 'none';
+  repriceAll();
+}
+
+/** Whether the applied code's coupon covers `offering`. */
+const covers = (offering) => promo !== null && (!promo.coupon.appliesTo || promo.coupon.appliesTo.includes(offering.id));
+
+/** Sums an offering line's items: what recurs each period, and what is charged once. */
+function split(line) {
+  let recurring = 0, once = 0;
+  for (const i of line.items) {
+    if (i.type === 'ONE_TIME') once += i.amountWithoutTax;
+    else recurring += i.amountWithoutTax;
+  }
+  // Item amounts are rounded to the cent: so are their sums, kept exact in cents.
+  return { recurring: Math.round(recurring * 100) / 100, once: Math.round(once * 100) / 100 };
 }
 
 function hasFrequency(offering, f) {
@@ -65,7 +118,9 @@ function planCard(offering, catalog, engine, names) {
     const min = Number(p.minQuantity ?? 0);
     const max = p.maxQuantity === null || p.maxQuantity === undefined ? null : Number(p.maxQuantity);
     if (max !== null && min === max) {
-      return { node: el('p', { class: 'fixed' }, `${names.product(p.id)}: ${max}`), chart: el('div') };
+      // A fixed one-time charge (a setup fee) is shown beside the price ("+ $99 once"), not as a quantity.
+      const once = offering.rates.every((r) => r.prices.filter((x) => x.productId === p.id).every((x) => x.type === 'ONE_TIME'));
+      return { node: once ? null : el('p', { class: 'fixed' }, `${names.product(p.id)}: ${max}`), chart: el('div') };
     }
     const f = field(names.product(p.id), {
       type: 'number', inputmode: 'decimal', id: `${idBase}-${p.id}`, min, max: max ?? undefined, step: 1,
@@ -104,7 +159,8 @@ function planCard(offering, catalog, engine, names) {
     el('h2', { id: `${idBase}-name` }, offering.name ?? offering.id),
     rate.node, ...inputs.map((x) => x.node), figures, ...inputs.map((x) => x.chart), details, errors, cta);
 
-  function request(quantities = state.quantities) {
+  /** The quote the card prices; with the applied code's coupon when it covers this plan (`discounted`). */
+  function request(quantities = state.quantities, discounted = true) {
     const quote = {
       offerings: [{
         offeringId: offering.id, rateId: state.rateId,
@@ -112,6 +168,7 @@ function planCard(offering, catalog, engine, names) {
       }],
     };
     if (startInput.value) quote.startDate = startInput.value;
+    if (discounted && covers(offering)) quote.couponId = promo.coupon.id;
     return { quote };
   }
 
@@ -121,7 +178,7 @@ function planCard(offering, catalog, engine, names) {
 
   function reprice() {
     clearErrors(card);
-    clearErrors(document.getElementById('controls'));
+    clearErrors(startInput.closest('.field')); // not the code's: its error stays until it is applied again
     let quote;
     try {
       quote = engine.estimate(request(), today);
@@ -138,10 +195,20 @@ function planCard(offering, catalog, engine, names) {
     cta.removeAttribute('aria-disabled');
     const r = names.rates.get(state.rateId);
     const line = quote.offerings[0];
+    const per = period(line.billingFrequency);
     const trial = r?.trialDays ? `${r.trialDays}-day free trial` : null;
+    const { recurring, once } = split(line);
+    // With a code: the regular price struck through, the discounted one, and for how long.
+    const regular = quote.discountAmount ? split(engine.estimate(request(state.quantities, false), today).offerings[0]).recurring : null;
+    const price = [
+      regular !== null && regular !== recurring ? [el('s', { class: 'was', dataset: { figure: 'regular', amount: String(regular) } }, money(regular, currency)), ' '] : null,
+      `${money(recurring, currency)} / ${per}`,
+      once ? el('span', { dataset: { figure: 'oneTime', amount: String(once) } }, ` + ${money(once, currency)} once`) : null,
+    ];
     figures.replaceChildren(
-      ...figure('Price', 'perPeriod', line.amountWithoutTax, `${money(line.amountWithoutTax, currency)} / ${period(line.billingFrequency)}`,
+      ...figure('Price', 'perPeriod', recurring, price,
         line.billingTiming === 'IN_ARREARS' ? '(billed at the end of each period)' : null),
+      ...(quote.discount ? [el('dt', {}, promo.code), el('dd', { class: 'deal', dataset: { figure: 'deal' } }, couponTerms(promo.coupon, regular ?? recurring, currency, per))] : []),
       ...figure('Due today', 'dueToday', quote.firstInvoice.amount, money(quote.firstInvoice.amount, currency), trial ? `(${trial}) plus tax` : 'plus tax'),
       ...figure('Next invoice', 'nextInvoiceDate', null, date(quote.nextInvoiceDate) || 'none (nothing recurs)'),
       ...(quote.endDate ? figure('Term ends', 'endDate', null, date(quote.endDate)) : []));
@@ -151,6 +218,7 @@ function planCard(offering, catalog, engine, names) {
     const q = new URLSearchParams({ offering: offering.id, rate: state.rateId });
     if (startInput.value) q.set('start', startInput.value);
     for (const p of products) q.set(`qty.${p.id}`, state.quantities.get(p.id));
+    if (covers(offering)) q.set('code', promo.code);
     cta.href = `/checkout/?${q}`;
   }
 
@@ -174,7 +242,7 @@ function planCard(offering, catalog, engine, names) {
       for (const b of bounds) if (b <= xMax) [b, b + 1].forEach((v) => v <= xMax && qs.add(v));
       // An item's price for a whole period depends on its rate and quantity only:
       // the curve is computed once per rate and range, not on every keystroke.
-      const cacheKey = `${state.rateId}|${x.product.id}|${min}|${xMax}`;
+      const cacheKey = `${state.rateId}|${x.product.id}|${min}|${xMax}|${covers(offering) ? promo.coupon.id : ''}`;
       if (x.cacheKey !== cacheKey) {
         const amountAt = (qty) => {
           const quantities = new Map(state.quantities);

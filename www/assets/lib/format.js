@@ -20,6 +20,26 @@ const PERIOD = { MONTHLY: 'month', QUARTERLY: 'quarter', SEMI_ANNUALLY: 'half-ye
 /** `MONTHLY` → `month`. */
 export const period = (frequency) => PERIOD[frequency] ?? frequency.toLowerCase();
 
+/**
+ * A coupon's terms as a visitor reads them: "20 % off for 3 months, then
+ * $120.00/month"; `regular` (the undiscounted price per period) and `per`
+ * complete the sentence when the discount ends.
+ */
+export function couponTerms(coupon, regular, currency, per) {
+  const off = `${coupon.percentOff} % off`;
+  const then = regular === undefined ? '' : `, then ${money(regular, currency)}/${per}`;
+  switch (coupon.duration) {
+    case 'ONCE':
+      return `${off} the first ${per}${then}`;
+    case 'REPEATING': {
+      const n = coupon.durationMonths;
+      return `${off} for ${n} month${n === 1 ? '' : 's'}${then}`;
+    }
+    default:
+      return off;
+  }
+}
+
 /** Lookups of catalog names by id. */
 export function names(catalog) {
   const products = new Map(catalog.products.map((p) => [p.id, p]));
@@ -44,7 +64,7 @@ export function el(tag, attrs = {}, ...children) {
     else if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
     else node.setAttribute(k, v === true ? '' : String(v));
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c === undefined || c === null || c === false) continue;
     node.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }

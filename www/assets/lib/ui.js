@@ -14,11 +14,16 @@ export function invoiceTable(invoice, currency, names, { caption } = {}) {
       el('td', { class: 'num' }, String(l.quantity)),
       el('td', {}, `${date(l.periodStart)} – ${date(l.periodEnd)}`,
         l.prorationFactor !== '1.000000' ? el('div', { class: 'muted' }, `× ${l.prorationFactor} of the period`) : null),
-      el('td', { class: 'num' + (l.amount < 0 ? ' credit' : '') }, money(l.amount, currency))));
+      el('td', { class: 'num' + (l.amount < 0 ? ' credit' : '') }, money(l.amount, currency),
+        l.type === 'ONE_TIME' ? el('div', { class: 'muted' }, 'once') : null,
+        l.discountAmount ? el('div', { class: 'muted', dataset: { discount: String(l.discountAmount) } },
+          `discount ${money(-l.discountAmount, currency)}`) : null)));
   const total = (label, amount, key) =>
     el('tr', { class: 'total' }, el('th', { colspan: 3, scope: 'row' }, label),
       el('td', { class: 'num', dataset: { total: key, amount: String(amount) } }, money(amount, currency)));
   const foot = [total('Subtotal', invoice.amountWithoutTax, 'subtotal'), total('Tax', invoice.tax, 'tax'), total('Total', invoice.amount, 'amount')];
+  // Line amounts are already discounted: the discount is shown as what it saved, included above.
+  if (invoice.discountAmount) foot.unshift(total('Discount (included in the amounts)', -invoice.discountAmount, 'discount'));
   if (invoice.creditApplied) foot.push(total('Credit applied', -invoice.creditApplied, 'credit'));
   if (invoice.amountDue !== undefined && invoice.amountDue !== invoice.amount) foot.push(total('Amount due', invoice.amountDue, 'due'));
   return el('table', { class: 'invoice' },

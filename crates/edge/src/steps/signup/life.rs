@@ -91,6 +91,11 @@ impl Session {
             head.insert("status".into(), json!(status));
             head.insert("customId".into(), json!(self.quote_custom_id));
             head.insert("catalogVersion".into(), json!(self.catalog_version));
+            if let Some(code) =
+                self.quote_request.as_ref().and_then(|r| r.get("promotionCode")).filter(|c| c.is_string())
+            {
+                head.insert("promotionCode".into(), code.clone());
+            }
             head.append(m);
             return Some(Value::Object(head));
         }
