@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { freePort, startLocalstripe, startStack } from '../../scripts/stack.mjs';
+import { readFileSync } from 'node:fs';
+import { DEMO_CATALOG, freePort, startLocalstripe, startStack } from '../../scripts/stack.mjs';
 import { startFaultProxy } from './faultproxy.mjs';
 import { at, client, confirmCard, d1, importContract, paymentIntents, snapshot, today } from './helpers.mjs';
 
@@ -169,6 +170,48 @@ describe('FINALIZE', () => {
   }
 });
 
+
+describe('FINALIZE with a promotion code limited to one redemption', () => {
+  const code = (mode) => `ONE-${mode}`.toUpperCase();
+  before(async () => {
+    const catalog = JSON.parse(readFileSync(DEMO_CATALOG, 'utf8'));
+    for (const mode of [...MODES, 'slow']) catalog.promotionCodes.push({ code: code(mode), couponId: 'cpn_welcome', maxRedemptions: 1 });
+    const r = await api.call('PUT', '/api/catalog', secret({ body: catalog }));
+    assert.equal(r.status, 201, r.text);
+  });
+  const redeemed = (c) => d1(stack, `SELECT COUNT(*) AS n FROM promotion_redemptions WHERE code_key = '${c.toLowerCase()}'`)[0].n;
+
+  for (const mode of [...MODES, 'slow']) {
+    test(`${mode} at the PaymentIntent's confirm: the code is never redeemed twice nor lost; the retry converges, discounted and charged once`, { timeout: 120_000 }, async () => {
+      const s0 = await api.post({ action: 'CREATE_WITH_PAYMENT_METHOD', customer: customer(++n), quote: { ...quote(10), promotionCode: code(mode) } });
+      assert.equal(s0.status, 201, s0.text);
+      const init = s0.json.paymentMethodInit.stripe;
+      await confirmCard(stack, init);
+      const u = await api.patch(s0.json.sessionId, { action: 'UPDATE', paymentMethod: { paymentToken: init.setupIntentId } });
+      assert.equal(u.status, 200, u.text);
+      proxy.fail(PAYMENT_INTENT.confirm, mode);
+      const r = await api.patch(s0.json.sessionId, { action: 'FINALIZE' });
+      assert.equal(proxy.pending(), 0);
+      proxy.clear();
+      assertFaultAnswer(r, mode);
+      // Held with its claim (the charge may have gone through) or given back with it: never more than one.
+      assert.ok(redeemed(code(mode)) <= 1);
+      let done;
+      for (const clock of [undefined, new Date(Date.now() + 61_000).toISOString().slice(0, 19) + 'Z']) {
+        done = await api.patch(s0.json.sessionId, { action: 'FINALIZE' }, { headers: clock ? { 'quotekit-test-now': clock } : {} });
+        if (done.status === 200) break;
+        assert.equal(done.status, 409, done.text);
+        assert.notEqual(done.json.code, 'PROMOTION_CODE_EXHAUSTED', 'its own redemption never blocks the session');
+      }
+      assert.equal(done.status, 200, done.text);
+      assert.equal(done.json.invoice.discountAmount, 24);
+      assert.equal(redeemed(code(mode)), 1, 'redeemed once');
+      if (mode === 'slow') await sleep(2000);
+      const charged = await succeeded(init.customerId);
+      assert.deepEqual(charged.map((p) => p.amount), [Math.round(done.json.invoice.amount * 100)], 'charged once, the discounted total');
+    });
+  }
+});
 
 async function finalized() {
   const s = await withCard();

@@ -294,6 +294,24 @@ describe('ids, errors, webhooks', () => {
     }
   });
 
+  test('promotion codes stay secret: no catalog answer but the secret key\'s holds them; odd codes are 404 or 400, never 5xx', async () => {
+    for (const path of ['/api/catalog', '/api/catalog/versions/1']) {
+      for (const key of [stack.publishableKey, tokens.mine, null]) {
+        const r = await api.call('GET', path, { key });
+        assert.ok(!/promotionCodes|WELCOME20/i.test(r.text), `${path} with ${key ? key.slice(0, 5) : 'no key'}: ${r.status}`);
+      }
+      const own = await api.call('GET', path, { key: stack.secretKey });
+      assert.match(own.text, /WELCOME20/);
+      assert.equal(own.headers.get('cache-control'), 'private, no-store');
+    }
+    for (const code of [...NASTY, 'WELCOME20%00', ' welcome20 x', 'W'.repeat(5000), '%2e%2e%2f', 'welcome20\u0000']) {
+      const r = await api.call('GET', `/api/selfService/promotionCodes/${encodeURIComponent(code)}`);
+      assert.ok([400, 404, 414].includes(r.status), `${JSON.stringify(code.slice(0, 40))}: ${r.status} ${r.text.slice(0, 200)}`);
+      if (r.status !== 414) errorBodies.push({ route: 'GET promotionCodes', status: r.status, text: r.text });
+      assert.ok(!/WELCOME20|cpn_welcome/.test(r.text), 'a refusal names no code or coupon');
+    }
+  });
+
   test('no error body holds a stack trace, SQL, a file path or a secret', () => {
     assert.ok(errorBodies.length > 100, `probed ${errorBodies.length} errors`);
     const leaks = [/\bSELECT\b|\bINSERT\b|\bUPDATE \w+ SET\b|sqlite|SQLITE_|D1_ERROR/i, /panicked|backtrace|\.rs:\d+|at \w+ \(/, /\/work\/|\/home\/|node_modules/,
