@@ -67,3 +67,46 @@ fn a_paid_credit_pack_is_untaxed_credit_that_the_next_invoice_spends() {
     // The pack is never billed again: the run issued only the seats.
     assert!(newest["items"].as_array().unwrap().iter().all(|l| l["productId"] != "prod_credits"), "{newest}");
 }
+
+#[test]
+fn a_credit_pack_paid_by_credit_adds_its_amount_too() {
+    let a = app();
+    let c = Call { app: &a, now: now(TODAY) };
+    assert_eq!(c.publish(&catalog_with_credit_pack()).0, 201);
+    let (status, done) = c.secret(
+        "POST",
+        "/api/selfService/signup",
+        Some(&json!({ "action": "CREATE_AND_FINALIZE", "customer": customer_json(),
+            "billGroup": { "collectInvoiceBalanceAutomatically": false },
+            "quote": { "startDate": TODAY, "offerings": [{ "offeringId": "offr_team", "rateId": "rate_team_monthly",
+                "items": [{ "productId": "prod_seats", "quantity": 10 }] }] } })),
+    );
+    assert_eq!(status, 201, "{done}");
+    let account = done["customer"]["accountId"].as_str().unwrap().to_owned();
+    let contract = done["contract"]["id"].as_str().unwrap().to_owned();
+    // The customer pays the sign-up invoice by bank transfer; the operator records it.
+    a.db.exec("UPDATE invoices SET status = 'PAID', amount_due = '0.00'");
+    // A pack of 100 credits (50.00) bought with the contract: its invoice stays open (not collected).
+    let (status, bought) = c.change(&json!({ "action": "ADD_OFFERING", "contractId": contract, "payload": { "offerings": [
+        { "offeringId": "offr_credits", "rateId": "rate_credit_pack", "products": [{ "productId": "prod_credits", "quantity": 100 }] }] } }));
+    assert_eq!(status, 200, "{bought}");
+    assert_eq!(
+        (bought["invoice"]["amount"].to_string(), bought["invoice"]["status"].as_str()),
+        ("50.00".to_owned(), Some("OPEN"))
+    );
+    // Down to 1 seat: the credit (9 seats with tax, 115.83) pays the pack's invoice whole,
+    // so the pack's 50.00 joins what is left: 65.83 + 50.00.
+    let (status, fewer) = c
+        .change(&json!({ "action": "QUANTITY_CHANGE", "contractId": contract, "payload": { "offerings": [
+        { "offeringId": "offr_team", "products": [{ "productId": "prod_seats", "quantity": 1 }] }] } }));
+    assert_eq!(status, 200, "{fewer}");
+    assert_eq!(fewer["invoice"]["amount"].to_string(), "-115.83");
+    let (_, pack) = c.secret("GET", &format!("/api/invoices/{}", bought["invoice"]["id"].as_str().unwrap()), None);
+    assert_eq!(
+        (pack["status"].as_str(), pack["creditApplied"].to_string()),
+        (Some("PAID"), "50.00".to_owned()),
+        "{pack}"
+    );
+    let (_, view) = c.secret("GET", &format!("/api/accounts/{account}"), None);
+    assert_eq!(view["creditBalance"].to_string(), "115.83", "{view}");
+}

@@ -49,7 +49,8 @@ pub async fn grant(db: &impl Db, account: &str, invoice: &Value) -> ApiResult<()
 
 /// Applies `credit` to the account's open invoices, oldest first (none
 /// being charged at this moment): the statements that do so, and the
-/// credit left for the balance. An invoice paid whole by credit is PAID.
+/// credit left for the balance. An invoice paid whole by credit is PAID, and
+/// a credit pack it sells adds its amount to the credit from then on.
 pub async fn pay_open_invoices(
     db: &impl Db,
     account: &str,
@@ -76,6 +77,9 @@ pub async fn pay_open_invoices(
         // no credit is counted as applied that was not.
         statements.extend(invoices::apply_credit(&open, after, status, &due_json, &credit_json));
         left = rest;
+        if status == InvoiceStatus::Paid {
+            left = left.checked_add(granted(&open.body)).ok_or_else(|| ApiError::internal("credit overflow"))?;
+        }
     }
     Ok((statements, left))
 }

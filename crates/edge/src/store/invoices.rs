@@ -259,6 +259,8 @@ pub struct Creditable {
     pub due_text: String,
     /// The body's `creditApplied` so far.
     pub credit_applied: Decimal,
+    /// The invoice as answered (its lines say what paying it grants).
+    pub body: Value,
 }
 
 /// The account's open invoices no charge is running on, oldest first.
@@ -281,6 +283,7 @@ pub async fn creditable(db: &impl Db, account: &str) -> Result<Vec<Creditable>, 
                     .and_then(|b| b.get("creditApplied").map(Value::to_string))
                     .and_then(|t| t.parse().ok())
                     .unwrap_or_default(),
+                body: json_col(r, "body").unwrap_or(Value::Null),
             })
         })
         .collect())

@@ -66,6 +66,10 @@ impl Sqlite {
     pub fn rows(&self, sql: &'static str) -> Vec<Row> {
         pollster::block_on(self.query(Stmt { sql, params: vec![] })).unwrap()
     }
+    /// A hand edit, as an operator with the database would make one.
+    pub fn exec(&self, sql: &str) {
+        self.0.borrow().execute(sql, []).unwrap();
+    }
     pub fn count(&self, table: &str) -> i64 {
         self.0.borrow().query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0)).unwrap()
     }
