@@ -5,7 +5,9 @@
 - no use case (crates/edge/src/usecases/) imports another use case;
 - the storage layer imports no other layer of the service, the steps no use case;
 - no import cycle between the modules of the engine or of the Worker
-  (scripts/module_cycles.py).
+  (scripts/module_cycles.py);
+- `unsafe` is allowed in one module of the workspace, the npm package's
+  allocator (crates/pricing-wasm/src/alloc.rs): the workspace denies it.
 
 Run: python3 scripts/architecture.py   (exit 1 and a list of what is wrong)
 """
@@ -49,6 +51,13 @@ for path in files(EDGE):
         for top, _ in imports:
             if top == 'usecases':
                 problems.append(f'{path}: a step imports a use case')
+
+UNSAFE_ALLOWED = 'crates/pricing-wasm/src/alloc.rs'
+for path in files('crates'):
+    if re.search(r'allow\(\s*unsafe_code|unsafe_code\s*=\s*"(allow|warn)"', open(path).read()) and path != UNSAFE_ALLOWED:
+        problems.append(f'{path}: allows unsafe code (only {UNSAFE_ALLOWED} may)')
+if 'unsafe_code = "deny"' not in open('Cargo.toml').read():
+    problems.append('Cargo.toml: the workspace must deny unsafe_code')
 
 cycles = subprocess.run(
     [sys.executable, os.path.join(os.path.dirname(__file__), 'module_cycles.py'), 'crates/pricing/src', EDGE],

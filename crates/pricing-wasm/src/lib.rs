@@ -10,8 +10,14 @@
 use js_sys::{JSON, Reflect};
 use wasm_bindgen::prelude::*;
 
+mod alloc;
 mod json;
 mod types;
+
+/// Size classes with free lists instead of dlmalloc: 3.5 KB less to download (`alloc.rs`).
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: alloc::Allocator = alloc::Allocator::new();
 
 /// A JS `Error` carrying the engine's `code`, `path` and `message`.
 fn throw(e: &pricing::Error) -> JsValue {
@@ -67,7 +73,7 @@ fn catalog(value: &JsValue) -> Result<pricing::Catalog, JsValue> {
 /// fetch without the publishable key), said so instead of "currency is required".
 fn not_a_catalog(v: &serde_json::Value) -> Option<String> {
     let obj = v.as_object();
-    if let Some(o) = obj.filter(|o| o.get("error") == Some(&serde_json::Value::Bool(true))) {
+    if let Some(o) = obj.filter(|o| o.get("error").and_then(serde_json::Value::as_bool) == Some(true)) {
         let field =
             |k: &str| o.get(k).and_then(serde_json::Value::as_str).unwrap_or("").chars().take(200).collect::<String>();
         return Some(format!(

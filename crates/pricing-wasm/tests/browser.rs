@@ -28,3 +28,8 @@ fn errors_are_error_instances_in_the_browser() {
 fn today_defaults_to_the_local_date_in_the_browser() {
     common::today_defaults_to_the_local_calendar_date();
 }
+
+#[wasm_bindgen_test]
+fn memory_stops_growing_when_pricing_repeatedly_in_the_browser() {
+    common::memory_stops_growing_when_pricing_repeatedly();
+}

@@ -26,3 +26,8 @@ fn errors_are_error_instances_under_node() {
 fn today_defaults_to_the_local_date_under_node() {
     common::today_defaults_to_the_local_calendar_date();
 }
+
+#[wasm_bindgen_test]
+fn memory_stops_growing_when_pricing_repeatedly_under_node() {
+    common::memory_stops_growing_when_pricing_repeatedly();
+}

@@ -156,7 +156,7 @@ impl Contract {
         let mut offerings: Vec<ContractLine> = Vec::with_capacity(lines.len());
         for (i, line) in lines.iter().enumerate() {
             let path = format!("contract.offerings[{i}]");
-            let line = read_line(catalog, line, &path)?;
+            let line = read_line(catalog, line, &path, None)?;
             if offerings.iter().any(|l| l.offering_id == line.offering_id) {
                 return Err(Error::new(
                     ErrorCode::DuplicateOffering,
@@ -182,9 +182,7 @@ impl Contract {
                     .and_then(|n| versions.iter().find(|(k, _)| i64::from(n) == *k))
                     .map_or(catalog, |(_, c)| *c);
                 // The same fields as a line, with `start` where a line has `invoicedThrough`.
-                let mut as_line = piece.clone();
-                as_line.insert("invoicedThrough".into(), Value::String(start.to_string()));
-                let line = read_line(terms, &Value::Object(as_line), &path)?;
+                let line = read_line(terms, v, &path, Some(start))?;
                 let rate = line.terms(terms).map(|(_, r)| r.clone()).ok_or_else(|| overflow(&path))?;
                 unbilled.push(ArrearsPiece {
                     offering_id: line.offering_id,
@@ -220,7 +218,8 @@ impl Contract {
     }
 }
 
-fn read_line(catalog: &Catalog, v: &Value, path: &str) -> Result<ContractLine> {
+/// A contract line (or a kept arrears piece: `invoiced_through` its start).
+fn read_line(catalog: &Catalog, v: &Value, path: &str, invoiced_through: Option<NaiveDate>) -> Result<ContractLine> {
     let obj = DOC.object(v, path)?;
     let at = |k: &str| format!("{path}.{k}");
     let offering_id = DOC.string(DOC.required(obj, "offeringId", path)?, &at("offeringId"))?;
@@ -256,9 +255,12 @@ fn read_line(catalog: &Catalog, v: &Value, path: &str) -> Result<ContractLine> {
         }
     };
     let it_path = at("invoicedThrough");
-    let invoiced_through = match DOC.field(obj, "invoicedThrough") {
-        None => return Err(DOC.invalid(&it_path, "invoicedThrough is required: the end of the time already invoiced")),
-        Some(v) => DOC.date(v, &it_path)?,
+    let invoiced_through = match (invoiced_through, DOC.field(obj, "invoicedThrough")) {
+        (Some(d), _) => d,
+        (None, None) => {
+            return Err(DOC.invalid(&it_path, "invoicedThrough is required: the end of the time already invoiced"));
+        }
+        (None, Some(v)) => DOC.date(v, &it_path)?,
     };
     if invoiced_through < service_start {
         return Err(DOC.invalid(&it_path, "invoicedThrough must not be before serviceStart"));

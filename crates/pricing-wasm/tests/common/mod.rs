@@ -131,3 +131,34 @@ pub fn today_defaults_to_the_local_calendar_date() {
     let error = pricing.estimate(request(&local(&yesterday)), None).unwrap_err();
     assert_eq!(Reflect::get(&error, &"code".into()).unwrap().as_string().unwrap(), "START_DATE_IN_PAST");
 }
+
+/// The module's memory after `f` has run `n` times.
+fn memory_after(n: usize, f: &dyn Fn()) -> u32 {
+    for _ in 0..n {
+        f();
+    }
+    wasm_bindgen::memory()
+        .unchecked_into::<js_sys::WebAssembly::Memory>()
+        .buffer()
+        .unchecked_into::<js_sys::ArrayBuffer>()
+        .byte_length()
+}
+
+/// A page prices on every keystroke: the allocator reuses what each call
+/// freed, so memory reaches a steady size and stays there.
+pub fn memory_stops_growing_when_pricing_repeatedly() {
+    let catalog: Value = serde_json::from_str(include_str!("../../../edge/demo-catalog.json")).unwrap();
+    let pricing = quotekit_pricing::Pricing::new(js(&catalog)).unwrap();
+    let request =
+        js(&serde_json::json!({ "quote": { "startDate": "2026-12-15", "couponId": "cpn_welcome", "offerings": [
+        { "offeringId": "offr_team", "rateId": "rate_team_monthly",
+          "items": [{ "productId": "prod_seats", "quantity": 12 }, { "productId": "prod_storage", "quantity": 1500 }] },
+        { "offeringId": "offr_support", "rateId": "rate_support_monthly" }] } }));
+    let price = || {
+        pricing.estimate(request.clone(), Some("2026-12-01".into())).unwrap();
+        pricing.due_at_signup(request.clone(), Some("2026-12-01".into())).unwrap();
+    };
+    let warm = memory_after(200, &price);
+    let later = memory_after(2_000, &price);
+    assert_eq!(later, warm, "memory grew from {warm} to {later} bytes over 2 000 more prices");
+}
