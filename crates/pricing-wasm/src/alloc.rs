@@ -108,9 +108,13 @@ fn class(layout: Layout) -> Option<usize> {
 // SAFETY: blocks handed out never overlap (each is carved once, or taken from
 // its class's free list, to which only `dealloc` returns it); a block of
 // class c is 2^(c+4) bytes, at least the layout's size, and aligned to its
-// size (up to a page), so to any alignment a layout of that class asks for.
+// size (up to a page), so to any alignment a layout of that class asks for
+// (a layout aligned to more than a page is refused: a null pointer).
 unsafe impl GlobalAlloc for Allocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if layout.align() > PAGE {
+            return ptr::null_mut();
+        }
         let Some(c) = class(layout) else { return ptr::null_mut() };
         let Some(list) = self.free.get(c) else { return ptr::null_mut() };
         let head = list.get();
