@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { DEMO_CATALOG, startStack } from '../../scripts/stack.mjs';
-import { allPaymentIntents, at, client, confirmCard, d1, today } from './helpers.mjs';
+import { allPaymentIntents, at, client, confirmCard, d1, paymentIntents, today } from './helpers.mjs';
 
 const CHECKOUTS = 50;
 const LIMIT = 10;
@@ -114,4 +114,41 @@ test('guessing past the budget: 429 with Retry-After for any code, valid or not;
   const catalog = await api.call('GET', '/api/catalog');
   assert.equal(catalog.status, 200);
   assert.ok(!catalog.text.includes('promotionCodes') && !catalog.text.includes('WELCOME20'), catalog.text.slice(0, 200));
+});
+
+test('signed mid-month on a 1st-of-month anchor with 20 % off for 3 months: the runs discount three invoices, the 4th is full price, and Stripe is charged each total', { timeout: 5 * 60_000 }, async () => {
+  const own = await startStack({ stripeMemoryOnly: true });
+  try {
+    const call = client(own);
+    const catalog = JSON.parse(readFileSync(DEMO_CATALOG, 'utf8'));
+    catalog.settings.billingAnchor = { type: 'DAY_OF_MONTH', day: 1 };
+    const published = await call.call('PUT', '/api/catalog', { body: catalog, key: own.secretKey });
+    assert.equal(published.status, 201, published.text);
+    const day = '2027-01-15';
+    const s = await call.post({ action: 'CREATE_WITH_PAYMENT_METHOD', customer: customer('window'),
+      quote: { ...quote('WELCOME20'), startDate: day } }, { headers: at(day) });
+    assert.equal(s.status, 201, s.text);
+    const init = s.json.paymentMethodInit.stripe;
+    await confirmCard(own, init);
+    const u = await call.patch(s.json.sessionId, { action: 'UPDATE', paymentMethod: { paymentToken: init.setupIntentId } }, { headers: at(day) });
+    assert.equal(u.status, 200, u.text);
+    const f = await call.patch(s.json.sessionId, { action: 'FINALIZE' }, { headers: at(day) });
+    assert.equal(f.status, 200, f.text);
+    assert.deepEqual(f.json.contract.discount, { couponId: 'cpn_welcome', percentOff: 20, appliesTo: ['offr_team'], endDate: '2027-04-15' });
+    assert.ok(f.json.invoice.discountAmount > 0, 'the partial first period [01-15, 02-01) is discounted');
+    const charged = [f.json.invoice.amount];
+    // [02-01, 03-01), [03-01, 04-01) and [04-01, 05-01) start before 04-15; [05-01, 06-01) does not.
+    for (const [date, withoutTax, discount] of [['2027-02-01', 96, 24], ['2027-03-01', 96, 24], ['2027-04-01', 96, 24], ['2027-05-01', 120, 0]]) {
+      const r = await call.call('POST', '/api/billingRuns', { key: own.secretKey, body: { date }, headers: at(date) });
+      assert.equal(r.status, 200, r.text);
+      const list = (await call.call('GET', `/api/accounts/${f.json.customer.accountId}/invoices`, { key: own.secretKey, headers: at(date) })).json.data;
+      const issued = list.find((i) => i.invoiceDate === date);
+      assert.deepEqual([issued?.amountWithoutTax, issued?.discountAmount, issued?.status], [withoutTax, discount, 'PAID'], `${date}: ${JSON.stringify(issued)}`);
+      charged.push(issued.amount);
+    }
+    const intents = (await paymentIntents(own, init.customerId)).filter((p) => p.status === 'succeeded').map((p) => p.amount).sort((a, b) => a - b);
+    assert.deepEqual(intents, charged.map((a) => Math.round(a * 100)).sort((a, b) => a - b), 'Stripe charged each invoice its total');
+  } finally {
+    await own.stop();
+  }
 });
