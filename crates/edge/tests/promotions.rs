@@ -33,8 +33,17 @@ fn published() -> support::TestApp {
 }
 
 fn quote(code: &str) -> Value {
-    json!({ "startDate": TODAY, "promotionCode": code, "offerings": [{ "offeringId": "offr_team",
-            "rateId": "rate_team_monthly", "items": [{ "productId": "prod_seats", "quantity": 10 }] }] })
+    quote_on(TODAY, Some(code))
+}
+
+/// Ten Team seats from `start`, with a promotion code or none.
+fn quote_on(start: &str, code: Option<&str>) -> Value {
+    let mut q = json!({ "startDate": start, "offerings": [{ "offeringId": "offr_team",
+            "rateId": "rate_team_monthly", "items": [{ "productId": "prod_seats", "quantity": 10 }] }] });
+    if let Some(code) = code {
+        q["promotionCode"] = json!(code);
+    }
+    q
 }
 
 /// `GET /api/selfService/promotionCodes/{code}` from `ip`: status, body, `Retry-After`.
@@ -281,4 +290,36 @@ fn first_time_only_codes_refuse_known_customers() {
             "{email}: {e}"
         );
     }
+}
+
+#[test]
+fn a_code_expired_or_no_longer_eligible_at_finalize_charges_nothing_and_keeps_the_session_open() {
+    let a = app();
+    let c = Call { app: &a, now: now("2026-11-21") };
+    assert_eq!(c.publish(&catalog_with_codes()).0, 201);
+    // OLD's last day is 11-21: priced then, finalized the next day.
+    let (old, old_card) = open_session(&c, "OLD", "late@one.test", false);
+    // NEWBIE is for new customers: eligible when the session started...
+    let (newbie, newbie_card) = open_session(&c, "NEWBIE", "twice@two.test", false);
+    // ...until the same email signs up elsewhere first.
+    let mut again = customer_json();
+    again["email"] = json!("TWICE@two.test");
+    let (status, first) = c.secret(
+        "POST",
+        "/api/selfService/signup",
+        Some(&json!({ "action": "CREATE_AND_FINALIZE", "customer": again, "quote": quote_on("2026-11-21", None),
+                      "billGroup": { "collectInvoiceBalanceAutomatically": false } })),
+    );
+    assert_eq!(status, 201, "{first}");
+    let next_day = Call { app: &a, now: now(TODAY) };
+    let (charges, contracts) = (a.stripe.charge_count(), a.db.count("contracts"));
+    for (id, card, status, code) in
+        [(&old, old_card, 410, "PROMOTION_CODE_EXPIRED"), (&newbie, newbie_card, 409, "PROMOTION_CODE_NOT_ELIGIBLE")]
+    {
+        let (got, e) = next_day.patch(id, &json!({ "action": "FINALIZE", "paymentMethod": { "paymentToken": card } }));
+        assert_eq!((got, code_of(&e)), (status, (Some(code), Some("quote.promotionCode"))), "{e}");
+        assert_eq!(next_day.get(id).1["status"], "OPEN");
+    }
+    assert_eq!((a.stripe.charge_count(), a.db.count("contracts")), (charges, contracts), "nothing charged or written");
+    assert_eq!(a.db.count("promotion_redemptions"), 0);
 }
