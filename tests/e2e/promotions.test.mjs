@@ -152,3 +152,21 @@ test('signed mid-month on a 1st-of-month anchor with 20 % off for 3 months: the 
     await own.stop();
   }
 });
+
+test('a quantity change inside a discounted period credits exactly the discounted amount that was charged', async () => {
+  const signed = await api.call('POST', '/api/selfService/signup', { key: stack.secretKey, body: {
+    action: 'CREATE_AND_FINALIZE', customer: customer('credit'), quote: quote('WELCOME20'),
+    billGroup: { collectInvoiceBalanceAutomatically: false } } });
+  assert.equal(signed.status, 201, signed.text);
+  const [charged] = signed.json.invoice.items;
+  assert.deepEqual([charged.amount, charged.discountAmount], [96, 24]);
+  const change = await api.call('POST', '/api/selfService/contract', { key: stack.secretKey, body: {
+    action: 'QUANTITY_CHANGE', contractId: signed.json.contract.id,
+    payload: { offerings: [{ offeringId: 'offr_team', products: [{ productId: 'prod_seats', quantity: 4 }] }] } } });
+  assert.equal(change.status, 200, change.text);
+  const credit = change.json.invoice.items.find((i) => i.amount < 0);
+  assert.deepEqual([credit.quantity, credit.periodStart, credit.amount, credit.discountAmount],
+    [10, charged.periodStart, -charged.amount, -charged.discountAmount], 'the credit is what the period cost');
+  const charge = change.json.invoice.items.find((i) => i.amount > 0);
+  assert.deepEqual([charge.quantity, charge.amount, charge.discountAmount], [4, 38.4, 9.6]);
+});
