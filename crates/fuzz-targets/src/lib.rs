@@ -75,7 +75,7 @@ pub fn estimate(data: &[u8]) {
     }
 }
 
-/// `preview_change` and the billing run's arithmetic: `{ catalog, contract, operation, today?, through? }`.
+/// `preview_change` and the billing run's arithmetic: `{ catalog, contract, operation, today?, through?, usage? }`.
 pub fn preview_change(data: &[u8]) {
     let Some(v) = json(data) else { return };
     let (Some(c), Some(contract)) = (v.get("catalog"), v.get("contract")) else { return };
@@ -91,7 +91,11 @@ pub fn preview_change(data: &[u8]) {
     }
     let through = v.get("through").and_then(Value::as_str).and_then(|t| pricing::read_today(t).ok());
     if let Some(through) = through {
-        match pricing::billing::bill(&catalog, contract, through) {
+        let usage = match pricing::billing::Usage::list_from_json(v.get("usage").unwrap_or(&Value::Null)) {
+            Ok(u) => u,
+            Err(e) => return check_error(&e),
+        };
+        match pricing::billing::bill(&catalog, contract, through, &usage) {
             Ok(b) => b.invoices.iter().for_each(check_invoice),
             Err(e) => check_error(&e),
         }

@@ -19,11 +19,19 @@ const LANDED_NEXT: &str = include_str!("../../../tests/landed-next.json");
 /// Whether a `vectors-next` file belongs to a capability that has landed.
 #[must_use]
 pub fn landed(file_name: &str) -> bool {
+    listed(file_name, "prefixes")
+}
+
+/// Whether a landed `vectors-next` file is one the npm package's build does
+/// not price yet (`notInPackage`: the engine's `metered` feature).
+#[must_use]
+pub fn not_in_package(file_name: &str) -> bool {
+    listed(file_name, "notInPackage")
+}
+
+fn listed(file_name: &str, list: &str) -> bool {
     let landed: Value = serde_json::from_str(LANDED_NEXT).unwrap_or(Value::Null);
-    landed
-        .get("prefixes")
-        .and_then(Value::as_object)
-        .is_some_and(|p| p.keys().any(|k| file_name.starts_with(k.as_str())))
+    landed.get(list).and_then(Value::as_object).is_some_and(|p| p.keys().any(|k| file_name.starts_with(k.as_str())))
 }
 
 /// Runs a case: `("quote" | "change", the engine's JSON text)` or its error.
@@ -33,7 +41,8 @@ pub fn run(case: &Value) -> Result<(&'static str, String), Error> {
     // A billing case: what the billing run issues for `contract` through `through`.
     if let Some(through) = case.get("through").and_then(Value::as_str) {
         let contract = case.get("contract").unwrap_or(&Value::Null);
-        return Ok(("billing", to_json(&pricing::billing::bill(&catalog, contract, read_today(through)?)?)));
+        let usage = pricing::billing::Usage::list_from_json(case.get("usage").unwrap_or(&Value::Null))?;
+        return Ok(("billing", to_json(&pricing::billing::bill(&catalog, contract, read_today(through)?, &usage)?)));
     }
     match case.get("operation").filter(|o| !o.is_null()) {
         Some(op) => {

@@ -173,7 +173,8 @@ pub fn billing_due(
 ) -> Result<JsValue, JsValue> {
     let catalog = self::catalog(&catalog)?;
     let through = pricing::read_today(&through).map_err(|e| throw(&e))?;
-    let billing = pricing::billing::bill(&catalog, &read(&contract, "contract")?, through).map_err(|e| throw(&e))?;
+    let billing =
+        pricing::billing::bill(&catalog, &read(&contract, "contract")?, through, &[]).map_err(|e| throw(&e))?;
     write(&pricing::to_json(&billing))
 }
 

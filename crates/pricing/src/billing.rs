@@ -16,12 +16,16 @@
 //! round to zero are left out. `invoicedThrough` moves to the piece's end.
 
 use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde_json::Value;
 
-use crate::catalog::{Catalog, Id, Rate};
+use crate::arith;
+use crate::catalog::{Aggregation, Catalog, Id, METERED, Rate};
 use crate::contract::{ArrearsPiece, Contract, ContractLine, ContractProduct, ContractStatus};
 use crate::discount::Discount;
 use crate::error::{Error, ErrorCode, Result, overflow};
-use crate::invoice::{Billed, Invoice, InvoiceLine, prorate};
+use crate::invoice::{Billed, Invoice, InvoiceLine, prorate, usage_line};
+use crate::json::Doc;
 use crate::period::{Piece, Timing};
 
 /// Most periods one call returns (a bound on work, not a business rule: a run
@@ -43,15 +47,67 @@ pub struct DuePeriod {
     pub lines: Vec<InvoiceLine>,
 }
 
+/// One day's usage of a metered product of a contract (the API aggregates
+/// raw events per day: sums for `SUM`, maxima for `MAX`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Usage {
+    /// The metered product.
+    pub product_id: String,
+    /// The usage day.
+    pub date: NaiveDate,
+    /// That day's usage.
+    pub quantity: Decimal,
+}
+
+impl Usage {
+    /// Reads `[{ productId, date, quantity }]` (`null` is none); errors at `usage[i].…`.
+    pub fn list_from_json(v: &Value) -> Result<Vec<Self>> {
+        const DOC: Doc = Doc::Request;
+        if v.is_null() {
+            return Ok(Vec::new());
+        }
+        let list = DOC.array(v, "usage")?;
+        let mut out = Vec::with_capacity(list.len());
+        for (i, u) in list.iter().enumerate() {
+            let path = format!("usage[{i}]");
+            let obj = DOC.object(u, &path)?;
+            let product_id = DOC.string(DOC.required(obj, "productId", &path)?, &format!("{path}.productId"))?;
+            let date = DOC.date(DOC.required(obj, "date", &path)?, &format!("{path}.date"))?;
+            let quantity = DOC.non_negative(DOC.required(obj, "quantity", &path)?, &format!("{path}.quantity"))?;
+            out.push(Self { product_id: product_id.to_owned(), date, quantity });
+        }
+        Ok(out)
+    }
+}
+
+/// A product's usage `U` over `[from, to)`: the sum, or the largest day's value (0 when none).
+fn aggregate(usage: &[Usage], product_id: &str, how: Aggregation, from: NaiveDate, to: NaiveDate) -> Option<Decimal> {
+    let mut u = Decimal::ZERO;
+    for day in usage.iter().filter(|d| d.product_id == product_id && d.date >= from && d.date < to) {
+        u = match how {
+            Aggregation::Sum => arith::add(u, day.quantity)?,
+            Aggregation::Max => u.max(day.quantity),
+        };
+    }
+    Some(u)
+}
+
 /// Everything `contract` owes with an invoice date on or before `through`, in
 /// date order (then line order), and the contract with every billed line's
-/// `invoicedThrough` moved on. At most [`MAX_PERIODS`] periods.
-pub fn due(catalog: &Catalog, contract: &Contract, through: NaiveDate) -> Result<(Vec<DuePeriod>, Contract)> {
+/// `invoicedThrough` (and `meteredThrough`) moved on. At most [`MAX_PERIODS`]
+/// periods. `usage`: the contract's usage per metered product and day.
+pub fn due(
+    catalog: &Catalog,
+    contract: &Contract,
+    through: NaiveDate,
+    usage: &[Usage],
+) -> Result<(Vec<DuePeriod>, Contract)> {
     let mut after = contract.clone();
     let mut out = Vec::new();
     // What a canceled contract still owes in arrears is below.
     for (path, line, rate) in in_force(catalog, &mut after)? {
         let too_large = || overflow(&path);
+        let first = out.len();
         while out.len() < MAX_PERIODS {
             let from = line.invoiced_through.max(line.schedule.service_start);
             if contract.end_date.is_some_and(|e| from >= e) {
@@ -70,6 +126,58 @@ pub fn due(catalog: &Catalog, contract: &Contract, through: NaiveDate) -> Result
             out.push(line_period(catalog, contract, line, rate, &piece, invoice_date, &path)?);
             line.invoiced_through = piece.end;
         }
+        // Usage is billed at each period's end, whatever the timing, from `meteredThrough`.
+        let mut metered = Vec::new();
+        if let Some(mut metered_through) = line.metered_through.filter(|_| METERED) {
+            while out.len().saturating_add(metered.len()) < MAX_PERIODS {
+                let from = metered_through.max(line.schedule.service_start);
+                if contract.end_date.is_some_and(|e| from >= e) {
+                    break;
+                }
+                let period = line.schedule.period_holding(from).ok_or_else(too_large)?;
+                let end = contract.end_date.map_or(period.end, |e| period.end.min(e));
+                if end > through {
+                    break;
+                }
+                let lines = usage_lines(
+                    catalog,
+                    contract.discount.as_ref(),
+                    (&line.offering_id, rate, &line.products, None),
+                    (from, end),
+                    usage,
+                    &path,
+                )?;
+                metered.push(DuePeriod {
+                    offering_id: line.offering_id.clone(),
+                    period_start: from,
+                    period_end: end,
+                    invoice_date: end,
+                    lines,
+                });
+                metered_through = end;
+            }
+            line.metered_through = Some(metered_through);
+        }
+        // The line's periods by date, then period start (a period's usage before
+        // the next period's advance charge); one period's lines by product.
+        if METERED && !metered.is_empty() {
+            let recurring = out.split_off(first);
+            let position = |id: &Id| line.products.iter().position(|p| p.product_id == *id);
+            for mut d in merge(recurring, metered, |d| (d.invoice_date, d.period_start)) {
+                let own = out.len() > first;
+                match out
+                    .last_mut()
+                    .filter(|l| own && l.invoice_date == d.invoice_date && l.period_start == d.period_start)
+                {
+                    Some(same) => {
+                        same.period_end = same.period_end.max(d.period_end);
+                        let lines = std::mem::take(&mut same.lines);
+                        same.lines = merge(lines, std::mem::take(&mut d.lines), |l| position(&l.product_id));
+                    }
+                    None => out.push(d),
+                }
+            }
+        }
     }
     // Time used on terms a change replaced, owed at the end of its period:
     // billed then, after the lines in force, and removed. (A piece stored
@@ -86,7 +194,7 @@ pub fn due(catalog: &Catalog, contract: &Contract, through: NaiveDate) -> Result
                 break;
             }
             let part = Piece { start: piece.start, end: piece.end.min(period.end), ..period };
-            let lines = piece_lines(
+            let mut lines = piece_lines(
                 catalog,
                 contract.discount.as_ref(),
                 &piece.offering_id,
@@ -95,6 +203,19 @@ pub fn due(catalog: &Catalog, contract: &Contract, through: NaiveDate) -> Result
                 &part,
                 &path,
             )?;
+            if METERED && !piece.usage.is_empty() {
+                let licensed = std::mem::take(&mut lines);
+                lines = usage_lines(
+                    catalog,
+                    contract.discount.as_ref(),
+                    (&piece.offering_id, &piece.rate, &piece.products, Some(&piece.usage)),
+                    (part.start, part.end),
+                    usage,
+                    &path,
+                )?;
+                let position = |id: &Id| piece.products.iter().position(|p| p.product_id == *id);
+                lines = merge(licensed, lines, |l| position(&l.product_id));
+            }
             pieces.push(DuePeriod {
                 offering_id: piece.offering_id.clone(),
                 period_start: part.start,
@@ -193,8 +314,9 @@ fn piece_lines(
     path: &str,
 ) -> Result<Vec<InvoiceLine>> {
     let mut lines = Vec::with_capacity(products.len());
-    // One-time prices were charged the day their line started: never again.
-    for (p, price) in products.iter().zip(&rate.prices).filter(|(_, price)| !price.one_time) {
+    // One-time prices were charged the day their line started: never again;
+    // metered ones are billed on usage (`usage_lines`).
+    for (p, price) in products.iter().zip(&rate.prices).filter(|(_, price)| !price.one_time && !price.is_metered()) {
         let full = price
             .price(p.quantity)
             .ok_or_else(|| Error::new(ErrorCode::Overflow, path, "a date or an amount is out of range"))?;
@@ -211,6 +333,55 @@ fn piece_lines(
     Ok(lines)
 }
 
+/// Two lists each in `key` order merged into one, `a`'s first on equal keys
+/// (a merge, not a sort: no sort code for these types in the package).
+fn merge<T, K: Ord>(a: Vec<T>, b: Vec<T>, key: impl Fn(&T) -> K) -> Vec<T> {
+    let mut out = Vec::with_capacity(a.len().saturating_add(b.len()));
+    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
+    loop {
+        let take_a = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) => key(x) <= key(y),
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => return out,
+        };
+        out.extend(if take_a { a.next() } else { b.next() });
+    }
+}
+
+/// The usage lines of `[from, to)` of a line (or kept piece) on `rate`: each
+/// metered product (of `only`, when given) priced on its usage `U` over those
+/// days, never prorated, discounted by the window rule at `from`; zero lines
+/// left out.
+fn usage_lines(
+    catalog: &Catalog,
+    discount: Option<&Discount>,
+    (offering_id, rate, products, only): (&Id, &Rate, &[ContractProduct], Option<&[Id]>),
+    (from, to): (NaiveDate, NaiveDate),
+    usage: &[Usage],
+    path: &str,
+) -> Result<Vec<InvoiceLine>> {
+    let too_large = || Error::new(ErrorCode::Overflow, path, "a date or an amount is out of range");
+    let mut lines = Vec::new();
+    for (p, price) in products.iter().zip(&rate.prices).filter(|(_, price)| price.is_metered()) {
+        if only.is_some_and(|ids| !ids.contains(&p.product_id)) {
+            continue;
+        }
+        let Some(how) = catalog.product(&p.product_id).and_then(|(_, product)| product.aggregation()) else { continue };
+        let u = aggregate(usage, &p.product_id, how, from, to).ok_or_else(too_large)?;
+        let billed = Billed {
+            offering_id,
+            rate_id: &rate.id,
+            product_id: &p.product_id,
+            quantity: u,
+            price: price.price(u).ok_or_else(too_large)?,
+            percent_off: discount.and_then(|d| d.percent_for(offering_id, from)),
+        };
+        lines.extend(usage_line(&catalog.currency, &billed, from, to).ok_or_else(too_large)?);
+    }
+    Ok(lines)
+}
+
 /// What a billing run through a date issues for a contract: one invoice per
 /// invoice date (no tax; the API adds it), and the contract after.
 #[derive(Debug, Clone, PartialEq)]
@@ -221,10 +392,11 @@ pub struct Billing {
     pub contract: Contract,
 }
 
-/// [`due`] for a contract given as JSON, grouped into invoices.
-pub fn bill(catalog: &Catalog, contract: &serde_json::Value, through: NaiveDate) -> Result<Billing> {
+/// [`due`] for a contract given as JSON, grouped into invoices; `usage` its
+/// usage per metered product and day.
+pub fn bill(catalog: &Catalog, contract: &serde_json::Value, through: NaiveDate, usage: &[Usage]) -> Result<Billing> {
     let contract = Contract::from_json(catalog, contract)?;
-    let (periods, after) = due(catalog, &contract, through)?;
+    let (periods, after) = due(catalog, &contract, through, usage)?;
     let mut invoices: Vec<Invoice> = Vec::new();
     let mut lines: Vec<InvoiceLine> = Vec::new();
     let mut date = None;

@@ -116,9 +116,31 @@ pub struct Product {
     pub max_quantity: Option<Decimal>,
     /// Quantity when a request names none (default `min_quantity`).
     pub default_quantity: Decimal,
+    /// Metered: priced on each period's reported usage, aggregated so.
+    pub metered: Option<Aggregation>,
+}
+
+/// Whether this build prices metered products (the `metered` feature: the
+/// API's build does; the npm package's does not yet, for its size budget).
+/// Every metered path reads it first, so a build without it carries none of them.
+pub const METERED: bool = cfg!(feature = "metered");
+
+/// How a metered product's usage over a period becomes its quantity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Aggregation {
+    /// The sum of the days' usage.
+    Sum,
+    /// The largest day's value.
+    Max,
 }
 
 impl Product {
+    /// How its usage aggregates, when metered (never without [`METERED`]).
+    #[must_use]
+    pub const fn aggregation(&self) -> Option<Aggregation> {
+        if METERED { self.metered } else { None }
+    }
+
     /// True when `q` lies in `[min_quantity, max_quantity]`.
     #[must_use]
     pub fn allows(&self, q: Decimal) -> bool {
@@ -189,9 +211,18 @@ pub struct RatePrice {
     pub one_time: bool,
     /// A one-time price that sells prepaid credit (`"grantsCredit": true`).
     pub grants_credit: bool,
+    /// Its product is metered: priced on each period's usage, billed at the
+    /// period's end, never prorated nor charged or credited by a change.
+    pub metered: bool,
 }
 
 impl RatePrice {
+    /// Priced on usage (never without [`METERED`]).
+    #[must_use]
+    pub const fn is_metered(&self) -> bool {
+        METERED && self.metered
+    }
+
     /// `price(q)` at full precision; `None` on overflow.
     #[must_use]
     pub fn price(&self, q: Decimal) -> Option<Decimal> {
@@ -314,7 +345,27 @@ impl Parser {
         let default_quantity = DOC
             .field(obj, "defaultQuantity")
             .map_or(Ok(min_quantity), |v| DOC.non_negative(v, &at("defaultQuantity")))?;
-        let product = Product { id: Id::from(id), name, min_quantity, max_quantity, default_quantity };
+        let metered = match DOC.field(obj, "metered") {
+            None => None,
+            Some(_) if !METERED => {
+                return Err(DOC.invalid(&at("metered"), "metered products are priced by the API, not this build"));
+            }
+            Some(m) => {
+                let m_path = at("metered");
+                let mobj = DOC.object(m, &m_path)?;
+                let agg_path = m_path.key("aggregation");
+                Some(match DOC.string(DOC.required(mobj, "aggregation", &m_path)?, &agg_path)? {
+                    "SUM" => Aggregation::Sum,
+                    "MAX" => Aggregation::Max,
+                    other => {
+                        return Err(
+                            DOC.invalid(&agg_path, format!("unknown aggregation '{}': use SUM or MAX", clip(other)))
+                        );
+                    }
+                })
+            }
+        };
+        let product = Product { id: Id::from(id), name, min_quantity, max_quantity, default_quantity, metered };
         if !product.allows(default_quantity) {
             return Err(
                 DOC.invalid(&at("defaultQuantity"), "defaultQuantity must lie between minQuantity and maxQuantity")
@@ -434,7 +485,16 @@ impl Parser {
             if grants_credit && !one_time {
                 return Err(DOC.invalid(&p.key("grantsCredit"), "only a ONE_TIME price grants credit"));
             }
-            *slot = Some(RatePrice { model, one_time, grants_credit });
+            let metered = METERED
+                && self
+                    .product_index
+                    .get(pid)
+                    .and_then(|idx| products.get(*idx))
+                    .is_some_and(|product| product.aggregation().is_some());
+            if metered && one_time {
+                return Err(DOC.invalid(&p.key("type"), "a metered product's price recurs with its usage"));
+            }
+            *slot = Some(RatePrice { model, one_time, grants_credit, metered });
         }
         let prices = prices
             .into_iter()

@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 
 pub use crate::action::Action;
 use crate::arith;
-use crate::catalog::{Catalog, Id, Offering, Rate};
+use crate::catalog::{Catalog, Id, METERED, Offering, Rate, RatePrice};
 use crate::contract::{ArrearsPiece, Contract, ContractLine, ContractProduct, ContractStatus};
 use crate::error::{Error, ErrorCode, Result, overflow};
 use crate::invoice::{Billed, Invoice, InvoiceLine, one_time_line, prorate};
@@ -64,6 +64,8 @@ struct PricedProduct<'c> {
     price: Decimal,
     /// Charged once, when the line starts or the quantity grows.
     one_time: bool,
+    /// Priced on usage at the period's end: never charged or credited by a change.
+    metered: bool,
 }
 
 /// Prices a change given as JSON: one operation, or `{ "operations": [...] }`
@@ -186,7 +188,7 @@ impl<'c> Change<'c> {
             })?;
             let quantities = carried(self.catalog, offering, &line.products);
             let terms = Terms { catalog: self.catalog, offering, rate, quantities };
-            *line = line_for(&terms, line.schedule, line.invoiced_through);
+            *line = line_for(&terms, line.schedule, line.invoiced_through, line.metered_through);
         }
         Ok(())
     }
@@ -375,7 +377,27 @@ impl<'c> Change<'c> {
             None => &[][..],
             Some(v) => DOC.array(v, &format!("{path}.products"))?.as_slice(),
         };
-        quantities(self.catalog, offering, items, &Path::Text(&format!("{path}.products")), true, base)
+        let products_path = format!("{path}.products");
+        // Usage prices a metered product, never a quantity: the first item naming
+        // one is METERED_PRODUCT, once the items before it are read without error.
+        for (j, item) in items.iter().enumerate().filter(|_| METERED) {
+            let pid = item.get("productId").and_then(Value::as_str);
+            let metered = pid
+                .and_then(|pid| offering.position_of_id(self.catalog, pid))
+                .and_then(|pos| offering.products.get(pos))
+                .and_then(|p| self.catalog.products.get(*p))
+                .is_some_and(|p| p.aggregation().is_some());
+            if metered {
+                let before = items.get(..j).unwrap_or_default();
+                quantities(self.catalog, offering, before, &Path::Text(&products_path), true, base)?;
+                return Err(Error::new(
+                    ErrorCode::MeteredProduct,
+                    format!("{products_path}[{j}].productId"),
+                    format!("'{}' is metered: its usage prices it, not a quantity", clip(pid.unwrap_or_default())),
+                ));
+            }
+        }
+        quantities(self.catalog, offering, items, &Path::Text(&products_path), true, base)
     }
 
     fn quantity_change(&mut self, entry: &Map<String, Value>, id: &str, path: &str, when: When) -> Result<()> {
@@ -438,6 +460,7 @@ impl<'c> Change<'c> {
         if self.contract.line_of(new_id).is_some() {
             return Err(duplicate(&new_id_path, new_id));
         }
+        self.metered_once(offering, Some(id), &new_id_path)?;
         let rate = offering.rate_for_frequency(Some(old.rate.frequency)).ok_or_else(|| overflow(path))?;
         let quantities = self.products(entry, offering, path, false, None)?;
         let new = Terms { catalog: self.catalog, offering, rate, quantities };
@@ -453,6 +476,7 @@ impl<'c> Change<'c> {
         if self.contract.line_of(id).is_some() {
             return Err(duplicate(&id_path, id));
         }
+        self.metered_once(offering, None, &id_path)?;
         let first_frequency = self.contract.offerings.first().and_then(|l| l.terms(self.old)).map(|(_, r)| r.frequency);
         let rate = match DOC.field(entry, "rateId") {
             Some(v) => {
@@ -538,7 +562,7 @@ impl<'c> Change<'c> {
                 // its first period still may not run past the contract's end unnoticed.
                 self.one_time(&line.products, new, e, path)?;
                 self.cover(&schedule, path)?;
-                line_for(new, schedule, s)
+                line_for(new, schedule, s, None)
             }
             None => self.start_line(new, schedule, &line.products, path)?,
         };
@@ -592,7 +616,18 @@ impl<'c> Change<'c> {
             }
         }
         self.one_time(&line.products, new, e, path)?;
-        let updated = line_for(new, line.schedule, invoiced_through);
+        // The line keeps its periods: its usage is billed at the period's end on
+        // the terms in force then, but a metered product the new terms drop
+        // keeps its usage so far, billed on the old terms.
+        let kept: Vec<Id> = if METERED {
+            metered_ids(old).into_iter().filter(|id| !metered_ids(new).contains(id)).collect()
+        } else {
+            Vec::new()
+        };
+        if !kept.is_empty() {
+            self.keep_usage(&line, old, e, &kept, path)?;
+        }
+        let updated = line_for(new, line.schedule, invoiced_through, line.metered_through.or(Some(e)));
         if let Some(slot) = self.contract.offerings.get_mut(index) {
             *slot = updated;
         }
@@ -622,7 +657,7 @@ impl<'c> Change<'c> {
         };
         self.one_time(before, terms, schedule.service_start, path)?;
         self.cover(&schedule, path)?;
-        Ok(line_for(terms, schedule, invoiced_through))
+        Ok(line_for(terms, schedule, invoiced_through, None))
     }
 
     /// The one-time products of `new` charged at `E` for what they grew by:
@@ -669,6 +704,9 @@ impl<'c> Change<'c> {
         let line = self.line(index, path)?.clone();
         let old = self.current_terms(index, path)?;
         self.keep_arrears(&line, &old, e, path)?;
+        if METERED {
+            self.keep_usage(&line, &old, e, &metered_ids(&old), path)?;
+        }
         if line.in_trial(e) || old.rate.timing != Timing::InAdvance {
             return Ok(());
         }
@@ -689,6 +727,10 @@ impl<'c> Change<'c> {
         if old.rate.timing != Timing::InArrears || line.in_trial(e) || e <= line.invoiced_through {
             return Ok(false);
         }
+        // A line of metered products only has no used time to keep (its usage is kept apart).
+        if old.rate.prices.iter().all(|p| p.is_metered() || p.one_time) {
+            return Ok(false);
+        }
         let catalog_version = self.contract.catalog_version;
         for piece in line.schedule.pieces(line.invoiced_through, e).ok_or_else(|| overflow(path))? {
             self.contract.unbilled.push(ArrearsPiece {
@@ -700,9 +742,52 @@ impl<'c> Change<'c> {
                 start: piece.start,
                 end: piece.end,
                 products: line.products.clone(),
+                usage: Vec::new(),
             });
         }
         Ok(true)
+    }
+
+    /// A line that ends at `E` (or starts anew, or drops metered products)
+    /// keeps the usage of `[meteredThrough, E)` of `products`, one piece per
+    /// period piece, billed at the end of that period on its old terms. A
+    /// piece of used time kept for the same days carries it.
+    fn keep_usage(
+        &mut self,
+        line: &ContractLine,
+        old: &Terms<'c>,
+        e: NaiveDate,
+        products: &[Id],
+        path: &str,
+    ) -> Result<()> {
+        let Some(from) = line.metered_through.filter(|m| METERED && *m < e && !products.is_empty()) else {
+            return Ok(());
+        };
+        if line.in_trial(e) {
+            return Ok(());
+        }
+        let catalog_version = self.contract.catalog_version;
+        for piece in line.schedule.pieces(from, e).ok_or_else(|| overflow(path))? {
+            let same = self.contract.unbilled.iter_mut().find(|k| {
+                k.offering_id == line.offering_id && k.start == piece.start && k.end == piece.end && k.usage.is_empty()
+            });
+            if let Some(kept) = same {
+                kept.usage = products.to_vec();
+                continue;
+            }
+            self.contract.unbilled.push(ArrearsPiece {
+                offering_id: line.offering_id.clone(),
+                rate_id: line.rate_id.clone(),
+                rate: old.rate.clone(),
+                catalog_version,
+                schedule: line.schedule,
+                start: piece.start,
+                end: piece.end,
+                products: line.products.clone(),
+                usage: products.to_vec(),
+            });
+        }
+        Ok(())
     }
 
     /// What the contract's discount takes off a piece of `offering` whose
@@ -736,7 +821,7 @@ impl<'c> Change<'c> {
 /// Each recurring product of `terms` with its full-precision price for one
 /// period (one-time products are charged apart: [`Change::one_time`]).
 fn priced<'c>(terms: &Terms<'c>, path: &str) -> Result<Vec<PricedProduct<'c>>> {
-    Ok(all_priced(terms, path)?.into_iter().filter(|p| !p.one_time).collect())
+    Ok(all_priced(terms, path)?.into_iter().filter(|p| !p.one_time && !p.metered).collect())
 }
 
 /// Every product of `terms`, recurring and one-time, priced at its quantity.
@@ -755,6 +840,7 @@ fn all_priced<'c>(terms: &Terms<'c>, path: &str) -> Result<Vec<PricedProduct<'c>
                 quantity: *q,
                 price: price.price(*q).ok_or_else(|| overflow(path))?,
                 one_time: price.one_time,
+                metered: price.is_metered(),
             })
         })
         .collect()
@@ -771,13 +857,34 @@ fn carried(catalog: &Catalog, offering: &Offering, products: &[ContractProduct])
         .collect()
 }
 
-fn line_for(terms: &Terms<'_>, schedule: Schedule, invoiced_through: NaiveDate) -> ContractLine {
+/// The metered products `terms` price.
+fn metered_ids(terms: &Terms<'_>) -> Vec<Id> {
+    terms
+        .offering
+        .products
+        .iter()
+        .zip(&terms.rate.prices)
+        .filter(|(_, price)| price.is_metered())
+        .filter_map(|(p, _)| terms.catalog.products.get(*p).map(|p| p.id.clone()))
+        .collect()
+}
+
+/// A line on `terms`; when they price a metered product, its usage is billed
+/// from `metered_through` (default: the service start).
+fn line_for(
+    terms: &Terms<'_>,
+    schedule: Schedule,
+    invoiced_through: NaiveDate,
+    metered_through: Option<NaiveDate>,
+) -> ContractLine {
     let catalog = terms.catalog;
+    let metered = terms.rate.prices.iter().any(RatePrice::is_metered);
     ContractLine {
         offering_id: terms.offering.id.clone(),
         rate_id: terms.rate.id.clone(),
         schedule,
         invoiced_through,
+        metered_through: metered.then(|| metered_through.unwrap_or(schedule.service_start)),
         products: terms
             .offering
             .products
@@ -787,6 +894,36 @@ fn line_for(terms: &Terms<'_>, schedule: Schedule, invoiced_through: NaiveDate) 
                 catalog.products.get(*p).map(|p| ContractProduct { product_id: p.id.clone(), quantity: *q })
             })
             .collect(),
+    }
+}
+
+impl Change<'_> {
+    /// A metered product is priced by at most one line of a contract (its
+    /// usage names only the product): `offering` may not bring one that a
+    /// line other than `replacing` already prices (`DUPLICATE_PRODUCT`).
+    fn metered_once(&self, offering: &Offering, replacing: Option<&str>, path: &str) -> Result<()> {
+        if !METERED {
+            return Ok(());
+        }
+        for p in offering.products.iter().filter_map(|p| self.catalog.products.get(*p)) {
+            if p.aggregation().is_none() {
+                continue;
+            }
+            let elsewhere = self
+                .contract
+                .offerings
+                .iter()
+                .filter(|l| replacing != Some(&*l.offering_id))
+                .any(|l| l.products.iter().any(|c| c.product_id == p.id));
+            if elsewhere {
+                return Err(Error::new(
+                    ErrorCode::DuplicateProduct,
+                    path,
+                    format!("the metered product '{}' is already priced by another line of the contract", p.id),
+                ));
+            }
+        }
+        Ok(())
     }
 }
 

@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde_json::Value;
 
-use crate::catalog::{Catalog, Id, Offering, Rate};
+use crate::catalog::{Catalog, Id, METERED, Offering, Rate};
 use crate::discount::Discount;
 use crate::error::{Error, ErrorCode, Result, overflow};
 use crate::json::{Doc, Path, clip};
@@ -70,6 +70,9 @@ pub struct ArrearsPiece {
     pub end: NaiveDate,
     /// The quantities then.
     pub products: Vec<ContractProduct>,
+    /// The metered products whose usage of `[start, end)` the piece bills
+    /// (`"metered": true` in its `products`).
+    pub usage: Vec<Id>,
 }
 
 /// One offering on a contract, with its periods.
@@ -83,6 +86,9 @@ pub struct ContractLine {
     pub schedule: Schedule,
     /// The end of the time already invoiced.
     pub invoiced_through: NaiveDate,
+    /// How far usage is billed (`meteredThrough`): only on a line whose rate
+    /// prices a metered product.
+    pub metered_through: Option<NaiveDate>,
     /// Every product of the offering, in catalog order.
     pub products: Vec<ContractProduct>,
 }
@@ -156,7 +162,7 @@ impl Contract {
         let mut offerings: Vec<ContractLine> = Vec::with_capacity(lines.len());
         for (i, line) in lines.iter().enumerate() {
             let path = format!("contract.offerings[{i}]");
-            let line = read_line(catalog, line, &path, None)?;
+            let line = read_line(catalog, line, &path, None, None)?;
             if offerings.iter().any(|l| l.offering_id == line.offering_id) {
                 return Err(Error::new(
                     ErrorCode::DuplicateOffering,
@@ -181,8 +187,26 @@ impl Contract {
                 let terms = version
                     .and_then(|n| versions.iter().find(|(k, _)| i64::from(n) == *k))
                     .map_or(catalog, |(_, c)| *c);
-                // The same fields as a line, with `start` where a line has `invoicedThrough`.
-                let line = read_line(terms, v, &path, Some(start))?;
+                // The same fields as a line, with `start` where a line has
+                // `invoicedThrough`; metered products (`"metered": true`) bill their usage.
+                let (line, usage) = if METERED {
+                    let listed = match DOC.field(piece, "products") {
+                        None => &[][..],
+                        Some(v) => DOC.array(v, &format!("{path}.products"))?.as_slice(),
+                    };
+                    let is_usage = |p: &Value| p.get("metered").and_then(Value::as_bool) == Some(true);
+                    let licensed: Vec<Value> = listed.iter().filter(|p| !is_usage(p)).cloned().collect();
+                    let line = read_line(terms, v, &path, Some(start), Some(&licensed))?;
+                    let usage = listed
+                        .iter()
+                        .filter(|p| is_usage(p))
+                        .filter_map(|p| p.get("productId").and_then(Value::as_str))
+                        .filter_map(|id| terms.product(id).map(|(_, p)| p.id.clone()))
+                        .collect();
+                    (line, usage)
+                } else {
+                    (read_line(terms, v, &path, Some(start), None)?, Vec::new())
+                };
                 let rate = line.terms(terms).map(|(_, r)| r.clone()).ok_or_else(|| overflow(&path))?;
                 unbilled.push(ArrearsPiece {
                     offering_id: line.offering_id,
@@ -193,6 +217,7 @@ impl Contract {
                     start,
                     end,
                     products: line.products,
+                    usage,
                 });
             }
         }
@@ -218,8 +243,15 @@ impl Contract {
     }
 }
 
-/// A contract line (or a kept arrears piece: `invoiced_through` its start).
-fn read_line(catalog: &Catalog, v: &Value, path: &str, invoiced_through: Option<NaiveDate>) -> Result<ContractLine> {
+/// A contract line (or a kept arrears piece: `invoiced_through` its start,
+/// `listed` its licensed products).
+fn read_line(
+    catalog: &Catalog,
+    v: &Value,
+    path: &str,
+    invoiced_through: Option<NaiveDate>,
+    listed: Option<&[Value]>,
+) -> Result<ContractLine> {
     let obj = DOC.object(v, path)?;
     let at = |k: &str| format!("{path}.{k}");
     let offering_id = DOC.string(DOC.required(obj, "offeringId", path)?, &at("offeringId"))?;
@@ -265,9 +297,19 @@ fn read_line(catalog: &Catalog, v: &Value, path: &str, invoiced_through: Option<
     if invoiced_through < service_start {
         return Err(DOC.invalid(&it_path, "invoicedThrough must not be before serviceStart"));
     }
-    let products = match DOC.field(obj, "products") {
-        None => &[][..],
-        Some(v) => DOC.array(v, &at("products"))?.as_slice(),
+    let products = match (listed, DOC.field(obj, "products")) {
+        (Some(listed), _) => listed,
+        (None, None) => &[][..],
+        (None, Some(v)) => DOC.array(v, &at("products"))?.as_slice(),
+    };
+    // Usage is billed from `meteredThrough` (initially the service start).
+    let metered_through = if rate.prices.iter().any(crate::catalog::RatePrice::is_metered) {
+        Some(match DOC.field(obj, "meteredThrough") {
+            None => service_start,
+            Some(v) => DOC.date(v, &at("meteredThrough"))?,
+        })
+    } else {
+        None
     };
     let quantities = quantities(catalog, offering, products, &Path::Text(&at("products")), true, None)?;
     let products = offering
@@ -283,6 +325,7 @@ fn read_line(catalog: &Catalog, v: &Value, path: &str, invoiced_through: Option<
         rate_id: rate.id.clone(),
         schedule,
         invoiced_through,
+        metered_through,
         products,
     })
 }

@@ -41,6 +41,8 @@ pub enum ErrorCode {
     CouponExpired,
     /// The coupon covers none of the quote's offerings.
     CouponNotApplicable,
+    /// A change names a metered product's quantity: usage, not a quantity, prices it.
+    MeteredProduct,
 }
 
 impl ErrorCode {
@@ -65,6 +67,7 @@ impl ErrorCode {
             Self::UnknownCoupon => "UNKNOWN_COUPON",
             Self::CouponExpired => "COUPON_EXPIRED",
             Self::CouponNotApplicable => "COUPON_NOT_APPLICABLE",
+            Self::MeteredProduct => "METERED_PRODUCT",
         }
     }
 }

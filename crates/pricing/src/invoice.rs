@@ -65,6 +65,8 @@ pub enum LineType {
     Recurring,
     /// A one-time price, whole, on the day its line starts (or grows).
     OneTime,
+    /// A metered product's usage over a period, billed at its end.
+    Usage,
 }
 
 impl LineType {
@@ -74,6 +76,7 @@ impl LineType {
         match self {
             Self::Recurring => "RECURRING",
             Self::OneTime => "ONE_TIME",
+            Self::Usage => "USAGE",
         }
     }
 }
@@ -133,6 +136,35 @@ fn prorated(currency: &Currency, billed: &Billed<'_>, piece: &Piece, credit: boo
         period_end: piece.end,
         line_type: LineType::Recurring,
         proration_factor: ProrationFactor { days: num, of: den },
+        amount,
+        discount_amount,
+        tax: currency.zero(),
+        grants_credit: false,
+    }))
+}
+
+/// A metered product's usage over `[start, end)`: `billed.quantity` the
+/// period's usage, `billed.price` its full-precision price, never prorated;
+/// `Some(None)` when it rounds to zero (left out), `None` on overflow.
+pub(crate) fn usage_line(
+    currency: &Currency,
+    billed: &Billed<'_>,
+    start: NaiveDate,
+    end: NaiveDate,
+) -> Option<Option<InvoiceLine>> {
+    if currency.round_fraction(billed.price, 1, 1)?.is_zero() {
+        return Some(None);
+    }
+    let (amount, discount_amount) = amounts(currency, billed, 1, 1)?;
+    Some(Some(InvoiceLine {
+        offering_id: Id::clone(billed.offering_id),
+        rate_id: Id::clone(billed.rate_id),
+        product_id: Id::clone(billed.product_id),
+        line_type: LineType::Usage,
+        quantity: billed.quantity,
+        period_start: start,
+        period_end: end,
+        proration_factor: ProrationFactor { days: 1, of: 1 },
         amount,
         discount_amount,
         tax: currency.zero(),

@@ -24,7 +24,8 @@ pub use chrono::NaiveDate;
 use serde_json::Value;
 
 pub use catalog::{
-    BillGroup, Catalog, MAX_TERM_MONTHS, MAX_TRIAL_DAYS, Offering, Product, Rate, RatePrice, TaxRate, validate_catalog,
+    Aggregation, BillGroup, Catalog, MAX_TERM_MONTHS, MAX_TRIAL_DAYS, METERED, Offering, Product, Rate, RatePrice,
+    TaxRate, validate_catalog,
 };
 pub use change::{Action, Catalogs, ChangePreview, preview_change, preview_change_on};
 pub use contract::{Contract, ContractLine, ContractProduct, ContractStatus};

@@ -5,7 +5,7 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 
 use crate::arith;
-use crate::catalog::{Catalog, Id};
+use crate::catalog::{Catalog, Id, METERED, RatePrice};
 use crate::contract::{Contract, ContractLine, ContractProduct, ContractStatus};
 use crate::discount::{self, Discount, discounted};
 use crate::error::{Error, ErrorCode, Result, overflow};
@@ -181,6 +181,8 @@ pub struct QuoteItem {
     pub product_id: Id,
     /// `RECURRING`, or `ONE_TIME` for a price charged once.
     pub item_type: LineType,
+    /// A metered product: `quantity` is the expected usage per period.
+    pub metered: bool,
     /// Its quantity.
     pub quantity: Decimal,
     /// `round(price(q))`: one whole period, or the one-time charge.
@@ -224,9 +226,14 @@ pub fn price_quote(catalog: &Catalog, request: &QuoteRequest) -> Result<Quote> {
             (true, Timing::InAdvance) => service_start,
             _ => first.end,
         };
-        // A line of one-time prices only has nothing to invoice after the start.
-        if rate.prices.iter().any(|p| !p.one_time) {
-            next_invoice_date = Some(next_invoice_date.map_or(invoiced_on, |d| d.min(invoiced_on)));
+        // A line of one-time prices only has nothing to invoice after the start;
+        // a metered product's usage is invoiced at its first period's end.
+        let mut next = rate.prices.iter().any(|p| !p.one_time && !p.is_metered()).then_some(invoiced_on);
+        if METERED && rate.prices.iter().any(RatePrice::is_metered) {
+            next = Some(next.map_or(first.end, |d| d.min(first.end)));
+        }
+        if let Some(next) = next {
+            next_invoice_date = Some(next_invoice_date.map_or(next, |d| d.min(next)));
         }
         let end_date = rate
             .term_months
@@ -264,7 +271,9 @@ pub fn price_quote(catalog: &Catalog, request: &QuoteRequest) -> Result<Quote> {
                 one_time_lines.extend(one_time_line(currency, &billed, price.grants_credit, start));
                 LineType::OneTime
             } else {
-                if rate.timing == Timing::InAdvance && !in_trial {
+                // A metered item is its expected usage, priced for one period:
+                // no line on the first invoice (usage is billed at the period's end).
+                if rate.timing == Timing::InAdvance && !in_trial && !price.is_metered() {
                     billed.percent_off = window(first.period_start);
                     lines.extend(prorate(currency, &billed, &first, false, &path)?);
                 }
@@ -273,6 +282,7 @@ pub fn price_quote(catalog: &Catalog, request: &QuoteRequest) -> Result<Quote> {
             items.push(QuoteItem {
                 product_id: product.id.clone(),
                 item_type,
+                metered: price.is_metered(),
                 quantity: *q,
                 amount_without_tax: amount,
                 amount,
@@ -358,6 +368,7 @@ impl Quote {
                     rate_id: o.rate_id.clone(),
                     schedule: o.schedule,
                     invoiced_through,
+                    metered_through: (METERED && o.items.iter().any(|i| i.metered)).then_some(o.schedule.service_start),
                     products: o
                         .items
                         .iter()

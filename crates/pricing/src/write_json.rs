@@ -227,6 +227,10 @@ impl ToJson for Quote {
                 o.open();
                 o.str("productId", &i.product_id);
                 o.str("type", i.item_type.as_str());
+                if crate::catalog::METERED && i.metered {
+                    o.key("metered");
+                    o.0.push_str("true");
+                }
                 o.dec("quantity", &i.quantity);
                 o.dec("amountWithoutTax", &i.amount_without_tax);
                 o.dec("amount", &i.amount);
@@ -315,6 +319,9 @@ impl ToJson for Contract {
             o.open();
             o.line_terms(&l.offering_id, &l.rate_id, &l.schedule);
             o.date("invoicedThrough", l.invoiced_through);
+            if let Some(m) = l.metered_through.filter(|_| crate::catalog::METERED) {
+                o.date("meteredThrough", m);
+            }
             o.products(&l.products);
             o.close();
         });
@@ -324,7 +331,33 @@ impl ToJson for Contract {
                 o.line_terms(&a.offering_id, &a.rate_id, &a.schedule);
                 o.date("start", a.start);
                 o.date("end", a.end);
-                o.products(&a.products);
+                // Licensed products with their quantities; the metered ones whose
+                // usage the piece bills marked so (no quantity: usage prices them).
+                if !crate::catalog::METERED {
+                    o.products(&a.products);
+                } else {
+                    o.key("products");
+                    o.0.push('[');
+                    for (p, price) in a.products.iter().zip(&a.rate.prices) {
+                        let usage = a.usage.contains(&p.product_id);
+                        if price.is_metered() && !usage {
+                            continue;
+                        }
+                        if !o.0.ends_with('[') {
+                            o.0.push(',');
+                        }
+                        o.open();
+                        o.str("productId", &p.product_id);
+                        if usage {
+                            o.key("metered");
+                            o.0.push_str("true");
+                        } else {
+                            o.dec("quantity", &p.quantity);
+                        }
+                        o.close();
+                    }
+                    o.0.push(']');
+                }
                 if let Some(v) = a.catalog_version {
                     o.key("catalogVersion");
                     o.0.push_str(&v.to_string());

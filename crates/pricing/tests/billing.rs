@@ -45,19 +45,19 @@ fn total(p: &DuePeriod) -> Decimal {
 
 /// One run at `end` bills exactly what a run every day from `start` bills.
 fn daily_equals_once(c: &Catalog, contract: &Contract, start: &str, end: &str) -> Vec<DuePeriod> {
-    let (once, _) = due(c, contract, d(end)).unwrap();
+    let (once, _) = due(c, contract, d(end), &[]).unwrap();
     let mut daily = Vec::new();
     let mut cur = contract.clone();
     let mut day = d(start);
     while day <= d(end) {
-        let (periods, after) = due(c, &cur, day).unwrap();
+        let (periods, after) = due(c, &cur, day, &[]).unwrap();
         assert!(periods.iter().all(|p| p.invoice_date <= day), "nothing is billed before it is due");
         daily.extend(periods);
         cur = after;
         day = day.succ_opt().unwrap();
     }
     assert_eq!(daily, once);
-    let (again, _) = due(c, &cur, d(end)).unwrap();
+    let (again, _) = due(c, &cur, d(end), &[]).unwrap();
     assert!(again.is_empty(), "a second run on the same day bills nothing");
     once
 }
@@ -157,7 +157,7 @@ fn bill_groups_periods_into_one_invoice_per_date() {
     let c = catalog(json!({ "type": "DAY_OF_MONTH", "day": 1 }), "MONTHLY", "IN_ADVANCE", None);
     let (_, contract) = signed_up(&c, "2028-01-15");
     let json: Value = serde_json::from_str(&pricing::to_json(&contract)).unwrap();
-    let billing = pricing::billing::bill(&c, &json, d("2028-04-01")).unwrap();
+    let billing = pricing::billing::bill(&c, &json, d("2028-04-01"), &[]).unwrap();
     let dates: Vec<String> = billing.invoices.iter().map(|i| i.invoice_date.to_string()).collect();
     assert_eq!(dates, ["2028-02-01", "2028-03-01", "2028-04-01"]);
     assert_eq!(billing.contract.offerings[0].invoiced_through, d("2028-05-01"));
@@ -183,7 +183,7 @@ fn in_arrears_a_period_changed_midway_is_billed_on_the_old_terms_then_the_new() 
     let json: Value = serde_json::from_str(&pricing::to_json(&changed.contract)).unwrap();
     assert_eq!(json["unbilledArrears"][0]["start"], "2028-01-01");
     assert_eq!(json["unbilledArrears"][0]["end"], "2028-01-11");
-    let billing = pricing::billing::bill(&c, &json, d("2028-02-01")).unwrap();
+    let billing = pricing::billing::bill(&c, &json, d("2028-02-01"), &[]).unwrap();
     assert_eq!(billing.invoices.len(), 1);
     let inv = &billing.invoices[0];
     assert_eq!(inv.invoice_date, d("2028-02-01"));
@@ -204,7 +204,7 @@ fn in_arrears_a_period_changed_midway_is_billed_on_the_old_terms_then_the_new() 
     assert!(billing.contract.unbilled.is_empty(), "billed pieces are gone");
     // Written back and read again, the contract bills nothing more for January.
     let after: Value = serde_json::from_str(&pricing::to_json(&billing.contract)).unwrap();
-    assert!(pricing::billing::bill(&c, &after, d("2028-02-01")).unwrap().invoices.is_empty());
+    assert!(pricing::billing::bill(&c, &after, d("2028-02-01"), &[]).unwrap().invoices.is_empty());
 }
 
 #[test]
@@ -216,7 +216,7 @@ fn in_arrears_a_cancellation_still_bills_the_time_used() {
             .unwrap();
     let json: Value = serde_json::from_str(&pricing::to_json(&canceled.contract)).unwrap();
     assert_eq!(json["status"], "CANCELED");
-    let billing = pricing::billing::bill(&c, &json, d("2028-03-01")).unwrap();
+    let billing = pricing::billing::bill(&c, &json, d("2028-03-01"), &[]).unwrap();
     assert_eq!(billing.invoices.len(), 1);
     assert_eq!(billing.invoices[0].invoice_date, d("2028-02-01"));
     let seats = billing.invoices[0].lines.iter().find(|l| &*l.product_id == "seats").unwrap();

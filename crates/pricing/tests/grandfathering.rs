@@ -109,7 +109,7 @@ fn a_kept_piece_is_billed_on_its_own_version_after_the_contract_moves_on() {
     after["catalogVersion"] = json!(2);
     // The contract is now on version 2; its piece still on version 1.
     let parsed = pricing::Contract::from_json_versioned(&v2, &after, &[(1, &v1)]).unwrap();
-    let (periods, _) = pricing::billing::due(&v2, &parsed, d("2027-02-01")).unwrap();
+    let (periods, _) = pricing::billing::due(&v2, &parsed, d("2027-02-01"), &[]).unwrap();
     let lines: Vec<Decimal> = periods.iter().flat_map(|p| p.lines.iter().map(|l| l.amount)).collect();
     // The line in force: 2 × 62 × 21/31 = 84.00; then the piece: 1 × 31 × 10/31 = 10.00.
     assert_eq!(lines, [Decimal::new(8400, 2), Decimal::new(1000, 2)]);
@@ -131,7 +131,7 @@ fn a_kept_piece_spanning_a_boundary_is_kept_per_period_and_billed_whole() {
         "one piece per period piece"
     );
     let json: Value = serde_json::from_str(&pricing::to_json(&p.contract)).unwrap();
-    let billing = pricing::billing::bill(&v1, &json, d("2027-03-01")).unwrap();
+    let billing = pricing::billing::bill(&v1, &json, d("2027-03-01"), &[]).unwrap();
     let dates: Vec<String> = billing.invoices.iter().map(|i| i.invoice_date.to_string()).collect();
     assert_eq!(dates, ["2027-02-01", "2027-03-01"]);
     // January whole (31.00), then February: 3 × 31 × 19/28 line, 1 × 31 × 9/28 piece.
@@ -149,7 +149,7 @@ fn a_piece_stored_across_a_boundary_by_an_older_version_is_billed_to_its_last_da
     c["unbilledArrears"] = json!([{ "offeringId": "support", "rateId": "support_m", "serviceStart": "2027-01-01",
         "anchorDate": "2027-01-01", "anchorDay": 1, "start": "2027-01-01", "end": "2027-02-10",
         "products": [ { "productId": "unit", "quantity": 1 } ] }]);
-    let billing = pricing::billing::bill(&v1, &c, d("2027-03-01")).unwrap();
+    let billing = pricing::billing::bill(&v1, &c, d("2027-03-01"), &[]).unwrap();
     let total: Decimal = billing.invoices.iter().map(|i| i.amount_without_tax).sum();
     // 31.00 for January and 31 × 9/28 = 9.96 for February: nothing dropped.
     assert_eq!(total, Decimal::new(4096, 2));
@@ -208,7 +208,7 @@ fn a_resumed_contract_pays_the_days_before_its_suspension_and_from_the_resume_da
     );
     assert_eq!(after.offerings[0].invoiced_through, d("2027-08-01"));
     // The next regular invoice is August's, whole.
-    let (next, _) = pricing::billing::due(&v1, &after, d("2027-08-01")).unwrap();
+    let (next, _) = pricing::billing::due(&v1, &after, d("2027-08-01"), &[]).unwrap();
     assert_eq!(next.len(), 1);
     assert_eq!((next[0].period_start, next[0].lines[0].amount), (d("2027-08-01"), Decimal::new(12000, 2)));
 }
@@ -227,7 +227,7 @@ fn a_resumed_arrears_line_pays_what_it_used_before_and_restarts_its_period_at_th
         ]
     );
     assert_eq!(after.offerings[0].invoiced_through, d("2027-05-20"));
-    let (next, _) = pricing::billing::due(&v1, &after, d("2027-06-01")).unwrap();
+    let (next, _) = pricing::billing::due(&v1, &after, d("2027-06-01"), &[]).unwrap();
     assert_eq!((next[0].period_start, next[0].lines[0].amount), (d("2027-05-20"), Decimal::new(1200, 2)), "31 × 12/31");
 }
 

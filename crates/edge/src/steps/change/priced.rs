@@ -108,7 +108,7 @@ pub async fn price<D: Db, S: Stripe, R: Random>(
     let day = invoice.invoice_date;
     let mut next_invoice = None;
     if day > today {
-        let (periods, _) = pricing::billing::due(catalog, &preview.contract, day).map_err(|e| engine_error(&e))?;
+        let (periods, _) = pricing::billing::due(catalog, &preview.contract, day, &[]).map_err(|e| engine_error(&e))?;
         let lines: Vec<_> = periods.into_iter().filter(|p| p.invoice_date == day).flat_map(|p| p.lines).collect();
         if !lines.is_empty() {
             let next = Invoice::new(&catalog.currency, day, lines).and_then(|i| i.with_tax(catalog, &address));
