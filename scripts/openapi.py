@@ -211,6 +211,21 @@ doc = {
           "nextCursor": {"type": ["string", "null"]}}}),
           "400": err_resp("Bad date, cursor or limit."), "401": err_resp("Missing or wrong key."), "403": err_resp("Needs the secret key."),
           "413": err_resp("Body over 64 KB."), "422": err_resp("Idempotency-Key reused."), "503": err_resp("Storage unavailable or no catalog.")}}},
+  "/api/usage": {"post": {"operationId": "reportUsage", "summary": "Report usage of metered products: up to 1 000 events, each accepted, a duplicate or rejected (secret key)",
+      "description": "Each event `{ id, contractId, productId, quantity, timestamp }`: `id` at most 255 characters, counted once forever for this deployment (an id stored before, or sent twice in one request, is a `duplicate`); `timestamp` RFC 3339 with an offset, whose UTC date is the usage day. Rejections name the field: UNKNOWN_CONTRACT, NOT_METERED, NOT_ON_CONTRACT (a day the contract does not price the product), TIMESTAMP_IN_FUTURE (over 5 minutes ahead), PERIOD_ALREADY_BILLED, INVALID_VALUE, MISSING_FIELD. One bad event never loses the others. The accepted go to a Cloudflare Queue whose consumer stores them in D1 exactly once; one stored after a billing run billed its period is kept as late (never billed). This route takes bodies up to 1 MB.",
+      "security": [{"secretKey": []}], "parameters": [idem],
+      "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object", "required": ["events"], "properties": {
+          "events": {"type": "array", "maxItems": 1000, "items": {"type": "object", "required": ["id", "contractId", "productId", "quantity", "timestamp"], "properties": {
+              "id": {"type": "string", "minLength": 1, "maxLength": 255}, "contractId": {"type": "string"}, "productId": {"type": "string"},
+              "quantity": {"oneOf": [{"type": "number", "minimum": 0}, {"type": "string"}]}, "timestamp": {"type": "string", "format": "date-time"}}}}}}}}},
+      "responses": {"202": json_resp("Each event's outcome, by index (the accepted are queued)", {"type": "object", "required": ["accepted", "duplicates", "rejected", "events"], "properties": {
+          "accepted": {"type": "integer"}, "duplicates": {"type": "integer"}, "rejected": {"type": "integer"},
+          "events": {"type": "array", "items": {"type": "object", "required": ["index", "status"], "properties": {
+              "index": {"type": "integer"}, "id": {"type": ["string", "null"]}, "status": {"enum": ["accepted", "duplicate", "rejected"]},
+              "code": {"type": "string"}, "path": {"type": "string"}, "message": {"type": "string"}}}}}}),
+          "400": err_resp("No events list, or over 1 000 events."), "401": err_resp("Missing or wrong key."), "403": err_resp("Needs the secret key."),
+          "413": err_resp("Body over 1 MB."), "422": err_resp("Idempotency-Key reused."),
+          "503": err_resp("Storage or the usage queue unavailable: nothing was accepted; send the same events again.")}}},
   "/api/accounts/{accountId}/setupIntents": {"post": {"operationId": "accountSetupIntent", "summary": "A SetupIntent for a new card on the account (Stripe.js confirms it)",
       "security": [{"secretKey": []}, {"customerToken": []}], "parameters": [pid("accountId"), idem],
       "responses": {"201": json_resp("Everything Stripe.js needs", {"type": "object", "required": ["customerId", "setupIntentId", "clientSecret", "publicKey"], "properties": {

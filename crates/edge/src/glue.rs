@@ -8,8 +8,9 @@ use futures_util::future::{Either, select};
 use wasm_bindgen::prelude::*;
 use worker::{AbortController, D1Database, Delay, Env, Fetch, Headers, Method, RequestInit, event, send::SendFuture};
 
-use crate::http::{self as api, MAX_BODY};
+use crate::http::{self as api, body_limit};
 use crate::ids::Random;
+use crate::queue::{Sending, UsageQueue};
 use crate::store::{Db, DbError, Row, Sql, Stmt};
 use crate::stripe::{Http, StripeHttp};
 use crate::{App, Config, Now};
@@ -128,6 +129,23 @@ fn to_worker(r: api::Response) -> worker::Result<worker::Response> {
     Ok(base.with_status(r.status).with_headers(headers))
 }
 
+/// The usage queue's producer (`[[queues.producers]]` binding `USAGE_QUEUE`);
+/// a deployment without the binding answers every send with the reason.
+struct CloudflareQueue(Option<worker::Queue>);
+
+impl UsageQueue for CloudflareQueue {
+    fn send(&self, messages: Vec<String>) -> Sending<'_> {
+        Box::pin(async move {
+            let queue = self.0.as_ref().ok_or("no USAGE_QUEUE binding (wrangler.toml [[queues.producers]])")?;
+            // A batch holds at most 100 messages.
+            for chunk in messages.chunks(100) {
+                SendFuture::new(queue.send_batch(chunk.to_vec())).await.map_err(|e| e.to_string())?;
+            }
+            Ok(())
+        })
+    }
+}
+
 type Worker = App<D1, StripeHttp<FetchHttp>, WebCrypto>;
 
 fn app(env: &Env) -> worker::Result<Worker> {
@@ -138,7 +156,8 @@ fn app(env: &Env) -> worker::Result<Worker> {
         &setting(env, "STRIPE_SECRET_KEY").unwrap_or_default(),
         &setting(env, "STRIPE_PUBLISHABLE_KEY").unwrap_or_default(),
     );
-    Ok(App { db: D1(env.d1("DB")?, std::cell::Cell::new(0)), stripe, rng: WebCrypto, config })
+    let usage = Box::new(CloudflareQueue(env.queue("USAGE_QUEUE").ok()));
+    Ok(App { db: D1(env.d1("DB")?, std::cell::Cell::new(0)), stripe, rng: WebCrypto, config, usage })
 }
 
 fn clock() -> Now {
@@ -172,6 +191,34 @@ async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::Sched
     }
 }
 
+/// The usage queue's consumer (`[[queues.consumers]]`): stores a batch of
+/// messages in one D1 batch, exactly once; on any failure the whole batch is
+/// retried (an event stored before is left as it is).
+#[event(queue)]
+async fn queue(batch: worker::MessageBatch<String>, env: Env, _ctx: worker::Context) -> worker::Result<()> {
+    SendFuture::new(async move {
+        let app = app(&env)?;
+        let messages: Vec<String> = batch.messages()?.into_iter().map(|m| m.into_body()).collect();
+        match crate::usecases::store_usage::run(&app.db, &messages, &clock()).await {
+            Ok(n) => {
+                worker::console_log!("usage: {n} events stored from {} messages", messages.len());
+                batch.ack_all();
+            }
+            Err(e) => {
+                worker::console_error!(
+                    "usage: storing {} messages failed, retried: {} {}",
+                    messages.len(),
+                    e.code,
+                    e.cause.unwrap_or_default()
+                );
+                batch.retry_all();
+            }
+        }
+        Ok(())
+    })
+    .await
+}
+
 #[event(fetch)]
 async fn fetch(mut req: worker::Request, env: Env, _ctx: worker::Context) -> worker::Result<worker::Response> {
     SendFuture::new(async move {
@@ -183,9 +230,10 @@ async fn fetch(mut req: worker::Request, env: Env, _ctx: worker::Context) -> wor
         // The method as sent: workers-rs maps methods it does not know (PROPFIND,
         // LOCK, …) to GET, which would serve them as reads.
         let method = req.inner().method();
-        let body = if declared > MAX_BODY || matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS") {
+        let limit = body_limit(url.path());
+        let body = if declared > limit || matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS") {
             // Over the limit: not read at all (the router answers 413 on the declared size).
-            vec![0; declared.min(MAX_BODY.saturating_add(1))]
+            vec![0; declared.min(limit.saturating_add(1))]
         } else {
             req.bytes().await.unwrap_or_default()
         };

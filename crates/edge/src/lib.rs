@@ -16,6 +16,7 @@
 pub mod custom_ids;
 pub mod http;
 pub mod ids;
+pub mod queue;
 pub mod secrets;
 pub mod steps;
 pub mod store;
@@ -129,4 +130,6 @@ pub struct App<D, S, R> {
     pub rng: R,
     /// Settings.
     pub config: Config,
+    /// Where accepted usage events go to be stored.
+    pub usage: Box<dyn queue::UsageQueue>,
 }

@@ -1,8 +1,9 @@
-//! Metered products through the API (issue 18, its engine part): a catalog
-//! with one is published, ESTIMATE prices its expected usage, a change may not
-//! set its quantity, and the billing run bills the licensed products while
-//! leaving usage unbilled (`meteredThrough` where it was) until usage can be
-//! reported: never billed as zero.
+//! Metered products through the API (issue 18): a catalog with one is
+//! published, ESTIMATE prices its expected usage, a change may not set its
+//! quantity; `POST /api/usage` checks each event and queues the accepted,
+//! the consumer stores them once whatever the redelivery, and the billing
+//! run bills each period's usage at its end; an event stored after its period
+//! was billed is kept as late, never billed.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, missing_docs)]
 
 mod support;
@@ -35,8 +36,8 @@ fn quote(calls: u32) -> Value {
             "items": [{ "productId": "prod_platform", "quantity": 1 }, { "productId": "prod_calls", "quantity": calls }] }] })
 }
 
-#[test]
-fn estimate_prices_expected_usage_and_the_run_leaves_usage_unbilled() {
+/// An API contract signed on TODAY, with its id and account (also checks ESTIMATE and METERED_PRODUCT).
+fn signed() -> (support::TestApp, String, String) {
     let a = app();
     let c = Call { app: &a, now: now(TODAY) };
     let (status, published) = c.publish(&catalog_with_metering());
@@ -72,21 +73,157 @@ fn estimate_prices_expected_usage_and_the_run_leaves_usage_unbilled() {
         "{e}"
     );
 
-    // The next period's platform fee is billed; no usage line (none can be reported
-    // yet), and meteredThrough stays, so those days remain billable.
-    let report = run_billing(&a, "2026-12-22");
-    assert_eq!(report["invoicesIssued"], 1, "{report}");
-    let (_, contract) =
-        Call { app: &a, now: now("2026-12-22") }.secret("GET", &format!("/api/contracts/{contract_id}"), None);
-    assert_eq!(contract["offerings"][0]["invoicedThrough"], "2027-01-22", "{contract}");
-    assert_eq!(contract["offerings"][0]["meteredThrough"], TODAY, "{contract}");
-    let account = done["customer"]["accountId"].as_str().unwrap();
+    let account = done["customer"]["accountId"].as_str().unwrap().to_owned();
+    (a, contract_id, account)
+}
+
+fn report(a: &support::TestApp, day: &str, time: &str, events: &Value) -> (u16, Value) {
+    let c = Call { app: a, now: support::at(day, time) };
+    c.secret("POST", "/api/usage", Some(&json!({ "events": events })))
+}
+
+/// Delivers what the queue holds to its consumer, as Cloudflare Queues would (`times` deliveries).
+fn deliver(a: &support::TestApp, day: &str, times: usize) -> usize {
+    let messages = a.usage.take();
+    let mut stored = 0;
+    for _ in 0..times {
+        stored = pollster::block_on(edge::usecases::store_usage::run(&a.db, &messages, &now(day))).unwrap();
+    }
+    stored
+}
+
+fn event(id: &str, contract: &str, product: &str, quantity: Value, timestamp: &str) -> Value {
+    json!({ "id": id, "contractId": contract, "productId": product, "quantity": quantity, "timestamp": timestamp })
+}
+
+#[test]
+fn usage_is_checked_queued_stored_once_and_billed_at_the_period_end() {
+    let (a, contract, account) = signed();
+    let events = json!([
+        event("evt_1", &contract, "prod_calls", json!(120_000), "2026-11-25T10:00:00Z"),
+        event("evt_1", &contract, "prod_calls", json!(120_000), "2026-11-25T10:00:00Z"),
+        event("evt_2", "ctr_none", "prod_calls", json!(1), "2026-11-25T10:00:00Z"),
+        event("evt_3", &contract, "prod_platform", json!(1), "2026-11-25T10:00:00Z"),
+        event("evt_4", &contract, "prod_calls", json!(1), "2026-11-20T10:00:00Z"),
+        event("evt_5", &contract, "prod_calls", json!(1), "2026-12-10T12:10:00Z"),
+        json!({ "id": "evt_6", "contractId": contract, "productId": "prod_calls", "timestamp": "2026-11-25T10:00:00Z" }),
+        // 23:30 in New York on Dec 1 is Dec 2 in UTC: the usage day.
+        event("evt_7", &contract, "prod_calls", json!("30000"), "2026-12-01T23:30:00-05:00"),
+    ]);
+    let (status, answer) = report(&a, "2026-12-10", "12:00:00", &events);
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(
+        (answer["accepted"].as_u64(), answer["duplicates"].as_u64(), answer["rejected"].as_u64()),
+        (Some(2), Some(1), Some(5)),
+        "{answer}"
+    );
+    let outcome = |i: usize| {
+        let e = &answer["events"][i];
+        (
+            e["status"].as_str().unwrap().to_owned(),
+            e["code"].as_str().map(str::to_owned),
+            e["path"].as_str().map(str::to_owned),
+        )
+    };
+    let rejected = |code: &str, path: &str| ("rejected".to_owned(), Some(code.to_owned()), Some(path.to_owned()));
+    assert_eq!(outcome(0).0, "accepted");
+    assert_eq!(outcome(1).0, "duplicate", "the same id twice in one request counts once");
+    assert_eq!(outcome(2), rejected("UNKNOWN_CONTRACT", "events[2].contractId"));
+    assert_eq!(outcome(3), rejected("NOT_METERED", "events[3].productId"));
+    assert_eq!(outcome(4), rejected("NOT_ON_CONTRACT", "events[4].timestamp"));
+    assert_eq!(outcome(5), rejected("TIMESTAMP_IN_FUTURE", "events[5].timestamp"));
+    assert_eq!(outcome(6), rejected("MISSING_FIELD", "events[6].quantity"));
+    assert_eq!(outcome(7).0, "accepted");
+
+    // Nothing is stored until the consumer runs; delivered twice, stored once.
+    assert_eq!(a.db.count("usage_events"), 0);
+    assert_eq!(deliver(&a, "2026-12-10", 2), 2);
+    assert_eq!(a.db.count("usage_events"), 2);
+    let (_, again) = report(
+        &a,
+        "2026-12-10",
+        "12:05:00",
+        &json!([event("evt_1", &contract, "prod_calls", json!(5), "2026-11-26T00:00:00Z")]),
+    );
+    assert_eq!(again["events"][0]["status"], "duplicate", "an id stored before counts once, forever: {again}");
+
+    // An event accepted before the run, stored after it billed its period: late, never billed.
+    let (_, late) = report(
+        &a,
+        "2026-12-21",
+        "12:00:00",
+        &json!([event("evt_8", &contract, "prod_calls", json!(1_000_000), "2026-12-20T08:00:00Z")]),
+    );
+    assert_eq!(late["accepted"], 1, "{late}");
+    let run = run_billing(&a, "2026-12-22");
+    assert_eq!(run["invoicesIssued"], 1, "{run}");
+    assert_eq!(deliver(&a, "2026-12-22", 1), 1);
+    let rows = a.db.rows("SELECT late FROM usage_events WHERE id = 'evt_8'");
+    assert_eq!(rows[0]["late"], "PERIOD_BILLED_BEFORE_STORED");
+
+    // [11-22, 12-22): 150 000 calls, the first 10 000 free: 280.00, before the next period's fee.
     let (_, list) =
         Call { app: &a, now: now("2026-12-22") }.secret("GET", &format!("/api/accounts/{account}/invoices"), None);
-    let newest = &list["data"][0];
-    assert_eq!(newest["amountWithoutTax"].to_string(), "10.00", "{newest}");
-    assert!(
-        newest["items"].as_array().unwrap().iter().all(|l| l["type"] != "USAGE" && l["productId"] != "prod_calls"),
-        "{newest}"
+    let invoice = &list["data"][0];
+    assert_eq!(invoice["invoiceDate"], "2026-12-22");
+    let lines: Vec<(String, String, String, String)> = invoice["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["type"].as_str().unwrap().to_owned(),
+                l["quantity"].to_string(),
+                l["periodStart"].as_str().unwrap().to_owned(),
+                l["amount"].to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            ("USAGE".to_owned(), "150000".to_owned(), "2026-11-22".to_owned(), "280.00".to_owned()),
+            ("RECURRING".to_owned(), "1".to_owned(), "2026-12-22".to_owned(), "10.00".to_owned()),
+        ],
+        "{invoice}"
     );
+    let (_, contract_view) =
+        Call { app: &a, now: now("2026-12-22") }.secret("GET", &format!("/api/contracts/{contract}"), None);
+    assert_eq!(contract_view["offerings"][0]["meteredThrough"], "2026-12-22");
+
+    // The billed period takes no more usage.
+    let (_, refused) = report(
+        &a,
+        "2026-12-23",
+        "12:00:00",
+        &json!([event("evt_9", &contract, "prod_calls", json!(1), "2026-12-05T00:00:00Z")]),
+    );
+    assert_eq!(refused["events"][0]["code"], "PERIOD_ALREADY_BILLED", "{refused}");
+}
+
+#[test]
+fn a_request_over_a_thousand_events_or_the_queue_down_accepts_nothing() {
+    let (a, contract, _) = signed();
+    let many: Vec<Value> =
+        (0..1001).map(|i| event(&format!("e{i}"), &contract, "prod_calls", json!(1), "2026-11-25T10:00:00Z")).collect();
+    let (status, e) = report(&a, "2026-12-10", "12:00:00", &json!(many));
+    assert_eq!((status, e["code"].as_str(), e["path"].as_str()), (400, Some("INVALID_VALUE"), Some("events")), "{e}");
+    // A thousand is fine, and bodies up to 1 MB are read on this route.
+    let (status, ok) = report(&a, "2026-12-10", "12:00:00", &json!(&many[..1000]));
+    assert_eq!((status, ok["accepted"].as_u64()), (202, Some(1000)));
+    assert_eq!(a.usage.take().len(), 10, "100 events per message");
+}
+
+#[test]
+fn the_queue_unreachable_accepts_nothing_and_the_same_events_again_are_safe() {
+    let (mut a, contract, _) = signed();
+    let down = edge::queue::MemoryQueue::default();
+    *down.fail_next.borrow_mut() = true;
+    a.usage = Box::new(down);
+    let events = json!([event("evt_a", &contract, "prod_calls", json!(7), "2026-11-25T10:00:00Z")]);
+    let (status, e) = report(&a, "2026-12-10", "12:00:00", &events);
+    assert_eq!((status, e["code"].as_str()), (503, Some("USAGE_QUEUE_UNAVAILABLE")), "{e}");
+    assert!(a.usage.take().is_empty());
+    let (status, ok) = report(&a, "2026-12-10", "12:01:00", &events);
+    assert_eq!((status, ok["accepted"].as_u64()), (202, Some(1)), "{ok}");
 }

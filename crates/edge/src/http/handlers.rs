@@ -126,6 +126,14 @@ handler!(
 );
 
 handler!(
+    /// `POST /api/usage`: each event's outcome, by index (202: the accepted are queued).
+    report_usage(app, req, now, call) {
+        let events = input::usage::events(&input::parse_body(&req.body)?)?;
+        ok(202, &uc::report_usage::run(app, events, now).await?)
+    }
+);
+
+handler!(
     /// `GET /api/selfService/promotionCodes/{code}`.
     promotion_code(app, req, now, call) {
         ok(200, &uc::promotion_code::run(&app.db, &app.config, call.param(0), client(req), now).await?)

@@ -51,6 +51,15 @@ impl Request {
 /// Largest request body accepted (64 KB); larger is 413.
 pub const MAX_BODY: usize = 64 * 1024;
 
+/// `POST /api/usage` takes up to 1 000 events: its bodies may reach 1 MB.
+pub const MAX_USAGE_BODY: usize = 1024 * 1024;
+
+/// The largest body a path takes.
+#[must_use]
+pub fn body_limit(path: &str) -> usize {
+    if path == "/api/usage" { MAX_USAGE_BODY } else { MAX_BODY }
+}
+
 /// An outgoing response.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Response {

@@ -4,7 +4,7 @@
 
 use super::auth::{self, Access, Principal};
 use super::call::Call;
-use super::{ApiError, ApiResult, MAX_BODY, Request, Response, handlers, idempotency};
+use super::{ApiError, ApiResult, Request, Response, body_limit, handlers, idempotency};
 use crate::ids::Random;
 use crate::store::Db;
 use crate::stripe::Stripe;
@@ -73,6 +73,7 @@ routes! {
     "GET" "/api/invoices/{invoiceId}" Account => read_invoice,
     "GET" "/api/quotes/{quoteId}" Account => read_quote,
     "POST" "/api/billingRuns" Secret => billing_run,
+    "POST" "/api/usage" Secret => report_usage,
     "POST" "/api/accounts/{accountId}/setupIntents" Account => setup_intent,
     "POST" "/api/accounts/{accountId}/paymentMethod" Account => payment_method,
     "POST" "/api/webhooks/stripe" Public => stripe_webhook,
@@ -212,8 +213,9 @@ async fn route<D: Db, S: Stripe, R: Random>(app: &App<D, S, R>, req: &Request, n
         },
     };
     auth::permit(access, principal.as_ref())?;
-    if req.body.len() > MAX_BODY {
-        return Err(ApiError::new(413, "BODY_TOO_LARGE", "", format!("The body is over {} KB.", MAX_BODY / 1024)));
+    let limit = body_limit(&req.path);
+    if req.body.len() > limit {
+        return Err(ApiError::new(413, "BODY_TOO_LARGE", "", format!("The body is over {} KB.", limit / 1024)));
     }
     let call = Call {
         route: index,

@@ -20,27 +20,6 @@ use crate::store::{Batch, Db, DbError, accounts};
 use crate::stripe::Stripe;
 use crate::{App, Now};
 
-/// No usage is stored yet (issue 18's usage API is still to come): the run
-/// leaves metered usage unbilled instead of billing it as zero. The contract
-/// the engine bills has no `meteredThrough`, and [`keep_metered_through`]
-/// puts each line's back, so the days stay billable once usage arrives.
-#[must_use]
-pub fn usage_left_unbilled(contract: &Contract) -> Contract {
-    let mut c = contract.clone();
-    for line in &mut c.offerings {
-        line.metered_through = None;
-    }
-    c
-}
-
-/// `meteredThrough` of `before`'s lines back on `after`'s (by offering).
-pub fn keep_metered_through(before: &Contract, after: &mut Contract) {
-    for line in &mut after.offerings {
-        line.metered_through =
-            before.offerings.iter().find(|b| b.offering_id == line.offering_id).and_then(|b| b.metered_through);
-    }
-}
-
 /// Contracts per page when none is asked for, and the most.
 pub const DEFAULT_PAGE: i64 = 100;
 

@@ -17,3 +17,4 @@ pub mod promotion;
 pub mod resumption;
 pub mod signup;
 pub mod suspension;
+pub mod usage;

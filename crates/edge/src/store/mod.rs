@@ -26,6 +26,7 @@ pub mod promotions;
 pub mod quotes;
 pub mod sessions;
 pub mod throttle;
+pub mod usage;
 pub mod webhook_events;
 
 /// A bound parameter.

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::http::{ApiError, ApiResult};
 use crate::ids::{Random, new_id};
-use crate::steps::billing::{self, ContractWrite, Report, issue_periods, midnight, stored_body};
+use crate::steps::billing::{ContractWrite, Report, issue_periods, midnight, stored_body};
 use crate::steps::catalogs::{self, Parsed};
 use crate::steps::change::{
     self, apply,
@@ -19,6 +19,7 @@ use crate::steps::change::{
 };
 use crate::steps::collection::{charge_invoice, collect_due};
 use crate::steps::contract_view::load_contract;
+use crate::steps::usage;
 use crate::store::amendments::{self, AmendmentStatus};
 use crate::store::contracts::{self, ContractRow, ContractStatus};
 use crate::store::{Db, DbError, billing_runs, catalogs as stored};
@@ -226,24 +227,23 @@ async fn issue_due<D: Db, S: Stripe, R: Random>(
     now: &Now,
 ) -> ApiResult<()> {
     let catalog = versions.get(own)?;
-    let stored =
+    let contract =
         Contract::from_json_versioned(catalog, &c.body, &versions.all()).map_err(|e| ApiError::from_engine(&e, ""))?;
-    let contract = billing::usage_left_unbilled(&stored);
+    // Metered products are billed on the usage stored for them (late events left out).
+    let usage = usage::billable(&app.db, &c.id, &contract).await?;
     let (all, _) =
-        pricing::billing::due(catalog, &contract, through, &[]).map_err(|e| ApiError::from_engine(&e, ""))?;
+        pricing::billing::due(catalog, &contract, through, &usage).map_err(|e| ApiError::from_engine(&e, ""))?;
     let mut dates: Vec<NaiveDate> = all.iter().map(|p| p.invoice_date).collect();
     dates.dedup();
     let mut current = contract;
     let mut row = c.clone();
     for day in dates {
         let (periods, after) =
-            pricing::billing::due(catalog, &current, day, &[]).map_err(|e| ApiError::from_engine(&e, ""))?;
+            pricing::billing::due(catalog, &current, day, &usage).map_err(|e| ApiError::from_engine(&e, ""))?;
         if periods.is_empty() {
             continue;
         }
-        let mut written = after.clone();
-        billing::keep_metered_through(&stored, &mut written);
-        match issue(app, &row, &periods, &written, day, catalog).await {
+        match issue(app, &row, &periods, &after, day, catalog).await {
             Ok(Some(invoice_id)) => {
                 report.invoices_issued = report.invoices_issued.saturating_add(1);
                 charge_invoice(app, &invoice_id, day, retry_days, report, now).await?;

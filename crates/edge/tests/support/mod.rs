@@ -384,6 +384,7 @@ pub fn app() -> TestApp {
             auth_failures_per_minute: edge::AUTH_FAILURES_PER_MINUTE,
             promotion_code_guesses_per_minute: edge::PROMOTION_CODE_GUESSES_PER_MINUTE,
         },
+        usage: Box::new(edge::queue::MemoryQueue::default()),
     }
 }
 

@@ -9,6 +9,7 @@ pub use crate::steps::change::request::parse as change;
 pub use operations::{BillingRunInput, billing_run, customer_token, reprice};
 
 mod operations;
+pub mod usage;
 
 /// The eight actions of the Sign-Up API.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

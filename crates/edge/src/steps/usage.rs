@@ -1,0 +1,105 @@
+//! Reported usage: which days a contract's metered products may still be
+//! billed for, and the usage the billing run prices (the stored events of a
+//! contract, as the engine takes them).
+
+use std::collections::BTreeSet;
+
+use chrono::NaiveDate;
+use pricing::Contract;
+use pricing::billing::Usage;
+
+use super::catalogs::Parsed;
+use crate::http::{ApiError, ApiResult};
+use crate::store::Db;
+use crate::store::contracts::ContractRow;
+use crate::store::usage::{self, Stored};
+
+/// Where a day's usage of a product stands on a contract.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Coverage {
+    /// A line (or a kept piece) bills it at its period's end.
+    Billable,
+    /// Its period was billed already (`PERIOD_ALREADY_BILLED`).
+    AlreadyBilled,
+    /// No line prices the product that day (`NOT_ON_CONTRACT`).
+    NotOnContract,
+}
+
+/// Where `product_id`'s usage of `day` stands on `contract`.
+#[must_use]
+pub fn coverage(contract: &Contract, product_id: &str, day: NaiveDate) -> Coverage {
+    let ended = contract.end_date.is_some_and(|e| day >= e);
+    let line = contract
+        .offerings
+        .iter()
+        .filter(|l| l.metered_through.is_some())
+        .find(|l| l.products.iter().any(|p| *p.product_id == *product_id));
+    if let Some(line) = line.filter(|_| !ended) {
+        return match line.metered_through {
+            _ if day < line.schedule.service_start => Coverage::NotOnContract,
+            Some(billed) if day < billed => Coverage::AlreadyBilled,
+            _ => Coverage::Billable,
+        };
+    }
+    // A line that ended (or dropped the product) keeps its usage until billed.
+    let kept =
+        contract.unbilled.iter().any(|k| k.usage.iter().any(|p| **p == *product_id) && k.start <= day && day < k.end);
+    if kept { Coverage::Billable } else { Coverage::NotOnContract }
+}
+
+/// A contract as usage sees it: the engine's contract and the metered
+/// products it prices (on its lines, and in the pieces a change kept).
+pub struct Metering {
+    /// The contract.
+    pub contract: Contract,
+    /// Its metered products' ids.
+    pub metered: BTreeSet<String>,
+}
+
+/// A stored contract as the engine reads it, on its own catalog version
+/// (kept pieces on theirs), loading versions into `versions` once.
+pub async fn read_contract(
+    db: &impl Db,
+    versions: &mut Parsed,
+    row: &ContractRow,
+    current: i64,
+) -> ApiResult<Metering> {
+    let own = Parsed::version_of(&row.body, current);
+    versions.load_for(db, &row.body, own).await?;
+    let catalog = versions.get(own)?;
+    let contract = Contract::from_json_versioned(catalog, &row.body, &versions.all())
+        .map_err(|e| ApiError::from_engine(&e, ""))?;
+    let on_lines = contract
+        .offerings
+        .iter()
+        .flat_map(|l| l.products.iter())
+        .filter(|p| catalog.product(&p.product_id).is_some_and(|(_, product)| product.aggregation().is_some()))
+        .map(|p| p.product_id.to_string());
+    let kept = contract.unbilled.iter().flat_map(|k| k.usage.iter()).map(ToString::to_string);
+    let metered = on_lines.chain(kept).collect();
+    Ok(Metering { contract, metered })
+}
+
+/// The earliest day the billing run may still bill usage of `contract` for.
+#[must_use]
+pub fn billable_from(contract: &Contract) -> Option<NaiveDate> {
+    let lines = contract.offerings.iter().filter_map(|l| l.metered_through);
+    let pieces = contract.unbilled.iter().filter(|k| !k.usage.is_empty()).map(|k| k.start);
+    lines.chain(pieces).min()
+}
+
+/// The usage the billing run prices for `contract`: its stored events from
+/// the first day still billable, late ones left out (the vendor settles them).
+pub async fn billable(db: &impl Db, contract_id: &str, contract: &Contract) -> ApiResult<Vec<Usage>> {
+    let Some(from) = billable_from(contract) else { return Ok(Vec::new()) };
+    let events = usage::of_contract(db, contract_id, &from.to_string()).await?;
+    Ok(events.iter().filter(|e| e.late.is_none()).filter_map(as_usage).collect())
+}
+
+fn as_usage(e: &Stored) -> Option<Usage> {
+    Some(Usage {
+        product_id: e.product_id.clone(),
+        date: pricing::parse_date(&e.day)?,
+        quantity: pricing::parse_decimal(&e.quantity).ok()?,
+    })
+}
