@@ -114,12 +114,19 @@ describe('keys and tokens', () => {
 });
 
 describe('input', () => {
-  test('bodies over 64 KB: 413 on every endpoint that takes one', async () => {
-    const big = JSON.stringify({ pad: 'x'.repeat(70 * 1024) });
+  test('bodies over 64 KB (1 MB for POST /api/usage): 413 on every endpoint that takes one', async () => {
+    const body = (kb) => JSON.stringify({ pad: 'x'.repeat(kb * 1024) });
     for (const r of routes.filter((r) => r.method !== 'GET')) {
       const key = r.access === 'account' ? stack.secretKey : r.access === 'public' ? null : stack.secretKey;
-      const res = await probe(r, key, { body: big });
+      const usage = r.path === '/api/usage';
+      const res = await probe(r, key, { body: body(usage ? 1030 : 70) });
       assert.equal(res.status, 413, `${r.method} ${r.path}: ${res.text.slice(0, 200)}`);
+      if (usage) {
+        // Under its limit the body is read: the answer is about its fields.
+        const read = await probe(r, key, { body: body(900) });
+        assert.equal(read.status, 400, read.text.slice(0, 200));
+        assert.equal(read.json.path, 'events');
+      }
     }
   });
 

@@ -137,9 +137,21 @@ impl UsageQueue for CloudflareQueue {
     fn send(&self, messages: Vec<String>) -> Sending<'_> {
         Box::pin(async move {
             let queue = self.0.as_ref().ok_or("no USAGE_QUEUE binding (wrangler.toml [[queues.producers]])")?;
-            // A batch holds at most 100 messages.
-            for chunk in messages.chunks(100) {
-                SendFuture::new(queue.send_batch(chunk.to_vec())).await.map_err(|e| e.to_string())?;
+            // A sendBatch holds at most 100 messages and 256 KB (each message
+            // counts about 100 bytes of metadata besides its body).
+            let mut batch: Vec<String> = Vec::new();
+            let mut bytes = 0usize;
+            for m in messages {
+                let size = m.len().saturating_add(100);
+                if !batch.is_empty() && (batch.len() == 100 || bytes.saturating_add(size) > 250_000) {
+                    SendFuture::new(queue.send_batch(std::mem::take(&mut batch))).await.map_err(|e| e.to_string())?;
+                    bytes = 0;
+                }
+                bytes = bytes.saturating_add(size);
+                batch.push(m);
+            }
+            if !batch.is_empty() {
+                SendFuture::new(queue.send_batch(batch)).await.map_err(|e| e.to_string())?;
             }
             Ok(())
         })

@@ -227,3 +227,23 @@ fn the_queue_unreachable_accepts_nothing_and_the_same_events_again_are_safe() {
     let (status, ok) = report(&a, "2026-12-10", "12:01:00", &events);
     assert_eq!((status, ok["accepted"].as_u64()), (202, Some(1)), "{ok}");
 }
+
+#[test]
+fn a_consumer_batch_that_fails_stores_nothing_and_its_redelivery_stores_each_event_once() {
+    let (a, contract, _) = signed();
+    let events: Vec<Value> =
+        (0..250).map(|i| event(&format!("f{i}"), &contract, "prod_calls", json!(i), "2026-11-25T10:00:00Z")).collect();
+    let (status, answer) = report(&a, "2026-12-10", "12:00:00", &json!(events));
+    assert_eq!((status, answer["accepted"].as_u64()), (202, Some(250)));
+    let messages = a.usage.take();
+    assert_eq!(messages.len(), 3);
+    // D1 fails in the middle of the consumer's batch: nothing of it is written.
+    a.db.fail_next_batch_with("INSERT OR IGNORE INTO usage_events");
+    assert!(pollster::block_on(edge::usecases::store_usage::run(&a.db, &messages, &now("2026-12-10"))).is_err());
+    assert_eq!(a.db.count("usage_events"), 0);
+    // Redelivered (twice, as at-least-once delivery may): each event once.
+    for _ in 0..2 {
+        pollster::block_on(edge::usecases::store_usage::run(&a.db, &messages, &now("2026-12-10"))).unwrap();
+    }
+    assert_eq!(a.db.count("usage_events"), 250);
+}
