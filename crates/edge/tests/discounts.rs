@@ -18,6 +18,23 @@ fn catalog_with_coupon() -> Value {
     catalog
 }
 
+/// Runs billing on each day: one invoice issued, before tax and discounted as given.
+fn runs_issue(a: &support::TestApp, account: &str, expected: &[(&str, &str, &str)]) {
+    for &(day, without_tax, discount) in expected {
+        let report = run_billing(a, day);
+        assert_eq!(report["invoicesIssued"], 1, "{day}: {report}");
+        let (_, list) =
+            Call { app: a, now: now(day) }.secret("GET", &format!("/api/accounts/{account}/invoices"), None);
+        let newest = &list["data"][0];
+        assert_eq!(newest["invoiceDate"], day);
+        assert_eq!(
+            (newest["amountWithoutTax"].to_string(), newest["discountAmount"].to_string()),
+            (without_tax.to_owned(), discount.to_owned()),
+            "{day}: {newest}"
+        );
+    }
+}
+
 fn quote(coupon: &str) -> Value {
     json!({ "startDate": TODAY, "couponId": coupon, "offerings": [{ "offeringId": "offr_team", "rateId": "rate_team_monthly",
             "items": [{ "productId": "prod_seats", "quantity": 10 }] }] })
@@ -65,16 +82,7 @@ fn the_contract_keeps_the_deal_and_the_run_discounts_its_window() {
 
     // [12-22, 01-22) starts before the window's end (2027-01-22): discounted;
     // [01-22, 02-22) starts on it: full price.
-    for (day, issued_without_tax, discount) in [("2026-12-22", "96.00", "24.00"), ("2027-01-22", "120.00", "0.00")] {
-        let report = run_billing(&a, day);
-        assert_eq!(report["invoicesIssued"], 1, "{day}: {report}");
-        let (_, list) =
-            Call { app: &a, now: now(day) }.secret("GET", &format!("/api/accounts/{account}/invoices"), None);
-        let newest = &list["data"][0];
-        assert_eq!(newest["invoiceDate"], day);
-        assert_eq!(newest["amountWithoutTax"].to_string(), issued_without_tax, "{day}: {newest}");
-        assert_eq!(newest["discountAmount"].to_string(), discount, "{day}: {newest}");
-    }
+    runs_issue(&a, &account, &[("2026-12-22", "96.00", "24.00"), ("2027-01-22", "120.00", "0.00")]);
 }
 
 /// A finalized Team contract with 10 seats under `cpn_launch`, not collected; answers the FINALIZE body.
@@ -138,22 +146,14 @@ fn the_first_regular_invoice_from_the_window_end_is_undiscounted() {
     let done = discounted_contract(&c, "2026-01-15");
     assert_eq!(done["contract"]["discount"]["endDate"], "2026-04-15");
     let account = done["customer"]["accountId"].as_str().unwrap().to_owned();
-    for (day, without_tax, discount) in [
-        ("2026-02-01", "96.00", "24.00"),
-        ("2026-03-01", "96.00", "24.00"),
-        ("2026-04-01", "96.00", "24.00"),
-        ("2026-05-01", "120.00", "0.00"),
-    ] {
-        let report = run_billing(&a, day);
-        assert_eq!(report["invoicesIssued"], 1, "{day}: {report}");
-        let (_, list) =
-            Call { app: &a, now: now(day) }.secret("GET", &format!("/api/accounts/{account}/invoices"), None);
-        let newest = &list["data"][0];
-        assert_eq!(newest["invoiceDate"], day);
-        assert_eq!(
-            (newest["amountWithoutTax"].to_string(), newest["discountAmount"].to_string()),
-            (without_tax.to_owned(), discount.to_owned()),
-            "{day}: {newest}"
-        );
-    }
+    runs_issue(
+        &a,
+        &account,
+        &[
+            ("2026-02-01", "96.00", "24.00"),
+            ("2026-03-01", "96.00", "24.00"),
+            ("2026-04-01", "96.00", "24.00"),
+            ("2026-05-01", "120.00", "0.00"),
+        ],
+    );
 }

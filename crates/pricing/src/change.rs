@@ -731,21 +731,27 @@ impl<'c> Change<'c> {
         if old.rate.prices.iter().all(|p| p.is_metered() || p.one_time) {
             return Ok(false);
         }
-        let catalog_version = self.contract.catalog_version;
         for piece in line.schedule.pieces(line.invoiced_through, e).ok_or_else(|| overflow(path))? {
-            self.contract.unbilled.push(ArrearsPiece {
-                offering_id: line.offering_id.clone(),
-                rate_id: line.rate_id.clone(),
-                rate: old.rate.clone(),
-                catalog_version,
-                schedule: line.schedule,
-                start: piece.start,
-                end: piece.end,
-                products: line.products.clone(),
-                usage: Vec::new(),
-            });
+            let kept = self.kept(line, old, &piece, Vec::new());
+            self.contract.unbilled.push(kept);
         }
         Ok(true)
+    }
+
+    /// `piece` of `line` on its old terms, kept for the billing run (with the
+    /// metered products whose usage of it is billed then).
+    fn kept(&self, line: &ContractLine, old: &Terms<'c>, piece: &Piece, usage: Vec<Id>) -> ArrearsPiece {
+        ArrearsPiece {
+            offering_id: line.offering_id.clone(),
+            rate_id: line.rate_id.clone(),
+            rate: old.rate.clone(),
+            catalog_version: self.contract.catalog_version,
+            schedule: line.schedule,
+            start: piece.start,
+            end: piece.end,
+            products: line.products.clone(),
+            usage,
+        }
     }
 
     /// A line that ends at `E` (or starts anew, or drops metered products)
@@ -766,7 +772,6 @@ impl<'c> Change<'c> {
         if line.in_trial(e) {
             return Ok(());
         }
-        let catalog_version = self.contract.catalog_version;
         for piece in line.schedule.pieces(from, e).ok_or_else(|| overflow(path))? {
             let same = self.contract.unbilled.iter_mut().find(|k| {
                 k.offering_id == line.offering_id && k.start == piece.start && k.end == piece.end && k.usage.is_empty()
@@ -775,17 +780,8 @@ impl<'c> Change<'c> {
                 kept.usage = products.to_vec();
                 continue;
             }
-            self.contract.unbilled.push(ArrearsPiece {
-                offering_id: line.offering_id.clone(),
-                rate_id: line.rate_id.clone(),
-                rate: old.rate.clone(),
-                catalog_version,
-                schedule: line.schedule,
-                start: piece.start,
-                end: piece.end,
-                products: line.products.clone(),
-                usage: products.to_vec(),
-            });
+            let kept = self.kept(line, old, &piece, products.to_vec());
+            self.contract.unbilled.push(kept);
         }
         Ok(())
     }
