@@ -191,6 +191,59 @@ fn usage_is_checked_queued_stored_once_and_billed_at_the_period_end() {
         Call { app: &a, now: now("2026-12-22") }.secret("GET", &format!("/api/contracts/{contract}"), None);
     assert_eq!(contract_view["offerings"][0]["meteredThrough"], "2026-12-22");
 
+    // The usage view: the billed period, the current one so far (7 000 calls, inside the
+    // free tier: 0.00), the late event with its reason.
+    let (_, more) = report(
+        &a,
+        "2026-12-23",
+        "12:00:00",
+        &json!([event("evt_10", &contract, "prod_calls", json!(7000), "2026-12-23T09:00:00Z")]),
+    );
+    assert_eq!(more["accepted"], 1, "{more}");
+    deliver(&a, "2026-12-23", 1);
+    let c = Call { app: &a, now: now("2026-12-23") };
+    let (status, view) = c.secret("GET", &format!("/api/contracts/{contract}/usage"), None);
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(
+        (
+            view["current"][0]["periodStart"].as_str(),
+            view["current"][0]["quantity"].to_string(),
+            view["current"][0]["amount"].to_string()
+        ),
+        (Some("2026-12-22"), "7000".to_owned(), "0.00".to_owned()),
+        "{view}"
+    );
+    assert_eq!(
+        (view["billed"][0]["quantity"].to_string(), view["billed"][0]["amount"].to_string()),
+        ("150000".to_owned(), "280.00".to_owned())
+    );
+    assert_eq!(
+        (view["late"][0]["id"].as_str(), view["late"][0]["reason"].as_str()),
+        (Some("evt_8"), Some("PERIOD_BILLED_BEFORE_STORED"))
+    );
+    // Its own customer token sees it; another account's token sees nothing of it (404).
+    let mut someone = customer_json();
+    someone["email"] = json!("someone@else.test");
+    let (status, theirs) = c.secret(
+        "POST",
+        "/api/selfService/signup",
+        Some(&json!({ "action": "CREATE_AND_FINALIZE", "customer": someone,
+                      "quote": { "startDate": "2026-12-23", "offerings": [{ "offeringId": "offr_team", "rateId": "rate_team_monthly" }] },
+                      "billGroup": { "collectInvoiceBalanceAutomatically": false } })),
+    );
+    assert_eq!(status, 201, "{theirs}");
+    for (owner, expected) in [(account.as_str(), 200), (theirs["customer"]["accountId"].as_str().unwrap(), 404)] {
+        let (_, token) = c.secret("POST", "/api/customerTokens", Some(&json!({ "accountId": owner })));
+        let r = c.send(
+            "GET",
+            &format!("/api/contracts/{contract}/usage"),
+            Some(support::text(&token["token"]).as_str()),
+            None,
+            &[],
+        );
+        assert_eq!(r.status, expected, "{}", r.body);
+    }
+
     // The billed period takes no more usage.
     let (_, refused) = report(
         &a,

@@ -212,6 +212,11 @@ handler!(
 );
 
 handler!(
+    /// `GET /api/contracts/{contractId}/usage`.
+    contract_usage(app, req, now, call) { ok(200, &uc::contract_usage::run(&app.db, call.param(0), call.scope, now).await?) }
+);
+
+handler!(
     /// `POST …/amendments/{amendmentId}/approve`.
     approve_amendment(app, req, now, call) {
         let (status, body) = uc::review_amendment::run(app, call.param(0), call.param(1), true, now).await?;

@@ -66,6 +66,7 @@ routes! {
     "GET" "/api/accounts/{accountId}/invoices" Account => list_invoices,
     "POST" "/api/contracts" Secret => import_contract,
     "GET" "/api/contracts/{contractId}" Account => read_contract,
+    "GET" "/api/contracts/{contractId}/usage" Account => contract_usage,
     "POST" "/api/contracts/{contractId}/amendments/{amendmentId}/approve" Secret => approve_amendment,
     "POST" "/api/contracts/{contractId}/amendments/{amendmentId}/reject" Secret => reject_amendment,
     "POST" "/api/contracts/{contractId}/amendments/{amendmentId}/withdraw" Account => withdraw_amendment,

@@ -150,6 +150,18 @@ impl InvoiceRow {
     }
 }
 
+/// A contract's latest invoices (at most `limit`), newest first.
+pub async fn latest_of_contract(db: &impl Db, contract: &str, limit: i64) -> Result<Vec<InvoiceRow>, DbError> {
+    let rows = db
+        .query(stmt!(
+            "SELECT * FROM invoices WHERE contract_id = ?1 ORDER BY invoice_date DESC, created_at DESC LIMIT ?2",
+            contract,
+            limit
+        ))
+        .await?;
+    Ok(rows.iter().filter_map(InvoiceRow::from_row).collect())
+}
+
 /// An invoice by id.
 pub async fn load(db: &impl Db, id: &str) -> Result<Option<InvoiceRow>, DbError> {
     Ok(first(db, stmt!("SELECT * FROM invoices WHERE id = ?1", id)).await?.as_ref().and_then(InvoiceRow::from_row))

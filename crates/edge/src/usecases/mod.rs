@@ -5,6 +5,7 @@
 
 pub mod billing_run;
 pub mod change_contract;
+pub mod contract_usage;
 pub mod customer_token;
 pub mod find_accounts;
 pub mod health;

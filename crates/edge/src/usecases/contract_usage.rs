@@ -1,0 +1,90 @@
+//! `GET /api/contracts/{id}/usage` (secret key, or the account's customer
+//! token; another account's is 404): per metered product, the current
+//! period's usage so far and its price so far (the engine's, as the invoice
+//! will have it: `amount` after discount and `discountAmount`), the last
+//! periods as billed, and late events (stored after their period was billed).
+
+use pricing::billing::Usage;
+use pricing::{InvoiceLine, LineType};
+use serde_json::{Value, json};
+
+use crate::Now;
+use crate::http::{ApiError, ApiResult};
+use crate::steps::catalogs::{self, Parsed};
+use crate::steps::contract_view::load_contract;
+use crate::steps::documents::money_json;
+use crate::steps::usage::{Metering, billable, read_contract};
+use crate::store::{Db, invoices, usage};
+
+/// Invoices looked at for the periods billed.
+const BILLED_INVOICES: i64 = 24;
+
+/// The contract's usage, visible to `scope`.
+pub async fn run(db: &impl Db, id: &str, scope: Option<&str>, now: &Now) -> ApiResult<Value> {
+    let row = load_contract(db, id, scope).await?;
+    let (published, _) = catalogs::current_parsed(db).await?;
+    let mut versions = Parsed::default();
+    let Metering { contract, metered } = read_contract(db, &mut versions, &row, published.version).await?;
+    let catalog = versions.get(Parsed::version_of(&row.body, published.version))?;
+    // Usage so far: what is stored, through today.
+    let so_far: Vec<Usage> = billable(db, id, &contract).await?.into_iter().filter(|u| u.date <= now.today).collect();
+    let mut current = Vec::new();
+    for line in contract.offerings.iter().filter(|l| l.metered_through.is_some()) {
+        let from = line.metered_through.unwrap_or(line.schedule.service_start).max(line.schedule.service_start);
+        let period = line.schedule.period_holding(from).ok_or_else(|| ApiError::internal("a period out of range"))?;
+        let end = contract.end_date.map_or(period.end, |e| period.end.min(e));
+        // Priced as the billing run will price it at the period's end, on the usage so far.
+        let (due, _) =
+            pricing::billing::due(catalog, &contract, end, &so_far).map_err(|e| ApiError::from_engine(&e, ""))?;
+        let lines: Vec<&InvoiceLine> = due
+            .iter()
+            .filter(|d| d.offering_id == line.offering_id && d.invoice_date == end)
+            .flat_map(|d| d.lines.iter())
+            .filter(|l| l.line_type == LineType::Usage && l.period_start == from)
+            .collect();
+        for p in line.products.iter().filter(|p| metered.contains(&*p.product_id)) {
+            let priced = lines.iter().find(|l| l.product_id == p.product_id);
+            // The usage so far, even where its price is still zero (a free tier: no line).
+            let how = catalog.product(&p.product_id).and_then(|(_, x)| x.aggregation());
+            let quantity = so_far
+                .iter()
+                .filter(|u| *u.product_id == *p.product_id && u.date >= from && u.date < end)
+                .try_fold(rust_decimal::Decimal::ZERO, |acc, u| match how {
+                    Some(pricing::Aggregation::Max) => Some(acc.max(u.quantity)),
+                    _ => acc.checked_add(u.quantity),
+                })
+                .ok_or_else(|| ApiError::internal("usage out of range"))?
+                .normalize();
+            let money = |f: fn(&InvoiceLine) -> rust_decimal::Decimal| {
+                money_json(priced.map_or(rust_decimal::Decimal::ZERO, |l| f(l)), &contract.currency)
+            };
+            current.push(json!({
+                "offeringId": &*line.offering_id, "productId": &*p.product_id,
+                "periodStart": from.to_string(), "periodEnd": end.to_string(),
+                "quantity": Value::Number(serde_json::Number::from_string_unchecked(quantity.to_string())),
+                "amount": money(|l| l.amount), "discountAmount": money(|l| l.discount_amount),
+            }));
+        }
+    }
+    let mut billed = Vec::new();
+    for invoice in invoices::latest_of_contract(db, id, BILLED_INVOICES).await? {
+        let items =
+            invoice.body.as_ref().and_then(|b| b.get("items")).and_then(Value::as_array).cloned().unwrap_or_default();
+        for item in items.into_iter().filter(|i| i.get("type").and_then(Value::as_str) == Some("USAGE")) {
+            billed.push(json!({
+                "invoiceId": invoice.id, "productId": item.get("productId"), "periodStart": item.get("periodStart"),
+                "periodEnd": item.get("periodEnd"), "quantity": item.get("quantity"), "amount": item.get("amount"),
+                "discountAmount": item.get("discountAmount"),
+            }));
+        }
+    }
+    let late: Vec<Value> = usage::late(db, id)
+        .await?
+        .into_iter()
+        .map(|e| {
+            json!({ "id": e.id, "productId": e.product_id, "day": e.day, "quantity": e.quantity,
+                         "timestamp": e.timestamp, "reason": e.late })
+        })
+        .collect();
+    Ok(json!({ "contractId": id, "asOf": now.today.to_string(), "current": current, "billed": billed, "late": late }))
+}
