@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { DEMO_CATALOG, startStack } from '../../scripts/stack.mjs';
+import { launch } from '../browser/chromium.mjs';
 import { at, client, d1, today } from './helpers.mjs';
 
 let stack, api;
@@ -131,4 +132,34 @@ test('10 000 events sent twice, in batches of 1 000, from 8 clients at once: sto
   const usage = invoices.find((i) => i.invoiceDate === day).items.find((l) => l.type === 'USAGE');
   assert.equal(usage.quantity, sum);
   assert.equal(usage.amount, Math.round(Math.max(0, sum - 10000) * 0.002 * 100) / 100);
+});
+
+test('the portal shows this period\'s usage, its price so far and at this pace, as the API answers them', { timeout: 3 * 60_000 }, async () => {
+  const c = await contract('Portal Usage Co');
+  const ts = new Date(Date.now() - 60_000).toISOString();
+  const r = await api.call('POST', '/api/usage', secret({ body: { events: [
+    { id: 'portal-1', contractId: c.id, productId: 'prod_calls', quantity: 25000, timestamp: ts }] } }));
+  assert.equal(r.status, 202, r.text);
+  assert.equal(await stored(c.id, 1), 1);
+  const usage = (await api.call('GET', `/api/contracts/${c.id}/usage`, secret())).json;
+  const [current] = usage.current;
+  assert.equal(current.quantity, 25000);
+  assert.equal(current.amount, 30); // 15 000 past the free 10 000, at 0.002
+  const token = (await api.call('POST', '/api/customerTokens', secret({ body: { accountId: c.account } }))).json.token;
+  const browser = await launch();
+  try {
+    const page = await browser.newPage();
+    const problems = [];
+    page.on('pageerror', (e) => problems.push(e.message));
+    await page.goto(`${stack.url}/portal/#token=${token}`);
+    const row = page.locator('[data-usage=prod_calls]');
+    await row.waitFor({ timeout: 60_000 });
+    assert.deepEqual(
+      [Number(await row.getAttribute('data-quantity')), Number(await row.getAttribute('data-amount')), Number(await row.getAttribute('data-projected'))],
+      [current.quantity, current.amount, current.projected.amount]);
+    assert.match(await row.textContent(), /API calls/);
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+  }
 });

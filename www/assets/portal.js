@@ -50,6 +50,10 @@ async function refresh() {
   ]);
   // Each contract in full: its scheduled changes and pending reviews too.
   const contracts = await Promise.all(list.data.map((c) => call('GET', `/api/contracts/${encodeURIComponent(c.id)}`)));
+  // Metered lines: this period's usage so far, its price so far and at this pace.
+  await Promise.all(contracts.filter((c) => c.offerings.some((o) => o.meteredThrough)).map(async (c) => {
+    c.usage = await call('GET', `/api/contracts/${encodeURIComponent(c.id)}/usage`);
+  }));
   renderAccount(account);
   $('contracts').replaceChildren(...contracts.map((c) => contractPanel(c, account)));
   renderInvoices(invoices.data, account.currency);
@@ -143,6 +147,22 @@ function renderInvoices(list, currency) {
     : el('p', { class: 'muted' }, 'No invoices yet.'));
 }
 
+/** This period's usage of each metered product: so far, its price so far, and at this pace; or nothing. */
+function usageTable(c) {
+  const rows = c.usage?.current ?? [];
+  if (!rows.length) return null;
+  return el('table', { class: 'list usage' },
+    el('caption', {}, 'Usage this period'),
+    el('thead', {}, el('tr', {}, ...['Product', 'Period', 'So far', 'Price so far', 'At this pace'].map((h) => el('th', { scope: 'col' }, h)))),
+    el('tbody', {}, rows.map((u) => el('tr', { dataset: { usage: u.productId, quantity: String(u.quantity), amount: String(u.amount), projected: String(u.projected.amount) } },
+      el('td', {}, names.product(u.productId)),
+      el('td', {}, `${date(u.periodStart)} – ${date(u.periodEnd)}`),
+      el('td', { class: 'num' }, Number(u.quantity).toLocaleString()),
+      el('td', { class: 'num' }, money(u.amount, c.currency)),
+      el('td', { class: 'num' }, `${money(u.projected.amount, c.currency)}`,
+        el('div', { class: 'muted' }, `${Number(u.projected.quantity).toLocaleString()} by ${date(u.periodEnd)}`))))));
+}
+
 /** The contract's deal and when it ends, or nothing. */
 function discountLine(c) {
   const d = c.discount;
@@ -179,7 +199,8 @@ function contractPanel(c, account) {
     el('h2', {}, names.offering(c.offerings[0]?.offeringId), el('span', { class: 'muted' }, ` · ${c.status.toLowerCase()}`)),
     el('p', { class: 'muted' }, `Contract ${c.id} · since ${date(c.startDate)}`, c.endDate ? ` · ends ${date(c.endDate)}` : ''),
     discountLine(c),
-    linesTable(c));
+    linesTable(c),
+    usageTable(c));
   for (const s of c.scheduledChanges ?? []) {
     panel.append(pending(c, s, { scheduled: s.action }, `Scheduled: ${describe(s, c)} on ${date(s.effectiveDate)}.${invoicedThen(s, currency)}`));
   }

@@ -213,6 +213,12 @@ fn usage_is_checked_queued_stored_once_and_billed_at_the_period_end() {
         (Some("2026-12-22"), "7000".to_owned(), "0.00".to_owned()),
         "{view}"
     );
+    // At this pace (7 000 in 2 of the period's 31 days): 108 500 calls, 197.00.
+    let projected = &view["current"][0]["projected"];
+    assert_eq!(
+        (projected["quantity"].to_string(), projected["amount"].to_string()),
+        ("108500".to_owned(), "197.00".to_owned())
+    );
     assert_eq!(
         (view["billed"][0]["quantity"].to_string(), view["billed"][0]["amount"].to_string()),
         ("150000".to_owned(), "280.00".to_owned())

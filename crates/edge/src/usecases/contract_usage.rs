@@ -42,19 +42,43 @@ pub async fn run(db: &impl Db, id: &str, scope: Option<&str>, now: &Now) -> ApiR
             .flat_map(|d| d.lines.iter())
             .filter(|l| l.line_type == LineType::Usage && l.period_start == from)
             .collect();
+        // At this pace: a sum grows with the period's days (a maximum stays), priced the same way.
+        let elapsed = pricing::days(from, (now.today + chrono::Days::new(1)).min(end)).max(1);
+        let length = pricing::days(from, end).max(1);
+        let mut paced = Vec::new();
+        for p in line.products.iter().filter(|p| metered.contains(&*p.product_id)) {
+            let how = catalog.product(&p.product_id).and_then(|(_, x)| x.aggregation());
+            let u = used(&so_far, &p.product_id, how, from, end)?;
+            let projected = match how {
+                Some(pricing::Aggregation::Max) => Some(u),
+                _ => u
+                    .checked_mul(rust_decimal::Decimal::from(length))
+                    .and_then(|x| x.checked_div(rust_decimal::Decimal::from(elapsed))),
+            }
+            .ok_or_else(|| ApiError::internal("usage out of range"))?;
+            paced.push(Usage { product_id: p.product_id.to_string(), date: from, quantity: projected.round_dp(6) });
+        }
+        let (paced_due, _) =
+            pricing::billing::due(catalog, &contract, end, &paced).map_err(|e| ApiError::from_engine(&e, ""))?;
+        let paced_lines: Vec<&InvoiceLine> = paced_due
+            .iter()
+            .filter(|d| d.offering_id == line.offering_id && d.invoice_date == end)
+            .flat_map(|d| d.lines.iter())
+            .filter(|l| l.line_type == LineType::Usage && l.period_start == from)
+            .collect();
         for p in line.products.iter().filter(|p| metered.contains(&*p.product_id)) {
             let priced = lines.iter().find(|l| l.product_id == p.product_id);
             // The usage so far, even where its price is still zero (a free tier: no line).
             let how = catalog.product(&p.product_id).and_then(|(_, x)| x.aggregation());
-            let quantity = so_far
+            let quantity = used(&so_far, &p.product_id, how, from, end)?.normalize();
+            let projected = paced
                 .iter()
-                .filter(|u| *u.product_id == *p.product_id && u.date >= from && u.date < end)
-                .try_fold(rust_decimal::Decimal::ZERO, |acc, u| match how {
-                    Some(pricing::Aggregation::Max) => Some(acc.max(u.quantity)),
-                    _ => acc.checked_add(u.quantity),
-                })
-                .ok_or_else(|| ApiError::internal("usage out of range"))?
-                .normalize();
+                .find(|u| *u.product_id == *p.product_id)
+                .map_or(rust_decimal::Decimal::ZERO, |u| u.quantity);
+            let paced_amount = paced_lines
+                .iter()
+                .find(|l| l.product_id == p.product_id)
+                .map_or(rust_decimal::Decimal::ZERO, |l| l.amount);
             let money = |f: fn(&InvoiceLine) -> rust_decimal::Decimal| {
                 money_json(priced.map_or(rust_decimal::Decimal::ZERO, |l| f(l)), &contract.currency)
             };
@@ -63,6 +87,8 @@ pub async fn run(db: &impl Db, id: &str, scope: Option<&str>, now: &Now) -> ApiR
                 "periodStart": from.to_string(), "periodEnd": end.to_string(),
                 "quantity": Value::Number(serde_json::Number::from_string_unchecked(quantity.to_string())),
                 "amount": money(|l| l.amount), "discountAmount": money(|l| l.discount_amount),
+                "projected": { "quantity": Value::Number(serde_json::Number::from_string_unchecked(projected.normalize().to_string())),
+                               "amount": money_json(paced_amount, &contract.currency) },
             }));
         }
     }
@@ -87,4 +113,22 @@ pub async fn run(db: &impl Db, id: &str, scope: Option<&str>, now: &Now) -> ApiR
         })
         .collect();
     Ok(json!({ "contractId": id, "asOf": now.today.to_string(), "current": current, "billed": billed, "late": late }))
+}
+
+/// A product's usage over `[from, to)`: the sum, or the largest day's value.
+fn used(
+    usage: &[Usage],
+    product_id: &str,
+    how: Option<pricing::Aggregation>,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> ApiResult<rust_decimal::Decimal> {
+    usage
+        .iter()
+        .filter(|u| u.product_id == product_id && u.date >= from && u.date < to)
+        .try_fold(rust_decimal::Decimal::ZERO, |acc, u| match how {
+            Some(pricing::Aggregation::Max) => Some(acc.max(u.quantity)),
+            _ => acc.checked_add(u.quantity),
+        })
+        .ok_or_else(|| ApiError::internal("usage out of range"))
 }
