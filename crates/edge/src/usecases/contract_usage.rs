@@ -43,7 +43,8 @@ pub async fn run(db: &impl Db, id: &str, scope: Option<&str>, now: &Now) -> ApiR
             .filter(|l| l.line_type == LineType::Usage && l.period_start == from)
             .collect();
         // At this pace: a sum grows with the period's days (a maximum stays), priced the same way.
-        let elapsed = pricing::days(from, (now.today + chrono::Days::new(1)).min(end)).max(1);
+        let tomorrow = now.today.checked_add_days(chrono::Days::new(1)).unwrap_or(now.today);
+        let elapsed = pricing::days(from, tomorrow.min(end)).max(1);
         let length = pricing::days(from, end).max(1);
         let mut paced = Vec::new();
         for p in line.products.iter().filter(|p| metered.contains(&*p.product_id)) {
