@@ -57,7 +57,11 @@ pub async fn run(db: &impl Db, id: &str, scope: Option<&str>, now: &Now) -> ApiR
                     .and_then(|x| x.checked_div(rust_decimal::Decimal::from(elapsed))),
             }
             .ok_or_else(|| ApiError::internal("usage out of range"))?;
-            paced.push(Usage { product_id: p.product_id.to_string(), date: from, quantity: projected.round_dp(6) });
+            paced.push(Usage {
+                product_id: p.product_id.to_string(),
+                date: from,
+                quantity: projected.round_dp_with_strategy(6, rust_decimal::RoundingStrategy::MidpointAwayFromZero),
+            });
         }
         let (paced_due, _) =
             pricing::billing::due(catalog, &contract, end, &paced).map_err(|e| ApiError::from_engine(&e, ""))?;
