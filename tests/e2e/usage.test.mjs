@@ -163,3 +163,47 @@ test('the portal shows this period\'s usage, its price so far and at this pace, 
     await browser.close();
   }
 });
+
+test('13 months of daily runs with events through the queue: each period\'s usage billed once, at its end, at its sum', { timeout: 10 * 60_000 }, async () => {
+  const start = '2026-01-15';
+  const signed = await api.call('POST', '/api/selfService/signup', secret({ headers: at(start), body: {
+    action: 'CREATE_AND_FINALIZE', billGroup: { collectInvoiceBalanceAutomatically: false },
+    customer: { accountName: 'Thirteen Co', name: 'T. Hirteen', email: 'thirteen@usage.test', billingAddress: { country: 'US', state: 'TX' } },
+    quote: { startDate: start, offerings: [{ offeringId: 'offr_api', rateId: 'rate_api_monthly',
+      items: [{ productId: 'prod_platform', quantity: 1 }, { productId: 'prod_calls', quantity: 1 }] }] } } }));
+  assert.equal(signed.status, 201, signed.text);
+  const id = signed.json.contract.id;
+  const addDays = (date, n) => new Date(Date.parse(`${date}T00:00:00Z`) + n * 86400000).toISOString().slice(0, 10);
+  // Events on the 17th, 25th and 5th of each month: every anniversary period [15th, 15th) gets three.
+  const sent = new Map(); // period start → usage sent for it
+  const periodOf = (day) => {
+    const [y, m, d] = day.split('-').map(Number);
+    const p = new Date(Date.UTC(y, d >= 15 ? m - 1 : m - 2, 15));
+    return p.toISOString().slice(0, 10);
+  };
+  let n = 0, stored = 0;
+  const last = '2027-02-20';
+  for (let day = start; day <= last; day = addDays(day, 1)) {
+    if (['05', '17', '25'].includes(day.slice(8)) && day < '2027-01-15') {
+      const quantity = 1000 * ((n % 9) + 1) + (n % 3 === 0 ? 9000 : 0);
+      const r = await api.call('POST', '/api/usage', secret({ headers: at(day), body: { events: [
+        { id: `m13-${n++}`, contractId: id, productId: 'prod_calls', quantity, timestamp: `${day}T09:00:00Z` }] } }));
+      assert.equal(r.json?.accepted, 1, `${day}: ${r.text}`);
+      sent.set(periodOf(day), (sent.get(periodOf(day)) ?? 0) + quantity);
+      stored += 1;
+      // Stored before the day's run: the consumer runs on its own schedule.
+      for (let i = 0; i < 100 && d1(stack, `SELECT COUNT(*) AS c FROM usage_events WHERE contract_id = '${id}'`)[0].c < stored; i++) await sleep(100);
+    }
+    const run = await api.call('POST', '/api/billingRuns', secret({ body: { date: day }, headers: at(day) }));
+    assert.equal(run.status, 200, `${day}: ${run.text}`);
+  }
+  const lines = d1(stack, `SELECT body FROM invoices WHERE contract_id = '${id}' ORDER BY invoice_date`)
+    .flatMap((r) => JSON.parse(r.body).items.filter((l) => l.type === 'USAGE'));
+  // Twelve whole periods ended by 2027-01-15 (the 13th, [2027-01-15, 02-15), has no events and ends after the last run).
+  const expected = [...sent.entries()].sort().map(([p, u]) => [p, u, Math.round(Math.max(0, u - 10000) * 0.002 * 100) / 100]);
+  assert.equal(expected.length, 12);
+  const billed = lines.map((l) => [l.periodStart, l.quantity, l.amount]);
+  assert.deepEqual(billed, expected.filter(([, , amount]) => amount > 0), 'every period billed once, at its sum (zero ones left out)');
+  const late = d1(stack, `SELECT COUNT(*) AS c FROM usage_events WHERE contract_id = '${id}' AND late IS NOT NULL`)[0].c;
+  assert.equal(late, 0);
+});

@@ -250,6 +250,28 @@ fn usage_is_checked_queued_stored_once_and_billed_at_the_period_end() {
         assert_eq!(r.status, expected, "{}", r.body);
     }
 
+    // The next period's usage is billed at its end too: its claim is apart from the
+    // platform fee of the same start, charged in advance a month before.
+    let (_, jan) = report(
+        &a,
+        "2027-01-05",
+        "12:00:00",
+        &json!([event("evt_11", &contract, "prod_calls", json!(20_000), "2027-01-05T08:00:00Z")]),
+    );
+    assert_eq!(jan["accepted"], 1, "{jan}");
+    deliver(&a, "2027-01-05", 1);
+    assert_eq!(run_billing(&a, "2027-01-22")["invoicesIssued"], 1);
+    let (_, list) =
+        Call { app: &a, now: now("2027-01-22") }.secret("GET", &format!("/api/accounts/{account}/invoices"), None);
+    let usage_line =
+        list["data"][0]["items"].as_array().unwrap().iter().find(|l| l["type"] == "USAGE").cloned().unwrap_or_default();
+    assert_eq!(
+        (usage_line["periodStart"].as_str(), usage_line["quantity"].to_string(), usage_line["amount"].to_string()),
+        (Some("2026-12-22"), "27000".to_owned(), "34.00".to_owned()),
+        "{}",
+        list["data"][0]
+    );
+
     // The billed period takes no more usage.
     let (_, refused) = report(
         &a,

@@ -45,6 +45,10 @@ pub struct DuePeriod {
     pub invoice_date: NaiveDate,
     /// One line per product with a non-zero amount.
     pub lines: Vec<InvoiceLine>,
+    /// A period of usage alone (a metered line's, billed at its end): the
+    /// same line may have a recurring period starting the same day, billed
+    /// on another date, so the two are told apart.
+    pub usage: bool,
 }
 
 /// One day's usage of a metered product of a contract (the API aggregates
@@ -153,6 +157,7 @@ pub fn due(
                     period_end: end,
                     invoice_date: end,
                     lines,
+                    usage: true,
                 });
                 metered_through = end;
             }
@@ -171,6 +176,7 @@ pub fn due(
                 {
                     Some(same) => {
                         same.period_end = same.period_end.max(d.period_end);
+                        same.usage &= d.usage;
                         let lines = std::mem::take(&mut same.lines);
                         same.lines = merge(lines, std::mem::take(&mut d.lines), |l| position(&l.product_id));
                     }
@@ -222,6 +228,7 @@ pub fn due(
                 period_end: part.end,
                 invoice_date: period.end,
                 lines,
+                usage: false,
             });
             if piece.end > period.end {
                 rest = Some(ArrearsPiece { start: period.end, ..piece });
@@ -297,6 +304,7 @@ fn line_period(
         period_end: piece.end,
         invoice_date,
         lines,
+        usage: false,
     })
 }
 

@@ -137,7 +137,10 @@ pub async fn issue_periods<D: Db, S: Stripe, R: Random>(
     let issued = !invoice.lines.is_empty();
     if issued {
         for p in periods {
-            batch.push(invoices::claim_period(&c.id, &p.offering_id, &p.period_start.to_string(), &invoice_id));
+            // A period of usage alone is claimed apart from the line's recurring
+            // period of the same start (billed on another date: in advance).
+            let line = if p.usage { format!("{}#usage", p.offering_id) } else { p.offering_id.to_string() };
+            batch.push(invoices::claim_period(&c.id, &line, &p.period_start.to_string(), &invoice_id));
         }
         let currency = catalog.currency.code();
         let credit = pricing::apply_credit(account.credit_balance, invoice.amount)
