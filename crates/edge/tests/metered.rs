@@ -260,7 +260,15 @@ fn usage_is_checked_queued_stored_once_and_billed_at_the_period_end() {
     );
     assert_eq!(jan["accepted"], 1, "{jan}");
     deliver(&a, "2027-01-05", 1);
-    assert_eq!(run_billing(&a, "2027-01-22")["invoicesIssued"], 1);
+    let run = run_billing(&a, "2027-01-22");
+    assert_eq!(run["invoicesIssued"], 1);
+    // The first run after the late event was stored lists it, with its reason; later runs do not.
+    assert_eq!(
+        (run["lateUsage"][0]["id"].as_str(), run["lateUsage"][0]["reason"].as_str()),
+        (Some("evt_8"), Some("PERIOD_BILLED_BEFORE_STORED")),
+        "{run}"
+    );
+    assert_eq!(run_billing(&a, "2027-01-22")["lateUsage"], json!([]));
     let (_, list) =
         Call { app: &a, now: now("2027-01-22") }.secret("GET", &format!("/api/accounts/{account}/invoices"), None);
     let usage_line =

@@ -55,6 +55,9 @@ pub struct Report {
     /// Contracts that could not be billed (skipped; the others were billed):
     /// each contract's id and the error.
     pub failed_contracts: Vec<(String, ApiError)>,
+    /// Usage events stored after their period was billed, not listed by an
+    /// earlier run: never billed, for the vendor to settle.
+    pub late_usage: Vec<Value>,
 }
 
 impl Report {
@@ -68,6 +71,7 @@ impl Report {
             "failedContracts": self.failed_contracts.iter().map(|(id, e)| json!({
                 "contractId": id, "code": e.code, "path": e.path, "message": e.message,
             })).collect::<Vec<_>>(),
+            "lateUsage": self.late_usage,
         })
     }
 }

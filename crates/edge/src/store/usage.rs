@@ -79,3 +79,33 @@ pub async fn late(db: &impl Db, contract_id: &str) -> Result<Vec<Stored>, DbErro
         .await?;
     Ok(rows.iter().filter_map(stored).collect())
 }
+
+/// A late event with its contract, for a billing run's report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Late {
+    /// `ctr_…`.
+    pub contract_id: String,
+    /// The event as stored.
+    pub event: Stored,
+}
+
+/// Late events no run has listed yet (at most 1 000).
+pub async fn unreported_late(db: &impl Db) -> Result<Vec<Late>, DbError> {
+    let rows = db
+        .query(stmt!(
+            "SELECT contract_id, id, product_id, day, quantity, timestamp, late FROM usage_events \
+             WHERE late IS NOT NULL AND late_reported_in IS NULL ORDER BY stored_at, id LIMIT 1000"
+        ))
+        .await?;
+    Ok(rows.iter().filter_map(|r| Some(Late { contract_id: text(r, "contract_id")?, event: stored(r)? })).collect())
+}
+
+/// Marks the late events of `ids_json` (a JSON array) as listed by run `run`.
+#[must_use]
+pub fn mark_late_reported(ids_json: &str, run: &str) -> Stmt {
+    stmt!(
+        "UPDATE usage_events SET late_reported_in = ?2 WHERE id IN (SELECT value FROM json_each(?1)) AND late_reported_in IS NULL",
+        ids_json,
+        run
+    )
+}

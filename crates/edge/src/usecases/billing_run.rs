@@ -22,6 +22,7 @@ use crate::steps::contract_view::load_contract;
 use crate::steps::usage;
 use crate::store::amendments::{self, AmendmentStatus};
 use crate::store::contracts::{self, ContractRow, ContractStatus};
+use crate::store::usage as usage_store;
 use crate::store::{Db, DbError, billing_runs, catalogs as stored};
 use crate::stripe::Stripe;
 use crate::{App, Now};
@@ -74,6 +75,16 @@ pub async fn run<D: Db, S: Stripe, R: Random>(
         collect_due(app, date, &operations.retry_days, &mut report, now).await?;
     }
     let id = new_id(&app.rng, "run_");
+    // Late usage: listed once, by the run that sees it first (marked in the run's own write).
+    let late = usage_store::unreported_late(&app.db).await?;
+    let late_ids: Vec<&str> = late.iter().map(|l| l.event.id.as_str()).collect();
+    report.late_usage = late
+        .iter()
+        .map(|l| {
+            json!({ "contractId": l.contract_id, "id": l.event.id, "productId": l.event.product_id,
+                         "day": l.event.day, "quantity": l.event.quantity, "reason": l.event.late })
+        })
+        .collect();
     let mut body = report.to_json();
     if let Value::Object(m) = &mut body {
         m.insert("id".into(), json!(id));
@@ -81,7 +92,11 @@ pub async fn run<D: Db, S: Stripe, R: Random>(
         m.insert("nextCursor".into(), json!(next));
         m.insert("d1Statements".into(), json!(app.db.statements().saturating_sub(statements_before)));
     }
-    app.db.batch(vec![billing_runs::insert(&id, &date.to_string(), &now.instant, &body.to_string())]).await?;
+    let mut write = vec![billing_runs::insert(&id, &date.to_string(), &now.instant, &body.to_string())];
+    if !late_ids.is_empty() {
+        write.push(usage_store::mark_late_reported(&json!(late_ids).to_string(), &id));
+    }
+    app.db.batch(write).await?;
     Ok(body)
 }
 
