@@ -34,14 +34,7 @@ pub async fn run(db: &impl Db, id: &str, scope: Option<&str>, now: &Now) -> ApiR
         let period = line.schedule.period_holding(from).ok_or_else(|| ApiError::internal("a period out of range"))?;
         let end = contract.end_date.map_or(period.end, |e| period.end.min(e));
         // Priced as the billing run will price it at the period's end, on the usage so far.
-        let (due, _) =
-            pricing::billing::due(catalog, &contract, end, &so_far).map_err(|e| ApiError::from_engine(&e, ""))?;
-        let lines: Vec<&InvoiceLine> = due
-            .iter()
-            .filter(|d| d.offering_id == line.offering_id && d.invoice_date == end)
-            .flat_map(|d| d.lines.iter())
-            .filter(|l| l.line_type == LineType::Usage && l.period_start == from)
-            .collect();
+        let lines = usage_lines(catalog, &contract, &line.offering_id, (from, end), &so_far)?;
         // At this pace: a sum grows with the period's days (a maximum stays), priced the same way.
         let tomorrow = now.today.checked_add_days(chrono::Days::new(1)).unwrap_or(now.today);
         let elapsed = pricing::days(from, tomorrow.min(end)).max(1);
@@ -63,14 +56,7 @@ pub async fn run(db: &impl Db, id: &str, scope: Option<&str>, now: &Now) -> ApiR
                 quantity: projected.round_dp_with_strategy(6, rust_decimal::RoundingStrategy::MidpointAwayFromZero),
             });
         }
-        let (paced_due, _) =
-            pricing::billing::due(catalog, &contract, end, &paced).map_err(|e| ApiError::from_engine(&e, ""))?;
-        let paced_lines: Vec<&InvoiceLine> = paced_due
-            .iter()
-            .filter(|d| d.offering_id == line.offering_id && d.invoice_date == end)
-            .flat_map(|d| d.lines.iter())
-            .filter(|l| l.line_type == LineType::Usage && l.period_start == from)
-            .collect();
+        let paced_lines = usage_lines(catalog, &contract, &line.offering_id, (from, end), &paced)?;
         for p in line.products.iter().filter(|p| metered.contains(&*p.product_id)) {
             let priced = lines.iter().find(|l| l.product_id == p.product_id);
             // The usage so far, even where its price is still zero (a free tier: no line).
@@ -85,7 +71,7 @@ pub async fn run(db: &impl Db, id: &str, scope: Option<&str>, now: &Now) -> ApiR
                 .find(|l| l.product_id == p.product_id)
                 .map_or(rust_decimal::Decimal::ZERO, |l| l.amount);
             let money = |f: fn(&InvoiceLine) -> rust_decimal::Decimal| {
-                money_json(priced.map_or(rust_decimal::Decimal::ZERO, |l| f(l)), &contract.currency)
+                money_json(priced.map_or(rust_decimal::Decimal::ZERO, f), &contract.currency)
             };
             current.push(json!({
                 "offeringId": &*line.offering_id, "productId": &*p.product_id,
@@ -136,4 +122,22 @@ fn used(
             _ => acc.checked_add(u.quantity),
         })
         .ok_or_else(|| ApiError::internal("usage out of range"))
+}
+
+/// The usage lines the billing run would issue for the period `[from, end)`
+/// of the line of `offering`, on `usage`.
+fn usage_lines(
+    catalog: &pricing::Catalog,
+    contract: &pricing::Contract,
+    offering: &str,
+    (from, end): (chrono::NaiveDate, chrono::NaiveDate),
+    usage: &[Usage],
+) -> ApiResult<Vec<InvoiceLine>> {
+    let (due, _) = pricing::billing::due(catalog, contract, end, usage).map_err(|e| ApiError::from_engine(&e, ""))?;
+    Ok(due
+        .into_iter()
+        .filter(|d| *d.offering_id == *offering && d.invoice_date == end)
+        .flat_map(|d| d.lines)
+        .filter(|l| l.line_type == LineType::Usage && l.period_start == from)
+        .collect())
 }
