@@ -1,5 +1,4 @@
-//! Embeds every golden vector (shared, the project's own, and those of
-//! `vectors-next` whose capability has landed: `tests/landed-next.json`) into the wasm
+//! Embeds every golden vector (shared, the project's own, and `vectors-next`) into the wasm
 //! tests, which cannot read files in a browser. A new vector file counts on
 //! the next build without code changes.
 
@@ -13,21 +12,6 @@ fn main() {
     let own = manifest.join("../../tests/vectors");
     let next = std::env::var_os("QUOTEKIT_SHARED_VECTORS_NEXT")
         .map_or_else(|| manifest.join("../../../shared/vectors-next"), PathBuf::from);
-    let landed_file = manifest.join("../../tests/landed-next.json");
-    println!("cargo:rerun-if-changed={}", landed_file.display());
-    let landed = std::fs::read_to_string(&landed_file).unwrap_or_default();
-    // The keys of an object of tests/landed-next.json, read without a JSON parser.
-    let keys = |name: &str| -> Vec<String> {
-        landed
-            .split(&format!("\"{name}\""))
-            .nth(1)
-            .and_then(|rest| rest.split('}').next())
-            .map(|object| object.split('"').skip(1).step_by(4).map(str::to_owned).collect())
-            .unwrap_or_default()
-    };
-    // Landed, except what the package's build leaves out (`notInPackage`).
-    let excluded = keys("notInPackage");
-    let prefixes: Vec<String> = keys("prefixes");
     let mut out = String::from(
         "/// Every golden vector: (folder, file name, text).\npub const VECTORS: &[(&str, &str, &str)] = &[\n",
     );
@@ -35,10 +19,6 @@ fn main() {
         println!("cargo:rerun-if-changed={}", dir.display());
         for file in json_files(dir) {
             let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            let starts = |list: &[String]| list.iter().any(|p| name.starts_with(p.as_str()));
-            if label == "next" && (!starts(&prefixes) || starts(&excluded)) {
-                continue;
-            }
             let _ = writeln!(out, "    ({label:?}, {name:?}, include_str!({:?})),", file.display().to_string());
         }
     }

@@ -16,22 +16,16 @@ export async function loadPkg() {
 
 /**
  * Every vector file: [label, name, case] for the shared set, the project's
- * own, and those of vectors-next whose capability has landed in the package
- * (tests/landed-next.json: `prefixes`, less `notInPackage`).
+ * own, and vectors-next.
  */
 export function vectors() {
   const shared = process.env.QUOTEKIT_SHARED_VECTORS ?? path.join(root, '..', 'shared', 'vectors');
   const own = path.join(root, 'tests', 'vectors');
   const next = process.env.QUOTEKIT_SHARED_VECTORS_NEXT ?? path.join(root, '..', 'shared', 'vectors-next');
-  const next_ = JSON.parse(readFileSync(path.join(root, 'tests', 'landed-next.json'), 'utf8'));
-  // The package prices all but notInPackage's (the engine's `metered` feature, not in its build yet).
-  const excluded = Object.keys(next_.notInPackage ?? {});
-  const landed = Object.keys(next_.prefixes).filter((p) => !excluded.includes(p));
   const out = [];
   for (const [label, dir] of [['shared', shared], ['project', own], ['next', next]]) {
     if (!existsSync(dir)) throw new Error(`no vectors folder at ${dir}`);
-    const keep = (f) => label !== 'next' || landed.some((p) => f.startsWith(p));
-    for (const file of readdirSync(dir).filter((f) => f.endsWith('.json') && keep(f)).sort()) {
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
       out.push([label, file, JSON.parse(readFileSync(path.join(dir, file), 'utf8'))]);
     }
   }
@@ -41,7 +35,7 @@ export function vectors() {
 /** The package's answer to a case, in the shape of `expected`. */
 export function outcome(pricing, c) {
   try {
-    if (c.through) return { billing: pricing.billingDue(c.catalog, c.contract, c.through) };
+    if (c.through) return { billing: pricing.billingDue(c.catalog, c.contract, c.through, c.usage) };
     if (c.operation) return { change: pricing.previewChange(c.catalog, c.contract, c.operation, c.today) };
     return { quote: pricing.estimate(c.catalog, c.request, c.today) };
   } catch (e) {

@@ -10,7 +10,7 @@ const cases = vectors();
 test('the vector folders are not empty', () => {
   assert.ok(cases.filter(([label]) => label === 'shared').length > 0);
   assert.ok(cases.filter(([label]) => label === 'project').length > 0);
-  assert.ok(cases.filter(([label]) => label === 'next').length > 0, 'no landed vectors-next (tests/landed-next.json)');
+  assert.ok(cases.filter(([label]) => label === 'next').length > 0, 'no vectors-next');
 });
 
 for (const [label, name, c] of cases) {

@@ -19,6 +19,8 @@ import init, {
   type ContractOperation,
   type PricingError,
   type ErrorCode,
+  type UsageDay,
+  type LineType,
 } from '@quotekit/pricing';
 
 const catalog: Catalog = {
@@ -138,8 +140,8 @@ export async function demo(): Promise<number> {
   };
   const quote: Quote = estimate(withSetup, request, '2026-03-01');
   const once: number = quote.oneTime.amountWithoutTax;
-  const kind: 'RECURRING' | 'ONE_TIME' = quote.offerings[0].items[1].type;
-  const lineKind: 'RECURRING' | 'ONE_TIME' = quote.firstInvoice.lines[0].type;
+  const kind: 'RECURRING' | 'ONE_TIME' | 'USAGE' = quote.offerings[0].items[1].type;
+  const lineKind: 'RECURRING' | 'ONE_TIME' | 'USAGE' = quote.firstInvoice.lines[0].type;
   const off: number = quote.discountAmount + quote.firstInvoice.discountAmount;
   const next: string | null = quote.nextInvoiceDate;
   // @ts-expect-error: only a ONE_TIME price grants credit
@@ -162,4 +164,32 @@ export async function demo(): Promise<number> {
   // @ts-expect-error: a REPEATING coupon says for how many months
   const badCoupon: NonNullable<Catalog['coupons']>[0] = { id: 'c', percentOff: 10, duration: 'REPEATING' };
   void [until, off, code, badCoupon];
+}
+
+// Metered products: expected usage in the estimate, usage per day in billingDue.
+{
+  const metered: Catalog = {
+    currency: 'USD',
+    products: [{ id: 'prod_calls', name: 'API calls', metered: { aggregation: 'SUM' } }],
+    offerings: [{
+      id: 'offr_api', productIds: ['prod_calls'],
+      rates: [{ id: 'rate_api_monthly', billingFrequency: 'MONTHLY', billingTiming: 'IN_ARREARS', prices: [
+        { productId: 'prod_calls', model: 'TIERED', tiers: [{ upTo: 100000, unitAmount: 0 }, { upTo: null, unitAmount: '0.001' }] },
+      ] }],
+    }],
+  };
+  const quote: Quote = estimate(metered, { quote: { offerings: [{ offeringId: 'offr_api', rateId: 'rate_api_monthly', items: [{ productId: 'prod_calls', quantity: 150000 }] }] } });
+  const expected: true | undefined = quote.offerings[0].items[0].metered;
+  const contract: ContractInput = {
+    status: 'ACTIVE', currency: 'USD', startDate: '2026-01-01',
+    offerings: [{ offeringId: 'offr_api', rateId: 'rate_api_monthly', serviceStart: '2026-01-01', anchorDay: 1,
+      invoicedThrough: '2026-01-01', meteredThrough: '2025-12-31', products: [{ productId: 'prod_calls', quantity: 0 }] }],
+  };
+  const usage: UsageDay[] = [{ productId: 'prod_calls', date: '2026-01-15', quantity: 150000 }];
+  const billing: Billing = billingDue(metered, contract, '2026-02-01', usage);
+  const usageLine: LineType | undefined = billing.invoices[0]?.lines[0]?.type;
+  const code: ErrorCode = 'METERED_PRODUCT';
+  // @ts-expect-error: aggregation is SUM or MAX
+  const badAggregation: Catalog['products'][0] = { id: 'p', metered: { aggregation: 'AVG' } };
+  void [expected, usageLine, code, badAggregation];
 }

@@ -11,13 +11,10 @@ use support::{Call, app, now};
 fn cases() -> Vec<(String, Value)> {
     let mut out = Vec::new();
     for dir in ["../../../shared/vectors", "../../tests/vectors", "../../../shared/vectors-next"] {
-        let next = dir.ends_with("-next");
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
         let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
         files.sort();
-        // vectors-next: only the capabilities that have landed (golden::LANDED_NEXT).
-        let landed = |f: &std::path::Path| !next || f.file_name().and_then(|n| n.to_str()).is_some_and(golden::landed);
-        for f in files.into_iter().filter(|f| f.extension().is_some_and(|e| e == "json") && landed(f)) {
+        for f in files.into_iter().filter(|f| f.extension().is_some_and(|e| e == "json")) {
             let case: Value = serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
             out.push((f.file_name().unwrap().to_string_lossy().into_owned(), case));
         }

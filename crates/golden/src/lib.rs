@@ -11,29 +11,6 @@ use serde_json::{Value, json};
 
 use pricing::{Catalog, Error, estimate, preview_change, read_today, to_json};
 
-/// Which vectors of `../shared/vectors-next/` have landed, by file-name
-/// prefix (`tests/landed-next.json`, read by every runner: native, wasm in
-/// Node and Chromium, the API).
-const LANDED_NEXT: &str = include_str!("../../../tests/landed-next.json");
-
-/// Whether a `vectors-next` file belongs to a capability that has landed.
-#[must_use]
-pub fn landed(file_name: &str) -> bool {
-    listed(file_name, "prefixes")
-}
-
-/// Whether a landed `vectors-next` file is one the npm package's build does
-/// not price yet (`notInPackage`: the engine's `metered` feature).
-#[must_use]
-pub fn not_in_package(file_name: &str) -> bool {
-    listed(file_name, "notInPackage")
-}
-
-fn listed(file_name: &str, list: &str) -> bool {
-    let landed: Value = serde_json::from_str(LANDED_NEXT).unwrap_or(Value::Null);
-    landed.get(list).and_then(Value::as_object).is_some_and(|p| p.keys().any(|k| file_name.starts_with(k.as_str())))
-}
-
 /// Runs a case: `("quote" | "change", the engine's JSON text)` or its error.
 pub fn run(case: &Value) -> Result<(&'static str, String), Error> {
     let catalog = Catalog::from_json(case.get("catalog").unwrap_or(&Value::Null))?;

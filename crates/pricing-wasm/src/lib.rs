@@ -163,18 +163,22 @@ pub fn preview_change_json(
 }
 
 /// What the billing run issues for `contract` through `through` (`YYYY-MM-DD`):
-/// one invoice per invoice date (no tax), and the contract after. The API's
-/// run computes exactly this.
+/// one invoice per invoice date (no tax), and the contract after. `usage` is
+/// the metered products' usage per day (`[{ productId, date, quantity }]`,
+/// none if omitted), billed at each period's end. The API's run computes
+/// exactly this.
 #[wasm_bindgen(js_name = billingDue, unchecked_return_type = "Billing")]
 pub fn billing_due(
     #[wasm_bindgen(unchecked_param_type = "Catalog")] catalog: JsValue,
     #[wasm_bindgen(unchecked_param_type = "ContractInput")] contract: JsValue,
     through: String,
+    #[wasm_bindgen(unchecked_optional_param_type = "UsageDay[]")] usage: Option<JsValue>,
 ) -> Result<JsValue, JsValue> {
     let catalog = self::catalog(&catalog)?;
     let through = pricing::read_today(&through).map_err(|e| throw(&e))?;
+    let usage = pricing::billing::Usage::list_from_json(&read(&usage.unwrap_or(JsValue::UNDEFINED), "usage")?).map_err(|e| throw(&e))?;
     let billing =
-        pricing::billing::bill(&catalog, &read(&contract, "contract")?, through, &[]).map_err(|e| throw(&e))?;
+        pricing::billing::bill(&catalog, &read(&contract, "contract")?, through, &usage).map_err(|e| throw(&e))?;
     write(&pricing::to_json(&billing))
 }
 

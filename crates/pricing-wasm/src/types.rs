@@ -37,8 +37,8 @@ export type Price = (
     | { type: "ONE_TIME"; /** Sells prepaid credit for later invoices. */ grantsCredit?: boolean }
   );
 
-/** What a quote item or an invoice line bills: a period's share, or a one-time charge. */
-export type LineType = "RECURRING" | "ONE_TIME";
+/** What a quote item or an invoice line bills: a period's share, a one-time charge, or a period's usage. */
+export type LineType = "RECURRING" | "ONE_TIME" | "USAGE";
 
 export interface Rate {
   id: string;
@@ -64,6 +64,19 @@ export interface Product {
   minQuantity?: Decimal;
   maxQuantity?: Decimal | null;
   defaultQuantity?: Decimal;
+  /**
+   * A metered product: priced on a period's usage (its price's model applied
+   * to the period's total), billed at the period's end, never prorated.
+   * `SUM` adds the days' usage; `MAX` takes the highest day.
+   */
+  metered?: { aggregation: "SUM" | "MAX" };
+}
+
+/** A metered product's usage on one day (UTC), for `billingDue`. */
+export interface UsageDay {
+  productId: string;
+  date: DateString;
+  quantity: Decimal;
 }
 
 export interface TaxRate {
@@ -160,7 +173,10 @@ export interface SignUpRequest {
     offerings: {
       offeringId: string;
       rateId: string;
-      /** Products not listed (or without a quantity) take their defaultQuantity. */
+      /**
+       * Products not listed (or without a quantity) take their defaultQuantity.
+       * A metered product's quantity is the expected usage per period.
+       */
       items?: { productId: string; quantity?: Decimal | null }[];
     }[];
   };
@@ -170,6 +186,8 @@ export interface SignUpRequest {
 export interface QuoteItem {
   productId: string;
   type: LineType;
+  /** A metered product's item: `quantity` is the expected usage, priced per period, billed at its end. */
+  metered?: true;
   quantity: number;
   /** One whole period, or the whole one-time charge. */
   amountWithoutTax: number;
@@ -252,6 +270,8 @@ export interface ContractLine {
   anchorDate: DateString;
   anchorDay: number;
   invoicedThrough: DateString;
+  /** The last day whose usage is billed (a line with metered products). */
+  meteredThrough?: DateString;
   products: ContractProduct[];
 }
 
@@ -267,7 +287,8 @@ export interface ArrearsPiece {
   anchorDay: number;
   start: DateString;
   end: DateString;
-  products: ContractProduct[];
+  /** Licensed products with their quantities; a metered product whose usage the piece bills is `{ productId, metered: true }`. */
+  products: (ContractProduct | { productId: string; metered: true })[];
   /** The published catalog version its terms come from, when not the contract's own (set by the API). */
   catalogVersion?: number;
 }
@@ -300,9 +321,12 @@ export interface ContractInput {
     anchorDate?: DateString;
     anchorDay: number;
     invoicedThrough: DateString;
+    meteredThrough?: DateString;
     products: { productId: string; quantity: Decimal }[];
   }[];
-  unbilledArrears?: (Omit<ArrearsPiece, "products"> & { products: { productId: string; quantity: Decimal }[] })[];
+  unbilledArrears?: (Omit<ArrearsPiece, "products"> & {
+    products: ({ productId: string; quantity: Decimal } | { productId: string; metered: true })[];
+  })[];
   /** The published catalog version the contract is priced on (the API's; the engine reads it to mark kept pieces). */
   catalogVersion?: number;
 }
@@ -369,7 +393,8 @@ export type ErrorCode =
   | "OVERFLOW"
   | "UNKNOWN_COUPON"
   | "COUPON_EXPIRED"
-  | "COUPON_NOT_APPLICABLE";
+  | "COUPON_NOT_APPLICABLE"
+  | "METERED_PRODUCT";
 
 /** What every function throws: an `Error` with the engine's code and the JSON path of the offending field. */
 export interface PricingError extends Error {

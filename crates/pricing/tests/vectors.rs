@@ -52,10 +52,11 @@ fn every_project_vector_passes() {
 }
 
 #[test]
-fn every_landed_next_vector_passes() {
+// A build without the `metered` feature refuses metered catalogs, which vectors-next holds.
+#[cfg(feature = "metered")]
+fn every_next_vector_passes() {
     let dir = std::env::var_os("QUOTEKIT_SHARED_VECTORS_NEXT")
         .map_or_else(|| root().join("../shared/vectors-next"), PathBuf::from);
-    // A build without the `metered` feature (the npm package's) does not price notInPackage's.
-    let n = run_files(&dir, |f| golden::landed(f) && (cfg!(feature = "metered") || !golden::not_in_package(f)));
-    eprintln!("{n} vectors-next of landed capabilities pass");
+    let n = run_folder(&dir);
+    eprintln!("{n} vectors-next pass");
 }

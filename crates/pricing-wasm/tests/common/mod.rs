@@ -21,7 +21,12 @@ fn outcome(case: &Value) -> Value {
     let through = case.get("through").and_then(Value::as_str);
     let result = match (case.get("operation").filter(|o| !o.is_null()), through) {
         (_, Some(through)) => {
-            quotekit_pricing::billing_due(js(&case["catalog"]), js(&case["contract"]), through.into())
+            quotekit_pricing::billing_due(
+                js(&case["catalog"]),
+                js(&case["contract"]),
+                through.into(),
+                Some(js(&case["usage"])),
+            )
                 .map(|v| serde_json::json!({ "billing": json(&v) }))
         }
         (Some(op), None) => {
@@ -37,11 +42,11 @@ fn outcome(case: &Value) -> Value {
     })
 }
 
-/// Every vector (shared, the project's own, landed vectors-next) through the JS-facing API.
+/// Every vector (shared, the project's own, vectors-next) through the JS-facing API.
 pub fn every_vector_passes() {
     assert!(VECTORS.iter().filter(|(folder, _, _)| *folder == "shared").count() > 0, "no shared vectors embedded");
     assert!(VECTORS.iter().filter(|(folder, _, _)| *folder == "project").count() > 0, "no project vectors embedded");
-    assert!(VECTORS.iter().filter(|(folder, _, _)| *folder == "next").count() > 0, "no landed vectors-next embedded");
+    assert!(VECTORS.iter().filter(|(folder, _, _)| *folder == "next").count() > 0, "no vectors-next embedded");
     let failures: Vec<String> = VECTORS
         .iter()
         .filter_map(|(folder, name, text)| {
@@ -61,7 +66,12 @@ pub fn the_json_entry_points_match_the_engine() {
         let native = golden::run(&case);
         if let Some(through) = case.get("through").and_then(Value::as_str) {
             // No JSON-text entry point for billing: every value equal (numbers as decimals).
-            let wasm = quotekit_pricing::billing_due(js(&case["catalog"]), js(&case["contract"]), through.into());
+            let wasm = quotekit_pricing::billing_due(
+                js(&case["catalog"]),
+                js(&case["contract"]),
+                through.into(),
+                Some(js(&case["usage"])),
+            );
             match (wasm, native) {
                 (Ok(wasm), Ok((_, native))) => {
                     let native: Value = serde_json::from_str(&native).unwrap();
