@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { DEMO_CATALOG, startStack } from '../../scripts/stack.mjs';
 import { launch } from '../browser/chromium.mjs';
-import { at, client, d1, today } from './helpers.mjs';
+import { loadPkg } from '../node/helpers.mjs';
+import { assertSameInvoice, at, client, d1, today } from './helpers.mjs';
 
 let stack, api;
 const secret = (extra = {}) => ({ key: stack.secretKey, ...extra });
@@ -22,15 +23,8 @@ const addMonths = (iso, n) => {
 before(async () => {
   stack = await startStack({ stripeMemoryOnly: true });
   api = client(stack);
-  const catalog = JSON.parse(readFileSync(DEMO_CATALOG, 'utf8'));
-  catalog.products.push({ id: 'prod_platform', name: 'Platform', minQuantity: 1, maxQuantity: 1 },
-    { id: 'prod_calls', name: 'API calls', minQuantity: 0, defaultQuantity: 50000, metered: { aggregation: 'SUM' } });
-  catalog.offerings.push({ id: 'offr_api', name: 'API', productIds: ['prod_platform', 'prod_calls'], rates: [{
-    id: 'rate_api_monthly', billingFrequency: 'MONTHLY', billingTiming: 'IN_ADVANCE', prices: [
-      { productId: 'prod_platform', model: 'FLAT', amount: '10' },
-      { productId: 'prod_calls', model: 'TIERED', tiers: [{ upTo: 10000, unitAmount: '0' }, { upTo: null, unitAmount: '0.002' }] }] }] });
-  const r = await api.call('PUT', '/api/catalog', secret({ body: catalog }));
-  assert.equal(r.status, 201, r.text);
+  // The demo catalog's API plan: a 10.00 platform fee and metered calls, the first
+  // 10 000 included, then 0.002 each up to 1 000 000 (every test here stays below).
 });
 after(async () => {
   await stack?.stop();
@@ -42,7 +36,7 @@ async function contract(name) {
     customer: { accountName: name, name: 'U. Sage', email: `${name.toLowerCase().replace(/\W/g, '')}@usage.test`,
       billingAddress: { line1: '1 Main', city: 'Austin', state: 'TX', postalCode: '78701', country: 'US' } },
     quote: { startDate: today(), offerings: [{ offeringId: 'offr_api', rateId: 'rate_api_monthly',
-      items: [{ productId: 'prod_platform', quantity: 1 }, { productId: 'prod_calls', quantity: 50000 }] }] } } }));
+      items: [{ productId: 'prod_api_platform', quantity: 1 }, { productId: 'prod_api_calls', quantity: 50000 }] }] } } }));
   assert.equal(r.status, 201, r.text);
   return { id: r.json.contract.id, account: r.json.customer.accountId };
 }
@@ -61,10 +55,10 @@ test('events through the queue: checked, stored once, billed at the period end',
   const c = await contract('Queue Co');
   const now = new Date(Date.now() - 60_000).toISOString();
   const events = [
-    { id: 'q-1', contractId: c.id, productId: 'prod_calls', quantity: 12000, timestamp: now },
-    { id: 'q-2', contractId: c.id, productId: 'prod_calls', quantity: '3000.5', timestamp: now },
-    { id: 'q-1', contractId: c.id, productId: 'prod_calls', quantity: 12000, timestamp: now },
-    { id: 'q-3', contractId: c.id, productId: 'prod_platform', quantity: 1, timestamp: now },
+    { id: 'q-1', contractId: c.id, productId: 'prod_api_calls', quantity: 12000, timestamp: now },
+    { id: 'q-2', contractId: c.id, productId: 'prod_api_calls', quantity: '3000.5', timestamp: now },
+    { id: 'q-1', contractId: c.id, productId: 'prod_api_calls', quantity: 12000, timestamp: now },
+    { id: 'q-3', contractId: c.id, productId: 'prod_api_platform', quantity: 1, timestamp: now },
   ];
   const r = await api.call('POST', '/api/usage', secret({ body: { events } }));
   assert.equal(r.status, 202, r.text);
@@ -95,7 +89,7 @@ test('10 000 events sent twice, in batches of 1 000, from 8 clients at once: sto
       const n = b * 1000 + i;
       const quantity = (n % 7) + 1;
       sum += quantity;
-      events.push({ id: `burst-${n}`, contractId: c.id, productId: 'prod_calls', quantity, timestamp: ts });
+      events.push({ id: `burst-${n}`, contractId: c.id, productId: 'prod_api_calls', quantity, timestamp: ts });
     }
     batches.push(events, events); // every batch twice
   }
@@ -138,7 +132,7 @@ test('the portal shows this period\'s usage, its price so far and at this pace, 
   const c = await contract('Portal Usage Co');
   const ts = new Date(Date.now() - 60_000).toISOString();
   const r = await api.call('POST', '/api/usage', secret({ body: { events: [
-    { id: 'portal-1', contractId: c.id, productId: 'prod_calls', quantity: 25000, timestamp: ts }] } }));
+    { id: 'portal-1', contractId: c.id, productId: 'prod_api_calls', quantity: 25000, timestamp: ts }] } }));
   assert.equal(r.status, 202, r.text);
   assert.equal(await stored(c.id, 1), 1);
   const usage = (await api.call('GET', `/api/contracts/${c.id}/usage`, secret())).json;
@@ -152,7 +146,7 @@ test('the portal shows this period\'s usage, its price so far and at this pace, 
     const problems = [];
     page.on('pageerror', (e) => problems.push(e.message));
     await page.goto(`${stack.url}/portal/#token=${token}`);
-    const row = page.locator('[data-usage=prod_calls]');
+    const row = page.locator('[data-usage=prod_api_calls]');
     await row.waitFor({ timeout: 60_000 });
     assert.deepEqual(
       [Number(await row.getAttribute('data-quantity')), Number(await row.getAttribute('data-amount')), Number(await row.getAttribute('data-projected'))],
@@ -164,18 +158,19 @@ test('the portal shows this period\'s usage, its price so far and at this pace, 
   }
 });
 
-test('13 months of daily runs with events through the queue: each period\'s usage billed once, at its end, at its sum', { timeout: 10 * 60_000 }, async () => {
+test('13 months of daily runs with events through the queue: each period\'s usage billed once, at its end, at its sum, as billingDue bills it', { timeout: 10 * 60_000 }, async () => {
   const start = '2026-01-15';
   const signed = await api.call('POST', '/api/selfService/signup', secret({ headers: at(start), body: {
     action: 'CREATE_AND_FINALIZE', billGroup: { collectInvoiceBalanceAutomatically: false },
     customer: { accountName: 'Thirteen Co', name: 'T. Hirteen', email: 'thirteen@usage.test', billingAddress: { country: 'US', state: 'TX' } },
     quote: { startDate: start, offerings: [{ offeringId: 'offr_api', rateId: 'rate_api_monthly',
-      items: [{ productId: 'prod_platform', quantity: 1 }, { productId: 'prod_calls', quantity: 1 }] }] } } }));
+      items: [{ productId: 'prod_api_platform', quantity: 1 }, { productId: 'prod_api_calls', quantity: 1 }] }] } } }));
   assert.equal(signed.status, 201, signed.text);
   const id = signed.json.contract.id;
   const addDays = (date, n) => new Date(Date.parse(`${date}T00:00:00Z`) + n * 86400000).toISOString().slice(0, 10);
   // Events on the 17th, 25th and 5th of each month: every anniversary period [15th, 15th) gets three.
   const sent = new Map(); // period start → usage sent for it
+  const usageDays = []; // what the package's billingDue is given: usage per product and day
   const periodOf = (day) => {
     const [y, m, d] = day.split('-').map(Number);
     const p = new Date(Date.UTC(y, d >= 15 ? m - 1 : m - 2, 15));
@@ -187,9 +182,10 @@ test('13 months of daily runs with events through the queue: each period\'s usag
     if (['05', '17', '25'].includes(day.slice(8)) && day < '2027-01-15') {
       const quantity = 1000 * ((n % 9) + 1) + (n % 3 === 0 ? 9000 : 0);
       const r = await api.call('POST', '/api/usage', secret({ headers: at(day), body: { events: [
-        { id: `m13-${n++}`, contractId: id, productId: 'prod_calls', quantity, timestamp: `${day}T09:00:00Z` }] } }));
+        { id: `m13-${n++}`, contractId: id, productId: 'prod_api_calls', quantity, timestamp: `${day}T09:00:00Z` }] } }));
       assert.equal(r.json?.accepted, 1, `${day}: ${r.text}`);
       sent.set(periodOf(day), (sent.get(periodOf(day)) ?? 0) + quantity);
+      usageDays.push({ productId: 'prod_api_calls', date: day, quantity });
       stored += 1;
       // Stored before the day's run: the consumer runs on its own schedule.
       for (let i = 0; i < 100 && d1(stack, `SELECT COUNT(*) AS c FROM usage_events WHERE contract_id = '${id}'`)[0].c < stored; i++) await sleep(100);
@@ -206,4 +202,18 @@ test('13 months of daily runs with events through the queue: each period\'s usag
   assert.deepEqual(billed, expected.filter(([, , amount]) => amount > 0), 'every period billed once, at its sum (zero ones left out)');
   const late = d1(stack, `SELECT COUNT(*) AS c FROM usage_events WHERE contract_id = '${id}' AND late IS NOT NULL`)[0].c;
   assert.equal(late, 0);
+  // Every invoice the runs issued equals the npm package's billingDue for the
+  // contract as signed and the same usage per day: line for line, to the cent.
+  const pricing = await loadPkg();
+  const catalog = JSON.parse(readFileSync(DEMO_CATALOG, 'utf8'));
+  const due = pricing.billingDue(catalog, signed.json.contract, last, usageDays).invoices;
+  const issued = d1(stack, `SELECT body FROM invoices WHERE contract_id = '${id}' AND invoice_date > '${start}' ORDER BY invoice_date`)
+    .map((r) => JSON.parse(r.body));
+  assert.equal(issued.length, due.length, issued.map((i) => i.invoiceDate).join(', '));
+  assert.equal(due.length, 13, 'an advance charge on each 15th from 2026-02-15 to 2027-02-15');
+  issued.forEach((inv, i) => {
+    assertSameInvoice(inv, due[i], `run invoice ${inv.invoiceDate}`);
+    inv.items.forEach((item, j) => assert.equal(item.type, due[i].lines[j].type, `${inv.invoiceDate}: items[${j}].type`));
+  });
+  assert.equal(due.flatMap((i) => i.lines).filter((l) => l.type === 'USAGE').length, billed.length);
 });

@@ -13,34 +13,18 @@ use support::{Call, app, customer_json, demo_catalog, now, run_billing};
 
 const TODAY: &str = "2026-11-22";
 
-/// The demo catalog with an API plan: a 10.00 platform fee and metered calls,
-/// the first 10 000 free, then 0.002 each.
-fn catalog_with_metering() -> Value {
-    let mut catalog = demo_catalog();
-    let products = catalog["products"].as_array_mut().unwrap();
-    products.push(json!({ "id": "prod_platform", "name": "Platform", "minQuantity": 1, "maxQuantity": 1 }));
-    products.push(json!({ "id": "prod_calls", "name": "API calls", "minQuantity": 0, "defaultQuantity": 50000,
-                          "metered": { "aggregation": "SUM" } }));
-    catalog["offerings"].as_array_mut().unwrap().push(json!({
-        "id": "offr_api", "name": "API", "productIds": ["prod_platform", "prod_calls"],
-        "rates": [{ "id": "rate_api_monthly", "billingFrequency": "MONTHLY", "billingTiming": "IN_ADVANCE",
-                    "prices": [{ "productId": "prod_platform", "model": "FLAT", "amount": "10" },
-                               { "productId": "prod_calls", "model": "TIERED", "tiers": [
-                                   { "upTo": 10000, "unitAmount": "0" }, { "upTo": null, "unitAmount": "0.002" }] }] }]
-    }));
-    catalog
-}
-
+/// A quote of the demo catalog's API plan: a 10.00 platform fee and metered calls,
+/// the first 10 000 included, then 0.002 each up to 1 000 000 (every test here stays below).
 fn quote(calls: u32) -> Value {
     json!({ "startDate": TODAY, "offerings": [{ "offeringId": "offr_api", "rateId": "rate_api_monthly",
-            "items": [{ "productId": "prod_platform", "quantity": 1 }, { "productId": "prod_calls", "quantity": calls }] }] })
+            "items": [{ "productId": "prod_api_platform", "quantity": 1 }, { "productId": "prod_api_calls", "quantity": calls }] }] })
 }
 
 /// An API contract signed on TODAY, with its id and account (also checks ESTIMATE and METERED_PRODUCT).
 fn signed() -> (support::TestApp, String, String) {
     let a = app();
     let c = Call { app: &a, now: now(TODAY) };
-    let (status, published) = c.publish(&catalog_with_metering());
+    let (status, published) = c.publish(&demo_catalog());
     assert_eq!(status, 201, "{published}");
     let (status, priced) = c.post(&json!({ "action": "ESTIMATE", "quote": quote(250_000) }));
     assert_eq!(status, 200, "{priced}");
@@ -66,7 +50,7 @@ fn signed() -> (support::TestApp, String, String) {
     // A change may not set a metered product's quantity: usage prices it.
     let (status, e) = c
         .change(&json!({ "action": "QUANTITY_CHANGE", "contractId": contract_id, "payload": { "offerings": [
-        { "offeringId": "offr_api", "products": [{ "productId": "prod_calls", "quantity": 5 }] }] } }));
+        { "offeringId": "offr_api", "products": [{ "productId": "prod_api_calls", "quantity": 5 }] }] } }));
     assert_eq!(
         (status, e["code"].as_str(), e["path"].as_str()),
         (400, Some("METERED_PRODUCT"), Some("payload.offerings[0].products[0].productId")),
@@ -100,15 +84,15 @@ fn event(id: &str, contract: &str, product: &str, quantity: Value, timestamp: &s
 fn usage_is_checked_queued_stored_once_and_billed_at_the_period_end() {
     let (a, contract, account) = signed();
     let events = json!([
-        event("evt_1", &contract, "prod_calls", json!(120_000), "2026-11-25T10:00:00Z"),
-        event("evt_1", &contract, "prod_calls", json!(120_000), "2026-11-25T10:00:00Z"),
-        event("evt_2", "ctr_none", "prod_calls", json!(1), "2026-11-25T10:00:00Z"),
-        event("evt_3", &contract, "prod_platform", json!(1), "2026-11-25T10:00:00Z"),
-        event("evt_4", &contract, "prod_calls", json!(1), "2026-11-20T10:00:00Z"),
-        event("evt_5", &contract, "prod_calls", json!(1), "2026-12-10T12:10:00Z"),
-        json!({ "id": "evt_6", "contractId": contract, "productId": "prod_calls", "timestamp": "2026-11-25T10:00:00Z" }),
+        event("evt_1", &contract, "prod_api_calls", json!(120_000), "2026-11-25T10:00:00Z"),
+        event("evt_1", &contract, "prod_api_calls", json!(120_000), "2026-11-25T10:00:00Z"),
+        event("evt_2", "ctr_none", "prod_api_calls", json!(1), "2026-11-25T10:00:00Z"),
+        event("evt_3", &contract, "prod_api_platform", json!(1), "2026-11-25T10:00:00Z"),
+        event("evt_4", &contract, "prod_api_calls", json!(1), "2026-11-20T10:00:00Z"),
+        event("evt_5", &contract, "prod_api_calls", json!(1), "2026-12-10T12:10:00Z"),
+        json!({ "id": "evt_6", "contractId": contract, "productId": "prod_api_calls", "timestamp": "2026-11-25T10:00:00Z" }),
         // 23:30 in New York on Dec 1 is Dec 2 in UTC: the usage day.
-        event("evt_7", &contract, "prod_calls", json!("30000"), "2026-12-01T23:30:00-05:00"),
+        event("evt_7", &contract, "prod_api_calls", json!("30000"), "2026-12-01T23:30:00-05:00"),
     ]);
     let (status, answer) = report(&a, "2026-12-10", "12:00:00", &events);
     assert_eq!(status, 202, "{answer}");
@@ -143,7 +127,7 @@ fn usage_is_checked_queued_stored_once_and_billed_at_the_period_end() {
         &a,
         "2026-12-10",
         "12:05:00",
-        &json!([event("evt_1", &contract, "prod_calls", json!(5), "2026-11-26T00:00:00Z")]),
+        &json!([event("evt_1", &contract, "prod_api_calls", json!(5), "2026-11-26T00:00:00Z")]),
     );
     assert_eq!(again["events"][0]["status"], "duplicate", "an id stored before counts once, forever: {again}");
 
@@ -152,7 +136,7 @@ fn usage_is_checked_queued_stored_once_and_billed_at_the_period_end() {
         &a,
         "2026-12-21",
         "12:00:00",
-        &json!([event("evt_8", &contract, "prod_calls", json!(1_000_000), "2026-12-20T08:00:00Z")]),
+        &json!([event("evt_8", &contract, "prod_api_calls", json!(1_000_000), "2026-12-20T08:00:00Z")]),
     );
     assert_eq!(late["accepted"], 1, "{late}");
     let run = run_billing(&a, "2026-12-22");
@@ -197,7 +181,7 @@ fn usage_is_checked_queued_stored_once_and_billed_at_the_period_end() {
         &a,
         "2026-12-23",
         "12:00:00",
-        &json!([event("evt_10", &contract, "prod_calls", json!(7000), "2026-12-23T09:00:00Z")]),
+        &json!([event("evt_10", &contract, "prod_api_calls", json!(7000), "2026-12-23T09:00:00Z")]),
     );
     assert_eq!(more["accepted"], 1, "{more}");
     deliver(&a, "2026-12-23", 1);
@@ -256,7 +240,7 @@ fn usage_is_checked_queued_stored_once_and_billed_at_the_period_end() {
         &a,
         "2027-01-05",
         "12:00:00",
-        &json!([event("evt_11", &contract, "prod_calls", json!(20_000), "2027-01-05T08:00:00Z")]),
+        &json!([event("evt_11", &contract, "prod_api_calls", json!(20_000), "2027-01-05T08:00:00Z")]),
     );
     assert_eq!(jan["accepted"], 1, "{jan}");
     deliver(&a, "2027-01-05", 1);
@@ -285,7 +269,7 @@ fn usage_is_checked_queued_stored_once_and_billed_at_the_period_end() {
         &a,
         "2026-12-23",
         "12:00:00",
-        &json!([event("evt_9", &contract, "prod_calls", json!(1), "2026-12-05T00:00:00Z")]),
+        &json!([event("evt_9", &contract, "prod_api_calls", json!(1), "2026-12-05T00:00:00Z")]),
     );
     assert_eq!(refused["events"][0]["code"], "PERIOD_ALREADY_BILLED", "{refused}");
 }
@@ -294,7 +278,7 @@ fn usage_is_checked_queued_stored_once_and_billed_at_the_period_end() {
 fn a_request_over_a_thousand_events_or_the_queue_down_accepts_nothing() {
     let (a, contract, _) = signed();
     let many: Vec<Value> =
-        (0..1001).map(|i| event(&format!("e{i}"), &contract, "prod_calls", json!(1), "2026-11-25T10:00:00Z")).collect();
+        (0..1001).map(|i| event(&format!("e{i}"), &contract, "prod_api_calls", json!(1), "2026-11-25T10:00:00Z")).collect();
     let (status, e) = report(&a, "2026-12-10", "12:00:00", &json!(many));
     assert_eq!((status, e["code"].as_str(), e["path"].as_str()), (400, Some("INVALID_VALUE"), Some("events")), "{e}");
     // A thousand is fine, and bodies up to 1 MB are read on this route.
@@ -309,7 +293,7 @@ fn the_queue_unreachable_accepts_nothing_and_the_same_events_again_are_safe() {
     let down = edge::queue::MemoryQueue::default();
     *down.fail_next.borrow_mut() = true;
     a.usage = Box::new(down);
-    let events = json!([event("evt_a", &contract, "prod_calls", json!(7), "2026-11-25T10:00:00Z")]);
+    let events = json!([event("evt_a", &contract, "prod_api_calls", json!(7), "2026-11-25T10:00:00Z")]);
     let (status, e) = report(&a, "2026-12-10", "12:00:00", &events);
     assert_eq!((status, e["code"].as_str()), (503, Some("USAGE_QUEUE_UNAVAILABLE")), "{e}");
     assert!(a.usage.take().is_empty());
@@ -321,7 +305,7 @@ fn the_queue_unreachable_accepts_nothing_and_the_same_events_again_are_safe() {
 fn a_consumer_batch_that_fails_stores_nothing_and_its_redelivery_stores_each_event_once() {
     let (a, contract, _) = signed();
     let events: Vec<Value> =
-        (0..250).map(|i| event(&format!("f{i}"), &contract, "prod_calls", json!(i), "2026-11-25T10:00:00Z")).collect();
+        (0..250).map(|i| event(&format!("f{i}"), &contract, "prod_api_calls", json!(i), "2026-11-25T10:00:00Z")).collect();
     let (status, answer) = report(&a, "2026-12-10", "12:00:00", &json!(events));
     assert_eq!((status, answer["accepted"].as_u64()), (202, Some(250)));
     let messages = a.usage.take();
