@@ -72,9 +72,14 @@ function random(seed) {
 }
 
 /** An offering line's items summed: what recurs each period and what is charged once (exact in cents). */
+/** An ESTIMATE line's items summed: what recurs (licensed), what is charged once, and the expected usage's price. */
 function split(line) {
-  const cents = (type) => line.items.filter((i) => (i.type === 'ONE_TIME') === type).reduce((sum, i) => sum + Math.round(i.amountWithoutTax * 100), 0) / 100;
-  return { recurring: cents(false), once: cents(true) };
+  const cents = (keep) => line.items.filter(keep).reduce((sum, i) => sum + Math.round(i.amountWithoutTax * 100), 0) / 100;
+  return {
+    recurring: cents((i) => i.type !== 'ONE_TIME' && !i.metered),
+    once: cents((i) => i.type === 'ONE_TIME'),
+    usage: cents((i) => i.metered),
+  };
 }
 
 const addDays = (iso, n) => new Date(Date.parse(`${iso}T00:00:00Z`) + n * 86400000).toISOString().slice(0, 10);
@@ -171,8 +176,16 @@ describe('pricing page', () => {
       const label = `${offering.id}/${rate.id} ${JSON.stringify(items)} from ${start}`;
       // The price per period is what recurs; a one-time charge (a setup fee) is shown beside it, "+ $99.00 once".
       const perPeriod = card.locator('[data-figure=perPeriod]');
-      const { recurring, once } = split(q.offerings[0]);
+      const { recurring, once, usage } = split(q.offerings[0]);
       assert.equal(await money(perPeriod), recurring, `per period, ${label}`);
+      // A metered product's expected usage is priced apart: "about $X per month at this usage".
+      const usageFigure = card.locator('[data-figure=usage]');
+      if (q.offerings[0].items.some((i) => i.metered)) {
+        assert.equal(await money(usageFigure), usage, `usage, ${label}`);
+        assert.match(await usageFigure.textContent(), new RegExp(`about ${usd.format(usage).replace(/[$.]/g, '\\$&')} per \\w+ at this usage`), label);
+      } else {
+        assert.equal(await usageFigure.count(), 0, label);
+      }
       assert.match(await perPeriod.textContent(), new RegExp(usd.format(recurring).replace(/[$.]/g, '\\$&')), label);
       const oneTime = card.locator('[data-figure=oneTime]');
       if (once) {
@@ -204,6 +217,29 @@ describe('pricing page', () => {
     // Its axes say what they measure: the product along, the price per period up.
     const axes = await page.locator('.plan[data-offering=offr_team] svg.chart .axis-title').allTextContents();
     assert.deepEqual(axes.sort(), ['Price per year', 'Storage (GB)']);
+    // A metered product: "API calls per month" with its slider and tier chart; the card
+    // says what that usage costs, priced in the browser as the API's ESTIMATE prices it.
+    const apiCard = page.locator('.plan[data-offering=offr_api]');
+    const usageAt = async (calls) => {
+      const r = await api.post({ action: 'ESTIMATE', quote: { offerings: [{ offeringId: 'offr_api', rateId: 'rate_api_monthly',
+        items: [{ productId: 'prod_api_calls', quantity: calls }, { productId: 'prod_api_credit', quantity: 0 }] }] } });
+      assert.equal(r.status, 200, r.text);
+      return r.json.quote.offerings[0].items.find((i) => i.productId === 'prod_api_calls').amountWithoutTax;
+    };
+    await apiCard.getByLabel('API calls per month').fill('250000');
+    await apiCard.locator('input[type=number][data-product=prod_api_credit]').fill('0');
+    assert.equal(await usageAt(250000), 480);
+    assert.equal(await money(apiCard.locator('[data-figure=usage]')), 480);
+    assert.match(await apiCard.locator('[data-figure=usage]').textContent(), /about \$480\.00 per month at this usage/);
+    assert.equal(await money(apiCard.locator('[data-figure=perPeriod]')), 10, 'the platform fee; usage is priced apart');
+    assert.equal(await money(apiCard.locator('[data-figure=dueToday]')), 10, 'no usage is due at sign-up');
+    // The slider reaches past the last tier (1 000 000 calls, then 0.0015 each).
+    await apiCard.locator('.quantity:has([data-metered=prod_api_calls]) input[type=range]').fill('1200000');
+    assert.equal(await apiCard.getByLabel('API calls per month').inputValue(), '1200000');
+    assert.equal(await money(apiCard.locator('[data-figure=usage]')), await usageAt(1200000));
+    assert.equal(await usageAt(1200000), 2280);
+    assert.ok(await apiCard.locator('svg.chart .tier').count() >= 2, 'the usage chart marks its tiers');
+    await apiCard.screenshot({ path: path.join(SHOTS, '01b-pricing-usage.png') });
     await done(page);
 
     // Three of them through checkout: the review's total is the invoice the API stores.

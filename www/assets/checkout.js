@@ -113,9 +113,11 @@ function renderSummary(quoteRequest, billingAddress) {
   const rows = quote.offerings.flatMap((o) => [
     el('h3', {}, names.offering(o.offeringId), el('span', { class: 'muted' }, ` · ${names.rate(o.rateId)}`)),
     el('ul', {}, o.items.filter((i) => i.quantity !== 0 || i.amountWithoutTax !== 0)
-      .map((i) => el('li', {}, `${names.product(i.productId)}: ${i.quantity}`))),
+      .map((i) => el('li', { dataset: i.metered ? { metered: i.productId } : {} }, `${names.product(i.productId)}: ${i.quantity}`,
+        i.metered ? el('span', { class: 'muted' }, ` expected per ${period(o.billingFrequency)}, about ${money(i.amountWithoutTax, currency)}, billed at the period's end on actual usage`) : ''))),
     el('p', {}, el('strong', { dataset: { figure: 'perPeriod', amount: String(o.amountWithoutTax) } },
-      `${money(o.amountWithoutTax, currency)} / ${period(o.billingFrequency)}`), ' before tax'),
+      `${money(o.amountWithoutTax, currency)} / ${period(o.billingFrequency)}`), ' before tax',
+      o.items.some((i) => i.metered) ? ' (with the expected usage)' : ''),
   ]);
   const deal = quote.discount
     ? el('p', { class: 'deal', dataset: { figure: 'deal', amount: String(quote.discountAmount) } },

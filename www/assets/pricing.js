@@ -78,15 +78,27 @@ async function applyCode() {
 /** Whether the applied code's coupon covers `offering`. */
 const covers = (offering) => promo !== null && (!promo.coupon.appliesTo || promo.coupon.appliesTo.includes(offering.id));
 
-/** Sums an offering line's items: what recurs each period, and what is charged once. */
+/**
+ * Sums an offering line's items: what recurs each period, what is charged
+ * once, and what the expected usage of metered products costs per period.
+ */
 function split(line) {
-  let recurring = 0, once = 0;
+  let recurring = 0, once = 0, usage = 0;
   for (const i of line.items) {
     if (i.type === 'ONE_TIME') once += i.amountWithoutTax;
+    else if (i.metered) usage += i.amountWithoutTax;
     else recurring += i.amountWithoutTax;
   }
   // Item amounts are rounded to the cent: so are their sums, kept exact in cents.
-  return { recurring: Math.round(recurring * 100) / 100, once: Math.round(once * 100) / 100 };
+  const cents = (x) => Math.round(x * 100) / 100;
+  return { recurring: cents(recurring), once: cents(once), usage: cents(usage) };
+}
+
+/** The largest upTo of a product's tiered prices in the offering (its chart's range). */
+function lastTierBound(offering, productId) {
+  const bounds = offering.rates.flatMap((r) => r.prices.filter((x) => x.productId === productId && x.tiers)
+    .flatMap((x) => x.tiers.map((t) => Number(t.upTo)).filter((u) => u > 0)));
+  return bounds.length ? Math.max(...bounds) : 0;
 }
 
 function hasFrequency(offering, f) {
@@ -122,11 +134,14 @@ function planCard(offering, catalog, engine, names) {
       const once = offering.rates.every((r) => r.prices.filter((x) => x.productId === p.id).every((x) => x.type === 'ONE_TIME'));
       return { node: once ? null : el('p', { class: 'fixed' }, `${names.product(p.id)}: ${max}`), chart: el('div') };
     }
-    const f = field(names.product(p.id), {
+    // A metered product's quantity is the expected usage per period ("API calls per month").
+    const label = p.metered ? `${names.product(p.id)} per ${period(offering.rates[0].billingFrequency)}` : names.product(p.id);
+    const f = field(label, {
       type: 'number', inputmode: 'decimal', id: `${idBase}-${p.id}`, min, max: max ?? undefined, step: 1,
       value: state.quantities.get(p.id), 'data-path': `quote.offerings[0].items[${i}].quantity`, 'data-product': p.id,
     });
-    const sliderMax = max ?? Math.max(100, Number(initialQuantity(p)) * 10);
+    const wide = p.metered ? Math.ceil(lastTierBound(offering, p.id) * 1.5) : 0;
+    const sliderMax = Math.min(max ?? Infinity, Math.max(100, Number(initialQuantity(p)) * 10, wide));
     const slider = el('input', {
       type: 'range', min, max: sliderMax, step: 1, value: state.quantities.get(p.id),
       'aria-label': `${names.product(p.id)} (slider)`, tabindex: -1,
@@ -142,7 +157,8 @@ function planCard(offering, catalog, engine, names) {
       reprice();
     });
     const chart = el('div', { class: 'chart-box', dataset: { chart: p.id } });
-    return { node: el('div', { class: 'quantity' }, f.node, slider), chart, product: p, input: f.input };
+    if (p.metered) f.node.dataset.metered = p.id;
+    return { node: el('div', { class: 'quantity' }, f.node, slider), chart, product: p, input: f.input, label: p.metered ? f.node.querySelector('label') : null };
   });
 
   const figures = el('dl', { class: 'figures' });
@@ -197,7 +213,8 @@ function planCard(offering, catalog, engine, names) {
     const line = quote.offerings[0];
     const per = period(line.billingFrequency);
     const trial = r?.trialDays ? `${r.trialDays}-day free trial` : null;
-    const { recurring, once } = split(line);
+    const { recurring, once, usage } = split(line);
+    for (const x of inputs) if (x.label) x.label.textContent = `${names.product(x.product.id)} per ${per}`;
     // With a code: the regular price struck through, the discounted one, and for how long.
     const regular = quote.discountAmount ? split(engine.estimate(request(state.quantities, false), today).offerings[0]).recurring : null;
     const price = [
@@ -208,6 +225,10 @@ function planCard(offering, catalog, engine, names) {
     figures.replaceChildren(
       ...figure('Price', 'perPeriod', recurring, price,
         line.billingTiming === 'IN_ARREARS' ? '(billed at the end of each period)' : null),
+      // Usage is billed at each period's end on what was used: the expected usage prices an estimate.
+      ...(line.items.some((i) => i.metered)
+        ? figure('Usage', 'usage', usage, `about ${money(usage, currency)} per ${per} at this usage`, '(billed at the end of each period on actual usage)')
+        : []),
       ...(quote.discount ? [el('dt', {}, promo.code), el('dd', { class: 'deal', dataset: { figure: 'deal' } }, couponTerms(promo.coupon, regular ?? recurring, currency, per))] : []),
       ...figure('Due today', 'dueToday', quote.firstInvoice.amount, money(quote.firstInvoice.amount, currency), trial ? `(${trial}) plus tax` : 'plus tax'),
       ...figure('Next invoice', 'nextInvoiceDate', null, date(quote.nextInvoiceDate) || 'none (nothing recurs)'),
