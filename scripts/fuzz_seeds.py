@@ -33,3 +33,12 @@ for seed in ('signup-api.txt', 'contract-api.txt'):
         put('api_request', block.encode())
 for raw in [b'', b'{', b'[]', b'null', b'{"action":"ESTIMATE","quote":{"offerings":[]},}', b'\xff\xfe', b'{"a":' * 40]:
     put('api_request', raw)
+# POST /api/usage bodies: good events, and each rejection's shape.
+put('api_request', {'events': [
+    {'id': 'evt_1', 'contractId': 'ctr_1', 'productId': 'prod_api_calls', 'quantity': 12000, 'timestamp': '2026-12-01T09:00:00Z'},
+    {'id': 'evt_2', 'contractId': 'ctr_1', 'productId': 'prod_api_calls', 'quantity': '3000.5', 'timestamp': '2026-12-01T23:30:00-05:00'},
+    {'id': 'evt_3', 'contractId': 'ctr_1', 'productId': 'prod_api_calls', 'quantity': -1, 'timestamp': '2026-12-01'},
+    {'contractId': 'ctr_1', 'quantity': 1},
+    'not an event',
+    {'id': 'x' * 256, 'contractId': 7, 'productId': None, 'quantity': '1e400', 'timestamp': '2026-13-01T00:00:00Z'}]})
+put('api_request', {'events': {}})

@@ -284,13 +284,34 @@ describe('a contract change charged to the card', () => {
 describe('the billing run', () => {
   // Each test bills its own imported contract on its own day in March 2026
   // (three days apart: a retry the day after touches no other test's invoice).
-  let k = 0;
+  // Usage invoices (the demo's API plan) bill their own days in May.
+  let k = 0, u = 0;
   async function billable() {
     const day = `2026-03-${String(1 + 3 * k++).padStart(2, '0')}`;
     const line = { offeringId: 'offr_team', rateId: 'rate_team_monthly', serviceStart: '2026-01-01', anchorDate: '2026-01-01',
       anchorDay: 1, invoicedThrough: day, products: [{ productId: 'prod_seats', quantity: 3 }] };
-    const imported = await importContract(stack, { status: 'ACTIVE', currency: 'USD', startDate: '2026-01-01', endDate: null,
-      offerings: [line] }, { collect: true, name: `Billing fault ${k}` });
+    return withCardOnFile(day, line, `Billing fault ${k}`);
+  }
+  /**
+   * An API-plan contract whose run day bills a month's usage (60 000 calls:
+   * 100.00) and the next month's platform fee (10.00) on one invoice.
+   */
+  async function billableUsage() {
+    const dd = String(1 + 3 * u++).padStart(2, '0');
+    const [start, day] = [`2026-04-${dd}`, `2026-05-${dd}`];
+    const line = { offeringId: 'offr_api', rateId: 'rate_api_monthly', serviceStart: start, anchorDate: start, anchorDay: Number(dd),
+      invoicedThrough: day, meteredThrough: start,
+      products: [{ productId: 'prod_api_platform', quantity: 1 }, { productId: 'prod_api_calls', quantity: 50000 }] };
+    const b = await withCardOnFile(day, line, `Usage fault ${u}`);
+    const r = await api.call('POST', '/api/usage', secret({ headers: at(`2026-04-${String(Number(dd) + 2).padStart(2, '0')}`), body: { events: [
+      { id: `fault-usage-${u}`, contractId: b.contract, productId: 'prod_api_calls', quantity: 60000, timestamp: `2026-04-${dd}T10:00:00Z` }] } }));
+    assert.equal(r.json?.accepted, 1, r.text);
+    for (let i = 0; i < 100 && d1(stack, `SELECT COUNT(*) AS n FROM usage_events WHERE contract_id = '${b.contract}'`)[0].n < 1; i++) await sleep(100);
+    return b;
+  }
+  async function withCardOnFile(day, line, name) {
+    const imported = await importContract(stack, { status: 'ACTIVE', currency: 'USD', startDate: line.serviceStart, endDate: null,
+      offerings: [line] }, { collect: true, name });
     const account = imported.account.id;
     const si = await api.call('POST', `/api/accounts/${account}/setupIntents`, secret());
     assert.equal(si.status, 201, si.text);
@@ -328,6 +349,29 @@ describe('the billing run', () => {
       assert.equal(d1(stack, `SELECT COUNT(*) AS n FROM payments WHERE invoice_id = '${inv.id}'`)[0].n, 1);
       assert.equal(d1(stack, `SELECT COUNT(*) AS n FROM payment_attempts WHERE status = 'PENDING'`)[0].n, 0);
       assert.equal((await succeeded(b.customer)).length, 1, 'charged exactly once');
+    });
+  }
+
+  for (const mode of MODES) {
+    test(`${mode} at a usage invoice's charge: the usage is billed once, and once the runs converge it is paid, charged once`, { timeout: 120_000 }, async () => {
+      const b = await billableUsage();
+      proxy.fail(PAYMENT_INTENT.confirm, mode);
+      const first = await run(b.day);
+      assert.equal(proxy.pending(), 0, 'the fault fired');
+      proxy.clear();
+      assert.equal(first.invoicesIssued, 1, JSON.stringify(first));
+      if (first.charged === 0) {
+        const retry = await run(next(b.day));
+        assert.equal(retry.charged + first.charged, 1, JSON.stringify(retry));
+        assert.equal(retry.invoicesIssued, 0, 'the usage is not billed again');
+      }
+      const invoices = d1(stack, `SELECT id, status, body FROM invoices WHERE contract_id = '${b.contract}'`);
+      assert.equal(invoices.length, 1, 'issued once');
+      const body = JSON.parse(invoices[0].body);
+      assert.deepEqual(body.items.map((l) => [l.type, l.quantity, l.amount]), [['USAGE', 60000, 100], ['RECURRING', 1, 10]]);
+      assert.equal(invoices[0].status, 'PAID');
+      const charged = await succeeded(b.customer);
+      assert.deepEqual(charged.map((p) => p.amount), [Math.round(body.amount * 100)], 'charged exactly once, the invoice\'s total');
     });
   }
 

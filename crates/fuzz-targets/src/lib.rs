@@ -102,8 +102,9 @@ pub fn preview_change(data: &[u8]) {
     }
 }
 
-/// The API's request parsing: any bytes as a body, read as a Sign-Up request
-/// and as a contract change. Errors name a code and a message.
+/// The API's request parsing: any bytes as a body, read as a Sign-Up request,
+/// a contract change, an account update and a usage report. Errors name a
+/// code and a message; a usage event's rejection names its own index.
 pub fn api_request(data: &[u8]) {
     let v = match edge::http::input::parse_body(data) {
         Ok(v) => v,
@@ -120,6 +121,17 @@ pub fn api_request(data: &[u8]) {
     }
     if let Err(e) = edge::http::input::account_update(&v) {
         assert!(!e.code.is_empty() && !e.message.is_empty());
+    }
+    // POST /api/usage: the request's error, or each event read or rejected at its own path.
+    match edge::http::input::usage::events(&v) {
+        Err(e) => assert!(!e.code.is_empty() && !e.message.is_empty()),
+        Ok(events) => {
+            for (i, (_, event)) in events.iter().enumerate() {
+                if let Err(r) = event {
+                    assert!(r.path.starts_with(&format!("events[{i}]")) && !r.message.is_empty(), "{r:?}");
+                }
+            }
+        }
     }
 }
 
