@@ -119,6 +119,10 @@ test('10 000 events sent twice, in batches of 1 000, from 8 clients at once: sto
   t.diagnostic(`20 000 events sent, ${count} stored in ${((Date.now() - started) / 1000).toFixed(1)} s (${JSON.stringify(outcomes)})`);
   await sleep(2000); // a late duplicate message would change nothing: check it stayed at 10 000
   assert.equal(await stored(c.id, 10001, 1000), 10000);
+  // Each stored event is in exactly one part of its day's aggregate, which the run bills from.
+  const [parts] = d1(stack, `SELECT COUNT(*) AS parts, SUM(events) AS events FROM usage_days WHERE contract_id = '${c.id}'`);
+  assert.equal(parts.events, 10000);
+  t.diagnostic(`the day's aggregate: ${parts.parts} parts (one per consumer batch)`);
   const day = addMonths(today(), 1);
   const run = await api.call('POST', '/api/billingRuns', secret({ body: { date: day }, headers: at(day) }));
   assert.equal(run.status, 200, run.text);

@@ -71,7 +71,7 @@ fn deliver(a: &support::TestApp, day: &str, times: usize) -> usize {
     let messages = a.usage.take();
     let mut stored = 0;
     for _ in 0..times {
-        stored = pollster::block_on(edge::usecases::store_usage::run(&a.db, &messages, &now(day))).unwrap();
+        stored += pollster::block_on(edge::usecases::store_usage::run(&a.db, &messages, &now(day))).unwrap();
     }
     stored
 }
@@ -277,8 +277,9 @@ fn usage_is_checked_queued_stored_once_and_billed_at_the_period_end() {
 #[test]
 fn a_request_over_a_thousand_events_or_the_queue_down_accepts_nothing() {
     let (a, contract, _) = signed();
-    let many: Vec<Value> =
-        (0..1001).map(|i| event(&format!("e{i}"), &contract, "prod_api_calls", json!(1), "2026-11-25T10:00:00Z")).collect();
+    let many: Vec<Value> = (0..1001)
+        .map(|i| event(&format!("e{i}"), &contract, "prod_api_calls", json!(1), "2026-11-25T10:00:00Z"))
+        .collect();
     let (status, e) = report(&a, "2026-12-10", "12:00:00", &json!(many));
     assert_eq!((status, e["code"].as_str(), e["path"].as_str()), (400, Some("INVALID_VALUE"), Some("events")), "{e}");
     // A thousand is fine, and bodies up to 1 MB are read on this route.
@@ -304,19 +305,42 @@ fn the_queue_unreachable_accepts_nothing_and_the_same_events_again_are_safe() {
 #[test]
 fn a_consumer_batch_that_fails_stores_nothing_and_its_redelivery_stores_each_event_once() {
     let (a, contract, _) = signed();
-    let events: Vec<Value> =
-        (0..250).map(|i| event(&format!("f{i}"), &contract, "prod_api_calls", json!(i), "2026-11-25T10:00:00Z")).collect();
+    let events: Vec<Value> = (0..250)
+        .map(|i| event(&format!("f{i}"), &contract, "prod_api_calls", json!(i), "2026-11-25T10:00:00Z"))
+        .collect();
     let (status, answer) = report(&a, "2026-12-10", "12:00:00", &json!(events));
     assert_eq!((status, answer["accepted"].as_u64()), (202, Some(250)));
     let messages = a.usage.take();
     assert_eq!(messages.len(), 3);
     // D1 fails in the middle of the consumer's batch: nothing of it is written.
-    a.db.fail_next_batch_with("INSERT OR IGNORE INTO usage_events");
+    // D1 fails at the batch's last statement (the day's aggregate): nothing of it is written.
+    a.db.fail_next_batch_with("INSERT INTO usage_days");
     assert!(pollster::block_on(edge::usecases::store_usage::run(&a.db, &messages, &now("2026-12-10"))).is_err());
-    assert_eq!(a.db.count("usage_events"), 0);
-    // Redelivered (twice, as at-least-once delivery may): each event once.
-    for _ in 0..2 {
-        pollster::block_on(edge::usecases::store_usage::run(&a.db, &messages, &now("2026-12-10"))).unwrap();
-    }
-    assert_eq!(a.db.count("usage_events"), 250);
+    assert_eq!((a.db.count("usage_events"), a.db.count("usage_days")), (0, 0));
+    // Redelivered (twice, as at-least-once delivery may): each event once, in one aggregate part.
+    let stored: Vec<usize> = (0..2)
+        .map(|_| pollster::block_on(edge::usecases::store_usage::run(&a.db, &messages, &now("2026-12-10"))).unwrap())
+        .collect();
+    assert_eq!(stored, [250, 0]);
+    assert_eq!((a.db.count("usage_events"), a.db.count("usage_days")), (250, 1));
+    let day: Vec<Value> =
+        a.db.rows("SELECT day, total, peak, events FROM usage_days").into_iter().map(Value::Object).collect();
+    assert_eq!(day, vec![json!({ "day": "2026-11-25", "total": "31125", "peak": "249", "events": 250 })]);
+    // Resent in other groupings (a copy of some, new ones beside them): only the new ones count.
+    let (_, answer) = report(
+        &a,
+        "2026-12-10",
+        "12:10:00",
+        &json!([
+            event("f7", &contract, "prod_api_calls", json!(7), "2026-11-25T10:00:00Z"),
+            event("g1", &contract, "prod_api_calls", json!("0.5"), "2026-11-25T11:00:00Z"),
+        ]),
+    );
+    assert_eq!((answer["accepted"].as_u64(), answer["duplicates"].as_u64()), (Some(1), Some(1)));
+    let mut again = a.usage.take();
+    again.extend(messages.iter().take(1).cloned());
+    assert_eq!(pollster::block_on(edge::usecases::store_usage::run(&a.db, &again, &now("2026-12-10"))).unwrap(), 1);
+    let totals: Vec<Value> =
+        a.db.rows("SELECT total, events FROM usage_days ORDER BY events").into_iter().map(Value::Object).collect();
+    assert_eq!(totals, vec![json!({ "total": "0.5", "events": 1 }), json!({ "total": "31125", "events": 250 })]);
 }

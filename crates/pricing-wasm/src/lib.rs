@@ -176,7 +176,8 @@ pub fn billing_due(
 ) -> Result<JsValue, JsValue> {
     let catalog = self::catalog(&catalog)?;
     let through = pricing::read_today(&through).map_err(|e| throw(&e))?;
-    let usage = pricing::billing::Usage::list_from_json(&read(&usage.unwrap_or(JsValue::UNDEFINED), "usage")?).map_err(|e| throw(&e))?;
+    let usage = pricing::billing::Usage::list_from_json(&read(&usage.unwrap_or(JsValue::UNDEFINED), "usage")?)
+        .map_err(|e| throw(&e))?;
     let billing =
         pricing::billing::bill(&catalog, &read(&contract, "contract")?, through, &usage).map_err(|e| throw(&e))?;
     write(&pricing::to_json(&billing))

@@ -5,14 +5,14 @@
 use std::collections::BTreeSet;
 
 use chrono::NaiveDate;
-use pricing::Contract;
 use pricing::billing::Usage;
+use pricing::{Aggregation, Contract};
 
 use super::catalogs::Parsed;
 use crate::http::{ApiError, ApiResult};
 use crate::store::Db;
 use crate::store::contracts::ContractRow;
-use crate::store::usage::{self, Stored};
+use crate::store::usage;
 
 /// Where a day's usage of a product stands on a contract.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,18 +88,40 @@ pub fn billable_from(contract: &Contract) -> Option<NaiveDate> {
     lines.chain(pieces).min()
 }
 
-/// The usage the billing run prices for `contract`: its stored events from
-/// the first day still billable, late ones left out (the vendor settles them).
-pub async fn billable(db: &impl Db, contract_id: &str, contract: &Contract) -> ApiResult<Vec<Usage>> {
+/// The usage the billing run prices for `contract` (priced on catalog
+/// version `own`, kept pieces on theirs): the per-day aggregates from the
+/// first day still billable, late events in none of them (the vendor settles
+/// those). Each part is one entry for its day, which the engine adds up (a
+/// `SUM` product's totals) or takes the largest of (a `MAX` product's peaks).
+pub async fn billable(
+    db: &impl Db,
+    contract_id: &str,
+    contract: &Contract,
+    versions: &Parsed,
+    own: i64,
+) -> ApiResult<Vec<Usage>> {
     let Some(from) = billable_from(contract) else { return Ok(Vec::new()) };
-    let events = usage::of_contract(db, contract_id, &from.to_string()).await?;
-    Ok(events.iter().filter(|e| e.late.is_none()).filter_map(as_usage).collect())
+    let parts = usage::days_of_contract(db, contract_id, &from.to_string()).await?;
+    parts
+        .iter()
+        .map(|p| {
+            let quantity = match aggregation(versions, own, &p.product_id) {
+                Some(Aggregation::Max) => &p.peak,
+                _ => &p.total,
+            };
+            Ok(Usage {
+                product_id: p.product_id.clone(),
+                date: pricing::parse_date(&p.day).ok_or_else(|| ApiError::internal("a usage day is not a date"))?,
+                quantity: pricing::parse_decimal(quantity)
+                    .map_err(|_| ApiError::internal("a usage total is not a decimal"))?,
+            })
+        })
+        .collect()
 }
 
-fn as_usage(e: &Stored) -> Option<Usage> {
-    Some(Usage {
-        product_id: e.product_id.clone(),
-        date: pricing::parse_date(&e.day)?,
-        quantity: pricing::parse_decimal(&e.quantity).ok()?,
-    })
+/// How `product_id`'s usage aggregates: on the contract's own version, else
+/// the first loaded version that has it metered.
+fn aggregation(versions: &Parsed, own: i64, product_id: &str) -> Option<Aggregation> {
+    let of = |c: &pricing::Catalog| c.product(product_id).and_then(|(_, p)| p.aggregation());
+    versions.get(own).ok().and_then(of).or_else(|| versions.all().into_iter().find_map(|(_, c)| of(c)))
 }

@@ -1,6 +1,8 @@
-//! `usage_events`: every reported usage event, once, by the vendor's id.
-//! Lists of ids and events cross as one JSON parameter (`json_each`), so a
-//! request of 1 000 events is one statement, whatever D1's parameter limit.
+//! `usage_events`: every reported usage event, once, by the vendor's id; and
+//! `usage_days`: their per-day aggregates, in parts (one per consumer batch),
+//! which the billing run reads. Lists of ids and events cross as one JSON
+//! parameter (`json_each`), so a request of 1 000 events is one statement,
+//! whatever D1's parameter limit.
 
 use super::{Db, DbError, Row, Stmt, text};
 use crate::stmt;
@@ -41,12 +43,14 @@ pub async fn known(db: &impl Db, ids_json: &str) -> Result<Vec<String>, DbError>
 }
 
 /// Stores the events of `events_json` (a JSON array of `{id, contractId,
-/// productId, day, quantity, timestamp, receivedAt, late}`); an id stored
-/// before is left as it is.
+/// productId, day, quantity, timestamp, receivedAt, late}`). An id stored
+/// before fails the whole batch: the caller leaves out the ids it found
+/// stored ([`known`]), so only a concurrent writer of the same id (whose
+/// batch won) can, and the retry finds it stored.
 #[must_use]
 pub fn insert(events_json: &str, at: &str) -> Stmt {
     stmt!(
-        "INSERT OR IGNORE INTO usage_events (id, contract_id, product_id, day, quantity, timestamp, received_at, stored_at, late) \
+        "INSERT INTO usage_events (id, contract_id, product_id, day, quantity, timestamp, received_at, stored_at, late) \
          SELECT json_extract(value, '$.id'), json_extract(value, '$.contractId'), json_extract(value, '$.productId'), \
          json_extract(value, '$.day'), json_extract(value, '$.quantity'), json_extract(value, '$.timestamp'), \
          json_extract(value, '$.receivedAt'), ?2, json_extract(value, '$.late') FROM json_each(?1)",
@@ -55,17 +59,56 @@ pub fn insert(events_json: &str, at: &str) -> Stmt {
     )
 }
 
-/// A contract's events from `from_day` on, billable and late alike.
-pub async fn of_contract(db: &impl Db, contract_id: &str, from_day: &str) -> Result<Vec<Stored>, DbError> {
+/// One part of a day's aggregate: what one consumer batch stored of a
+/// contract's product that day.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DayPart {
+    /// The metered product.
+    pub product_id: String,
+    /// The UTC day.
+    pub day: String,
+    /// The sum of its events' quantities (decimal text).
+    pub total: String,
+    /// The largest of them (decimal text).
+    pub peak: String,
+}
+
+/// Adds the parts of `parts_json` (a JSON array of `{contractId, day,
+/// productId, total, peak, events}`) as part `part`, in the batch that
+/// stores their events.
+#[must_use]
+pub fn add_day_parts(parts_json: &str, part: &str) -> Stmt {
+    stmt!(
+        "INSERT INTO usage_days (contract_id, day, product_id, part, total, peak, events) \
+         SELECT json_extract(value, '$.contractId'), json_extract(value, '$.day'), json_extract(value, '$.productId'), \
+         ?2, json_extract(value, '$.total'), json_extract(value, '$.peak'), json_extract(value, '$.events') \
+         FROM json_each(?1)",
+        parts_json,
+        part
+    )
+}
+
+/// A contract's billable usage from `from_day` on, as per-day parts.
+pub async fn days_of_contract(db: &impl Db, contract_id: &str, from_day: &str) -> Result<Vec<DayPart>, DbError> {
     let rows = db
         .query(stmt!(
-            "SELECT id, product_id, day, quantity, timestamp, late FROM usage_events \
-             WHERE contract_id = ?1 AND day >= ?2 ORDER BY day, id",
+            "SELECT product_id, day, total, peak FROM usage_days WHERE contract_id = ?1 AND day >= ?2 \
+             ORDER BY day, product_id, part",
             contract_id,
             from_day
         ))
         .await?;
-    Ok(rows.iter().filter_map(stored).collect())
+    Ok(rows
+        .iter()
+        .filter_map(|r| {
+            Some(DayPart {
+                product_id: text(r, "product_id")?,
+                day: text(r, "day")?,
+                total: text(r, "total")?,
+                peak: text(r, "peak")?,
+            })
+        })
+        .collect())
 }
 
 /// A contract's late events (stored after their period was billed).

@@ -245,7 +245,7 @@ async fn issue_due<D: Db, S: Stripe, R: Random>(
     let contract =
         Contract::from_json_versioned(catalog, &c.body, &versions.all()).map_err(|e| ApiError::from_engine(&e, ""))?;
     // Metered products are billed on the usage stored for them (late events left out).
-    let usage = usage::billable(&app.db, &c.id, &contract).await?;
+    let usage = usage::billable(&app.db, &c.id, &contract, versions, own).await?;
     let (all, _) =
         pricing::billing::due(catalog, &contract, through, &usage).map_err(|e| ApiError::from_engine(&e, ""))?;
     let mut dates: Vec<NaiveDate> = all.iter().map(|p| p.invoice_date).collect();

@@ -25,9 +25,11 @@ pub async fn run(db: &impl Db, id: &str, scope: Option<&str>, now: &Now) -> ApiR
     let (published, _) = catalogs::current_parsed(db).await?;
     let mut versions = Parsed::default();
     let Metering { contract, metered } = read_contract(db, &mut versions, &row, published.version).await?;
-    let catalog = versions.get(Parsed::version_of(&row.body, published.version))?;
+    let own = Parsed::version_of(&row.body, published.version);
     // Usage so far: what is stored, through today.
-    let so_far: Vec<Usage> = billable(db, id, &contract).await?.into_iter().filter(|u| u.date <= now.today).collect();
+    let so_far: Vec<Usage> =
+        billable(db, id, &contract, &versions, own).await?.into_iter().filter(|u| u.date <= now.today).collect();
+    let catalog = versions.get(own)?;
     let mut current = Vec::new();
     for line in contract.offerings.iter().filter(|l| l.metered_through.is_some()) {
         let from = line.metered_through.unwrap_or(line.schedule.service_start).max(line.schedule.service_start);

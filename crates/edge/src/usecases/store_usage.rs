@@ -1,12 +1,17 @@
 //! The usage queue's consumer: writes a batch of messages (each the JSON of
 //! up to 100 accepted events) to D1 in one batch, exactly once whatever the
-//! redelivery (an id stored before is left as it is). An event whose period
-//! a billing run billed between its acceptance and now is stored as late,
-//! with its reason, for the vendor to settle: never billed, never dropped.
+//! redelivery: the raw events by id, and their per-day aggregates as one part
+//! per contract, product and day (`usage_days`). Ids found stored are left
+//! out of both, so a redelivered batch adds nothing; a concurrent batch that
+//! stored one of the same ids first makes this one fail whole, and the retry
+//! leaves that id out. An event whose period a billing run billed between its
+//! acceptance and now is stored as late, with its reason, for the vendor to
+//! settle: in no aggregate, never billed, never dropped.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::Value;
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
 
 use crate::Now;
 use crate::http::{ApiError, ApiResult};
@@ -14,16 +19,49 @@ use crate::steps::catalogs::{self, Parsed};
 use crate::steps::usage::{Coverage, Metering, coverage, read_contract};
 use crate::store::{Db, contracts, usage};
 
+/// Ids per lookup of those stored before (a request's worth).
+const IDS_PER_QUERY: usize = 1_000;
+
+/// Aggregate parts per statement (each a small JSON object).
+const PARTS_PER_STATEMENT: usize = 500;
+
+/// A day's part being added up: the sum, the largest event, how many.
+struct Part {
+    total: Decimal,
+    peak: Decimal,
+    events: u64,
+}
+
 /// Stores the messages' events; an error leaves the batch to be retried whole.
 pub async fn run(db: &impl Db, messages: &[String], now: &Now) -> ApiResult<usize> {
+    let mut messages_events = Vec::with_capacity(messages.len());
+    for text in messages {
+        let events: Vec<Value> = serde_json::from_str(text)
+            .map_err(|e| ApiError::internal(format_args!("a usage message is not a list of events: {e}")))?;
+        messages_events.push(events);
+    }
+    // Each id once: the first copy in this batch, and none stored before.
+    let ids: Vec<&str> = messages_events.iter().flatten().filter_map(|e| e.get("id").and_then(Value::as_str)).collect();
+    let mut stored_before: BTreeSet<String> = BTreeSet::new();
+    for chunk in ids.chunks(IDS_PER_QUERY) {
+        stored_before.extend(usage::known(db, &json!(chunk).to_string()).await?);
+    }
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    for events in &mut messages_events {
+        events.retain(|e| {
+            e.get("id")
+                .and_then(Value::as_str)
+                .is_some_and(|id| !stored_before.contains(id) && seen.insert(id.to_owned()))
+        });
+    }
     let (published, _) = catalogs::current_parsed(db).await?;
     let mut versions = Parsed::default();
     let mut contracts: BTreeMap<String, Option<Metering>> = BTreeMap::new();
-    let mut batch = Vec::with_capacity(messages.len());
+    let mut parts: BTreeMap<(String, String, String), Part> = BTreeMap::new();
+    let mut batch = Vec::with_capacity(messages.len().saturating_add(1));
     let mut stored = 0usize;
-    for text in messages {
-        let mut events: Vec<Value> = serde_json::from_str(text)
-            .map_err(|e| ApiError::internal(format_args!("a usage message is not a list of events: {e}")))?;
+    let mut first_id = None;
+    for mut events in messages_events.into_iter().filter(|events| !events.is_empty()) {
         for e in &mut events {
             let (Some(contract_id), Some(product_id), Some(day)) = (
                 e.get("contractId").and_then(Value::as_str).map(str::to_owned),
@@ -32,6 +70,9 @@ pub async fn run(db: &impl Db, messages: &[String], now: &Now) -> ApiResult<usiz
             ) else {
                 return Err(ApiError::internal("a usage event lacks its contract, product or day"));
             };
+            if first_id.is_none() {
+                first_id = e.get("id").and_then(Value::as_str).map(str::to_owned);
+            }
             if !contracts.contains_key(&contract_id) {
                 let found = match contracts::load(db, &contract_id).await? {
                     Some(row) => Some(read_contract(db, &mut versions, &row, published.version).await?),
@@ -48,15 +89,49 @@ pub async fn run(db: &impl Db, messages: &[String], now: &Now) -> ApiResult<usiz
                 Some(Coverage::AlreadyBilled) => Some("PERIOD_BILLED_BEFORE_STORED"),
                 Some(Coverage::NotOnContract) | None => Some("NOT_ON_CONTRACT_WHEN_STORED"),
             };
-            if let (Some(why), Value::Object(m)) = (late, &mut *e) {
-                m.insert("late".into(), Value::String(why.to_owned()));
+            match (late, &mut *e) {
+                (Some(why), Value::Object(m)) => {
+                    m.insert("late".into(), Value::String(why.to_owned()));
+                }
+                (None, _) => add(&mut parts, (contract_id, day.to_string(), product_id), quantity(e)?)?,
+                (Some(_), _) => return Err(ApiError::internal("a usage event is not an object")),
             }
         }
         stored = stored.saturating_add(events.len());
         batch.push(usage::insert(&Value::Array(events).to_string(), &now.instant));
     }
-    if !batch.is_empty() {
-        db.batch(batch).await?;
+    let Some(part_id) = first_id else { return Ok(0) };
+    let rows: Vec<Value> = parts
+        .into_iter()
+        .map(|((contract_id, day, product_id), p)| {
+            json!({ "contractId": contract_id, "day": day, "productId": product_id,
+                    "total": p.total.normalize().to_string(), "peak": p.peak.normalize().to_string(), "events": p.events })
+        })
+        .collect();
+    for chunk in rows.chunks(PARTS_PER_STATEMENT) {
+        batch.push(usage::add_day_parts(&Value::Array(chunk.to_vec()).to_string(), &part_id));
     }
+    db.batch(batch).await?;
     Ok(stored)
+}
+
+/// An accepted event's quantity (the request checked it: a decimal, at least 0).
+fn quantity(e: &Value) -> ApiResult<Decimal> {
+    e.get("quantity")
+        .and_then(Value::as_str)
+        .and_then(|q| pricing::parse_decimal(q).ok())
+        .ok_or_else(|| ApiError::internal("a usage event's quantity is not a decimal"))
+}
+
+/// Adds one event to its day's part.
+fn add(
+    parts: &mut BTreeMap<(String, String, String), Part>,
+    key: (String, String, String),
+    q: Decimal,
+) -> ApiResult<()> {
+    let part = parts.entry(key).or_insert(Part { total: Decimal::ZERO, peak: q, events: 0 });
+    part.total = part.total.checked_add(q).ok_or_else(|| ApiError::internal("a day's usage out of range"))?;
+    part.peak = part.peak.max(q);
+    part.events = part.events.saturating_add(1);
+    Ok(())
 }

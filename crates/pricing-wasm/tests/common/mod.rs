@@ -20,15 +20,13 @@ fn outcome(case: &Value) -> Value {
     let today = case["today"].as_str().map(str::to_owned);
     let through = case.get("through").and_then(Value::as_str);
     let result = match (case.get("operation").filter(|o| !o.is_null()), through) {
-        (_, Some(through)) => {
-            quotekit_pricing::billing_due(
-                js(&case["catalog"]),
-                js(&case["contract"]),
-                through.into(),
-                Some(js(&case["usage"])),
-            )
-                .map(|v| serde_json::json!({ "billing": json(&v) }))
-        }
+        (_, Some(through)) => quotekit_pricing::billing_due(
+            js(&case["catalog"]),
+            js(&case["contract"]),
+            through.into(),
+            Some(js(&case["usage"])),
+        )
+        .map(|v| serde_json::json!({ "billing": json(&v) })),
         (Some(op), None) => {
             quotekit_pricing::preview_change(js(&case["catalog"]), js(&case["contract"]), js(op), today)
                 .map(|v| serde_json::json!({ "change": json(&v) }))
