@@ -2,7 +2,10 @@
 // wall time and D1 statements per contract. Contracts are seeded straight
 // into the local database with `wrangler d1 execute --local` (one SQL file),
 // then `POST /api/billingRuns` pages through them as the cron would.
-// Usage: node tests/bench/billing.mjs [contracts]   (figures go to BENCHMARKS.md)
+// Usage: node tests/bench/billing.mjs [contracts] [page] [usage]   (figures go to BENCHMARKS.md)
+// With `usage`: contracts of the demo's API plan, each with ten days of usage
+// stored (raw events and their per-day aggregates, as the queue's consumer
+// writes them), billed at the period's end with the next platform fee.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -11,6 +14,7 @@ import { DEMO_CATALOG, ROOT, WRANGLER_ENV, localConfig, migrate, publishCatalog,
 
 const N = Number(process.argv[2] ?? 10000);
 const PAGE = Number(process.argv[3] ?? 100);
+const USAGE = process.argv[4] === 'usage';
 const dir = mkdtempSync(path.join(os.tmpdir(), 'quotekit-bench-'));
 await migrate(dir);
 const port = await freePort();
@@ -18,15 +22,30 @@ const vars = { SECRET_KEY: 'sk_bench', PUBLISHABLE_KEY: 'pk_bench', STRIPE_API_B
 let worker = await startWorker({ port, persistDir: dir, vars });
 const pub = await publishCatalog(worker.url, 'sk_bench', readFileSync(DEMO_CATALOG, 'utf8'));
 
-// Seed N monthly Team contracts due on 2026-02-01, collected by invoice (no Stripe).
+// Seed N monthly Team (or API) contracts due on 2026-02-01, collected by invoice (no Stripe).
 const q = (s) => `'${s.replaceAll("'", "''")}'`;
 const sql = [];
+let expectedUsage = 0; // the sum of the usage lines' amounts the run must issue
 for (let i = 0; i < N; i++) {
   const n = String(i).padStart(6, '0');
+  const line = USAGE
+    ? { offeringId: 'offr_api', rateId: 'rate_api_monthly', serviceStart: '2026-01-01', anchorDate: '2026-01-01', anchorDay: 1,
+      invoicedThrough: '2026-02-01', meteredThrough: '2026-01-01',
+      products: [{ productId: 'prod_api_platform', quantity: 1 }, { productId: 'prod_api_calls', quantity: 50000 }] }
+    : { offeringId: 'offr_team', rateId: 'rate_team_monthly', serviceStart: '2026-01-01', anchorDate: '2026-01-01', anchorDay: 1,
+      invoicedThrough: '2026-02-01', products: [{ productId: 'prod_seats', quantity: 1 + (i % 40) }, { productId: 'prod_storage', quantity: 100 + (i % 900) }] };
   const body = JSON.stringify({ id: `ctr_b${n}`, status: 'ACTIVE', currency: 'USD', startDate: '2026-01-01', endDate: null,
-    offerings: [{ offeringId: 'offr_team', rateId: 'rate_team_monthly', serviceStart: '2026-01-01', anchorDate: '2026-01-01', anchorDay: 1,
-      invoicedThrough: '2026-02-01', products: [{ productId: 'prod_seats', quantity: 1 + (i % 40) }, { productId: 'prod_storage', quantity: 100 + (i % 900) }] }],
-    accountId: `acct_b${n}`, billGroupId: `bg_b${n}`, quoteId: `quo_b${n}`, catalogVersion: pub.version });
+    offerings: [line], accountId: `acct_b${n}`, billGroupId: `bg_b${n}`, quoteId: `quo_b${n}`, catalogVersion: pub.version });
+  if (USAGE) {
+    // Ten days of January, one event each (500 to 11 500 calls a day, by contract and day).
+    const days = Array.from({ length: 10 }, (_, d) => [`2026-01-${String(3 * d + 1).padStart(2, '0')}`, 500 * (1 + ((i * 7 + d * d) % 23))]);
+    const events = days.map(([day, qty], d) => `('evt_b${n}_${d}', 'ctr_b${n}', 'prod_api_calls', '${day}', '${qty}', '${day}T09:00:00Z', '${day}T09:00:01Z', '${day}T09:00:02Z', NULL)`);
+    const parts = days.map(([day, qty], d) => `('ctr_b${n}', '${day}', 'prod_api_calls', 'evt_b${n}_${d}', '${qty}', '${qty}', 1)`);
+    sql.push(`INSERT INTO usage_events (id, contract_id, product_id, day, quantity, timestamp, received_at, stored_at, late) VALUES ${events.join(', ')};`);
+    sql.push(`INSERT INTO usage_days (contract_id, day, product_id, part, total, peak, events) VALUES ${parts.join(', ')};`);
+    const used = days.reduce((sum, [, qty]) => sum + qty, 0);
+    expectedUsage += Math.round(Math.max(0, used - 10000) * 0.002 * 100); // cents: 10 000 included, then 0.002
+  }
   sql.push(`INSERT INTO accounts (id, name, currency, billing_address, session_id, created_at) VALUES ('acct_b${n}', 'Bench ${n}', 'USD', '{"country":"US","state":"CA"}', 'bench:${n}', '2026-01-01T00:00:00Z');`);
   sql.push(`INSERT INTO bill_groups (id, account_id, currency, auto_email_invoice, collect_automatically, created_at) VALUES ('bg_b${n}', 'acct_b${n}', 'USD', 1, 0, '2026-01-01T00:00:00Z');`);
   sql.push(`INSERT INTO quotes (id, account_id, status, catalog_version, body, created_at) VALUES ('quo_b${n}', 'acct_b${n}', 'PROCESSED', ${pub.version}, '{}', '2026-01-01T00:00:00Z');`);
@@ -79,3 +98,13 @@ console.log(`run ${date}: ${contracts} contracts, ${issued} invoices, ${pages} p
 console.log(`wall ${total.toFixed(1)} s = ${((total * 1000) / contracts).toFixed(2)} ms per contract; page p50 ${(pageTimes[pageTimes.length >> 1] / 1000).toFixed(1)} s, max ${(pageTimes.at(-1) / 1000).toFixed(1)} s`);
 console.log(`D1 statements: ${statements} = ${(statements / contracts).toFixed(1)} per contract`);
 if (issued !== N) process.exitCode = 1;
+if (USAGE) {
+  // Every usage line priced: their sum equals the seeded usage's, to the cent.
+  const out = execFileSync(path.join(ROOT, 'node_modules/.bin/wrangler'), ['d1', 'execute', 'DB', '--local', '--persist-to', dir, '--config', localConfig(), '--json',
+    '--command', "SELECT body FROM invoices WHERE invoice_date = '2026-02-01'"], { env: WRANGLER_ENV, maxBuffer: 1 << 30 });
+  const bodies = JSON.parse(out)[0].results.map((r) => JSON.parse(r.body));
+  const lines = bodies.flatMap((b) => b.items.filter((l) => l.type === 'USAGE'));
+  const cents = lines.reduce((sum, l) => sum + Math.round(l.amount * 100), 0);
+  console.log(`usage lines: ${lines.length}, ${(cents / 100).toFixed(2)} (expected ${(expectedUsage / 100).toFixed(2)})`);
+  if (cents !== expectedUsage || bodies.length !== N) process.exitCode = 1;
+}
