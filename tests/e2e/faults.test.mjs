@@ -284,7 +284,7 @@ describe('a contract change charged to the card', () => {
 describe('the billing run', () => {
   // Each test bills its own imported contract on its own day in March 2026
   // (three days apart: a retry the day after touches no other test's invoice).
-  // Usage invoices (the demo's API plan) bill their own days in May.
+  // Usage invoices (the demo's API plan) bill their own days in February.
   let k = 0, u = 0;
   async function billable() {
     const day = `2026-03-${String(1 + 3 * k++).padStart(2, '0')}`;
@@ -293,24 +293,26 @@ describe('the billing run', () => {
     return withCardOnFile(day, line, `Billing fault ${k}`);
   }
   /**
-   * An API-plan contract whose run day bills a month's usage (60 000 calls:
-   * 100.00) and the next month's platform fee (10.00) on one invoice.
+   * An API-plan contract whose run day, its end date, bills its month's usage
+   * (60 000 calls: 100.00); nothing of it is due after (no other test's run
+   * bills it).
    */
   async function billableUsage() {
     const dd = String(1 + 3 * u++).padStart(2, '0');
-    const [start, day] = [`2026-04-${dd}`, `2026-05-${dd}`];
+    // January's usage billed in February: no other test's contract is due then.
+    const [start, day] = [`2026-01-${dd}`, `2026-02-${dd}`];
     const line = { offeringId: 'offr_api', rateId: 'rate_api_monthly', serviceStart: start, anchorDate: start, anchorDay: Number(dd),
       invoicedThrough: day, meteredThrough: start,
       products: [{ productId: 'prod_api_platform', quantity: 1 }, { productId: 'prod_api_calls', quantity: 50000 }] };
-    const b = await withCardOnFile(day, line, `Usage fault ${u}`);
-    const r = await api.call('POST', '/api/usage', secret({ headers: at(`2026-04-${String(Number(dd) + 2).padStart(2, '0')}`), body: { events: [
-      { id: `fault-usage-${u}`, contractId: b.contract, productId: 'prod_api_calls', quantity: 60000, timestamp: `2026-04-${dd}T10:00:00Z` }] } }));
+    const b = await withCardOnFile(day, line, `Usage fault ${u}`, day);
+    const r = await api.call('POST', '/api/usage', secret({ headers: at(`2026-01-${String(Number(dd) + 2).padStart(2, '0')}`), body: { events: [
+      { id: `fault-usage-${u}`, contractId: b.contract, productId: 'prod_api_calls', quantity: 60000, timestamp: `2026-01-${dd}T10:00:00Z` }] } }));
     assert.equal(r.json?.accepted, 1, r.text);
     for (let i = 0; i < 100 && d1(stack, `SELECT COUNT(*) AS n FROM usage_events WHERE contract_id = '${b.contract}'`)[0].n < 1; i++) await sleep(100);
     return b;
   }
-  async function withCardOnFile(day, line, name) {
-    const imported = await importContract(stack, { status: 'ACTIVE', currency: 'USD', startDate: line.serviceStart, endDate: null,
+  async function withCardOnFile(day, line, name, endDate = null) {
+    const imported = await importContract(stack, { status: 'ACTIVE', currency: 'USD', startDate: line.serviceStart, endDate,
       offerings: [line] }, { collect: true, name });
     const account = imported.account.id;
     const si = await api.call('POST', `/api/accounts/${account}/setupIntents`, secret());
@@ -368,7 +370,7 @@ describe('the billing run', () => {
       const invoices = d1(stack, `SELECT id, status, body FROM invoices WHERE contract_id = '${b.contract}'`);
       assert.equal(invoices.length, 1, 'issued once');
       const body = JSON.parse(invoices[0].body);
-      assert.deepEqual(body.items.map((l) => [l.type, l.quantity, l.amount]), [['USAGE', 60000, 100], ['RECURRING', 1, 10]]);
+      assert.deepEqual(body.items.map((l) => [l.type, l.quantity, l.amount]), [['USAGE', 60000, 100]]);
       assert.equal(invoices[0].status, 'PAID');
       const charged = await succeeded(b.customer);
       assert.deepEqual(charged.map((p) => p.amount), [Math.round(body.amount * 100)], 'charged exactly once, the invoice\'s total');

@@ -516,3 +516,63 @@ fn card_retries_are_not_starved_by_invoices_collected_by_hand_and_every_due_one_
     assert!(keys.contains(&format!("{first}/attempt/2")), "the contract's own retry: {keys:?}");
     assert!(!keys.iter().any(|k| k.starts_with("inv_0000")), "nothing charged on a hand-paid invoice");
 }
+
+#[test]
+fn a_contract_that_ends_is_billed_on_its_end_date_for_its_last_usage_and_its_last_arrears_piece() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    // Both end on 2026-03-01 without renewing: an API plan (February paid ahead; its usage)
+    // and quarterly support in arrears (the piece of its quarter used: Jan–Feb).
+    let mut ids = Vec::new();
+    for (line, products) in [
+        (
+            ("offr_api", "rate_api_monthly", "2026-03-01"),
+            json!([{ "productId": "prod_api_platform", "quantity": 1 },
+                                                               { "productId": "prod_api_calls", "quantity": 50000 }]),
+        ),
+        (
+            ("offr_support", "rate_support_quarterly_arrears", "2026-01-01"),
+            json!([{ "productId": "prod_support", "quantity": 1 }]),
+        ),
+    ] {
+        let (offering, rate, invoiced) = line;
+        let mut l = json!({ "offeringId": offering, "rateId": rate, "serviceStart": "2026-01-01", "anchorDate": "2026-01-01",
+            "anchorDay": 1, "invoicedThrough": invoiced, "products": products });
+        if offering == "offr_api" {
+            l["meteredThrough"] = json!("2026-02-01");
+        }
+        let (status, imported) = c.secret("POST", "/api/contracts", Some(&json!({
+            "account": { "name": format!("Ending {offering}") }, "billGroup": { "collectInvoiceBalanceAutomatically": false },
+            "contract": { "status": "ACTIVE", "currency": "USD", "startDate": "2026-01-01", "endDate": "2026-03-01",
+                "autoRenew": false, "offerings": [l] } })));
+        assert_eq!(status, 201, "{imported}");
+        ids.push(text(&imported["contract"]["id"]));
+    }
+    let usage = Call { app: &a, now: support::at("2026-02-20", "12:00:00") };
+    let (status, answer) = usage.secret("POST", "/api/usage", Some(&json!({ "events": [
+        { "id": "end-1", "contractId": ids[0], "productId": "prod_api_calls", "quantity": 60000, "timestamp": "2026-02-10T09:00:00Z" }] })));
+    assert_eq!((status, answer["accepted"].as_u64()), (202, Some(1)), "{answer}");
+    let messages = a.usage.take();
+    pollster::block_on(edge::usecases::store_usage::run(&a.db, &messages, &now("2026-02-20"))).unwrap();
+    for day in dates("2026-02-21", 12) {
+        run(&a, &day);
+    }
+    let api = invoices(&a, &ids[0]);
+    assert_eq!(api.len(), 1, "{api:?}");
+    assert_eq!(api[0]["invoiceDate"], "2026-03-01");
+    let lines: Vec<(String, String)> =
+        api[0]["items"].as_array().unwrap().iter().map(|l| (text(&l["type"]), l["amount"].to_string())).collect();
+    assert_eq!(lines, [("USAGE".to_owned(), "100.00".to_owned())], "February's 60 000 calls, and no fee after the end");
+    let support = invoices(&a, &ids[1]);
+    assert_eq!(support.len(), 1, "{support:?}");
+    assert_eq!(
+        (&support[0]["invoiceDate"], &support[0]["items"][0]["periodEnd"]),
+        (&json!("2026-03-01"), &json!("2026-03-01"))
+    );
+    // 139 × 59/90 = 91.12 for Jan 1 – Mar 1 of the Jan–Mar quarter.
+    assert_eq!(support[0]["amountWithoutTax"].to_string(), "91.12");
+    for id in &ids {
+        let (_, contract) = c.secret("GET", &format!("/api/contracts/{id}"), None);
+        assert_eq!(contract["status"], "CANCELED", "{contract}");
+    }
+}

@@ -132,9 +132,15 @@ async fn bill_contract<D: Db, S: Stripe, R: Random>(
             .then(|| c.body.get("endDate").and_then(Value::as_str).and_then(pricing::parse_date))
             .flatten()
             .filter(|e| *e <= date && change.as_ref().is_none_or(|(_, ce, _)| e < ce));
-        // Invoices due before the event's day, then the event, then the rest.
+        // Invoices due before the event's day, then the event, then the rest;
+        // a contract that ends (no renewal) first through its last day: its
+        // last period's usage and an arrears line's last piece are dated endDate.
+        let renews = c.body.get("autoRenew").and_then(Value::as_bool).unwrap_or(operations.auto_renew);
         let event_day = end.or(change.as_ref().map(|(_, e, _)| *e));
-        let horizon = event_day.map_or(Some(date), |e| e.pred_opt());
+        let horizon = match end {
+            Some(e) if !renews => Some(e),
+            _ => event_day.map_or(Some(date), |e| e.pred_opt()),
+        };
         // Priced on the version it was sold or last changed on (grandfathered).
         let own = Parsed::version_of(&c.body, current);
         versions.load_for(&app.db, &c.body, own).await?;
