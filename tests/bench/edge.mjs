@@ -3,6 +3,9 @@
 // QUANTITY_CHANGE applied, each client on its own contract) at concurrency 1,
 // 16 and 64, each bounded in requests and time. Prints p50/p99 latency, requests per second
 // and errors, which must be 0 (figures go to BENCHMARKS.md). Usage: node tests/bench/edge.mjs [requests] [seconds]
+// CONFIG (GET /api/selfService/config: neither D1 nor the engine) is the
+// stack's floor, for ESTIMATE's ratio to it. BENCH_ACTIONS and BENCH_LEVELS
+// (comma-separated) choose the rows.
 import { startStack } from '../../scripts/stack.mjs';
 import { importContract } from '../e2e/helpers.mjs';
 
@@ -23,8 +26,8 @@ const bodies = {
   ESTIMATE: JSON.stringify({ action: 'ESTIMATE', quote }),
   CREATE_IN_PENDING: JSON.stringify({ action: 'CREATE_IN_PENDING', customer, quote }),
 };
-const expected = { ESTIMATE: 200, CREATE_IN_PENDING: 201, CONTRACT_CHANGE: 200 };
-const LEVELS = [1, 16, 64];
+const expected = { ESTIMATE: 200, CREATE_IN_PENDING: 201, CONTRACT_CHANGE: 200, CONFIG: 200 };
+const LEVELS = (process.env.BENCH_LEVELS ?? '1,16,64').split(',').map(Number);
 
 // One contract per client for the change: a client's changes never race each other.
 const contracts = [];
@@ -48,6 +51,7 @@ function request(action, i) {
         payload: { offerings: [{ offeringId: 'offr_team', products: [{ productId: 'prod_seats', quantity: c.seats }] }] } }),
     }];
   }
+  if (action === 'CONFIG') return [`${stack.url}/api/selfService/config`, {}];
   return [`${stack.url}/api/selfService/signup`, { method: 'POST', headers, body: bodies[action] }];
 }
 
