@@ -113,6 +113,11 @@ impl Now {
         let at = chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default().naive_utc();
         Self::from_naive(at)
     }
+    /// Milliseconds since the Unix epoch.
+    #[must_use]
+    pub fn millis(&self) -> i64 {
+        self.at.and_utc().timestamp_millis()
+    }
     /// From a UTC date-time.
     #[must_use]
     pub fn from_naive(at: NaiveDateTime) -> Self {

@@ -846,3 +846,39 @@ fn failed_authentication_is_throttled_per_client_with_retry_after_and_good_keys_
     let r = later.send("GET", "/api/catalog", Some("sk_wrong"), None, &[("cf-connecting-ip", "203.0.113.7")]);
     assert_eq!(r.status, 401);
 }
+
+#[test]
+fn an_isolate_prices_on_the_catalog_it_knows_for_five_seconds_and_a_publish_here_at_once() {
+    let a = setup();
+    let at = |time: &str| Call { app: &a, now: support::at(TODAY, time) };
+    let version = |c: &Call<'_>| {
+        let (status, body) = c.post(&json!({ "action": "ESTIMATE", "quote": quick_start_quote() }));
+        assert_eq!(status, 200, "{body}");
+        (body["catalogVersion"].as_i64().unwrap(), body["quote"]["amount"].to_string())
+    };
+    assert_eq!(version(&at("12:00:00")), (1, "100.00".to_owned()));
+    // A publish in this isolate: its very next quote prices on it.
+    let mut dearer = demo_catalog();
+    dearer["offerings"][0]["rates"][0]["prices"][0]["unitAmount"] = json!("120");
+    assert_eq!(at("12:00:01").publish(&dearer).0, 201);
+    assert_eq!(version(&at("12:00:01")), (2, "120.00".to_owned()));
+    // Another isolate publishes (the row written straight to D1): this one
+    // keeps pricing on what it read until five seconds after reading it.
+    let mut dearest = demo_catalog();
+    dearest["offerings"][0]["rates"][0]["prices"][0]["unitAmount"] = json!("150");
+    let text = dearest.to_string();
+    let other = edge::store::catalogs::Published {
+        version: 3,
+        etag: edge::steps::catalogs::etag_of(&text),
+        body: text,
+        created_at: format!("{TODAY}T12:00:02Z"),
+    };
+    pollster::block_on(edge::store::Db::batch(&a.db, vec![other.insert()])).unwrap();
+    assert_eq!(version(&at("12:00:05")), (2, "120.00".to_owned()), "4 s after this isolate read it");
+    assert_eq!(version(&at("12:00:06")), (3, "150.00".to_owned()), "5 s after: read again");
+    // What bills or changes a contract never waits: a strict read sees it at once.
+    let strict = pollster::block_on(edge::steps::catalogs::current_parsed(&a.db)).unwrap();
+    assert_eq!(strict.0.version, 3);
+    // A clock that moved back (a test clock) reads again rather than trust the memory.
+    assert_eq!(version(&at("11:00:00")).0, 3);
+}

@@ -61,7 +61,7 @@ handler!(
 handler!(
     /// `GET /api/catalog`.
     read_catalog(app, req, now, call) {
-        let p = uc::read_catalog::current(&app.db, call.publishable).await?;
+        let p = uc::read_catalog::current(&app.db, call.publishable, now.millis()).await?;
         Ok(catalog_response(req, p, "public, max-age=60"))
     }
 );

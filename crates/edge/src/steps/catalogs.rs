@@ -1,7 +1,10 @@
 //! The published catalog as the engine's `Catalog`: each version parsed
-//! once per isolate (versions are immutable), the current one looked up per
-//! request; publishing validates with the engine (operating settings
-//! included) and stores the next version.
+//! once per isolate (versions are immutable); the current one looked up per
+//! request, except where a quote is only priced or a version recorded
+//! ([`current_shared`]: ESTIMATE, new sessions, the catalog's and promotion
+//! codes' reads), which an isolate answers from memory for [`CURRENT_TTL_MS`];
+//! publishing validates with the engine (operating settings included) and
+//! stores the next version.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -19,8 +22,17 @@ use crate::store::catalogs::{self, Published};
 /// changes; the ETag also tells apart two databases in one test process).
 const CACHE_SIZE: usize = 16;
 
+/// How long an isolate keeps answering the current catalog from memory
+/// without asking D1. A publish takes effect at once in the isolate that
+/// stored it, and in every other within this.
+pub const CURRENT_TTL_MS: i64 = 5_000;
+
+/// The current catalog an isolate knows: its database, when it was read (ms), the version.
+type Current = (u64, i64, Published, Rc<Catalog>);
+
 thread_local! {
     static PARSED: RefCell<Vec<(String, Rc<Catalog>)>> = const { RefCell::new(Vec::new()) };
+    static CURRENT: RefCell<Option<Current>> = const { RefCell::new(None) };
 }
 
 /// The engine's catalog of a stored version (parsed once per isolate).
@@ -49,6 +61,27 @@ pub async fn current_parsed(db: &impl Db) -> ApiResult<(Published, Rc<Catalog>)>
     let p = require_current(db).await?;
     let c = parse(&p)?;
     Ok((p, c))
+}
+
+/// The current catalog for what only prices a quote or records the version
+/// it was priced on: read from D1 at most once per [`CURRENT_TTL_MS`] in an
+/// isolate (`now_ms`: the request's clock; a clock that moved back reads
+/// again). Billing, changes and usage read [`current_parsed`] every time.
+pub async fn current_shared(db: &impl Db, now_ms: i64) -> ApiResult<(Published, Rc<Catalog>)> {
+    let fresh = |(identity, read_at, _, _): &Current| {
+        *identity == db.identity() && (0..CURRENT_TTL_MS).contains(&now_ms.saturating_sub(*read_at))
+    };
+    if let Some((_, _, p, c)) = CURRENT.with_borrow(|k| k.as_ref().filter(|k| fresh(k)).cloned()) {
+        return Ok((p, c));
+    }
+    let (p, c) = current_parsed(db).await?;
+    remember(db, now_ms, &p, &c);
+    Ok((p, c))
+}
+
+/// Keeps `p` as the isolate's current catalog, read at `now_ms`.
+fn remember(db: &impl Db, now_ms: i64, p: &Published, c: &Rc<Catalog>) {
+    CURRENT.with_borrow_mut(|k| *k = Some((db.identity(), now_ms, p.clone(), Rc::clone(c))));
 }
 
 /// A version a session or contract was priced on, stored and parsed.
@@ -81,7 +114,7 @@ pub fn etag_of(body: &str) -> String {
 
 /// Validates `body` with the engine and stores it as the next version.
 /// Publishing the current text again creates nothing (answers `false`).
-pub async fn publish(db: &impl Db, body: &Value, now: &str) -> ApiResult<(Published, bool)> {
+pub async fn publish(db: &impl Db, body: &Value, now: &str, now_ms: i64) -> ApiResult<(Published, bool)> {
     let catalog = Catalog::from_json(body).map_err(|e| ApiError::from_engine(&e, ""))?;
     super::promotion::read_all(body, &catalog.coupons)?;
     let text = body.to_string();
@@ -93,6 +126,8 @@ pub async fn publish(db: &impl Db, body: &Value, now: &str) -> ApiResult<(Publis
     let next = latest.map_or(1, |p| p.version.saturating_add(1));
     let published = Published { version: next, etag, body: text, created_at: now.to_owned() };
     db.batch(vec![published.insert()]).await?;
+    // This isolate answers the new version at once.
+    remember(db, now_ms, &published, &Rc::new(catalog));
     Ok((published, true))
 }
 

@@ -171,6 +171,12 @@ pub trait Db {
     fn statements(&self) -> u64 {
         0
     }
+    /// Which database this is, for what an isolate keeps of it between
+    /// requests (the current catalog): a Worker has one, so 0; a process
+    /// holding several (the native tests) tells them apart.
+    fn identity(&self) -> u64 {
+        0
+    }
 }
 
 /// A row's TEXT column, if present and not NULL.

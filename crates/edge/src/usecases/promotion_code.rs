@@ -15,7 +15,7 @@ use crate::{Config, Now};
 pub async fn run(db: &impl Db, config: &Config, code: &str, client: &str, now: &Now) -> ApiResult<Value> {
     const PATH: &str = "code";
     promotion::within_budget(db, config, client, now).await?;
-    let (published, catalog) = catalogs::current_parsed(db).await?;
+    let (published, catalog) = catalogs::current_shared(db, now.millis()).await?;
     let codes = promotion::codes_of(&published, &catalog);
     let Some(found) = promotion::find(&codes, code) else {
         promotion::count_guess(db, client, now).await?;

@@ -11,5 +11,5 @@ use crate::store::catalogs::Published;
 
 /// Publishes `body`; `false` when it is the current version's text already.
 pub async fn run(db: &impl Db, body: &Value, now: &Now) -> ApiResult<(Published, bool)> {
-    catalogs::publish(db, body, &now.instant).await
+    catalogs::publish(db, body, &now.instant, now.millis()).await
 }

@@ -3,7 +3,7 @@
 //! them, and the secret key's answer is not to be cached.
 
 use crate::http::{ApiError, ApiResult};
-use crate::steps::catalogs::{etag_of, require_current};
+use crate::steps::catalogs::{current_shared, etag_of};
 use crate::steps::promotion::public_text;
 use crate::store::Db;
 use crate::store::catalogs::{self, Published};
@@ -30,9 +30,9 @@ fn shown(p: Published, publishable: bool) -> Shown {
     }
 }
 
-/// The current version.
-pub async fn current(db: &impl Db, publishable: bool) -> ApiResult<Shown> {
-    Ok(shown(require_current(db).await?, publishable))
+/// The current version (as the isolate knows it: `catalogs::current_shared`).
+pub async fn current(db: &impl Db, publishable: bool, now_ms: i64) -> ApiResult<Shown> {
+    Ok(shown(current_shared(db, now_ms).await?.0, publishable))
 }
 
 /// Version `v`, or 404.

@@ -26,7 +26,7 @@ pub async fn run<D: Db, S: Stripe, R: Random>(
     match input.action {
         Action::Estimate => {
             let quote = input.quote.as_ref().ok_or_else(|| missing("quote"))?;
-            let (published, catalog) = signup::current_catalog(app).await?;
+            let (published, catalog) = signup::current_catalog(app, now).await?;
             let customer = input.customer.as_ref();
             let (q, _) = price_with_code(app, &published, &catalog, quote, customer, Some(client), now).await?;
             let mut body = Map::new();
@@ -64,7 +64,7 @@ async fn create<D: Db, S: Stripe, R: Random>(
             "CREATE_AND_FINALIZE takes no payment method; use CREATE_WITH_PAYMENT_METHOD, then FINALIZE.",
         ));
     }
-    let (published, catalog) = signup::current_catalog(app).await?;
+    let (published, catalog) = signup::current_catalog(app, now).await?;
     let (quote, code) =
         price_with_code(app, &published, &catalog, &quote_request, Some(&customer), Some(client), now).await?;
     let mut s = Session {

@@ -81,7 +81,7 @@ async fn estimate_session<D: Db, S: Stripe, R: Random>(
     now: &Now,
 ) -> ApiResult<Answer> {
     let (published, catalog) = match &input.quote {
-        Some(_) => signup::current_catalog(app).await?,
+        Some(_) => signup::current_catalog(app, now).await?,
         None => signup::catalog_of(app, s.catalog_version).await?,
     };
     let quote = input.quote.as_ref().or(s.quote_request.as_ref()).ok_or_else(|| missing("quote"))?;

@@ -13,7 +13,10 @@ use edge::{App, Config, Now};
 use rusqlite::{Connection, types::ValueRef};
 use serde_json::{Value, json};
 
-pub struct Sqlite(pub RefCell<Connection>, pub RefCell<Option<&'static str>>);
+pub struct Sqlite(pub RefCell<Connection>, pub RefCell<Option<&'static str>>, u64);
+
+/// Each database of the process its own identity (the Worker's isolate cache tells them apart).
+static DATABASES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl Sqlite {
     /// Makes the next batch with a statement containing `sql` fail (a D1 outage at that moment).
@@ -32,7 +35,7 @@ impl Sqlite {
         for f in files {
             conn.execute_batch(&std::fs::read_to_string(f).unwrap()).unwrap();
         }
-        Self(RefCell::new(conn), RefCell::new(None))
+        Self(RefCell::new(conn), RefCell::new(None), DATABASES.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
     }
 
     /// Every table's rows, for "nothing changed" checks.
@@ -90,6 +93,10 @@ fn err(e: rusqlite::Error) -> DbError {
 }
 
 impl Db for Sqlite {
+    fn identity(&self) -> u64 {
+        self.2
+    }
+
     async fn query(&self, stmt: Stmt) -> Result<Vec<Row>, DbError> {
         let conn = self.0.borrow();
         let mut st = conn.prepare(stmt.sql).map_err(err)?;

@@ -89,9 +89,12 @@ pub async fn catalog_of<D: Db, S: Stripe, R: Random>(
     catalogs::version_parsed(&app.db, version).await
 }
 
-/// The current catalog.
-pub async fn current_catalog<D: Db, S: Stripe, R: Random>(app: &App<D, S, R>) -> ApiResult<(Published, Rc<Catalog>)> {
-    catalogs::current_parsed(&app.db).await
+/// The current catalog a quote is priced on (as the isolate knows it: `catalogs::current_shared`).
+pub async fn current_catalog<D: Db, S: Stripe, R: Random>(
+    app: &App<D, S, R>,
+    now: &Now,
+) -> ApiResult<(Published, Rc<Catalog>)> {
+    catalogs::current_shared(&app.db, now.millis()).await
 }
 
 /// A session as answered: once finalized, what it created; before, with

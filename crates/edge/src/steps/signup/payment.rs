@@ -93,7 +93,7 @@ pub async fn apply<D: Db, S: Stripe, R: Random>(
     }
     if let Some(q) = &input.quote {
         // The code belongs to the quote: a new quote without one removes it.
-        let (published, catalog) = current_catalog(app).await?;
+        let (published, catalog) = current_catalog(app, now).await?;
         let (quote, _) = price_with_code(app, &published, &catalog, q, s.customer.as_ref(), client, now).await?;
         s.catalog_version = published.version;
         s.quote_request = Some(q.clone());
