@@ -229,9 +229,16 @@ doc = {
       "description": "Each event `{ id, contractId, productId, quantity, timestamp }`: `id` at most 255 characters, counted once forever for this deployment (an id stored before, or sent twice in one request, is a `duplicate`); `timestamp` RFC 3339 with an offset, whose UTC date is the usage day. Rejections name the field: UNKNOWN_CONTRACT, NOT_METERED, NOT_ON_CONTRACT (a day the contract does not price the product), TIMESTAMP_IN_FUTURE (over 5 minutes ahead), PERIOD_ALREADY_BILLED, INVALID_VALUE, MISSING_FIELD. One bad event never loses the others. The accepted go to a Cloudflare Queue whose consumer stores them in D1 exactly once; one stored after a billing run billed its period is kept as late (never billed). This route takes bodies up to 1 MB.",
       "security": [{"secretKey": []}], "parameters": [idem],
       "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object", "required": ["events"], "properties": {
-          "events": {"type": "array", "maxItems": 1000, "items": {"type": "object", "required": ["id", "contractId", "productId", "quantity", "timestamp"], "properties": {
-              "id": {"type": "string", "minLength": 1, "maxLength": 255}, "contractId": {"type": "string"}, "productId": {"type": "string"},
-              "quantity": {"oneOf": [{"type": "number", "minimum": 0}, {"type": "string"}]}, "timestamp": {"type": "string", "format": "date-time"}}}}}}}}},
+          # Each event is read on its own: a malformed one (a missing field, a wrong type) is that
+          # event's rejection in the 202 answer, never the request's, so the schema constrains none.
+          "events": {"type": "array", "maxItems": 1000, "items": {
+              "description": "A usage event. Each is read on its own: one that is malformed is `rejected` in the 202 answer with its code and path (MISSING_FIELD, INVALID_VALUE at `events[i].field`), and the others go on.",
+              "properties": {
+                  "id": {"description": "1 to 255 printable characters: the event counts once, forever.", "examples": ["evt_0001"]},
+                  "contractId": {"description": "The contract (`ctr_…`).", "examples": ["ctr_AIJFdzGVcrfkCjZCTw4kc7"]},
+                  "productId": {"description": "A metered product on the contract.", "examples": ["prod_api_calls"]},
+                  "quantity": {"description": "A decimal at least 0: a JSON number or a string holding one.", "examples": [1200, "0.5"]},
+                  "timestamp": {"description": "RFC 3339 with an offset; its UTC date is the usage day.", "examples": ["2026-12-01T09:00:00Z"]}}}}}}}}},
       "responses": {"202": json_resp("Each event's outcome, by index (the accepted are queued)", {"type": "object", "required": ["accepted", "duplicates", "rejected", "events"], "properties": {
           "accepted": {"type": "integer"}, "duplicates": {"type": "integer"}, "rejected": {"type": "integer"},
           "events": {"type": "array", "items": {"type": "object", "required": ["index", "status"], "properties": {

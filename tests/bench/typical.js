@@ -1,6 +1,8 @@
 // The typical quote of the engine benchmark (crates/pricing/benches/estimate.rs,
 // `estimate/3x2`): 3 offerings x 2 items, TIERED and PER_UNIT, monthly in
 // advance, DAY_OF_MONTH 1, started mid-month so every first period is prorated.
+import { prepare, quote } from './calculator.js';
+
 export function catalog(offerings = 3, items = 2) {
   const products = [];
   for (let p = 0; p < offerings * items; p++) {
@@ -66,15 +68,29 @@ export function measure(fn, ms = 400) {
   return rounds[2];
 }
 
-/** The two figures: Pricing.estimate (catalog parsed once) and estimate (catalog each time). */
+/**
+ * The figures: Pricing.estimate (catalog parsed once), estimate (catalog each
+ * time), and the hand-written decimal.js calculator of the same quote
+ * (calculator.js, its catalog prepared once), the package and the calculator
+ * interleaved (package, calculator, calculator, package) in one run.
+ */
 export function run(pricing) {
   const c = catalog();
   const q = request();
   const p = new pricing.Pricing(c);
   const check = p.estimate(q, today);
   if (check.offerings.length !== 3) throw new Error('the typical quote did not price');
+  const prepared = prepare(c);
+  if (quote(prepared, q, today).firstInvoice.amount !== check.firstInvoice.amount) throw new Error('the calculator disagrees');
+  const pkg = [], calc = [];
+  pkg.push(measure(() => p.estimate(q, today)));
+  calc.push(measure(() => quote(prepared, q, today)));
+  calc.push(measure(() => quote(prepared, q, today)));
+  pkg.push(measure(() => p.estimate(q, today)));
+  const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
   return {
-    pricingEstimateUs: measure(() => p.estimate(q, today)),
+    pricingEstimateUs: mean(pkg),
+    calculatorUs: mean(calc),
     estimateWithCatalogUs: measure(() => pricing.estimate(c, q, today)),
   };
 }
