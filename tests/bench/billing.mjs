@@ -7,7 +7,7 @@
 // stored (raw events and their per-day aggregates, as the queue's consumer
 // writes them), billed at the period's end with the next platform fee.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DEMO_CATALOG, ROOT, WRANGLER_ENV, localConfig, migrate, publishCatalog, startWorker, freePort } from '../../scripts/stack.mjs';
@@ -107,4 +107,26 @@ if (USAGE) {
   const cents = lines.reduce((sum, l) => sum + Math.round(l.amount * 100), 0);
   console.log(`usage lines: ${lines.length}, ${(cents / 100).toFixed(2)} (expected ${(expectedUsage / 100).toFixed(2)})`);
   if (cents !== expectedUsage || bodies.length !== N) process.exitCode = 1;
+}
+// Bytes per row of what grows with the business (README, "Capacity of one
+// D1 database"): SQLite's own page count per table and its indexes, read from
+// the local D1 file with the sqlite3 CLI (skipped where there is none).
+try {
+  const d1dir = path.join(dir, 'v3', 'd1', 'miniflare-D1DatabaseObject');
+  const file = readdirSync(d1dir).find((f) => f.endsWith('.sqlite') && f !== 'metadata.sqlite');
+  const sql = (q) => execFileSync('sqlite3', ['-json', path.join(d1dir, file), q], { encoding: 'utf8' });
+  const sizes = Object.fromEntries(JSON.parse(sql('SELECT name, SUM(pgsize) AS bytes FROM dbstat GROUP BY name')).map((r) => [r.name, r.bytes]));
+  const indexes = JSON.parse(sql("SELECT name, tbl_name FROM sqlite_schema WHERE type = 'index'"));
+  const of = (table) => (sizes[table] ?? 0) + indexes.filter((i) => i.tbl_name === table).reduce((s, i) => s + (sizes[i.name] ?? 0), 0);
+  const count = (table) => JSON.parse(sql(`SELECT COUNT(*) AS n FROM ${table}`))[0].n;
+  const per = (tables, n) => (tables.reduce((s, t) => s + of(t), 0) / n).toFixed(0);
+  const n = count('contracts');
+  console.log(`bytes per contract (contract, account, bill group, quote, events): ${per(['contracts', 'accounts', 'bill_groups', 'quotes', 'contract_events'], n)}`);
+  console.log(`bytes per invoice (with its period claims): ${per(['invoices', 'billed_periods'], count('invoices'))}`);
+  if (USAGE) {
+    console.log(`bytes per usage event: ${per(['usage_events'], count('usage_events'))}; per day part: ${per(['usage_days'], count('usage_days'))}`);
+  }
+  console.log(`database: ${(Object.values(sizes).reduce((a, b) => a + b, 0) / 1e6).toFixed(1)} MB`);
+} catch (e) {
+  console.log(`sizes not measured (${e.message.split('\n')[0]})`);
 }
