@@ -177,19 +177,27 @@ fn clock() -> Now {
     Now::from_millis(js_sys::Date::now() as i64)
 }
 
-/// The Cron Trigger: today's billing run, page after page.
+/// The Cron Trigger: today's billing run. With the billing queue bound
+/// (`BILLING_QUEUE`), fanned out: one message per range of contract ids,
+/// billed by queue consumers concurrently; without it, page after page here.
 #[event(scheduled)]
 async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::ScheduleContext) {
     let run = async {
         let app = app(&env).map_err(|e| e.to_string())?;
         let now = clock();
+        if let Ok(queue) = env.queue("BILLING_QUEUE") {
+            let pages = crate::steps::billing::Page::ranges(now.today);
+            let messages: Vec<worker::SendMessage<String>> =
+                pages.iter().map(|p| worker::SendMessage::from(p.message())).collect();
+            SendFuture::new(queue.send_batch(messages)).await.map_err(|e| e.to_string())?;
+            worker::console_log!("billing run {}: {} ranges sent to the billing queue", now.today, pages.len());
+            return Ok(());
+        }
         let mut cursor = String::new();
         for _ in 0..100 {
             let page = crate::steps::billing::DEFAULT_PAGE;
             let report =
-                crate::usecases::billing_run::run(&app, now.today, &cursor, page, &now).await.map_err(|e| {
-                    format!("{} {}{}", e.code, e.message, e.cause.map(|c| format!(" ({c})")).unwrap_or_default())
-                })?;
+                crate::usecases::billing_run::run(&app, now.today, &cursor, page, &now).await.map_err(failure)?;
             worker::console_log!("billing run {}: {}", now.today, report);
             match report.get("nextCursor").and_then(serde_json::Value::as_str) {
                 Some(next) => cursor = next.to_owned(),
@@ -203,13 +211,23 @@ async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::Sched
     }
 }
 
-/// The usage queue's consumer (`[[queues.consumers]]`): stores a batch of
-/// messages in one D1 batch, exactly once; on any failure the whole batch is
-/// retried (an event stored before is left as it is).
+fn failure(e: crate::http::ApiError) -> String {
+    format!("{} {}{}", e.code, e.message, e.cause.map(|c| format!(" ({c})")).unwrap_or_default())
+}
+
+/// The consumer of both queues (`[[queues.consumers]]`). The usage queue's
+/// batch is stored in one D1 batch, exactly once; on any failure the whole
+/// batch is retried (an event stored before is left as it is). The billing
+/// queue's messages are pages of the daily run, each billed on its own,
+/// acknowledged once the rest of its range is sent (retried on failure:
+/// its periods are claimed, so nothing is billed twice).
 #[event(queue)]
 async fn queue(batch: worker::MessageBatch<String>, env: Env, _ctx: worker::Context) -> worker::Result<()> {
     SendFuture::new(async move {
         let app = app(&env)?;
+        if batch.queue() == BILLING_QUEUE {
+            return bill_pages(&app, &env, &batch).await;
+        }
         let messages: Vec<String> = batch.messages()?.into_iter().map(|m| m.into_body()).collect();
         match crate::usecases::store_usage::run(&app.db, &messages, &clock()).await {
             Ok(n) => {
@@ -229,6 +247,39 @@ async fn queue(batch: worker::MessageBatch<String>, env: Env, _ctx: worker::Cont
         Ok(())
     })
     .await
+}
+
+/// The billing queue's name (wrangler.toml `[[queues.consumers]]`).
+const BILLING_QUEUE: &str = "quotekit-billing";
+
+/// Bills each page of the batch; sends the rest of its range before acknowledging it.
+async fn bill_pages(app: &Worker, env: &Env, batch: &worker::MessageBatch<String>) -> worker::Result<()> {
+    use worker::MessageExt as _;
+    let queue = env.queue("BILLING_QUEUE")?;
+    for message in batch.messages()? {
+        let now = clock();
+        match crate::usecases::billing_run::run_message(app, message.body(), &now).await {
+            Ok((report, next)) => {
+                worker::console_log!("billing page {}: {}", message.body(), report);
+                if let Some(next) = next
+                    && let Err(e) = SendFuture::new(queue.send(next)).await
+                {
+                    worker::console_error!(
+                        "billing page {}: the rest of its range not sent, retried: {e}",
+                        message.body()
+                    );
+                    message.retry();
+                    continue;
+                }
+                message.ack();
+            }
+            Err(e) => {
+                worker::console_error!("billing page {} failed, retried: {}", message.body(), failure(e));
+                message.retry();
+            }
+        }
+    }
+    Ok(())
 }
 
 #[event(fetch)]

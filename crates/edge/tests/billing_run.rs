@@ -576,3 +576,77 @@ fn a_contract_that_ends_is_billed_on_its_end_date_for_its_last_usage_and_its_las
         assert_eq!(contract["status"], "CANCELED", "{contract}");
     }
 }
+
+#[test]
+fn the_run_fanned_out_on_the_queue_bills_every_contract_once_whatever_the_delivery() {
+    use edge::steps::billing::Page;
+    use edge::usecases::billing_run::run_message;
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    let mut ids = Vec::new();
+    for i in 0..24 {
+        let (status, imported) = c.secret("POST", "/api/contracts", Some(&json!({
+            "account": { "name": format!("Fan {i}") }, "billGroup": { "collectInvoiceBalanceAutomatically": false },
+            "contract": { "status": "ACTIVE", "currency": "USD", "startDate": "2026-01-01", "endDate": null,
+                "offerings": [{ "offeringId": "offr_team", "rateId": "rate_team_monthly", "serviceStart": "2026-01-01",
+                    "anchorDate": "2026-01-01", "anchorDay": 1, "invoicedThrough": "2026-02-01",
+                    "products": [{ "productId": "prod_seats", "quantity": 2 }, { "productId": "prod_storage", "quantity": 100 }] }] } })));
+        assert_eq!(status, 201, "{imported}");
+        ids.push(text(&imported["contract"]["id"]));
+    }
+    let date = pricing::parse_date("2026-02-01").unwrap();
+    let at = now("2026-02-01");
+    // The cron's messages: 8 ranges covering every id once; pages of 2 send the rest of their range on.
+    let mut queue: Vec<String> = Page::ranges(date).into_iter().map(|p| Page { limit: 2, ..p }.message()).collect();
+    assert_eq!(queue.len(), edge::steps::billing::RANGES);
+    let (mut issued, mut looked_at, mut pages) = (0, 0, 0);
+    let mut sent = std::collections::BTreeSet::new();
+    while let Some(message) = queue.pop() {
+        // Every page delivered twice (at-least-once); both deliveries send the
+        // same rest of the range on, which the queue here holds once.
+        for _ in 0..2 {
+            let (report, next) = pollster::block_on(run_message(&a, &message, &at)).unwrap();
+            issued += report["invoicesIssued"].as_i64().unwrap();
+            looked_at += report["contracts"].as_i64().unwrap();
+            pages += 1;
+            queue.extend(next.filter(|n| sent.insert(n.clone())));
+        }
+        assert!(pages < 1000, "the ranges end");
+    }
+    assert_eq!(looked_at, 2 * 24, "each contract in exactly one range, each page twice");
+    // A consumer on a page that overlaps all of them (the whole run at once) finds nothing left.
+    let whole = Page { date, after: String::new(), until: String::new(), limit: 200 };
+    let (report, next) = pollster::block_on(run_message(&a, &whole.message(), &at)).unwrap();
+    issued += report["invoicesIssued"].as_i64().unwrap();
+    assert_eq!((report["contracts"].as_i64(), next), (Some(24), None));
+    // A consumer that fails mid-page (D1 refuses an invoice's batch) is retried: still once.
+    let extra = {
+        let (_, imported) = c.secret(
+            "POST",
+            "/api/contracts",
+            Some(&json!({
+            "account": { "name": "Fan late" }, "billGroup": { "collectInvoiceBalanceAutomatically": false },
+            "contract": { "status": "ACTIVE", "currency": "USD", "startDate": "2026-01-01", "endDate": null,
+                "offerings": [{ "offeringId": "offr_team", "rateId": "rate_team_monthly", "serviceStart": "2026-01-01",
+                    "anchorDate": "2026-01-01", "anchorDay": 1, "invoicedThrough": "2026-02-01",
+                    "products": [{ "productId": "prod_seats", "quantity": 3 }] }] } })),
+        );
+        text(&imported["contract"]["id"])
+    };
+    a.db.fail_next_batch_with("INSERT INTO invoices");
+    let failed = pollster::block_on(run_message(&a, &whole.message(), &at));
+    assert_eq!(
+        failed.map(|(r, _)| r).err().map(|e| e.status),
+        Some(503),
+        "storage down: the page fails, to be retried"
+    );
+    assert!(invoices(&a, &extra).is_empty(), "nothing of the failed batch written");
+    let (report, _) = pollster::block_on(run_message(&a, &whole.message(), &at)).unwrap();
+    issued += report["invoicesIssued"].as_i64().unwrap();
+    assert_eq!(issued, 25, "one invoice per contract");
+    for id in ids.iter().chain(std::iter::once(&extra)) {
+        let list = invoices(&a, id);
+        assert_eq!(list.len(), 1, "{id}: {list:?}");
+        assert_eq!(list[0]["invoiceDate"], "2026-02-01");
+    }
+}

@@ -26,6 +26,67 @@ pub const DEFAULT_PAGE: i64 = 100;
 /// The largest page a run takes in one request.
 pub const MAX_PAGE: i64 = 200;
 
+/// Where a page of a run starts and stops: contracts whose id is after
+/// `after` and, unless `until` is empty, before `until`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Page {
+    /// The run's date.
+    pub date: NaiveDate,
+    /// The last id of the page before ("" at the start).
+    pub after: String,
+    /// The first id of the next range ("" for the last range: no bound).
+    pub until: String,
+    /// Contracts per page.
+    pub limit: i64,
+}
+
+/// Where the daily cron splits the contracts for queue consumers to bill
+/// concurrently: ids are `ctr_` and base-62 characters, so these bounds cut
+/// them into [`RANGES`] ranges of about the same size. Every string lies in
+/// exactly one range, whatever its shape (an imported id too).
+pub const RANGE_BOUNDS: [&str; 7] = ["ctr_8", "ctr_G", "ctr_O", "ctr_W", "ctr_e", "ctr_m", "ctr_u"];
+
+/// Ranges the cron fans a run out into.
+pub const RANGES: usize = RANGE_BOUNDS.len() + 1;
+
+impl Page {
+    /// The first page of each range of a run on `date`.
+    #[must_use]
+    pub fn ranges(date: NaiveDate) -> Vec<Self> {
+        let starts = std::iter::once("").chain(RANGE_BOUNDS);
+        let ends = RANGE_BOUNDS.into_iter().chain(std::iter::once(""));
+        starts
+            .zip(ends)
+            .map(|(after, until)| Self { date, after: after.to_owned(), until: until.to_owned(), limit: DEFAULT_PAGE })
+            .collect()
+    }
+
+    /// The queue message of this page.
+    #[must_use]
+    pub fn message(&self) -> String {
+        json!({ "date": self.date.to_string(), "after": self.after, "until": self.until, "limit": self.limit })
+            .to_string()
+    }
+
+    /// A page from its queue message.
+    pub fn from_message(text: &str) -> Result<Self, ApiError> {
+        let v: Value =
+            serde_json::from_str(text).map_err(|e| ApiError::internal(format_args!("a billing page message: {e}")))?;
+        let field = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+        let limit = v.get("limit").and_then(Value::as_i64).unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
+        match (field("date").as_deref().and_then(pricing::parse_date), field("after"), field("until")) {
+            (Some(date), Some(after), Some(until)) => Ok(Self { date, after, until, limit }),
+            _ => Err(ApiError::internal(format_args!("a billing page message lacks date, after or until: {text}"))),
+        }
+    }
+
+    /// The page after this one, which ended at `last`.
+    #[must_use]
+    pub fn next(&self, last: &str) -> Self {
+        Self { date: self.date, after: last.to_owned(), until: self.until.clone(), limit: self.limit }
+    }
+}
+
 /// What a run did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Report {

@@ -138,14 +138,17 @@ pub async fn body(db: &impl Db, id: &str) -> Result<Option<Value>, DbError> {
 }
 
 /// One page of the contracts a billing run looks at (active, or canceled
-/// with arrears still to bill), by id after `cursor`.
-pub async fn billable_page(db: &impl Db, cursor: &str, limit: i64) -> Result<Vec<String>, DbError> {
+/// with arrears still to bill), by id after `cursor` and (unless `until` is
+/// empty) before `until`.
+pub async fn billable_page(db: &impl Db, cursor: &str, until: &str, limit: i64) -> Result<Vec<String>, DbError> {
     let rows = db
         .query(stmt!(
             "SELECT id FROM contracts WHERE (status = 'ACTIVE' OR (status = 'CANCELED' AND \
-             json_extract(body, '$.unbilledArrears') IS NOT NULL)) AND id > ?1 ORDER BY id LIMIT ?2",
+             json_extract(body, '$.unbilledArrears') IS NOT NULL)) AND id > ?1 AND (?3 = '' OR id < ?3) \
+             ORDER BY id LIMIT ?2",
             cursor,
-            limit
+            limit,
+            until
         ))
         .await?;
     Ok(rows.iter().filter_map(|r| text(r, "id")).collect())

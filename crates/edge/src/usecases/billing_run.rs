@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::http::{ApiError, ApiResult};
 use crate::ids::{Random, new_id};
-use crate::steps::billing::{ContractWrite, Report, issue_periods, midnight, stored_body};
+use crate::steps::billing::{ContractWrite, Page, Report, issue_periods, midnight, stored_body};
 use crate::steps::catalogs::{self, Parsed};
 use crate::steps::change::{
     self, apply,
@@ -42,6 +42,21 @@ fn pin_date(op: &mut Value, date: NaiveDate) {
     }
 }
 
+/// One page of the daily run fanned out on the billing queue (`Page`'s
+/// message): bills it and answers the report and the message of the rest of
+/// its range, if any. Delivered twice, or run beside a consumer of an
+/// overlapping page, it bills nothing twice (every period is claimed).
+pub async fn run_message<D: Db, S: Stripe, R: Random>(
+    app: &App<D, S, R>,
+    message: &str,
+    now: &Now,
+) -> ApiResult<(Value, Option<String>)> {
+    let page = Page::from_message(message)?;
+    let report = run_page(app, &page, now).await?;
+    let next = report.get("nextCursor").and_then(Value::as_str).map(|last| page.next(last).message());
+    Ok((report, next))
+}
+
 /// `POST /api/billingRuns` and the cron: runs billing for `date` over one
 /// page of contracts (after `cursor`), then dunning; answers the report.
 pub async fn run<D: Db, S: Stripe, R: Random>(
@@ -51,6 +66,13 @@ pub async fn run<D: Db, S: Stripe, R: Random>(
     limit: i64,
     now: &Now,
 ) -> ApiResult<Value> {
+    run_page(app, &Page { date, after: cursor.to_owned(), until: String::new(), limit }, now).await
+}
+
+/// One page: billing for its date over up to `limit` contracts of its range;
+/// at the end of the last range (no `until`), dunning of what failed before.
+async fn run_page<D: Db, S: Stripe, R: Random>(app: &App<D, S, R>, page: &Page, now: &Now) -> ApiResult<Value> {
+    let (date, cursor, limit) = (page.date, page.after.as_str(), page.limit);
     let statements_before = app.db.statements();
     let (published, current) = catalogs::current_parsed(&app.db).await?;
     let mut versions = Parsed::default();
@@ -58,7 +80,7 @@ pub async fn run<D: Db, S: Stripe, R: Random>(
     // The vendor's operating settings (dunning, auto-renewal) are the current catalog's.
     let operations = &current.operations;
     let mut report = Report::default();
-    let ids = contracts::billable_page(&app.db, cursor, limit).await?;
+    let ids = contracts::billable_page(&app.db, cursor, &page.until, limit).await?;
     for id in &ids {
         report.contracts = report.contracts.saturating_add(1);
         let billed = bill_contract(app, id, date, &mut versions, published.version, operations, &mut report, now);
@@ -71,7 +93,7 @@ pub async fn run<D: Db, S: Stripe, R: Random>(
         }
     }
     let next = if i64::try_from(ids.len()).unwrap_or(0) >= limit { ids.last().cloned() } else { None };
-    if next.is_none() {
+    if next.is_none() && page.until.is_empty() {
         collect_due(app, date, &operations.retry_days, &mut report, now).await?;
     }
     let id = new_id(&app.rng, "run_");
