@@ -10,11 +10,25 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, writeFileSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { d1 as e2eD1 } from '../e2e/helpers.mjs';
 import { DEMO_CATALOG, ROOT, WRANGLER_ENV, localConfig, migrate, publishCatalog, startWorker, freePort } from '../../scripts/stack.mjs';
 
 const N = Number(process.argv[2] ?? 10000);
 const PAGE = Number(process.argv[3] ?? 100);
 const USAGE = process.argv[4] === 'usage';
+// `cron`: the Cron Trigger fans the run out on the billing queue (wrangler's
+// local queue) instead of pages requested one after another; the contracts
+// are then due today (the cron bills the real date) and their ids spread over
+// the ranges as random ids do.
+const CRON = process.argv[4] === 'cron';
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+const addMonthsIso = (iso, k) => {
+  const d = new Date(`${iso}T00:00:00Z`);
+  d.setUTCMonth(d.getUTCMonth() + k);
+  return d.toISOString().slice(0, 10);
+};
+const dueOn = CRON ? new Date().toISOString().slice(0, 10) : '2026-02-01';
+const startOn = CRON ? addMonthsIso(dueOn, -1) : '2026-01-01';
 const dir = mkdtempSync(path.join(os.tmpdir(), 'quotekit-bench-'));
 await migrate(dir);
 const port = await freePort();
@@ -27,29 +41,29 @@ const q = (s) => `'${s.replaceAll("'", "''")}'`;
 const sql = [];
 let expectedUsage = 0; // the sum of the usage lines' amounts the run must issue
 for (let i = 0; i < N; i++) {
-  const n = String(i).padStart(6, '0');
+  const n = `${CRON ? BASE62[(i * 37) % 62] : 'b'}${String(i).padStart(6, '0')}`;
   const line = USAGE
     ? { offeringId: 'offr_api', rateId: 'rate_api_monthly', serviceStart: '2026-01-01', anchorDate: '2026-01-01', anchorDay: 1,
       invoicedThrough: '2026-02-01', meteredThrough: '2026-01-01',
       products: [{ productId: 'prod_api_platform', quantity: 1 }, { productId: 'prod_api_calls', quantity: 50000 }] }
-    : { offeringId: 'offr_team', rateId: 'rate_team_monthly', serviceStart: '2026-01-01', anchorDate: '2026-01-01', anchorDay: 1,
-      invoicedThrough: '2026-02-01', products: [{ productId: 'prod_seats', quantity: 1 + (i % 40) }, { productId: 'prod_storage', quantity: 100 + (i % 900) }] };
-  const body = JSON.stringify({ id: `ctr_b${n}`, status: 'ACTIVE', currency: 'USD', startDate: '2026-01-01', endDate: null,
-    offerings: [line], accountId: `acct_b${n}`, billGroupId: `bg_b${n}`, quoteId: `quo_b${n}`, catalogVersion: pub.version });
+    : { offeringId: 'offr_team', rateId: 'rate_team_monthly', serviceStart: startOn, anchorDate: startOn, anchorDay: Number(startOn.slice(8)),
+      invoicedThrough: dueOn, products: [{ productId: 'prod_seats', quantity: 1 + (i % 40) }, { productId: 'prod_storage', quantity: 100 + (i % 900) }] };
+  const body = JSON.stringify({ id: `ctr_${n}`, status: 'ACTIVE', currency: 'USD', startDate: startOn, endDate: null,
+    offerings: [line], accountId: `acct_${n}`, billGroupId: `bg_${n}`, quoteId: `quo_${n}`, catalogVersion: pub.version });
   if (USAGE) {
     // Ten days of January, one event each (500 to 11 500 calls a day, by contract and day).
     const days = Array.from({ length: 10 }, (_, d) => [`2026-01-${String(3 * d + 1).padStart(2, '0')}`, 500 * (1 + ((i * 7 + d * d) % 23))]);
-    const events = days.map(([day, qty], d) => `('evt_b${n}_${d}', 'ctr_b${n}', 'prod_api_calls', '${day}', '${qty}', '${day}T09:00:00Z', '${day}T09:00:01Z', '${day}T09:00:02Z', NULL)`);
-    const parts = days.map(([day, qty], d) => `('ctr_b${n}', '${day}', 'prod_api_calls', 'evt_b${n}_${d}', '${qty}', '${qty}', 1)`);
+    const events = days.map(([day, qty], d) => `('evt_${n}_${d}', 'ctr_${n}', 'prod_api_calls', '${day}', '${qty}', '${day}T09:00:00Z', '${day}T09:00:01Z', '${day}T09:00:02Z', NULL)`);
+    const parts = days.map(([day, qty], d) => `('ctr_${n}', '${day}', 'prod_api_calls', 'evt_${n}_${d}', '${qty}', '${qty}', 1)`);
     sql.push(`INSERT INTO usage_events (id, contract_id, product_id, day, quantity, timestamp, received_at, stored_at, late) VALUES ${events.join(', ')};`);
     sql.push(`INSERT INTO usage_days (contract_id, day, product_id, part, total, peak, events) VALUES ${parts.join(', ')};`);
     const used = days.reduce((sum, [, qty]) => sum + qty, 0);
     expectedUsage += Math.round(Math.max(0, used - 10000) * 0.002 * 100); // cents: 10 000 included, then 0.002
   }
-  sql.push(`INSERT INTO accounts (id, name, currency, billing_address, session_id, created_at) VALUES ('acct_b${n}', 'Bench ${n}', 'USD', '{"country":"US","state":"CA"}', 'bench:${n}', '2026-01-01T00:00:00Z');`);
-  sql.push(`INSERT INTO bill_groups (id, account_id, currency, auto_email_invoice, collect_automatically, created_at) VALUES ('bg_b${n}', 'acct_b${n}', 'USD', 1, 0, '2026-01-01T00:00:00Z');`);
-  sql.push(`INSERT INTO quotes (id, account_id, status, catalog_version, body, created_at) VALUES ('quo_b${n}', 'acct_b${n}', 'PROCESSED', ${pub.version}, '{}', '2026-01-01T00:00:00Z');`);
-  sql.push(`INSERT INTO contracts (id, account_id, bill_group_id, quote_id, catalog_version, status, body, created_at) VALUES ('ctr_b${n}', 'acct_b${n}', 'bg_b${n}', 'quo_b${n}', ${pub.version}, 'ACTIVE', ${q(body)}, '2026-01-01T00:00:00Z');`);
+  sql.push(`INSERT INTO accounts (id, name, currency, billing_address, session_id, created_at) VALUES ('acct_${n}', 'Bench ${n}', 'USD', '{"country":"US","state":"CA"}', 'bench:${n}', '2026-01-01T00:00:00Z');`);
+  sql.push(`INSERT INTO bill_groups (id, account_id, currency, auto_email_invoice, collect_automatically, created_at) VALUES ('bg_${n}', 'acct_${n}', 'USD', 1, 0, '2026-01-01T00:00:00Z');`);
+  sql.push(`INSERT INTO quotes (id, account_id, status, catalog_version, body, created_at) VALUES ('quo_${n}', 'acct_${n}', 'PROCESSED', ${pub.version}, '{}', '2026-01-01T00:00:00Z');`);
+  sql.push(`INSERT INTO contracts (id, account_id, bill_group_id, quote_id, catalog_version, status, body, created_at) VALUES ('ctr_${n}', 'acct_${n}', 'bg_${n}', 'quo_${n}', ${pub.version}, 'ACTIVE', ${q(body)}, '2026-01-01T00:00:00Z');`);
 }
 const file = path.join(dir, 'seed.sql');
 writeFileSync(file, sql.join('\n'));
@@ -59,7 +73,7 @@ execFileSync(path.join(ROOT, 'node_modules/.bin/wrangler'), ['d1', 'execute', 'D
 const seeded = (performance.now() - t0) / 1000;
 worker = await startWorker({ port, persistDir: dir, vars });
 
-const date = '2026-02-01';
+const date = dueOn;
 // Whatever happens, stop the Worker (a run left going keeps a core busy).
 process.on('exit', () => {
   try {
@@ -74,7 +88,25 @@ let statements = 0;
 let pages = 0;
 const pageTimes = [];
 const start = performance.now();
-do {
+// Read beside the running Worker as the e2e tests do (Python's sqlite3 on the local D1 file).
+const d1 = (q) => e2eD1({ persistDir: dir }, q);
+if (CRON) {
+  // The cron sends its ranges and returns; the queue's consumers bill them. Timed until every contract's invoice is stored.
+  const res = await fetch(`${worker.url}/__scheduled?cron=${encodeURIComponent('0 6 * * *')}`);
+  if (res.status !== 200) throw new Error(await res.text());
+  while (d1(`SELECT COUNT(*) AS n FROM invoices WHERE invoice_date = '${date}'`)[0].n < N) {
+    if (performance.now() - start > 30 * 60_000) throw new Error('not billed in 30 minutes');
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  for (const row of d1(`SELECT report FROM billing_runs WHERE run_date = '${date}'`)) {
+    const r = JSON.parse(row.report);
+    pageTimes.push(0);
+    contracts += r.contracts;
+    issued += r.invoicesIssued;
+    statements += r.d1Statements;
+    pages++;
+  }
+} else do {
   const t = performance.now();
   const res = await fetch(`${worker.url}/api/billingRuns`, {
     method: 'POST',

@@ -193,8 +193,10 @@ async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::Sched
             worker::console_log!("billing run {}: {} ranges sent to the billing queue", now.today, pages.len());
             return Ok(());
         }
+        // Until the last page (a Cron Trigger may run 15 minutes; what it
+        // does not reach, the next day's run bills, every due date included).
         let mut cursor = String::new();
-        for _ in 0..100 {
+        loop {
             let page = crate::steps::billing::DEFAULT_PAGE;
             let report =
                 crate::usecases::billing_run::run(&app, now.today, &cursor, page, &now).await.map_err(failure)?;
