@@ -131,6 +131,25 @@ pub struct Pending {
     pub updated_at: String,
 }
 
+/// Which contracts of `ids_json` (a JSON array) have a change waiting on its
+/// payment, or one scheduled on or before `date`: a billing run's page asks
+/// once for all its contracts, and only those need the per-contract reads.
+pub async fn waiting_among(
+    db: &impl Db,
+    ids_json: &str,
+    date: &str,
+) -> Result<std::collections::BTreeSet<String>, DbError> {
+    let rows = db
+        .query(stmt!(
+            "SELECT DISTINCT contract_id FROM amendments WHERE contract_id IN (SELECT value FROM json_each(?1)) \
+             AND (status = 'PAYMENT_PENDING' OR (status = 'SCHEDULED' AND effective_date <= ?2))",
+            ids_json,
+            date
+        ))
+        .await?;
+    Ok(rows.iter().filter_map(|r| text(r, "contract_id")).collect())
+}
+
 /// The contract's oldest PAYMENT_PENDING amendment.
 pub async fn payment_pending(db: &impl Db, contract: &str) -> Result<Option<Pending>, DbError> {
     let row = first(

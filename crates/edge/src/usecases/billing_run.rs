@@ -81,9 +81,13 @@ async fn run_page<D: Db, S: Stripe, R: Random>(app: &App<D, S, R>, page: &Page, 
     let operations = &current.operations;
     let mut report = Report::default();
     let ids = contracts::billable_page(&app.db, cursor, &page.until, limit).await?;
+    // One read for the page: which contracts have a change to settle or apply first.
+    let waiting = amendments::waiting_among(&app.db, &json!(ids).to_string(), &date.to_string()).await?;
     for id in &ids {
         report.contracts = report.contracts.saturating_add(1);
-        let billed = bill_contract(app, id, date, &mut versions, published.version, operations, &mut report, now);
+        let waits = waiting.contains(id);
+        let billed =
+            bill_contract(app, id, date, waits, &mut versions, published.version, operations, &mut report, now);
         match billed.await {
             Ok(()) => {}
             // Storage down: the run stops (503) and is run again; nothing is lost.
@@ -129,6 +133,7 @@ async fn bill_contract<D: Db, S: Stripe, R: Random>(
     app: &App<D, S, R>,
     id: &str,
     date: NaiveDate,
+    waits: bool,
     versions: &mut Parsed,
     current: i64,
     operations: &Operations,
@@ -137,8 +142,10 @@ async fn bill_contract<D: Db, S: Stripe, R: Random>(
 ) -> ApiResult<()> {
     // A change whose charge was left unsettled is settled first; while
     // it cannot be (Stripe still silent, a live request on it), the
-    // contract waits for the next run.
-    if apply::settle_pending(app, id, now).await.is_err() {
+    // contract waits for the next run. (`waits`: the page found one, or a
+    // scheduled change; a change made since makes the contract's version
+    // claim fail, and the next run bills it.)
+    if waits && apply::settle_pending(app, id, now).await.is_err() {
         report.unsettled = report.unsettled.saturating_add(1);
         return Ok(());
     }
@@ -147,7 +154,7 @@ async fn bill_contract<D: Db, S: Stripe, R: Random>(
         if c.status == ContractStatus::Suspended {
             return Ok(());
         }
-        let scheduled = amendments::next_scheduled(&app.db, id, &date.to_string()).await?;
+        let scheduled = if waits { amendments::next_scheduled(&app.db, id, &date.to_string()).await? } else { None };
         let change = scheduled.and_then(|(a, day, request)| Some((a, pricing::parse_date(&day)?, request)));
         // A termed contract reaching its end renews or ends on that day.
         let end = (c.status == ContractStatus::Active)
@@ -280,6 +287,7 @@ async fn issue_due<D: Db, S: Stripe, R: Random>(
     dates.dedup();
     let mut current = contract;
     let mut row = c.clone();
+    let last = dates.last().copied();
     for day in dates {
         let (periods, after) =
             pricing::billing::due(catalog, &current, day, &usage).map_err(|e| ApiError::from_engine(&e, ""))?;
@@ -297,7 +305,10 @@ async fn issue_due<D: Db, S: Stripe, R: Random>(
             Err(e) => return Err(e.into()),
         }
         current = after;
-        row = load_contract(&app.db, &c.id, None).await?;
+        // Another date to bill: from the contract as now stored.
+        if Some(day) != last {
+            row = load_contract(&app.db, &c.id, None).await?;
+        }
     }
     Ok(())
 }
