@@ -23,9 +23,17 @@ use crate::steps::usage;
 use crate::store::amendments::{self, AmendmentStatus};
 use crate::store::contracts::{self, ContractRow, ContractStatus};
 use crate::store::usage as usage_store;
-use crate::store::{Db, DbError, billing_runs, catalogs as stored};
+use crate::store::{Db, DbError, accounts, billing_runs, catalogs as stored};
 use crate::stripe::Stripe;
 use crate::{App, Now};
+
+/// What a page reads once for all its contracts.
+struct PageFacts {
+    /// Contracts with a change waiting on its payment or scheduled by the run's date.
+    waiting: std::collections::BTreeSet<String>,
+    /// Contracts whose bill group charges the card.
+    collecting: std::collections::BTreeSet<String>,
+}
 
 /// A scheduled change is applied on the date it was scheduled for: its
 /// `relativeEffectiveDate` (resolved when it was saved) becomes that date.
@@ -81,13 +89,17 @@ async fn run_page<D: Db, S: Stripe, R: Random>(app: &App<D, S, R>, page: &Page, 
     let operations = &current.operations;
     let mut report = Report::default();
     let ids = contracts::billable_page(&app.db, cursor, &page.until, limit).await?;
-    // One read for the page: which contracts have a change to settle or apply first.
-    let waiting = amendments::waiting_among(&app.db, &json!(ids).to_string(), &date.to_string()).await?;
+    // One read each for the page: which contracts have a change to settle or
+    // apply first, and which bill a group that charges the card.
+    let ids_json = json!(ids).to_string();
+    let facts = PageFacts {
+        waiting: amendments::waiting_among(&app.db, &ids_json, &date.to_string()).await?,
+        collecting: accounts::collecting_among(&app.db, &ids_json).await?,
+    };
     for id in &ids {
         report.contracts = report.contracts.saturating_add(1);
-        let waits = waiting.contains(id);
         let billed =
-            bill_contract(app, id, date, waits, &mut versions, published.version, operations, &mut report, now);
+            bill_contract(app, id, date, &facts, &mut versions, published.version, operations, &mut report, now);
         match billed.await {
             Ok(()) => {}
             // Storage down: the run stops (503) and is run again; nothing is lost.
@@ -133,7 +145,7 @@ async fn bill_contract<D: Db, S: Stripe, R: Random>(
     app: &App<D, S, R>,
     id: &str,
     date: NaiveDate,
-    waits: bool,
+    facts: &PageFacts,
     versions: &mut Parsed,
     current: i64,
     operations: &Operations,
@@ -142,9 +154,10 @@ async fn bill_contract<D: Db, S: Stripe, R: Random>(
 ) -> ApiResult<()> {
     // A change whose charge was left unsettled is settled first; while
     // it cannot be (Stripe still silent, a live request on it), the
-    // contract waits for the next run. (`waits`: the page found one, or a
+    // contract waits for the next run. (Only where the page found one, or a
     // scheduled change; a change made since makes the contract's version
     // claim fail, and the next run bills it.)
+    let waits = facts.waiting.contains(id);
     if waits && apply::settle_pending(app, id, now).await.is_err() {
         report.unsettled = report.unsettled.saturating_add(1);
         return Ok(());
@@ -174,7 +187,8 @@ async fn bill_contract<D: Db, S: Stripe, R: Random>(
         let own = Parsed::version_of(&c.body, current);
         versions.load_for(&app.db, &c.body, own).await?;
         if let Some(h) = horizon {
-            issue_due(app, &c, h, versions, own, &operations.retry_days, report, now).await?;
+            let collects = facts.collecting.contains(id);
+            issue_due(app, &c, h, versions, own, collects, &operations.retry_days, report, now).await?;
         }
         if let Some(end) = end {
             let c = load_contract(&app.db, id, None).await?;
@@ -272,6 +286,7 @@ async fn issue_due<D: Db, S: Stripe, R: Random>(
     through: NaiveDate,
     versions: &Parsed,
     own: i64,
+    collects: bool,
     retry_days: &[i64],
     report: &mut Report,
     now: &Now,
@@ -297,7 +312,10 @@ async fn issue_due<D: Db, S: Stripe, R: Random>(
         match issue(app, &row, &periods, &after, day, catalog).await {
             Ok(Some(invoice_id)) => {
                 report.invoices_issued = report.invoices_issued.saturating_add(1);
-                charge_invoice(app, &invoice_id, day, retry_days, report, now).await?;
+                // Invoices collected by hand wait to be paid; dunning tries the others too.
+                if collects {
+                    charge_invoice(app, &invoice_id, day, retry_days, report, now).await?;
+                }
             }
             Ok(None) => {}
             // Another run issued these periods (or changed the contract): start over from what is stored.
