@@ -12,11 +12,13 @@ use serde_json::{Map, Value};
 use crate::discount::{Coupon, coupons};
 use crate::error::{Error, Result};
 use crate::json::{Doc, Path, clip};
-use crate::money::{Currency, Rounding};
+use crate::money::Currency;
 #[cfg(feature = "operations")]
 use crate::operating::{Operations, operations};
 use crate::period::{Anchor, Frequency, Timing};
 use crate::price::PriceModel;
+pub use crate::settings::{BillGroup, TaxRate};
+use crate::settings::{anchor, bill_group, rounding, tax_rates};
 
 /// An id from the catalog: shared, so quotes and invoices copy it cheaply.
 pub type Id = Arc<str>;
@@ -73,34 +75,6 @@ pub struct Catalog {
     pub coupons: Vec<Coupon>,
     product_index: IdIndex,
     offering_index: IdIndex,
-}
-
-/// Bill-group settings (`settings.defaultBillGroup`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BillGroup {
-    /// Email each invoice to the customer.
-    pub auto_email_invoice: bool,
-    /// Charge each invoice to the saved payment method.
-    pub collect_automatically: bool,
-}
-
-impl Default for BillGroup {
-    fn default() -> Self {
-        Self { auto_email_invoice: true, collect_automatically: true }
-    }
-}
-
-/// A tax rate for a country, or a country and state.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TaxRate {
-    /// ISO 3166-1 alpha-2 country code.
-    pub country: String,
-    /// State or region code; `None` applies to the whole country.
-    pub state: Option<String>,
-    /// The rate as a fraction (`0.0725`).
-    pub rate: Decimal,
-    /// A name for invoices (`CA sales tax`).
-    pub name: String,
 }
 
 /// A product: what is bought, in a quantity.
@@ -283,18 +257,7 @@ impl Parser {
         let settings = DOC.field(root, "settings").map(|s| DOC.object(s, "settings")).transpose()?;
         let empty = Map::new();
         let settings = settings.unwrap_or(&empty);
-        let rounding = match DOC.field(settings, "rounding") {
-            None => Rounding::default(),
-            Some(r) => {
-                let s = DOC.string(r, "settings.rounding")?;
-                Rounding::parse(s).ok_or_else(|| {
-                    DOC.invalid(
-                        "settings.rounding",
-                        format!("unknown rounding '{}': use HALF_UP or HALF_EVEN", clip(s)),
-                    )
-                })?
-            }
-        };
+        let rounding = rounding(settings)?;
         let currency = Currency::new(code, rounding).ok_or_else(|| {
             DOC.invalid("currency", format!("'{}' is not an ISO 4217 currency code with minor units", clip(code)))
         })?;
@@ -513,76 +476,6 @@ impl Parser {
 /// `name`, defaulting to the id.
 fn name(obj: &Map<String, Value>, id: &str, path: &Path<'_>) -> Result<String> {
     DOC.field(obj, "name").map_or(Ok(id), |v| DOC.string(v, &path.key("name"))).map(str::to_owned)
-}
-
-fn anchor(settings: &Map<String, Value>) -> Result<Anchor> {
-    let Some(v) = DOC.field(settings, "billingAnchor") else {
-        return Ok(Anchor::default());
-    };
-    let path = "settings.billingAnchor";
-    let obj = DOC.object(v, path)?;
-    let kind = DOC.string(DOC.required(obj, "type", path)?, "settings.billingAnchor.type")?;
-    match kind {
-        "ANNIVERSARY" => Ok(Anchor::Anniversary),
-        "DAY_OF_MONTH" => {
-            let day_path = "settings.billingAnchor.day";
-            let day = DOC.whole(DOC.required(obj, "day", path)?, day_path)?;
-            if !(1..=31).contains(&day) {
-                return Err(DOC.invalid(day_path, "day must be from 1 to 31 (31 means the month's last day)"));
-            }
-            Ok(Anchor::DayOfMonth(day))
-        }
-        other => Err(DOC.invalid(
-            "settings.billingAnchor.type",
-            format!("unknown anchor '{}': use ANNIVERSARY or DAY_OF_MONTH", clip(other)),
-        )),
-    }
-}
-
-fn bill_group(settings: &Map<String, Value>) -> Result<BillGroup> {
-    let Some(v) = DOC.field(settings, "defaultBillGroup") else {
-        return Ok(BillGroup::default());
-    };
-    let path = "settings.defaultBillGroup";
-    let obj = DOC.object(v, path)?;
-    let flag = |key: &str| -> Result<bool> {
-        DOC.field(obj, key).map_or(Ok(true), |v| DOC.boolean(v, &format!("{path}.{key}")))
-    };
-    Ok(BillGroup {
-        auto_email_invoice: flag("autoEmailInvoice")?,
-        collect_automatically: flag("collectInvoiceBalanceAutomatically")?,
-    })
-}
-
-fn tax_rates(settings: &Map<String, Value>) -> Result<Vec<TaxRate>> {
-    let Some(v) = DOC.field(settings, "taxRates") else {
-        return Ok(Vec::new());
-    };
-    let list = DOC.array(v, "settings.taxRates")?;
-    list.iter()
-        .enumerate()
-        .map(|(i, t)| {
-            let path = format!("settings.taxRates[{i}]");
-            let at = |k: &str| format!("{path}.{k}");
-            let obj = DOC.object(t, &path)?;
-            let country = DOC.string(DOC.required(obj, "country", &path)?, &at("country"))?;
-            if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_alphabetic()) {
-                return Err(DOC.invalid(&at("country"), "country must be an ISO 3166-1 alpha-2 code"));
-            }
-            let state = DOC.field(obj, "state").map(|s| DOC.id(s, &at("state"))).transpose()?;
-            let rate = DOC.non_negative(DOC.required(obj, "rate", &path)?, &at("rate"))?;
-            if rate > Decimal::ONE {
-                return Err(DOC.invalid(&at("rate"), "rate is a fraction: 0.0725 is 7.25%"));
-            }
-            let name = DOC.field(obj, "name").map_or(Ok("Tax"), |n| DOC.string(n, &at("name")))?;
-            Ok(TaxRate {
-                country: country.to_ascii_uppercase(),
-                state: state.map(str::to_owned),
-                rate,
-                name: name.to_owned(),
-            })
-        })
-        .collect()
 }
 
 /// Validates catalog JSON without keeping it.

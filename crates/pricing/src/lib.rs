@@ -18,6 +18,8 @@ mod period;
 pub mod price;
 mod quantities;
 mod quote;
+mod settings;
+mod usage;
 mod write_json;
 
 pub use chrono::NaiveDate;
