@@ -30,15 +30,21 @@ after(async () => {
   await stack?.stop();
 });
 
+/**
+ * A contract starting today (UTC). Its `start` is kept, not read again, and `stamp()` is a
+ * minute ago but never before that start: a test running across midnight stays on one day.
+ */
 async function contract(name) {
+  const start = today();
   const r = await api.call('POST', '/api/selfService/signup', secret({ body: {
     action: 'CREATE_AND_FINALIZE', billGroup: { collectInvoiceBalanceAutomatically: false },
     customer: { accountName: name, name: 'U. Sage', email: `${name.toLowerCase().replace(/\W/g, '')}@usage.test`,
       billingAddress: { line1: '1 Main', city: 'Austin', state: 'TX', postalCode: '78701', country: 'US' } },
-    quote: { startDate: today(), offerings: [{ offeringId: 'offr_api', rateId: 'rate_api_monthly',
+    quote: { startDate: start, offerings: [{ offeringId: 'offr_api', rateId: 'rate_api_monthly',
       items: [{ productId: 'prod_api_platform', quantity: 1 }, { productId: 'prod_api_calls', quantity: 50000 }] }] } } }));
   assert.equal(r.status, 201, r.text);
-  return { id: r.json.contract.id, account: r.json.customer.accountId };
+  const stamp = () => new Date(Math.max(Date.now() - 60_000, Date.parse(`${start}T00:00:01Z`))).toISOString();
+  return { id: r.json.contract.id, account: r.json.customer.accountId, start, stamp };
 }
 
 /** Waits until D1 holds `n` events of the contract (the consumer runs on its own schedule). */
@@ -53,7 +59,7 @@ async function stored(contractId, n, ms = 120_000) {
 
 test('events through the queue: checked, stored once, billed at the period end', { timeout: 5 * 60_000 }, async () => {
   const c = await contract('Queue Co');
-  const now = new Date(Date.now() - 60_000).toISOString();
+  const now = c.stamp();
   const events = [
     { id: 'q-1', contractId: c.id, productId: 'prod_api_calls', quantity: 12000, timestamp: now },
     { id: 'q-2', contractId: c.id, productId: 'prod_api_calls', quantity: '3000.5', timestamp: now },
@@ -68,19 +74,19 @@ test('events through the queue: checked, stored once, billed at the period end',
   // Sent again: duplicates, nothing stored twice.
   const again = await api.call('POST', '/api/usage', secret({ body: { events: events.slice(0, 2) } }));
   assert.deepEqual(again.json.events.map((e) => e.status), ['duplicate', 'duplicate']);
-  const day = addMonths(today(), 1);
+  const day = addMonths(c.start, 1);
   const run = await api.call('POST', '/api/billingRuns', secret({ body: { date: day }, headers: at(day) }));
   assert.equal(run.status, 200, run.text);
   const invoices = (await api.call('GET', `/api/accounts/${c.account}/invoices`, secret({ headers: at(day) }))).json.data;
   const usage = invoices.find((i) => i.invoiceDate === day).items.find((l) => l.type === 'USAGE');
   // 15 000.5 calls, the first 10 000 free: 5 000.5 × 0.002 = 10.001 → 10.00.
-  assert.deepEqual([usage.quantity, usage.periodStart, usage.amount], [15000.5, today(), 10]);
+  assert.deepEqual([usage.quantity, usage.periodStart, usage.amount], [15000.5, c.start, 10]);
 });
 
 test('10 000 events sent twice, in batches of 1 000, from 8 clients at once: stored once, billed on their sum', { timeout: 10 * 60_000 }, async (t) => {
   const c = await contract('Burst Co');
   const started = Date.now();
-  const ts = new Date(Date.now() - 60_000).toISOString();
+  const ts = c.stamp();
   let sum = 0;
   const batches = [];
   for (let b = 0; b < 10; b++) {
@@ -123,7 +129,7 @@ test('10 000 events sent twice, in batches of 1 000, from 8 clients at once: sto
   const [parts] = d1(stack, `SELECT COUNT(*) AS parts, SUM(events) AS events FROM usage_days WHERE contract_id = '${c.id}'`);
   assert.equal(parts.events, 10000);
   t.diagnostic(`the day's aggregate: ${parts.parts} parts (one per consumer batch)`);
-  const day = addMonths(today(), 1);
+  const day = addMonths(c.start, 1);
   const run = await api.call('POST', '/api/billingRuns', secret({ body: { date: day }, headers: at(day) }));
   assert.equal(run.status, 200, run.text);
   const invoices = (await api.call('GET', `/api/accounts/${c.account}/invoices`, secret({ headers: at(day) }))).json.data;
@@ -134,7 +140,7 @@ test('10 000 events sent twice, in batches of 1 000, from 8 clients at once: sto
 
 test('the portal shows this period\'s usage, its price so far and at this pace, as the API answers them', { timeout: 3 * 60_000 }, async () => {
   const c = await contract('Portal Usage Co');
-  const ts = new Date(Date.now() - 60_000).toISOString();
+  const ts = c.stamp();
   const r = await api.call('POST', '/api/usage', secret({ body: { events: [
     { id: 'portal-1', contractId: c.id, productId: 'prod_api_calls', quantity: 25000, timestamp: ts }] } }));
   assert.equal(r.status, 202, r.text);

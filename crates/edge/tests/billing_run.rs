@@ -577,23 +577,70 @@ fn a_contract_that_ends_is_billed_on_its_end_date_for_its_last_usage_and_its_las
     }
 }
 
+/// A monthly contract imported with its next invoice due 2026-02-01.
+fn monthly_due_feb_1(c: &Call, name: &str, collects: bool) -> String {
+    let (status, imported) = c.secret("POST", "/api/contracts", Some(&json!({
+        "account": { "name": name }, "billGroup": { "collectInvoiceBalanceAutomatically": collects },
+        "contract": { "status": "ACTIVE", "currency": "USD", "startDate": "2026-01-01", "endDate": null,
+            "offerings": [{ "offeringId": "offr_team", "rateId": "rate_team_monthly", "serviceStart": "2026-01-01",
+                "anchorDate": "2026-01-01", "anchorDay": 1, "invoicedThrough": "2026-02-01",
+                "products": [{ "productId": "prod_seats", "quantity": 2 }, { "productId": "prod_storage", "quantity": 100 }] }] } })));
+    assert_eq!(status, 201, "{imported}");
+    text(&imported["contract"]["id"])
+}
+
+#[test]
+fn a_page_writes_its_contracts_invoices_in_a_few_statements_and_leaves_a_contract_claimed_meanwhile_to_its_writer() {
+    use edge::steps::billing::Page;
+    use edge::usecases::billing_run::run_message;
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    let ids: Vec<String> = (0..60).map(|i| monthly_due_feb_1(&c, &format!("Page {i}"), false)).collect();
+    let date = pricing::parse_date("2026-02-01").unwrap();
+    let at = now("2026-02-01");
+    let page = |after: &str| Page { date, after: after.to_owned(), until: String::new(), limit: 30 }.message();
+    // The first page of 30: reads for the page, then one batch for all its invoices.
+    let (report, next) = pollster::block_on(run_message(&a, &page(""), &at)).unwrap();
+    assert_eq!(report["invoicesIssued"], 30, "{report}");
+    let statements = report["d1Statements"].as_u64().unwrap();
+    assert!(statements <= 10, "30 contracts in {statements} statements (4 each, written one by one)");
+    // The next page: another writer claims one contract's next version first
+    // (a change applied meanwhile): the page's batch conflicts, so each
+    // contract is written on its own and that one is left to the other writer.
+    let next = next.expect("a page follows");
+    let mut sorted = ids.clone();
+    sorted.sort();
+    let claimed = sorted[40].clone();
+    a.db.exec(&format!(
+        "INSERT INTO contract_events (contract_id, version, action, at) \
+         SELECT id, version + 1, 'CHANGE_APPLIED', '2026-02-01T00:00:00Z' FROM contracts WHERE id = '{claimed}'"
+    ));
+    let (report, _) = pollster::block_on(run_message(&a, &next, &at)).unwrap();
+    assert_eq!(
+        (report["invoicesIssued"].as_i64(), report["failedContracts"].as_array().map(Vec::len)),
+        (Some(29), Some(0))
+    );
+    assert!(invoices(&a, &claimed).is_empty(), "nothing written over the other writer's version");
+    // The other writer's version stored, the next run bills that contract, and nothing twice.
+    a.db.exec(&format!("UPDATE contracts SET version = version + 1 WHERE id = '{claimed}'"));
+    let (report, _) = pollster::block_on(run_message(&a, &page(""), &at)).unwrap();
+    let (again, _) = pollster::block_on(run_message(&a, &page(&sorted[29]), &at)).unwrap();
+    assert_eq!((report["invoicesIssued"].as_i64(), again["invoicesIssued"].as_i64()), (Some(0), Some(1)));
+    for id in &ids {
+        let list = invoices(&a, id);
+        assert_eq!(list.len(), 1, "{id}: {list:?}");
+        assert_eq!(list[0]["invoiceDate"], "2026-02-01");
+        assert!(list[0]["amount"].as_f64().unwrap() > 0.0, "{}", list[0]);
+    }
+}
+
 #[test]
 fn the_run_fanned_out_on_the_queue_bills_every_contract_once_whatever_the_delivery() {
     use edge::steps::billing::Page;
     use edge::usecases::billing_run::run_message;
     let a = setup();
     let c = Call { app: &a, now: now(TODAY) };
-    let mut ids = Vec::new();
-    for i in 0..24 {
-        let (status, imported) = c.secret("POST", "/api/contracts", Some(&json!({
-            "account": { "name": format!("Fan {i}") }, "billGroup": { "collectInvoiceBalanceAutomatically": false },
-            "contract": { "status": "ACTIVE", "currency": "USD", "startDate": "2026-01-01", "endDate": null,
-                "offerings": [{ "offeringId": "offr_team", "rateId": "rate_team_monthly", "serviceStart": "2026-01-01",
-                    "anchorDate": "2026-01-01", "anchorDay": 1, "invoicedThrough": "2026-02-01",
-                    "products": [{ "productId": "prod_seats", "quantity": 2 }, { "productId": "prod_storage", "quantity": 100 }] }] } })));
-        assert_eq!(status, 201, "{imported}");
-        ids.push(text(&imported["contract"]["id"]));
-    }
+    let ids: Vec<String> = (0..24).map(|i| monthly_due_feb_1(&c, &format!("Fan {i}"), false)).collect();
     let date = pricing::parse_date("2026-02-01").unwrap();
     let at = now("2026-02-01");
     // The cron's messages: 8 ranges covering every id once; pages of 2 send the rest of their range on.

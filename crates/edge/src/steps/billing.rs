@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use super::documents::{engine_json, invoice_view};
 use crate::http::ApiError;
 use crate::ids::{Random, new_id};
-use crate::store::contracts::{self, ContractRow, ContractStatus};
+use crate::store::contracts::{ContractRow, ContractStatus};
 use crate::store::invoices::{self, InvoiceFigures, InvoiceHead, InvoiceStatus};
 use crate::store::{Batch, Db, DbError, accounts};
 use crate::stripe::Stripe;
@@ -154,6 +154,15 @@ pub fn stored_body(after: &Contract, old: &Value) -> Value {
     body
 }
 
+/// What a billing run's page read of the account before billing its contract.
+#[derive(Clone, Copy, Debug)]
+pub struct KnownAccount<'a> {
+    /// The billing address (tax follows it).
+    pub billing_address: Option<&'a Value>,
+    /// The credit balance then.
+    pub credit_balance: rust_decimal::Decimal,
+}
+
 /// A contract's next version as written with an invoice.
 pub struct ContractWrite<'a> {
     /// The stored body.
@@ -176,6 +185,11 @@ pub fn midnight(d: NaiveDate) -> Now {
 /// contract's next version (`write`, after the `first` statements) and
 /// the periods' claims; the account's credit balance is applied first.
 /// `None` when every line rounded to zero: no invoice is issued then.
+///
+/// `known` is the account as a run's page read it: with no credit then, it is
+/// not read again (credit bought since is applied by the next invoice, never
+/// overwritten: the balance is only written from a fresh read).
+#[allow(clippy::too_many_arguments)]
 pub async fn issue_periods<D: Db, S: Stripe, R: Random>(
     app: &App<D, S, R>,
     c: &ContractRow,
@@ -184,21 +198,52 @@ pub async fn issue_periods<D: Db, S: Stripe, R: Random>(
     first: Batch,
     day: NaiveDate,
     catalog: &Catalog,
+    known: Option<KnownAccount<'_>>,
 ) -> Result<Option<String>, DbError> {
-    // (Failures here stop the run like storage trouble: the run is retried.)
-    let account = accounts::load(&app.db, &c.account_id)
-        .await?
-        .ok_or_else(|| DbError::Other(format!("account {} is not stored", c.account_id)))?;
+    let planned = plan_periods(app, c, periods, write, first, day, catalog, known).await?;
+    app.db.batch(planned.batch).await?;
+    Ok(planned.invoice_id)
+}
+
+/// An invoice's batch (`issue_periods`), built and not yet written.
+pub struct Planned {
+    /// Everything it writes, as one transaction.
+    pub batch: Batch,
+    /// The invoice it issues (`None`: every line rounded to zero).
+    pub invoice_id: Option<String>,
+}
+
+/// What `issue_periods` writes, without writing it.
+#[allow(clippy::too_many_arguments)]
+pub async fn plan_periods<D: Db, S: Stripe, R: Random>(
+    app: &App<D, S, R>,
+    c: &ContractRow,
+    periods: &[pricing::billing::DuePeriod],
+    write: &ContractWrite<'_>,
+    first: Batch,
+    day: NaiveDate,
+    catalog: &Catalog,
+    known: Option<KnownAccount<'_>>,
+) -> Result<Planned, DbError> {
+    let (billing_address, balance) = match known.filter(|k| k.credit_balance.is_zero()) {
+        Some(k) => (k.billing_address.cloned(), rust_decimal::Decimal::ZERO),
+        None => {
+            // (Failures here stop the run like storage trouble: the run is retried.)
+            let account = accounts::load(&app.db, &c.account_id)
+                .await?
+                .ok_or_else(|| DbError::Other(format!("account {} is not stored", c.account_id)))?;
+            (account.billing_address, account.credit_balance)
+        }
+    };
     let lines = periods.iter().flat_map(|p| p.lines.clone()).collect();
-    let address = Address::from_json(account.billing_address.as_ref().unwrap_or(&Value::Null));
+    let address = Address::from_json(billing_address.as_ref().unwrap_or(&Value::Null));
     let invoice = Invoice::new(&catalog.currency, day, lines)
         .and_then(|i| i.with_tax(catalog, &address))
         .map_err(|e| DbError::Other(e.message))?;
     let at = write.at;
     let invoice_id = new_id(&app.rng, "inv_");
-    let mut batch = c.claim(c.version.saturating_add(1), write.action, at);
+    let mut batch = c.claim_with_body(c.version.saturating_add(1), write.action, at, &write.body, write.status);
     batch.extend(first);
-    batch.push(contracts::set_body_status(&c.id, &write.body, write.status));
     let issued = !invoice.lines.is_empty();
     if issued {
         for p in periods {
@@ -208,8 +253,8 @@ pub async fn issue_periods<D: Db, S: Stripe, R: Random>(
             batch.push(invoices::claim_period(&c.id, &line, &p.period_start.to_string(), &invoice_id));
         }
         let currency = catalog.currency.code();
-        let credit = pricing::apply_credit(account.credit_balance, invoice.amount)
-            .ok_or_else(|| DbError::Other("credit overflow".into()))?;
+        let credit =
+            pricing::apply_credit(balance, invoice.amount).ok_or_else(|| DbError::Other("credit overflow".into()))?;
         let (applied, due) = (credit.applied, credit.due);
         let head = InvoiceHead {
             id: &invoice_id,
@@ -225,8 +270,9 @@ pub async fn issue_periods<D: Db, S: Stripe, R: Random>(
         let view = invoice_view(&app.rng, &invoice, &head);
         // The invoice first: the period claims reference it.
         batch.insert(0, invoices::insert(&InvoiceFigures::of(&invoice), &head, &view));
-        batch.push(accounts::set_credit_balance(&c.account_id, credit.balance));
+        if credit.balance != balance {
+            batch.push(accounts::set_credit_balance(&c.account_id, credit.balance));
+        }
     }
-    app.db.batch(batch).await?;
-    Ok(issued.then_some(invoice_id))
+    Ok(Planned { batch, invoice_id: issued.then_some(invoice_id) })
 }

@@ -56,7 +56,7 @@ pub async fn resume<D: Db, S: Stripe, R: Random>(
     let write = ContractWrite { body, status: ContractStatus::Active, action: "RESUMED", at: &now.instant };
     // The voided invoices' period claims give way to the resumption's.
     let release = invoices::release_suspended_periods(contract_id);
-    let issued = issue_periods(app, &c, &periods, &write, vec![release], today, versions.get(own)?).await;
+    let issued = issue_periods(app, &c, &periods, &write, vec![release], today, versions.get(own)?, None).await;
     match issued {
         Ok(Some(invoice)) => charge_invoice(app, &invoice, today, retry_days, report, now).await?,
         Ok(None) => {}

@@ -217,19 +217,6 @@ pub async fn bill_groups(db: &impl Db, account: &str) -> Result<Vec<BillGroup>, 
         .collect())
 }
 
-/// Which contracts of `ids_json` (a JSON array) bill a group that collects
-/// automatically (a billing run's page asks once for all its contracts).
-pub async fn collecting_among(db: &impl Db, ids_json: &str) -> Result<std::collections::BTreeSet<String>, DbError> {
-    let rows = db
-        .query(stmt!(
-            "SELECT c.id FROM contracts c JOIN bill_groups b ON b.id = c.bill_group_id \
-             WHERE c.id IN (SELECT value FROM json_each(?1)) AND b.collect_automatically <> 0",
-            ids_json
-        ))
-        .await?;
-    Ok(rows.iter().filter_map(|r| text(r, "id")).collect())
-}
-
 /// Whether the bill group charges its invoices to the card.
 pub async fn collects_automatically(db: &impl Db, bill_group: &str) -> Result<bool, DbError> {
     let row = first(db, stmt!("SELECT collect_automatically FROM bill_groups WHERE id = ?1", bill_group)).await?;

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::stored_enum;
-use super::{Db, DbError, Row, Stmt, first, int, json as json_col, text};
+use super::{Db, DbError, Row, Stmt, decimal, first, int, json as json_col, text};
 use crate::stmt;
 
 stored_enum! {
@@ -18,6 +18,22 @@ stored_enum! {
         Suspended = "SUSPENDED",
     }
 }
+
+/// A version's event, its claim: a second writer of the version fails on the key.
+pub(super) const CLAIM_EVENT: &str =
+    "INSERT INTO contract_events (contract_id, version, action, at) VALUES (?1, ?2, ?3, ?4)";
+
+/// [`CLAIM_EVENT`] for many contracts.
+pub(super) const CLAIM_EVENTS: &str = "INSERT INTO contract_events (contract_id, version, action, at) \
+     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(?1)";
+
+/// A claimed version's row: version, time, body and status.
+pub(super) const CLAIM_BODY: &str =
+    "UPDATE contracts SET version = ?2, updated_at = ?3, body = ?4, status = ?5 WHERE id = ?1";
+
+/// [`CLAIM_BODY`] for many contracts.
+pub(super) const CLAIM_BODIES: &str = "UPDATE contracts SET version = u.value ->> 1, updated_at = u.value ->> 2, \
+     body = u.value ->> 3, status = u.value ->> 4 FROM json_each(?1) AS u WHERE contracts.id = u.value ->> 0";
 
 /// A contract row.
 #[derive(Clone, Debug)]
@@ -52,16 +68,40 @@ impl ContractRow {
     #[must_use]
     pub fn claim(&self, version: i64, action: &str, at: &str) -> Vec<Stmt> {
         vec![
-            stmt!(
-                "INSERT INTO contract_events (contract_id, version, action, at) VALUES (?1, ?2, ?3, ?4)",
-                self.id.as_str(),
-                version,
-                action,
-                at
-            ),
+            stmt!(CLAIM_EVENT, self.id.as_str(), version, action, at),
             stmt!("UPDATE contracts SET version = ?2, updated_at = ?3 WHERE id = ?1", self.id.as_str(), version, at),
         ]
     }
+
+    /// `claim` and the version's stored body and status, in two statements
+    /// (the version's event, then one update of the row).
+    #[must_use]
+    pub fn claim_with_body(
+        &self,
+        version: i64,
+        action: &str,
+        at: &str,
+        body: &Value,
+        status: ContractStatus,
+    ) -> Vec<Stmt> {
+        vec![
+            stmt!(CLAIM_EVENT, self.id.as_str(), version, action, at),
+            stmt!(CLAIM_BODY, self.id.as_str(), version, at, body.to_string(), status.as_str()),
+        ]
+    }
+}
+
+/// A contract a billing run's page bills, with what the page read once for it.
+#[derive(Clone, Debug)]
+pub struct Billable {
+    /// The contract as the page read it.
+    pub row: ContractRow,
+    /// Whether its bill group charges the card.
+    pub collects: bool,
+    /// Its account's billing address (tax follows it).
+    pub billing_address: Option<Value>,
+    /// Its account's credit balance when the page read it.
+    pub credit_balance: rust_decimal::Decimal,
 }
 
 /// A contract by id.
@@ -140,18 +180,31 @@ pub async fn body(db: &impl Db, id: &str) -> Result<Option<Value>, DbError> {
 /// One page of the contracts a billing run looks at (active, or canceled
 /// with arrears still to bill), by id after `cursor` and (unless `until` is
 /// empty) before `until`.
-pub async fn billable_page(db: &impl Db, cursor: &str, until: &str, limit: i64) -> Result<Vec<String>, DbError> {
+pub async fn billable_page(db: &impl Db, cursor: &str, until: &str, limit: i64) -> Result<Vec<Billable>, DbError> {
     let rows = db
         .query(stmt!(
-            "SELECT id FROM contracts WHERE (status = 'ACTIVE' OR (status = 'CANCELED' AND \
-             json_extract(body, '$.unbilledArrears') IS NOT NULL)) AND id > ?1 AND (?3 = '' OR id < ?3) \
-             ORDER BY id LIMIT ?2",
+            "SELECT c.*, b.collect_automatically AS page_collects, a.billing_address AS page_address, \
+             a.credit_balance AS page_credit FROM contracts c \
+             LEFT JOIN bill_groups b ON b.id = c.bill_group_id LEFT JOIN accounts a ON a.id = c.account_id \
+             WHERE (c.status = 'ACTIVE' OR (c.status = 'CANCELED' AND \
+             json_extract(c.body, '$.unbilledArrears') IS NOT NULL)) AND c.id > ?1 AND (?3 = '' OR c.id < ?3) \
+             ORDER BY c.id LIMIT ?2",
             cursor,
             limit,
             until
         ))
         .await?;
-    Ok(rows.iter().filter_map(|r| text(r, "id")).collect())
+    Ok(rows
+        .iter()
+        .filter_map(|r| {
+            Some(Billable {
+                row: ContractRow::from_row(r)?,
+                collects: int(r, "page_collects").unwrap_or(0) != 0,
+                billing_address: json_col(r, "page_address"),
+                credit_balance: decimal(r, "page_credit"),
+            })
+        })
+        .collect())
 }
 
 /// The account's suspended contracts with no invoice left unpaid by dunning.

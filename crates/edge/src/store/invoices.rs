@@ -82,13 +82,30 @@ impl InvoiceFigures {
     }
 }
 
+/// An invoice row ([`insert`]).
+pub(super) const INSERT: &str = "INSERT INTO invoices (id, account_id, contract_id, bill_group_id, status, invoice_date, \
+     currency, amount_without_tax, tax, amount, amount_due, body, created_at) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+
+/// [`INSERT`] for many invoices: their parameters as one JSON array of arrays.
+pub(super) const INSERT_MANY: &str = "INSERT INTO invoices (id, account_id, contract_id, bill_group_id, status, \
+     invoice_date, currency, amount_without_tax, tax, amount, amount_due, body, created_at) \
+     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, \
+     value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11, value ->> 12 FROM json_each(?1)";
+
+/// A period's claim ([`claim_period`]).
+pub(super) const CLAIM_PERIOD: &str =
+    "INSERT INTO billed_periods (contract_id, offering_id, period_start, invoice_id) VALUES (?1, ?2, ?3, ?4)";
+
+/// [`CLAIM_PERIOD`] for many periods.
+pub(super) const CLAIM_PERIODS: &str = "INSERT INTO billed_periods (contract_id, offering_id, period_start, invoice_id) \
+     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(?1)";
+
 /// Stores an invoice (`view` is the body as answered).
 #[must_use]
 pub fn insert(figures: &InvoiceFigures, head: &InvoiceHead<'_>, view: &Value) -> Stmt {
     stmt!(
-        "INSERT INTO invoices (id, account_id, contract_id, bill_group_id, status, invoice_date, currency, \
-         amount_without_tax, tax, amount, amount_due, body, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        INSERT,
         head.id,
         head.account_id,
         head.contract_id,
@@ -358,13 +375,7 @@ pub async fn due_for_collection(db: &impl Db, date: &str, after: &str) -> Result
 /// Claims a contract line's period for `invoice` (a second claim fails the batch).
 #[must_use]
 pub fn claim_period(contract: &str, offering: &str, period_start: &str, invoice: &str) -> Stmt {
-    stmt!(
-        "INSERT INTO billed_periods (contract_id, offering_id, period_start, invoice_id) VALUES (?1, ?2, ?3, ?4)",
-        contract,
-        offering,
-        period_start,
-        invoice
-    )
+    stmt!(CLAIM_PERIOD, contract, offering, period_start, invoice)
 }
 
 /// The periods (line, start) billed on `invoice` or on the contract's open invoices.

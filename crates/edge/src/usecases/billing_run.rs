@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::http::{ApiError, ApiResult};
 use crate::ids::{Random, new_id};
-use crate::steps::billing::{ContractWrite, Page, Report, issue_periods, midnight, stored_body};
+use crate::steps::billing::{ContractWrite, KnownAccount, Page, Planned, Report, midnight, plan_periods, stored_body};
 use crate::steps::catalogs::{self, Parsed};
 use crate::steps::change::{
     self, apply,
@@ -21,18 +21,23 @@ use crate::steps::collection::{charge_invoice, collect_due};
 use crate::steps::contract_view::load_contract;
 use crate::steps::usage;
 use crate::store::amendments::{self, AmendmentStatus};
-use crate::store::contracts::{self, ContractRow, ContractStatus};
+use crate::store::contracts::{self, Billable, ContractRow, ContractStatus};
 use crate::store::usage as usage_store;
-use crate::store::{Db, DbError, accounts, billing_runs, catalogs as stored};
+use crate::store::{self, Batch, Db, DbError, billing_runs, catalogs as stored};
 use crate::stripe::Stripe;
 use crate::{App, Now};
 
-/// What a page reads once for all its contracts.
-struct PageFacts {
-    /// Contracts with a change waiting on its payment or scheduled by the run's date.
-    waiting: std::collections::BTreeSet<String>,
-    /// Contracts whose bill group charges the card.
-    collecting: std::collections::BTreeSet<String>,
+/// Contracts of a page with a change waiting on its payment or scheduled by the run's date.
+type Waiting = std::collections::BTreeSet<String>;
+
+/// A contract's invoice whose batch the page writes together with the
+/// others' (`flush`), then charges.
+struct Deferred {
+    contract_id: String,
+    batch: Batch,
+    invoice_id: Option<String>,
+    day: NaiveDate,
+    collects: bool,
 }
 
 /// A scheduled change is applied on the date it was scheduled for: its
@@ -88,27 +93,28 @@ async fn run_page<D: Db, S: Stripe, R: Random>(app: &App<D, S, R>, page: &Page, 
     // The vendor's operating settings (dunning, auto-renewal) are the current catalog's.
     let operations = &current.operations;
     let mut report = Report::default();
-    let ids = contracts::billable_page(&app.db, cursor, &page.until, limit).await?;
-    // One read each for the page: which contracts have a change to settle or
-    // apply first, and which bill a group that charges the card.
-    let ids_json = json!(ids).to_string();
-    let facts = PageFacts {
-        waiting: amendments::waiting_among(&app.db, &ids_json, &date.to_string()).await?,
-        collecting: accounts::collecting_among(&app.db, &ids_json).await?,
-    };
-    for id in &ids {
+    // Two reads for the whole page: its contracts with their bill groups and
+    // accounts, then which of them have a change to settle or apply first.
+    let billables = contracts::billable_page(&app.db, cursor, &page.until, limit).await?;
+    let ids_json = json!(billables.iter().map(|b| b.row.id.as_str()).collect::<Vec<_>>()).to_string();
+    let waiting = amendments::waiting_among(&app.db, &ids_json, &date.to_string()).await?;
+    // The invoices of contracts billed for one date and nothing else, written together.
+    let mut deferred = Vec::new();
+    for b in &billables {
         report.contracts = report.contracts.saturating_add(1);
-        let billed =
-            bill_contract(app, id, date, &facts, &mut versions, published.version, operations, &mut report, now);
+        let facts = (b, &waiting, &mut deferred);
+        let billed = bill_contract(app, facts, date, &mut versions, published.version, operations, &mut report, now);
         match billed.await {
             Ok(()) => {}
             // Storage down: the run stops (503) and is run again; nothing is lost.
             Err(e) if e.status == 503 => return Err(e),
             // One contract that cannot be billed never stops the others.
-            Err(e) => report.failed_contracts.push((id.clone(), e)),
+            Err(e) => report.failed_contracts.push((b.row.id.clone(), e)),
         }
     }
-    let next = if i64::try_from(ids.len()).unwrap_or(0) >= limit { ids.last().cloned() } else { None };
+    flush(app, deferred, &operations.retry_days, &mut report, now).await?;
+    let full = i64::try_from(billables.len()).unwrap_or(0) >= limit;
+    let next = if full { billables.last().map(|b| b.row.id.clone()) } else { None };
     if next.is_none() && page.until.is_empty() {
         collect_due(app, date, &operations.retry_days, &mut report, now).await?;
     }
@@ -143,9 +149,8 @@ async fn run_page<D: Db, S: Stripe, R: Random>(app: &App<D, S, R>, page: &Page, 
 #[allow(clippy::too_many_arguments)]
 async fn bill_contract<D: Db, S: Stripe, R: Random>(
     app: &App<D, S, R>,
-    id: &str,
+    (b, waiting, deferred): (&Billable, &Waiting, &mut Vec<Deferred>),
     date: NaiveDate,
-    facts: &PageFacts,
     versions: &mut Parsed,
     current: i64,
     operations: &Operations,
@@ -157,13 +162,19 @@ async fn bill_contract<D: Db, S: Stripe, R: Random>(
     // contract waits for the next run. (Only where the page found one, or a
     // scheduled change; a change made since makes the contract's version
     // claim fail, and the next run bills it.)
-    let waits = facts.waiting.contains(id);
+    let id = b.row.id.as_str();
+    let waits = waiting.contains(id);
     if waits && apply::settle_pending(app, id, now).await.is_err() {
         report.unsettled = report.unsettled.saturating_add(1);
         return Ok(());
     }
+    // The page's read of the contract serves its first pass, unless a change was settled first.
+    let mut read = (!waits).then(|| b.row.clone());
     for _ in 0..100 {
-        let c = load_contract(&app.db, id, None).await?;
+        let c = match read.take() {
+            Some(c) => c,
+            None => load_contract(&app.db, id, None).await?,
+        };
         if c.status == ContractStatus::Suspended {
             return Ok(());
         }
@@ -187,8 +198,9 @@ async fn bill_contract<D: Db, S: Stripe, R: Random>(
         let own = Parsed::version_of(&c.body, current);
         versions.load_for(&app.db, &c.body, own).await?;
         if let Some(h) = horizon {
-            let collects = facts.collecting.contains(id);
-            issue_due(app, &c, h, versions, own, collects, &operations.retry_days, report, now).await?;
+            // Billed and nothing else this run: its invoice may wait for the page's batch.
+            let defer = (end.is_none() && change.is_none() && !waits).then_some(&mut *deferred);
+            issue_due(app, (&c, b, defer), h, versions, own, &operations.retry_days, report, now).await?;
         }
         if let Some(end) = end {
             let c = load_contract(&app.db, id, None).await?;
@@ -282,11 +294,10 @@ async fn renew_or_end<D: Db, S: Stripe, R: Random>(
 #[allow(clippy::too_many_arguments)]
 async fn issue_due<D: Db, S: Stripe, R: Random>(
     app: &App<D, S, R>,
-    c: &ContractRow,
+    (c, page, defer): (&ContractRow, &Billable, Option<&mut Vec<Deferred>>),
     through: NaiveDate,
     versions: &Parsed,
     own: i64,
-    collects: bool,
     retry_days: &[i64],
     report: &mut Report,
     now: &Now,
@@ -302,18 +313,32 @@ async fn issue_due<D: Db, S: Stripe, R: Random>(
     dates.dedup();
     let mut current = contract;
     let mut row = c.clone();
-    let last = dates.last().copied();
+    let (first, last) = (dates.first().copied(), dates.last().copied());
+    let mut defer = defer.filter(|_| first == last);
     for day in dates {
         let (periods, after) =
             pricing::billing::due(catalog, &current, day, &usage).map_err(|e| ApiError::from_engine(&e, ""))?;
         if periods.is_empty() {
             continue;
         }
-        match issue(app, &row, &periods, &after, day, catalog).await {
+        // The account as the page read it, for the first invoice only (one
+        // issued since may have used credit).
+        let known = (Some(day) == first).then_some(KnownAccount {
+            billing_address: page.billing_address.as_ref(),
+            credit_balance: page.credit_balance,
+        });
+        let planned = plan(app, &row, &periods, &after, day, catalog, known).await?;
+        if let Some(page_writes) = defer.as_deref_mut().filter(|_| store::combinable(&planned.batch)) {
+            let (contract_id, collects) = (c.id.clone(), page.collects);
+            let (batch, invoice_id) = (planned.batch, planned.invoice_id);
+            page_writes.push(Deferred { contract_id, batch, invoice_id, day, collects });
+            return Ok(());
+        }
+        match app.db.batch(planned.batch).await.map(|()| planned.invoice_id) {
             Ok(Some(invoice_id)) => {
                 report.invoices_issued = report.invoices_issued.saturating_add(1);
                 // Invoices collected by hand wait to be paid; dunning tries the others too.
-                if collects {
+                if page.collects {
                     charge_invoice(app, &invoice_id, day, retry_days, report, now).await?;
                 }
             }
@@ -331,18 +356,62 @@ async fn issue_due<D: Db, S: Stripe, R: Random>(
     Ok(())
 }
 
+/// The page's deferred invoices in one batch, then their charges. When a
+/// concurrent writer claimed one of their contracts first (a conflict), each
+/// is written on its own instead, and the claimed ones are left to it.
+async fn flush<D: Db, S: Stripe, R: Random>(
+    app: &App<D, S, R>,
+    deferred: Vec<Deferred>,
+    retry_days: &[i64],
+    report: &mut Report,
+    now: &Now,
+) -> ApiResult<()> {
+    if deferred.is_empty() {
+        return Ok(());
+    }
+    let batches: Vec<Batch> = deferred.iter().map(|d| d.batch.clone()).collect();
+    let written: Vec<bool> = match app.db.batch(store::combine(&batches)).await {
+        Ok(()) => vec![true; deferred.len()],
+        Err(DbError::Conflict(_)) => {
+            let mut written = Vec::with_capacity(batches.len());
+            for batch in batches {
+                match app.db.batch(batch).await {
+                    Ok(()) => written.push(true),
+                    Err(DbError::Conflict(_)) => written.push(false),
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            written
+        }
+        Err(e) => return Err(e.into()),
+    };
+    for (d, _) in deferred.iter().zip(written).filter(|(_, w)| *w) {
+        let Some(invoice_id) = &d.invoice_id else { continue };
+        report.invoices_issued = report.invoices_issued.saturating_add(1);
+        if d.collects {
+            match charge_invoice(app, invoice_id, d.day, retry_days, report, now).await {
+                Ok(()) => {}
+                Err(e) if e.status == 503 => return Err(e),
+                Err(e) => report.failed_contracts.push((d.contract_id.clone(), e)),
+            }
+        }
+    }
+    Ok(())
+}
+
 /// One invoice for `periods`, in one batch with its period claims and the
-/// contract's new `invoicedThrough`. `None` when every line rounded to zero
-/// (the periods are still marked billed).
-async fn issue<D: Db, S: Stripe, R: Random>(
+/// contract's new `invoicedThrough`: the batch, not yet written. Its invoice
+/// is `None` when every line rounded to zero (the periods are still marked billed).
+async fn plan<D: Db, S: Stripe, R: Random>(
     app: &App<D, S, R>,
     c: &ContractRow,
     periods: &[pricing::billing::DuePeriod],
     after: &Contract,
     day: NaiveDate,
     catalog: &Catalog,
-) -> Result<Option<String>, DbError> {
+    known: Option<KnownAccount<'_>>,
+) -> Result<Planned, DbError> {
     let at = midnight(day).instant;
     let write = ContractWrite { body: stored_body(after, &c.body), status: c.status, action: "BILLED", at: &at };
-    issue_periods(app, c, periods, &write, Vec::new(), day, catalog).await
+    plan_periods(app, c, periods, &write, Vec::new(), day, catalog, known).await
 }

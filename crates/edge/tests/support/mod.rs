@@ -13,7 +13,8 @@ use edge::{App, Config, Now};
 use rusqlite::{Connection, types::ValueRef};
 use serde_json::{Value, json};
 
-pub struct Sqlite(pub RefCell<Connection>, pub RefCell<Option<&'static str>>, u64);
+/// SQLite, the batch failure to inject, its identity and the statements sent (reads and writes, as D1 counts them).
+pub struct Sqlite(pub RefCell<Connection>, pub RefCell<Option<&'static str>>, u64, Cell<u64>);
 
 /// Each database of the process its own identity (the Worker's isolate cache tells them apart).
 static DATABASES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -35,7 +36,12 @@ impl Sqlite {
         for f in files {
             conn.execute_batch(&std::fs::read_to_string(f).unwrap()).unwrap();
         }
-        Self(RefCell::new(conn), RefCell::new(None), DATABASES.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+        Self(
+            RefCell::new(conn),
+            RefCell::new(None),
+            DATABASES.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            Cell::new(0),
+        )
     }
 
     /// Every table's rows, for "nothing changed" checks.
@@ -97,7 +103,12 @@ impl Db for Sqlite {
         self.2
     }
 
+    fn statements(&self) -> u64 {
+        self.3.get()
+    }
+
     async fn query(&self, stmt: Stmt) -> Result<Vec<Row>, DbError> {
+        self.3.set(self.3.get() + 1);
         let conn = self.0.borrow();
         let mut st = conn.prepare(stmt.sql).map_err(err)?;
         let names: Vec<String> = st.column_names().into_iter().map(str::to_owned).collect();
@@ -121,6 +132,7 @@ impl Db for Sqlite {
     }
 
     async fn batch(&self, stmts: Vec<Stmt>) -> Result<(), DbError> {
+        self.3.set(self.3.get() + stmts.len() as u64);
         let fail = *self.1.borrow();
         if let Some(pattern) = fail
             && stmts.iter().any(|s| s.sql.contains(pattern))
