@@ -21,6 +21,7 @@ pub mod charges;
 pub mod contracts;
 pub mod idempotency;
 pub mod invoices;
+pub mod multirow;
 pub mod payments;
 pub mod promotions;
 pub mod quotes;
@@ -122,63 +123,6 @@ macro_rules! stmt {
     ($sql:expr $(, $p:expr)* $(,)?) => {
         $crate::store::Stmt { sql: $sql, params: vec![$($crate::store::Sql::from($p)),*] }
     };
-}
-
-/// The writes a billing run's page makes for each of many contracts, each
-/// beside its form that writes many rows in one statement (their parameters
-/// as one JSON array of arrays, read with `json_each`).
-const MANY: &[(&str, &str)] = &[
-    (invoices::INSERT, invoices::INSERT_MANY),
-    (contracts::CLAIM_EVENT, contracts::CLAIM_EVENTS),
-    (contracts::CLAIM_BODY, contracts::CLAIM_BODIES),
-    (invoices::CLAIM_PERIOD, invoices::CLAIM_PERIODS),
-];
-
-/// The most JSON one statement of [`combine`] carries (D1 limits a statement to 100 KB).
-const MANY_BYTES: usize = 90_000;
-
-/// Whether every statement of `batch` has a form for many rows ([`combine`]).
-#[must_use]
-pub fn combinable(batch: &[Stmt]) -> bool {
-    batch.iter().all(|s| MANY.iter().any(|(one, _)| *one == s.sql))
-}
-
-/// Several [`combinable`] batches as one: the rows of each kind of statement
-/// written by as few statements as fit, kinds in [`MANY`]'s order (an
-/// invoice before the periods that reference it). Written in one batch, it is
-/// all of them or none, as each batch was.
-#[must_use]
-pub fn combine(batches: &[Batch]) -> Batch {
-    let mut out = Vec::new();
-    for (one, many) in MANY {
-        let mut rows = String::new();
-        for s in batches.iter().flatten().filter(|s| s.sql == *one) {
-            let row = Value::Array(s.params.iter().map(Sql::to_json).collect()).to_string();
-            if !rows.is_empty() && rows.len().saturating_add(row.len()) > MANY_BYTES {
-                out.push(Stmt { sql: many, params: vec![Sql::Text(format!("[{rows}]"))] });
-                rows.clear();
-            }
-            if !rows.is_empty() {
-                rows.push(',');
-            }
-            rows.push_str(&row);
-        }
-        if !rows.is_empty() {
-            out.push(Stmt { sql: many, params: vec![Sql::Text(format!("[{rows}]"))] });
-        }
-    }
-    out
-}
-
-impl Sql {
-    /// The parameter as a JSON value (what `->>` reads back as the same SQL value).
-    fn to_json(&self) -> Value {
-        match self {
-            Self::Null => Value::Null,
-            Self::Int(n) => Value::from(*n),
-            Self::Text(t) => Value::String(t.clone()),
-        }
-    }
 }
 
 /// A result row: column name to value (INTEGER as a number, TEXT as a string).

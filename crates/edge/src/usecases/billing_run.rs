@@ -23,7 +23,7 @@ use crate::steps::usage;
 use crate::store::amendments::{self, AmendmentStatus};
 use crate::store::contracts::{self, Billable, ContractRow, ContractStatus};
 use crate::store::usage as usage_store;
-use crate::store::{self, Batch, Db, DbError, billing_runs, catalogs as stored};
+use crate::store::{Batch, Db, DbError, billing_runs, catalogs as stored, multirow};
 use crate::stripe::Stripe;
 use crate::{App, Now};
 
@@ -328,7 +328,7 @@ async fn issue_due<D: Db, S: Stripe, R: Random>(
             credit_balance: page.credit_balance,
         });
         let planned = plan(app, &row, &periods, &after, day, catalog, known).await?;
-        if let Some(page_writes) = defer.as_deref_mut().filter(|_| store::combinable(&planned.batch)) {
+        if let Some(page_writes) = defer.as_deref_mut().filter(|_| multirow::combinable(&planned.batch)) {
             let (contract_id, collects) = (c.id.clone(), page.collects);
             let (batch, invoice_id) = (planned.batch, planned.invoice_id);
             page_writes.push(Deferred { contract_id, batch, invoice_id, day, collects });
@@ -370,7 +370,7 @@ async fn flush<D: Db, S: Stripe, R: Random>(
         return Ok(());
     }
     let batches: Vec<Batch> = deferred.iter().map(|d| d.batch.clone()).collect();
-    let written: Vec<bool> = match app.db.batch(store::combine(&batches)).await {
+    let written: Vec<bool> = match app.db.batch(multirow::combine(&batches)).await {
         Ok(()) => vec![true; deferred.len()],
         Err(DbError::Conflict(_)) => {
             let mut written = Vec::with_capacity(batches.len());
