@@ -82,12 +82,13 @@ function start(cmd, args, opts, quiet) {
   return child;
 }
 
-function stop(child) {
+/** Stops a child and its process group: SIGTERM, SIGKILL after 3 s (`signal` 'SIGKILL': at once, mid-request). */
+function stop(child, signal = 'SIGTERM') {
   if (!child || child.exitCode !== null || child.signalCode) return Promise.resolve();
   return new Promise((resolve) => {
     child.once('exit', () => resolve());
     try {
-      process.kill(-child.pid, 'SIGTERM'); // the whole group: wrangler's workerd too
+      process.kill(-child.pid, signal); // the whole group: wrangler's workerd too
     } catch {
       resolve();
     }
@@ -179,7 +180,7 @@ export async function startWorker({ port, persistDir, vars, quiet = true }) {
   const url = `http://127.0.0.1:${port}`;
   // Our Worker's own answer, not whatever else may hold the port.
   await waitFor(`${url}/healthz`, 60000, child, 'wrangler dev', (res, body) => res.status === 200 && body.includes('"status":"ok"'));
-  return { url, child, log: () => child.log(), stop: () => stop(child) };
+  return { url, child, log: () => child.log(), stop: (signal) => stop(child, signal) };
 }
 
 /** Publishes a catalog with the secret key. */
@@ -305,9 +306,9 @@ export async function startStack(opts = {}) {
     webhookSecret: vars.STRIPE_WEBHOOK_SECRET,
     persistDir,
     catalog,
-    /** Stops and starts the Worker again on the same port and database. */
-    async restartWorker() {
-      await worker.stop();
+    /** Stops and starts the Worker again on the same port and database (`{ kill: true }`: SIGKILL, whatever it is doing). */
+    async restartWorker({ kill = false } = {}) {
+      await worker.stop(kill ? 'SIGKILL' : 'SIGTERM');
       worker = await startWorker({ port, persistDir, vars, quiet: opts.quiet ?? true });
     },
     async stopStripe() {
