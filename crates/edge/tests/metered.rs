@@ -344,3 +344,77 @@ fn a_consumer_batch_that_fails_stores_nothing_and_its_redelivery_stores_each_eve
         a.db.rows("SELECT total, events FROM usage_days ORDER BY events").into_iter().map(Value::Object).collect();
     assert_eq!(totals, vec![json!({ "total": "0.5", "events": 1 }), json!({ "total": "31125", "events": 250 })]);
 }
+
+/// The invoice of 2026-12-22: its usage line's quantity and amount, if it has one.
+fn usage_line(a: &support::TestApp, account: &str) -> Option<(String, String)> {
+    let (_, list) =
+        Call { app: a, now: now("2026-12-22") }.secret("GET", &format!("/api/accounts/{account}/invoices"), None);
+    let invoices = list["data"].as_array().unwrap();
+    let billed: Vec<&Value> = invoices.iter().filter(|i| i["invoiceDate"] == "2026-12-22").collect();
+    assert_eq!(billed.len(), 1, "one invoice on the period's end: {list}");
+    let line = billed[0]["items"].as_array().unwrap().iter().find(|l| l["type"] == "USAGE")?;
+    Some((line["quantity"].to_string(), line["amount"].to_string()))
+}
+
+#[test]
+fn a_run_that_bills_the_contract_between_the_consumers_read_and_write_leaves_its_events_late_not_lost() {
+    let (a, contract, account) = signed();
+    let (_, answer) = report(
+        &a,
+        "2026-12-21",
+        "12:00:00",
+        &json!([event("race_1", &contract, "prod_api_calls", json!(30_000), "2026-12-21T10:00:00Z")]),
+    );
+    assert_eq!(answer["accepted"], 1, "{answer}");
+    let messages = a.usage.take();
+    // The consumer reads the contract (the period not billed yet); before its
+    // batch is written, another writer claims the contract's next version (here
+    // by hand; in production the day's billing run).
+    a.db.write_before_next_batch_with(
+        "INSERT INTO usage_days",
+        &format!("UPDATE contracts SET version = version + 1 WHERE id = '{contract}'"),
+    );
+    let first = pollster::block_on(edge::usecases::store_usage::run(&a.db, &messages, &now("2026-12-22")));
+    assert_eq!(first.err().map(|e| e.status), Some(409), "the batch fails whole (a conflict), to be retried");
+    assert_eq!((a.db.count("usage_events"), a.db.count("usage_days")), (0, 0));
+    // The run bills the period without the event, which is not stored yet...
+    assert_eq!(run_billing(&a, "2026-12-22")["invoicesIssued"], 1);
+    // ...and the redelivered batch finds the period billed: the event is kept late, in no aggregate.
+    assert_eq!(pollster::block_on(edge::usecases::store_usage::run(&a.db, &messages, &now("2026-12-22"))).unwrap(), 1);
+    let rows = a.db.rows("SELECT late FROM usage_events WHERE id = 'race_1'");
+    assert_eq!(rows[0]["late"], "PERIOD_BILLED_BEFORE_STORED");
+    assert_eq!(a.db.count("usage_days"), 0);
+    assert_eq!(usage_line(&a, &account), None, "no usage billed: the period had none when it was billed");
+    let late = run_billing(&a, "2026-12-23")["lateUsage"].clone();
+    assert_eq!(late.as_array().map(|l| l.iter().map(|e| e["id"].clone()).collect()), Some(vec![json!("race_1")]));
+}
+
+#[test]
+fn events_stored_between_the_runs_read_of_usage_and_its_invoice_make_it_bill_the_contract_again_with_them() {
+    let (a, contract, account) = signed();
+    let (_, answer) = report(
+        &a,
+        "2026-12-21",
+        "12:00:00",
+        &json!([event("seen_1", &contract, "prod_api_calls", json!(20_000), "2026-12-21T10:00:00Z")]),
+    );
+    assert_eq!(answer["accepted"], 1, "{answer}");
+    assert_eq!(deliver(&a, "2026-12-21", 1), 1);
+    // Another consumer stores 5 000 more calls for the same day after the run
+    // read the contract's usage, before its invoice is written.
+    a.db.write_before_next_batch_with(
+        "INSERT INTO invoices",
+        &format!(
+            "INSERT INTO usage_events (id, contract_id, product_id, day, quantity, timestamp, received_at, stored_at) \
+         VALUES ('seen_2', '{contract}', 'prod_api_calls', '2026-12-21', '5000', '2026-12-21T11:00:00Z', \
+         '2026-12-21T11:00:01Z', '2026-12-21T11:00:02Z'); \
+         INSERT INTO usage_days (contract_id, day, product_id, part, total, peak, events) \
+         VALUES ('{contract}', '2026-12-21', 'prod_api_calls', 'seen_2', '5000', '5000', 1)"
+        ),
+    );
+    let run = run_billing(&a, "2026-12-22");
+    assert_eq!(run["invoicesIssued"], 0, "the invoice priced without the new calls is not written: {run}");
+    // The next run prices both: 25 000 calls, 15 000 past the included 10 000 at 0.002.
+    assert_eq!(run_billing(&a, "2026-12-22")["invoicesIssued"], 1);
+    assert_eq!(usage_line(&a, &account), Some(("25000".to_owned(), "30.00".to_owned())));
+}

@@ -10,9 +10,9 @@ use pricing::{Aggregation, Contract};
 
 use super::catalogs::Parsed;
 use crate::http::{ApiError, ApiResult};
-use crate::store::Db;
 use crate::store::contracts::ContractRow;
 use crate::store::usage;
+use crate::store::{Db, Stmt};
 
 /// Where a day's usage of a product stands on a contract.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,16 +93,22 @@ pub fn billable_from(contract: &Contract) -> Option<NaiveDate> {
 /// first day still billable, late events in none of them (the vendor settles
 /// those). Each part is one entry for its day, which the engine adds up (a
 /// `SUM` product's totals) or takes the largest of (a `MAX` product's peaks).
+///
+/// With it, the statement an invoice's batch carries to fail (a conflict)
+/// if a part was stored for the contract since (`None`: nothing metered).
 pub async fn billable(
     db: &impl Db,
     contract_id: &str,
     contract: &Contract,
     versions: &Parsed,
     own: i64,
-) -> ApiResult<Vec<Usage>> {
-    let Some(from) = billable_from(contract) else { return Ok(Vec::new()) };
-    let parts = usage::days_of_contract(db, contract_id, &from.to_string()).await?;
-    parts
+) -> ApiResult<(Vec<Usage>, Option<Stmt>)> {
+    let Some(from) = billable_from(contract) else { return Ok((Vec::new(), None)) };
+    let from = from.to_string();
+    let parts = usage::days_of_contract(db, contract_id, &from).await?;
+    let count = i64::try_from(parts.len()).map_err(|_| ApiError::internal("usage parts past counting"))?;
+    let guard = usage::parts_unchanged(contract_id, &from, count);
+    let usage = parts
         .iter()
         .map(|p| {
             let quantity = match aggregation(versions, own, &p.product_id) {
@@ -116,7 +122,8 @@ pub async fn billable(
                     .map_err(|_| ApiError::internal("a usage total is not a decimal"))?,
             })
         })
-        .collect()
+        .collect::<ApiResult<Vec<Usage>>>()?;
+    Ok((usage, Some(guard)))
 }
 
 /// How `product_id`'s usage aggregates: on the contract's own version, else

@@ -35,6 +35,19 @@ pub(super) const CLAIM_BODY: &str =
 pub(super) const CLAIM_BODIES: &str = "UPDATE contracts SET version = u.value ->> 1, updated_at = u.value ->> 2, \
      body = u.value ->> 3, status = u.value ->> 4 FROM json_each(?1) AS u WHERE contracts.id = u.value ->> 0";
 
+/// Fails its batch (a conflict) unless each contract of `read_json` (a JSON
+/// array of `[id, version]`) is still at the version read: what a write that
+/// read contracts asserts when it claims no version of its own (the usage
+/// consumer, whose events' coverage depends on them).
+#[must_use]
+pub fn still_at(read_json: &str) -> Stmt {
+    stmt!(
+        "INSERT INTO stale_reads (ok) SELECT 0 FROM json_each(?1) AS r JOIN contracts c ON c.id = r.value ->> 0 \
+         WHERE c.version <> r.value ->> 1",
+        read_json
+    )
+}
+
 /// A contract row.
 #[derive(Clone, Debug)]
 pub struct ContractRow {

@@ -132,7 +132,7 @@ pub type Row = Map<String, Value>;
 /// message text, so the driver's message is what classifies them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DbError {
-    /// A UNIQUE or PRIMARY KEY constraint: someone else wrote first.
+    /// A UNIQUE or PRIMARY KEY constraint, or a stale read: someone else wrote first.
     Conflict(String),
     /// Anything else (the message is logged, never shown to a client).
     Other(String),
@@ -142,7 +142,11 @@ impl DbError {
     /// Classifies a driver's message (D1 and SQLite word constraints alike).
     #[must_use]
     pub fn from_message(message: String) -> Self {
-        if message.contains("UNIQUE constraint failed") || message.contains("PRIMARY KEY") {
+        // `stale_read`: a batch's assertion that what it read is unchanged failed (migration 0015).
+        if message.contains("UNIQUE constraint failed")
+            || message.contains("PRIMARY KEY")
+            || message.contains("stale_read")
+        {
             Self::Conflict(message)
         } else {
             Self::Other(message)

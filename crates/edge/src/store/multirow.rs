@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use super::{Batch, Sql, Stmt, contracts, invoices};
+use super::{Batch, Sql, Stmt, contracts, invoices, usage};
 
 /// The writes a billing run's page makes for each of many contracts, each
 /// beside its form that writes many rows in one statement (their parameters
@@ -15,6 +15,7 @@ const MANY: &[(&str, &str)] = &[
     (contracts::CLAIM_EVENT, contracts::CLAIM_EVENTS),
     (contracts::CLAIM_BODY, contracts::CLAIM_BODIES),
     (invoices::CLAIM_PERIOD, invoices::CLAIM_PERIODS),
+    (usage::PARTS_UNCHANGED, usage::PARTS_UNCHANGED_MANY),
 ];
 
 /// The most JSON one statement of [`combine`] carries (D1 limits a statement to 100 KB).

@@ -88,6 +88,23 @@ pub fn add_day_parts(parts_json: &str, part: &str) -> Stmt {
     )
 }
 
+/// Fails its batch (a conflict) unless the contract has exactly `parts` usage
+/// parts from `from_day` on: the billing run's assertion that no event was
+/// stored for it between reading its usage and issuing the invoice.
+#[must_use]
+pub fn parts_unchanged(contract_id: &str, from_day: &str, parts: i64) -> Stmt {
+    stmt!(PARTS_UNCHANGED, contract_id, from_day, parts)
+}
+
+/// [`parts_unchanged`].
+pub(super) const PARTS_UNCHANGED: &str = "INSERT INTO stale_reads (ok) SELECT 0 \
+     WHERE (SELECT COUNT(*) FROM usage_days WHERE contract_id = ?1 AND day >= ?2) <> ?3";
+
+/// [`PARTS_UNCHANGED`] for many contracts.
+pub(super) const PARTS_UNCHANGED_MANY: &str = "INSERT INTO stale_reads (ok) SELECT 0 FROM json_each(?1) AS g \
+     WHERE (SELECT COUNT(*) FROM usage_days WHERE contract_id = g.value ->> 0 AND day >= g.value ->> 1) \
+     <> g.value ->> 2";
+
 /// A contract's billable usage from `from_day` on, as per-day parts.
 pub async fn days_of_contract(db: &impl Db, contract_id: &str, from_day: &str) -> Result<Vec<DayPart>, DbError> {
     let rows = db

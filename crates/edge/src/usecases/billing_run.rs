@@ -23,7 +23,7 @@ use crate::steps::usage;
 use crate::store::amendments::{self, AmendmentStatus};
 use crate::store::contracts::{self, Billable, ContractRow, ContractStatus};
 use crate::store::usage as usage_store;
-use crate::store::{Batch, Db, DbError, billing_runs, catalogs as stored, multirow};
+use crate::store::{Batch, Db, DbError, Stmt, billing_runs, catalogs as stored, multirow};
 use crate::stripe::Stripe;
 use crate::{App, Now};
 
@@ -305,8 +305,9 @@ async fn issue_due<D: Db, S: Stripe, R: Random>(
     let catalog = versions.get(own)?;
     let contract =
         Contract::from_json_versioned(catalog, &c.body, &versions.all()).map_err(|e| ApiError::from_engine(&e, ""))?;
-    // Metered products are billed on the usage stored for them (late events left out).
-    let usage = usage::billable(&app.db, &c.id, &contract, versions, own).await?;
+    // Metered products are billed on the usage stored for them (late events
+    // left out); each invoice's batch fails if an event was stored since.
+    let (usage, unchanged) = usage::billable(&app.db, &c.id, &contract, versions, own).await?;
     let (all, _) =
         pricing::billing::due(catalog, &contract, through, &usage).map_err(|e| ApiError::from_engine(&e, ""))?;
     let mut dates: Vec<NaiveDate> = all.iter().map(|p| p.invoice_date).collect();
@@ -327,7 +328,7 @@ async fn issue_due<D: Db, S: Stripe, R: Random>(
             billing_address: page.billing_address.as_ref(),
             credit_balance: page.credit_balance,
         });
-        let planned = plan(app, &row, &periods, &after, day, catalog, known).await?;
+        let planned = plan(app, &row, (&periods, &after, unchanged.clone()), day, catalog, known).await?;
         if let Some(page_writes) = defer.as_deref_mut().filter(|_| multirow::combinable(&planned.batch)) {
             let (contract_id, collects) = (c.id.clone(), page.collects);
             let (batch, invoice_id) = (planned.batch, planned.invoice_id);
@@ -405,13 +406,12 @@ async fn flush<D: Db, S: Stripe, R: Random>(
 async fn plan<D: Db, S: Stripe, R: Random>(
     app: &App<D, S, R>,
     c: &ContractRow,
-    periods: &[pricing::billing::DuePeriod],
-    after: &Contract,
+    (periods, after, guard): (&[pricing::billing::DuePeriod], &Contract, Option<Stmt>),
     day: NaiveDate,
     catalog: &Catalog,
     known: Option<KnownAccount<'_>>,
 ) -> Result<Planned, DbError> {
     let at = midnight(day).instant;
     let write = ContractWrite { body: stored_body(after, &c.body), status: c.status, action: "BILLED", at: &at };
-    plan_periods(app, c, periods, &write, Vec::new(), day, catalog, known).await
+    plan_periods(app, c, periods, &write, guard.into_iter().collect(), day, catalog, known).await
 }

@@ -6,7 +6,9 @@
 //! stored one of the same ids first makes this one fail whole, and the retry
 //! leaves that id out. An event whose period a billing run billed between its
 //! acceptance and now is stored as late, with its reason, for the vendor to
-//! settle: in no aggregate, never billed, never dropped.
+//! settle: in no aggregate, never billed, never dropped. A run that bills a
+//! contract between this batch's read of it and its write makes the batch
+//! fail (`contracts::still_at`), and the retry finds the period billed.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -61,6 +63,9 @@ pub async fn run(db: &impl Db, messages: &[String], now: &Now) -> ApiResult<usiz
     let mut batch = Vec::with_capacity(messages.len().saturating_add(1));
     let mut stored = 0usize;
     let mut first_id = None;
+    // The contracts read, at their versions: a run that bills one of them before
+    // this batch is written makes it fail, and the retry stores its events late.
+    let mut read = Vec::new();
     for mut events in messages_events.into_iter().filter(|events| !events.is_empty()) {
         for e in &mut events {
             let (Some(contract_id), Some(product_id), Some(day)) = (
@@ -75,7 +80,10 @@ pub async fn run(db: &impl Db, messages: &[String], now: &Now) -> ApiResult<usiz
             }
             if !contracts.contains_key(&contract_id) {
                 let found = match contracts::load(db, &contract_id).await? {
-                    Some(row) => Some(read_contract(db, &mut versions, &row, published.version).await?),
+                    Some(row) => {
+                        read.push(json!([row.id, row.version]));
+                        Some(read_contract(db, &mut versions, &row, published.version).await?)
+                    }
                     None => None,
                 };
                 contracts.insert(contract_id.clone(), found);
@@ -110,6 +118,9 @@ pub async fn run(db: &impl Db, messages: &[String], now: &Now) -> ApiResult<usiz
         .collect();
     for chunk in rows.chunks(PARTS_PER_STATEMENT) {
         batch.push(usage::add_day_parts(&Value::Array(chunk.to_vec()).to_string(), &part_id));
+    }
+    if !read.is_empty() {
+        batch.push(contracts::still_at(&Value::Array(read).to_string()));
     }
     db.batch(batch).await?;
     Ok(stored)

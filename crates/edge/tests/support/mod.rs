@@ -13,8 +13,15 @@ use edge::{App, Config, Now};
 use rusqlite::{Connection, types::ValueRef};
 use serde_json::{Value, json};
 
-/// SQLite, the batch failure to inject, its identity and the statements sent (reads and writes, as D1 counts them).
-pub struct Sqlite(pub RefCell<Connection>, pub RefCell<Option<&'static str>>, u64, Cell<u64>);
+/// SQLite, the batch failure to inject, its identity, the statements sent (reads
+/// and writes, as D1 counts them) and a concurrent writer's SQL to run first.
+pub struct Sqlite(
+    pub RefCell<Connection>,
+    pub RefCell<Option<&'static str>>,
+    u64,
+    Cell<u64>,
+    RefCell<Option<(&'static str, String)>>,
+);
 
 /// Each database of the process its own identity (the Worker's isolate cache tells them apart).
 static DATABASES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -23,6 +30,12 @@ impl Sqlite {
     /// Makes the next batch with a statement containing `sql` fail (a D1 outage at that moment).
     pub fn fail_next_batch_with(&self, sql: &'static str) {
         *self.1.borrow_mut() = Some(sql);
+    }
+
+    /// Runs `write` just before the next batch with a statement containing
+    /// `sql`: another writer committing between that batch's reads and its write.
+    pub fn write_before_next_batch_with(&self, sql: &'static str, write: &str) {
+        *self.4.borrow_mut() = Some((sql, write.to_owned()));
     }
 
     pub fn migrated() -> Self {
@@ -41,6 +54,7 @@ impl Sqlite {
             RefCell::new(None),
             DATABASES.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             Cell::new(0),
+            RefCell::new(None),
         )
     }
 
@@ -57,7 +71,9 @@ impl Sqlite {
         tables.retain(|t| t != "idempotency_keys");
         let mut out = String::new();
         for t in tables {
-            let mut st = conn.prepare(&format!("SELECT * FROM {t} ORDER BY 1, 2")).unwrap();
+            let columns = conn.prepare(&format!("SELECT * FROM {t}")).unwrap().column_count();
+            let order = if columns > 1 { "1, 2" } else { "1" };
+            let mut st = conn.prepare(&format!("SELECT * FROM {t} ORDER BY {order}")).unwrap();
             let n = st.column_count();
             let rows = st
                 .query_map([], |r| {
@@ -77,7 +93,7 @@ impl Sqlite {
     }
     /// A hand edit, as an operator with the database would make one.
     pub fn exec(&self, sql: &str) {
-        self.0.borrow().execute(sql, []).unwrap();
+        self.0.borrow().execute_batch(sql).unwrap();
     }
     pub fn count(&self, table: &str) -> i64 {
         self.0.borrow().query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0)).unwrap()
@@ -139,6 +155,13 @@ impl Db for Sqlite {
         {
             *self.1.borrow_mut() = None;
             return Err(DbError::Other("injected: D1 unavailable".into()));
+        }
+        let before = self.4.borrow().clone();
+        if let Some((pattern, write)) = before
+            && stmts.iter().any(|s| s.sql.contains(pattern))
+        {
+            *self.4.borrow_mut() = None;
+            self.exec(&write);
         }
         let mut conn = self.0.borrow_mut();
         let tx = conn.transaction().map_err(err)?;
