@@ -390,7 +390,7 @@ fn a_run_that_bills_the_contract_between_the_consumers_read_and_write_leaves_its
 }
 
 #[test]
-fn events_stored_between_the_runs_read_of_usage_and_its_invoice_make_it_bill_the_contract_again_with_them() {
+fn events_stored_between_the_runs_read_of_usage_and_its_invoice_are_billed_with_it_by_a_second_pass() {
     let (a, contract, account) = signed();
     let (_, answer) = report(
         &a,
@@ -412,9 +412,34 @@ fn events_stored_between_the_runs_read_of_usage_and_its_invoice_make_it_bill_the
          VALUES ('{contract}', '2026-12-21', 'prod_api_calls', 'seen_2', '5000', '5000', 1)"
         ),
     );
+    // The invoice priced without the new calls is not written; the run bills
+    // the contract once more from what is stored: 25 000 calls, 15 000 past
+    // the included 10 000 at 0.002.
     let run = run_billing(&a, "2026-12-22");
-    assert_eq!(run["invoicesIssued"], 0, "the invoice priced without the new calls is not written: {run}");
-    // The next run prices both: 25 000 calls, 15 000 past the included 10 000 at 0.002.
-    assert_eq!(run_billing(&a, "2026-12-22")["invoicesIssued"], 1);
+    assert_eq!(run["invoicesIssued"], 1, "{run}");
     assert_eq!(usage_line(&a, &account), Some(("25000".to_owned(), "30.00".to_owned())));
+    assert_eq!(run_billing(&a, "2026-12-22")["invoicesIssued"], 0, "billed once");
+}
+
+#[test]
+fn events_of_the_new_period_stored_while_the_run_bills_the_last_one_do_not_hold_its_invoice() {
+    let (a, contract, account) = signed();
+    let (_, answer) = report(
+        &a,
+        "2026-12-21",
+        "12:00:00",
+        &json!([event("old_1", &contract, "prod_api_calls", json!(20_000), "2026-12-21T10:00:00Z")]),
+    );
+    assert_eq!(answer["accepted"], 1, "{answer}");
+    assert_eq!(deliver(&a, "2026-12-21", 1), 1);
+    // Calls of the run's own day (the new period) keep arriving while it bills.
+    a.db.write_before_next_batch_with(
+        "INSERT INTO invoices",
+        &format!(
+            "INSERT INTO usage_days (contract_id, day, product_id, part, total, peak, events) \
+         VALUES ('{contract}', '2026-12-22', 'prod_api_calls', 'new_1', '700', '700', 1)"
+        ),
+    );
+    assert_eq!(run_billing(&a, "2026-12-22")["invoicesIssued"], 1);
+    assert_eq!(usage_line(&a, &account), Some(("20000".to_owned(), "20.00".to_owned())));
 }

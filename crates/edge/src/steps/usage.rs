@@ -88,27 +88,46 @@ pub fn billable_from(contract: &Contract) -> Option<NaiveDate> {
     lines.chain(pieces).min()
 }
 
+/// A billing run page's read of its contracts' usage: by contract, the first
+/// day read and the parts from it on.
+pub type PageUsage = std::collections::BTreeMap<String, (NaiveDate, Vec<usage::DayPart>)>;
+
+/// Reads the usage of every contract of `wanted` (`(id, first billable day)`) in one statement.
+pub async fn page_usage(db: &impl Db, wanted: &[(String, NaiveDate)]) -> ApiResult<PageUsage> {
+    if wanted.is_empty() {
+        return Ok(PageUsage::new());
+    }
+    let read: Vec<serde_json::Value> =
+        wanted.iter().map(|(id, from)| serde_json::json!([id, from.to_string()])).collect();
+    let mut parts = usage::days_of_contracts(db, &serde_json::Value::Array(read).to_string()).await?;
+    Ok(wanted.iter().map(|(id, from)| (id.clone(), (*from, parts.remove(id).unwrap_or_default()))).collect())
+}
+
 /// The usage the billing run prices for `contract` (priced on catalog
 /// version `own`, kept pieces on theirs): the per-day aggregates from the
 /// first day still billable, late events in none of them (the vendor settles
 /// those). Each part is one entry for its day, which the engine adds up (a
 /// `SUM` product's totals) or takes the largest of (a `MAX` product's peaks).
 ///
-/// With it, the statement an invoice's batch carries to fail (a conflict)
-/// if a part was stored for the contract since (`None`: nothing metered).
+/// `page`: what the run's page read once of its contracts' usage, used when
+/// it was read from this contract's first billable day.
 pub async fn billable(
     db: &impl Db,
     contract_id: &str,
     contract: &Contract,
-    versions: &Parsed,
-    own: i64,
-) -> ApiResult<(Vec<Usage>, Option<Stmt>)> {
-    let Some(from) = billable_from(contract) else { return Ok((Vec::new(), None)) };
-    let from = from.to_string();
-    let parts = usage::days_of_contract(db, contract_id, &from).await?;
-    let count = i64::try_from(parts.len()).map_err(|_| ApiError::internal("usage parts past counting"))?;
-    let guard = usage::parts_unchanged(contract_id, &from, count);
-    let usage = parts
+    (versions, own): (&Parsed, i64),
+    page: Option<&PageUsage>,
+) -> ApiResult<Vec<Usage>> {
+    let Some(from) = billable_from(contract) else { return Ok(Vec::new()) };
+    let read;
+    let parts = match page.and_then(|p| p.get(contract_id)).filter(|(day, _)| *day == from) {
+        Some((_, parts)) => parts.as_slice(),
+        None => {
+            read = usage::days_of_contract(db, contract_id, &from.to_string()).await?;
+            read.as_slice()
+        }
+    };
+    parts
         .iter()
         .map(|p| {
             let quantity = match aggregation(versions, own, &p.product_id) {
@@ -122,8 +141,18 @@ pub async fn billable(
                     .map_err(|_| ApiError::internal("a usage total is not a decimal"))?,
             })
         })
-        .collect::<ApiResult<Vec<Usage>>>()?;
-    Ok((usage, Some(guard)))
+        .collect()
+}
+
+/// The statement an invoice's batch carries to fail (a conflict) when a
+/// usage part of a day it may bill (before `until`) was stored since `usage`
+/// (what [`billable`] answered) was read; `None` when nothing is metered.
+/// Parts of later days, which the next period bills, do not stop it.
+pub fn unchanged(contract_id: &str, contract: &Contract, usage: &[Usage], until: NaiveDate) -> ApiResult<Option<Stmt>> {
+    let Some(from) = billable_from(contract) else { return Ok(None) };
+    let parts = usage.iter().filter(|u| u.date < until).count();
+    let parts = i64::try_from(parts).map_err(|_| ApiError::internal("usage parts past counting"))?;
+    Ok(Some(usage::parts_unchanged(contract_id, &from.to_string(), &until.to_string(), parts)))
 }
 
 /// How `product_id`'s usage aggregates: on the contract's own version, else

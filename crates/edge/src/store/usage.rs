@@ -73,6 +73,17 @@ pub struct DayPart {
     pub peak: String,
 }
 
+impl DayPart {
+    fn from_row(r: &Row) -> Option<Self> {
+        Some(Self {
+            product_id: text(r, "product_id")?,
+            day: text(r, "day")?,
+            total: text(r, "total")?,
+            peak: text(r, "peak")?,
+        })
+    }
+}
+
 /// Adds the parts of `parts_json` (a JSON array of `{contractId, day,
 /// productId, total, peak, events}`) as part `part`, in the batch that
 /// stores their events.
@@ -89,21 +100,45 @@ pub fn add_day_parts(parts_json: &str, part: &str) -> Stmt {
 }
 
 /// Fails its batch (a conflict) unless the contract has exactly `parts` usage
-/// parts from `from_day` on: the billing run's assertion that no event was
-/// stored for it between reading its usage and issuing the invoice.
+/// parts of the days from `from_day` to before `until_day`: the billing run's
+/// assertion that no event of a day it bills was stored for it between
+/// reading its usage and issuing the invoice.
 #[must_use]
-pub fn parts_unchanged(contract_id: &str, from_day: &str, parts: i64) -> Stmt {
-    stmt!(PARTS_UNCHANGED, contract_id, from_day, parts)
+pub fn parts_unchanged(contract_id: &str, from_day: &str, until_day: &str, parts: i64) -> Stmt {
+    stmt!(PARTS_UNCHANGED, contract_id, from_day, until_day, parts)
 }
 
 /// [`parts_unchanged`].
-pub(super) const PARTS_UNCHANGED: &str = "INSERT INTO stale_reads (ok) SELECT 0 \
-     WHERE (SELECT COUNT(*) FROM usage_days WHERE contract_id = ?1 AND day >= ?2) <> ?3";
+pub(super) const PARTS_UNCHANGED: &str = "INSERT INTO stale_reads (ok) SELECT 0 WHERE \
+     (SELECT COUNT(*) FROM usage_days WHERE contract_id = ?1 AND day >= ?2 AND day < ?3) <> ?4";
 
 /// [`PARTS_UNCHANGED`] for many contracts.
 pub(super) const PARTS_UNCHANGED_MANY: &str = "INSERT INTO stale_reads (ok) SELECT 0 FROM json_each(?1) AS g \
-     WHERE (SELECT COUNT(*) FROM usage_days WHERE contract_id = g.value ->> 0 AND day >= g.value ->> 1) \
-     <> g.value ->> 2";
+     WHERE (SELECT COUNT(*) FROM usage_days WHERE contract_id = g.value ->> 0 AND day >= g.value ->> 1 \
+     AND day < g.value ->> 2) <> g.value ->> 3";
+
+/// The billable usage of each contract of `read_json` (a JSON array of
+/// `[contractId, fromDay]`) from its day on, as per-day parts, by contract:
+/// a billing run's page reads them once.
+pub async fn days_of_contracts(
+    db: &impl Db,
+    read_json: &str,
+) -> Result<std::collections::BTreeMap<String, Vec<DayPart>>, DbError> {
+    let rows = db
+        .query(stmt!(
+            "SELECT d.contract_id, d.product_id, d.day, d.total, d.peak FROM usage_days d \
+             JOIN json_each(?1) AS r ON d.contract_id = r.value ->> 0 AND d.day >= r.value ->> 1 \
+             ORDER BY d.contract_id, d.day, d.product_id, d.part",
+            read_json
+        ))
+        .await?;
+    let mut parts: std::collections::BTreeMap<String, Vec<DayPart>> = std::collections::BTreeMap::new();
+    for r in &rows {
+        let (Some(contract_id), Some(part)) = (text(r, "contract_id"), DayPart::from_row(r)) else { continue };
+        parts.entry(contract_id).or_default().push(part);
+    }
+    Ok(parts)
+}
 
 /// A contract's billable usage from `from_day` on, as per-day parts.
 pub async fn days_of_contract(db: &impl Db, contract_id: &str, from_day: &str) -> Result<Vec<DayPart>, DbError> {
@@ -115,17 +150,7 @@ pub async fn days_of_contract(db: &impl Db, contract_id: &str, from_day: &str) -
             from_day
         ))
         .await?;
-    Ok(rows
-        .iter()
-        .filter_map(|r| {
-            Some(DayPart {
-                product_id: text(r, "product_id")?,
-                day: text(r, "day")?,
-                total: text(r, "total")?,
-                peak: text(r, "peak")?,
-            })
-        })
-        .collect())
+    Ok(rows.iter().filter_map(DayPart::from_row).collect())
 }
 
 /// A contract's late events (stored after their period was billed).

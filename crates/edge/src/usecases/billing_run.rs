@@ -19,7 +19,7 @@ use crate::steps::change::{
 };
 use crate::steps::collection::{charge_invoice, collect_due};
 use crate::steps::contract_view::load_contract;
-use crate::steps::usage;
+use crate::steps::usage::{self, PageUsage};
 use crate::store::amendments::{self, AmendmentStatus};
 use crate::store::contracts::{self, Billable, ContractRow, ContractStatus};
 use crate::store::usage as usage_store;
@@ -98,21 +98,28 @@ async fn run_page<D: Db, S: Stripe, R: Random>(app: &App<D, S, R>, page: &Page, 
     let billables = contracts::billable_page(&app.db, cursor, &page.until, limit).await?;
     let ids_json = json!(billables.iter().map(|b| b.row.id.as_str()).collect::<Vec<_>>()).to_string();
     let waiting = amendments::waiting_among(&app.db, &ids_json, &date.to_string()).await?;
+    let metered = page_usage(app, &billables, &waiting, &mut versions, published.version).await?;
     // The invoices of contracts billed for one date and nothing else, written together.
     let mut deferred = Vec::new();
     for b in &billables {
         report.contracts = report.contracts.saturating_add(1);
-        let facts = (b, &waiting, &mut deferred);
+        let facts = (b, &waiting, &mut deferred, Some(&metered));
         let billed = bill_contract(app, facts, date, &mut versions, published.version, operations, &mut report, now);
-        match billed.await {
-            Ok(()) => {}
-            // Storage down: the run stops (503) and is run again; nothing is lost.
-            Err(e) if e.status == 503 => return Err(e),
-            // One contract that cannot be billed never stops the others.
-            Err(e) => report.failed_contracts.push((b.row.id.clone(), e)),
-        }
+        reported(billed.await, &b.row.id, &mut report)?;
     }
-    flush(app, deferred, &operations.retry_days, &mut report, now).await?;
+    let conflicted = flush(app, deferred, &operations.retry_days, &mut report, now).await?;
+    // Contracts another writer changed since the page read them (a change, a
+    // usage event of a day being billed): billed once more from what is stored
+    // now; one changed again waits for the next run.
+    let mut again = Vec::new();
+    for b in billables.iter().filter(|b| conflicted.contains(&b.row.id)) {
+        let Some(row) = contracts::load(&app.db, &b.row.id).await? else { continue };
+        let fresh = Billable { row, ..b.clone() };
+        let facts = (&fresh, &waiting, &mut again, None);
+        let billed = bill_contract(app, facts, date, &mut versions, published.version, operations, &mut report, now);
+        reported(billed.await, &b.row.id, &mut report)?;
+    }
+    flush(app, again, &operations.retry_days, &mut report, now).await?;
     let full = i64::try_from(billables.len()).unwrap_or(0) >= limit;
     let next = if full { billables.last().map(|b| b.row.id.clone()) } else { None };
     if next.is_none() && page.until.is_empty() {
@@ -144,12 +151,54 @@ async fn run_page<D: Db, S: Stripe, R: Random>(app: &App<D, S, R>, page: &Page, 
     Ok(body)
 }
 
+/// The usage of the page's contracts billed from the page's read (not those
+/// with a change to settle or apply first), read in one statement. Only
+/// contracts priced on a catalog with a metered product are parsed for it;
+/// one that cannot be read here is left to its own billing, which reports it.
+async fn page_usage<D: Db, S: Stripe, R: Random>(
+    app: &App<D, S, R>,
+    billables: &[Billable],
+    waiting: &Waiting,
+    versions: &mut Parsed,
+    current: i64,
+) -> ApiResult<PageUsage> {
+    let mut wanted = Vec::new();
+    for b in billables.iter().filter(|b| !waiting.contains(&b.row.id)) {
+        let own = Parsed::version_of(&b.row.body, current);
+        if versions.load_for(&app.db, &b.row.body, own).await.is_err() {
+            continue;
+        }
+        let Ok(catalog) = versions.get(own) else { continue };
+        if !catalog.products.iter().any(|p| p.aggregation().is_some()) {
+            continue;
+        }
+        let Ok(contract) = Contract::from_json_versioned(catalog, &b.row.body, &versions.all()) else { continue };
+        if let Some(from) = usage::billable_from(&contract) {
+            wanted.push((b.row.id.clone(), from));
+        }
+    }
+    usage::page_usage(&app.db, &wanted).await
+}
+
+/// A contract's outcome in the report: storage down stops the run (503, run
+/// again; nothing is lost); any other error is reported and never stops the others.
+fn reported(billed: ApiResult<()>, id: &str, report: &mut Report) -> ApiResult<()> {
+    match billed {
+        Ok(()) => Ok(()),
+        Err(e) if e.status == 503 => Err(e),
+        Err(e) => {
+            report.failed_contracts.push((id.to_owned(), e));
+            Ok(())
+        }
+    }
+}
+
 /// Scheduled changes on their dates, each day's invoices after them.
 /// (`now` is the wall clock: when claims were taken.)
 #[allow(clippy::too_many_arguments)]
 async fn bill_contract<D: Db, S: Stripe, R: Random>(
     app: &App<D, S, R>,
-    (b, waiting, deferred): (&Billable, &Waiting, &mut Vec<Deferred>),
+    (b, waiting, deferred, metered): (&Billable, &Waiting, &mut Vec<Deferred>, Option<&PageUsage>),
     date: NaiveDate,
     versions: &mut Parsed,
     current: i64,
@@ -171,9 +220,10 @@ async fn bill_contract<D: Db, S: Stripe, R: Random>(
     // The page's read of the contract serves its first pass, unless a change was settled first.
     let mut read = (!waits).then(|| b.row.clone());
     for _ in 0..100 {
-        let c = match read.take() {
-            Some(c) => c,
-            None => load_contract(&app.db, id, None).await?,
+        // The page's read of its usage serves the page's read of the contract.
+        let (c, metered) = match read.take() {
+            Some(c) => (c, metered),
+            None => (load_contract(&app.db, id, None).await?, None),
         };
         if c.status == ContractStatus::Suspended {
             return Ok(());
@@ -200,7 +250,7 @@ async fn bill_contract<D: Db, S: Stripe, R: Random>(
         if let Some(h) = horizon {
             // Billed and nothing else this run: its invoice may wait for the page's batch.
             let defer = (end.is_none() && change.is_none() && !waits).then_some(&mut *deferred);
-            issue_due(app, (&c, b, defer), h, versions, own, &operations.retry_days, report, now).await?;
+            issue_due(app, (&c, b, defer, metered), h, versions, own, &operations.retry_days, report, now).await?;
         }
         if let Some(end) = end {
             let c = load_contract(&app.db, id, None).await?;
@@ -294,7 +344,7 @@ async fn renew_or_end<D: Db, S: Stripe, R: Random>(
 #[allow(clippy::too_many_arguments)]
 async fn issue_due<D: Db, S: Stripe, R: Random>(
     app: &App<D, S, R>,
-    (c, page, defer): (&ContractRow, &Billable, Option<&mut Vec<Deferred>>),
+    (c, page, defer, metered): (&ContractRow, &Billable, Option<&mut Vec<Deferred>>, Option<&PageUsage>),
     through: NaiveDate,
     versions: &Parsed,
     own: i64,
@@ -307,7 +357,8 @@ async fn issue_due<D: Db, S: Stripe, R: Random>(
         Contract::from_json_versioned(catalog, &c.body, &versions.all()).map_err(|e| ApiError::from_engine(&e, ""))?;
     // Metered products are billed on the usage stored for them (late events
     // left out); each invoice's batch fails if an event was stored since.
-    let (usage, unchanged) = usage::billable(&app.db, &c.id, &contract, versions, own).await?;
+    let usage = usage::billable(&app.db, &c.id, &contract, (versions, own), metered).await?;
+    let unchanged = usage::unchanged(&c.id, &contract, &usage, through)?;
     let (all, _) =
         pricing::billing::due(catalog, &contract, through, &usage).map_err(|e| ApiError::from_engine(&e, ""))?;
     let mut dates: Vec<NaiveDate> = all.iter().map(|p| p.invoice_date).collect();
@@ -358,17 +409,18 @@ async fn issue_due<D: Db, S: Stripe, R: Random>(
 }
 
 /// The page's deferred invoices in one batch, then their charges. When a
-/// concurrent writer claimed one of their contracts first (a conflict), each
-/// is written on its own instead, and the claimed ones are left to it.
+/// concurrent writer changed one of their contracts first (a conflict), each
+/// is written on its own instead; answers the contracts whose own batch
+/// conflicted too (nothing of them written).
 async fn flush<D: Db, S: Stripe, R: Random>(
     app: &App<D, S, R>,
     deferred: Vec<Deferred>,
     retry_days: &[i64],
     report: &mut Report,
     now: &Now,
-) -> ApiResult<()> {
+) -> ApiResult<Vec<String>> {
     if deferred.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let batches: Vec<Batch> = deferred.iter().map(|d| d.batch.clone()).collect();
     let written: Vec<bool> = match app.db.batch(multirow::combine(&batches)).await {
@@ -386,7 +438,12 @@ async fn flush<D: Db, S: Stripe, R: Random>(
         }
         Err(e) => return Err(e.into()),
     };
-    for (d, _) in deferred.iter().zip(written).filter(|(_, w)| *w) {
+    let mut conflicted = Vec::new();
+    for (d, written) in deferred.iter().zip(written) {
+        if !written {
+            conflicted.push(d.contract_id.clone());
+            continue;
+        }
         let Some(invoice_id) = &d.invoice_id else { continue };
         report.invoices_issued = report.invoices_issued.saturating_add(1);
         if d.collects {
@@ -397,7 +454,7 @@ async fn flush<D: Db, S: Stripe, R: Random>(
             }
         }
     }
-    Ok(())
+    Ok(conflicted)
 }
 
 /// One invoice for `periods`, in one batch with its period claims and the

@@ -27,8 +27,11 @@ pub async fn run(db: &impl Db, id: &str, scope: Option<&str>, now: &Now) -> ApiR
     let Metering { contract, metered } = read_contract(db, &mut versions, &row, published.version).await?;
     let own = Parsed::version_of(&row.body, published.version);
     // Usage so far: what is stored, through today.
-    let so_far: Vec<Usage> =
-        billable(db, id, &contract, &versions, own).await?.0.into_iter().filter(|u| u.date <= now.today).collect();
+    let so_far: Vec<Usage> = billable(db, id, &contract, (&versions, own), None)
+        .await?
+        .into_iter()
+        .filter(|u| u.date <= now.today)
+        .collect();
     let catalog = versions.get(own)?;
     let mut current = Vec::new();
     for line in contract.offerings.iter().filter(|l| l.metered_through.is_some()) {
