@@ -31,10 +31,14 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
+    // Called for every byte: inlined (at opt-level "z" it would be a call each; 15 % of a
+    // typical `Pricing.estimate` with the writer's changes, for 31 bytes gzipped).
+    #[inline(always)]
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.at).copied()
     }
 
+    #[inline(always)]
     fn space(&mut self) {
         while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
             self.at += 1;
