@@ -16,7 +16,7 @@ const MAX_DEPTH: usize = 128;
 
 /// Parses JSON text; `Err` carries a short reason.
 pub fn parse(text: &str) -> Result<Value, &'static str> {
-    let mut reader = Reader { bytes: text.as_bytes(), at: 0 };
+    let mut reader = Reader { text, bytes: text.as_bytes(), at: 0 };
     let value = reader.value(0)?;
     reader.space();
     if reader.at != reader.bytes.len() {
@@ -26,6 +26,8 @@ pub fn parse(text: &str) -> Result<Value, &'static str> {
 }
 
 struct Reader<'a> {
+    /// The text (valid UTF-8 already: runs cut at ASCII bytes are slices of it, not checked again).
+    text: &'a str,
     bytes: &'a [u8],
     at: usize,
 }
@@ -142,8 +144,7 @@ impl Reader<'_> {
             while matches!(self.peek(), Some(b) if b != b'"' && b != b'\\' && b >= 0x20) {
                 self.at += 1;
             }
-            let run = self.bytes.get(start..self.at).ok_or("bad string")?;
-            out.push_str(std::str::from_utf8(run).map_err(|_| "invalid UTF-8")?);
+            out.push_str(self.text.get(start..self.at).ok_or("bad string")?);
             match self.peek().ok_or("unterminated string")? {
                 b'"' => {
                     self.at += 1;
@@ -189,8 +190,7 @@ impl Reader<'_> {
         while matches!(self.peek(), Some(b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')) {
             self.at += 1;
         }
-        let text =
-            std::str::from_utf8(self.bytes.get(start..self.at).ok_or("bad number")?).map_err(|_| "bad number")?;
+        let text = self.text.get(start..self.at).ok_or("bad number")?;
         if !is_json_number(text) {
             return Err("invalid number");
         }
