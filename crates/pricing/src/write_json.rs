@@ -152,31 +152,25 @@ pub(crate) fn decimal(out: &mut String, d: &Decimal) {
         }
     };
     let scale = usize::try_from(d.scale()).unwrap_or(0);
+    // The mantissa (at most 96 bits) as two u64 halves of 19 digits and the
+    // rest: a u128 division per digit would be a slow call each in wasm.
+    const HALF: u128 = 10_000_000_000_000_000_000;
     let wide = d.mantissa().unsigned_abs();
+    let (high, low) = (wide / HALF, wide % HALF);
+    let halves =
+        [(u64::try_from(low).unwrap_or(0), if high > 0 { 19 } else { 0 }), (u64::try_from(high).unwrap_or(0), 0)];
     let mut written = 0;
     // Digits from the right; the point after `scale` of them; one digit at least before it.
-    // In u64 when the mantissa fits, as money does: u128 division is a slow call in wasm.
-    match u64::try_from(wide) {
-        Ok(mut m) => {
-            while m > 0 || written <= scale {
-                if written == scale && scale > 0 {
-                    put(b'.', &mut end);
-                }
-                put(b'0' + u8::try_from(m % 10).unwrap_or(0), &mut end);
-                m /= 10;
-                written += 1;
+    for (i, (mut m, at_least)) in halves.into_iter().enumerate() {
+        let mut n = 0;
+        while m > 0 || n < at_least || (i == 1 && written <= scale) {
+            if written == scale && scale > 0 {
+                put(b'.', &mut end);
             }
-        }
-        Err(_) => {
-            let mut m = wide;
-            while m > 0 || written <= scale {
-                if written == scale && scale > 0 {
-                    put(b'.', &mut end);
-                }
-                put(b'0' + u8::try_from(m % 10).unwrap_or(0), &mut end);
-                m /= 10;
-                written += 1;
-            }
+            put(b'0' + u8::try_from(m % 10).unwrap_or(0), &mut end);
+            m /= 10;
+            n += 1;
+            written += 1;
         }
     }
     if d.is_sign_negative() && !d.is_zero() {

@@ -181,31 +181,7 @@ pub fn midnight(d: NaiveDate) -> Now {
     Now::from_naive(d.and_time(NaiveTime::MIN))
 }
 
-/// One invoice dated `day` for `periods`, in one batch with the
-/// contract's next version (`write`, after the `first` statements) and
-/// the periods' claims; the account's credit balance is applied first.
-/// `None` when every line rounded to zero: no invoice is issued then.
-///
-/// `known` is the account as a run's page read it: with no credit then, it is
-/// not read again (credit bought since is applied by the next invoice, never
-/// overwritten: the balance is only written from a fresh read).
-#[allow(clippy::too_many_arguments)]
-pub async fn issue_periods<D: Db, S: Stripe, R: Random>(
-    app: &App<D, S, R>,
-    c: &ContractRow,
-    periods: &[pricing::billing::DuePeriod],
-    write: &ContractWrite<'_>,
-    first: Batch,
-    day: NaiveDate,
-    catalog: &Catalog,
-    known: Option<KnownAccount<'_>>,
-) -> Result<Option<String>, DbError> {
-    let planned = plan_periods(app, c, periods, write, first, day, catalog, known).await?;
-    app.db.batch(planned.batch).await?;
-    Ok(planned.invoice_id)
-}
-
-/// An invoice's batch (`issue_periods`), built and not yet written.
+/// An invoice's batch, built and not yet written ([`plan_periods`]).
 pub struct Planned {
     /// Everything it writes, as one transaction.
     pub batch: Batch,
@@ -213,7 +189,15 @@ pub struct Planned {
     pub invoice_id: Option<String>,
 }
 
-/// What `issue_periods` writes, without writing it.
+/// One invoice dated `day` for `periods`, in one batch with the
+/// contract's next version (`write`, after the `first` statements) and
+/// the periods' claims; the account's credit balance is applied first.
+/// No invoice when every line rounded to zero (the periods are still claimed).
+/// The caller writes the batch (alone, or with a page's others).
+///
+/// `known` is the account as a run's page read it: with no credit then, it is
+/// not read again (credit bought since is applied by the next invoice, never
+/// overwritten: the balance is only written from a fresh read).
 #[allow(clippy::too_many_arguments)]
 pub async fn plan_periods<D: Db, S: Stripe, R: Random>(
     app: &App<D, S, R>,

@@ -5,7 +5,7 @@
 use chrono::NaiveDate;
 use serde_json::{Value, json};
 
-use super::billing::{ContractWrite, Report, issue_periods, stored_body};
+use super::billing::{ContractWrite, Report, plan_periods, stored_body};
 use super::catalogs::Parsed;
 use super::collection::charge_invoice;
 use super::contract_view::load_contract;
@@ -56,7 +56,8 @@ pub async fn resume<D: Db, S: Stripe, R: Random>(
     let write = ContractWrite { body, status: ContractStatus::Active, action: "RESUMED", at: &now.instant };
     // The voided invoices' period claims give way to the resumption's.
     let release = invoices::release_suspended_periods(contract_id);
-    let issued = issue_periods(app, &c, &periods, &write, vec![release], today, versions.get(own)?, None).await;
+    let planned = plan_periods(app, &c, &periods, &write, vec![release], today, versions.get(own)?, None).await?;
+    let issued = app.db.batch(planned.batch).await.map(|()| planned.invoice_id);
     match issued {
         Ok(Some(invoice)) => charge_invoice(app, &invoice, today, retry_days, report, now).await?,
         Ok(None) => {}
