@@ -35,11 +35,12 @@ const row = (where, r) => {
   return (
     `| ${where} | ${r.pricingEstimateUs.toFixed(2)} µs (${perSecond(r.pricingEstimateUs)}${ratio}) ` +
     `| ${r.estimateWithCatalogUs.toFixed(2)} µs (${perSecond(r.estimateWithCatalogUs)}) ` +
-    `| ${r.calculatorUs.toFixed(2)} µs | ${(r.calculatorUs / r.pricingEstimateUs).toFixed(2)}× (issue 19's target: ≥ 5×) |`
+    `| ${r.calculatorUs.toFixed(2)} µs | ${(r.calculatorUs / r.pricingEstimateUs).toFixed(2)}× (issue 19's target: ≥ 5×) ` +
+    `| ${r.previewChangeUs.toFixed(2)} µs |`
   );
 };
-console.log('| runtime | Pricing.estimate (catalog parsed once) | estimate (catalog each call) | decimal.js calculator (catalog prepared once) | calculator / Pricing.estimate |');
-console.log('| --- | --- | --- | --- | --- |');
+console.log('| runtime | Pricing.estimate (catalog parsed once) | estimate (catalog each call) | decimal.js calculator (catalog prepared once) | calculator / Pricing.estimate | Pricing.previewChange (3 operations) |');
+console.log('| --- | --- | --- | --- | --- | --- |');
 console.log(row(`Chromium ${chromium.version} (headless)`, chromium));
 console.log(row(`Node ${process.version}`, node));
-console.log(`| native (criterion estimate/3x2) | ${nativeUs ? `${nativeUs.toFixed(2)} µs (${perSecond(nativeUs)})` : 'run cargo bench first'} | | | |`);
+console.log(`| native (criterion estimate/3x2) | ${nativeUs ? `${nativeUs.toFixed(2)} µs (${perSecond(nativeUs)})` : 'run cargo bench first'} | | | | |`);

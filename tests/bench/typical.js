@@ -49,6 +49,27 @@ export function request(offerings = 3, items = 2) {
 
 export const today = '2026-11-21';
 
+/** The change of criterion's `preview_change/3_operations`: a quantity change, a rate change to annual, an add-on. */
+export const change = {
+  today: '2026-12-10',
+  contract: {
+    id: 'ctrct_bench', status: 'ACTIVE', currency: 'USD', startDate: '2026-11-21', endDate: '2027-11-21',
+    offerings: [
+      { offeringId: 'offr_0', rateId: 'rate_0_m', serviceStart: '2026-11-21', anchorDay: 1, invoicedThrough: '2027-01-01',
+        products: [{ productId: 'prod_0', quantity: 17 }, { productId: 'prod_1', quantity: 18 }] },
+      { offeringId: 'offr_1', rateId: 'rate_1_m', serviceStart: '2026-11-21', anchorDay: 1, invoicedThrough: '2027-01-01',
+        products: [{ productId: 'prod_2', quantity: 17 }, { productId: 'prod_3', quantity: 18 }] },
+    ],
+  },
+  operations: { operations: [
+    { action: 'QUANTITY_CHANGE', contractId: 'ctrct_bench', payload: { offerings: [
+      { offeringId: 'offr_0', products: [{ productId: 'prod_0', quantity: 40 }] }] } },
+    { action: 'RATE_CHANGE', contractId: 'ctrct_bench', payload: { offerings: [{ offeringId: 'offr_1', rateId: 'rate_1_y' }] } },
+    { action: 'ADD_OFFERING', contractId: 'ctrct_bench', payload: { offerings: [
+      { offeringId: 'offr_2', products: [{ productId: 'prod_4', quantity: 5 }] }] } },
+  ] },
+};
+
 /** Runs `fn` repeatedly for about `ms` milliseconds; returns microseconds per call (median of 5 rounds). */
 export function measure(fn, ms = 400) {
   for (let i = 0; i < 2000; i++) fn(); // warm up the JIT
@@ -92,5 +113,6 @@ export function run(pricing) {
     pricingEstimateUs: mean(pkg),
     calculatorUs: mean(calc),
     estimateWithCatalogUs: measure(() => pricing.estimate(c, q, today)),
+    previewChangeUs: measure(() => p.previewChange(change.contract, change.operations, change.today)),
   };
 }
