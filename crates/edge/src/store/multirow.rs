@@ -28,7 +28,7 @@ pub fn combinable(batch: &[Stmt]) -> bool {
 }
 
 /// Several [`combinable`] batches as one: the rows of each kind of statement
-/// written by as few statements as fit, kinds in [`MANY`]'s order (an
+/// written by as few statements as fit, kinds in the order of the table `MANY` (an
 /// invoice before the periods that reference it). Written in one batch, it is
 /// all of them or none, as each batch was.
 #[must_use]
