@@ -667,19 +667,7 @@ fn the_run_fanned_out_on_the_queue_bills_every_contract_once_whatever_the_delive
     issued += report["invoicesIssued"].as_i64().unwrap();
     assert_eq!((report["contracts"].as_i64(), next), (Some(24), None));
     // A consumer that fails mid-page (D1 refuses an invoice's batch) is retried: still once.
-    let extra = {
-        let (_, imported) = c.secret(
-            "POST",
-            "/api/contracts",
-            Some(&json!({
-            "account": { "name": "Fan late" }, "billGroup": { "collectInvoiceBalanceAutomatically": false },
-            "contract": { "status": "ACTIVE", "currency": "USD", "startDate": "2026-01-01", "endDate": null,
-                "offerings": [{ "offeringId": "offr_team", "rateId": "rate_team_monthly", "serviceStart": "2026-01-01",
-                    "anchorDate": "2026-01-01", "anchorDay": 1, "invoicedThrough": "2026-02-01",
-                    "products": [{ "productId": "prod_seats", "quantity": 3 }] }] } })),
-        );
-        text(&imported["contract"]["id"])
-    };
+    let extra = monthly_due_feb_1(&c, "Fan late", false);
     a.db.fail_next_batch_with("INSERT INTO invoices");
     let failed = pollster::block_on(run_message(&a, &whole.message(), &at));
     assert_eq!(

@@ -404,34 +404,6 @@ impl<'c> Change<'c> {
     }
 }
 
-/// Each recurring product of `terms` with its full-precision price for one
-/// period (one-time products are charged apart: [`Change::one_time`]).
-fn priced<'c>(terms: &Terms<'c>, path: &str) -> Result<Vec<PricedProduct<'c>>> {
-    Ok(all_priced(terms, path)?.into_iter().filter(|p| !p.one_time && !p.metered).collect())
-}
-
-/// Every product of `terms`, recurring and one-time, priced at its quantity.
-fn all_priced<'c>(terms: &Terms<'c>, path: &str) -> Result<Vec<PricedProduct<'c>>> {
-    let catalog = terms.catalog;
-    terms
-        .offering
-        .products
-        .iter()
-        .zip(&terms.rate.prices)
-        .zip(&terms.quantities)
-        .map(|((p, price), q)| {
-            let product = catalog.products.get(*p).ok_or_else(|| overflow(path))?;
-            Ok(PricedProduct {
-                product_id: &product.id,
-                quantity: *q,
-                price: price.price(*q).ok_or_else(|| overflow(path))?,
-                one_time: price.one_time,
-                metered: price.is_metered(),
-            })
-        })
-        .collect()
-}
-
 /// The quantities of `products` for `offering`'s products, matched by id; a
 /// product the line did not have takes its default quantity.
 fn carried(catalog: &Catalog, offering: &Offering, products: &[ContractProduct]) -> Vec<Decimal> {
@@ -440,18 +412,6 @@ fn carried(catalog: &Catalog, offering: &Offering, products: &[ContractProduct])
         .iter()
         .filter_map(|p| catalog.products.get(*p))
         .map(|p| products.iter().find(|c| c.product_id == p.id).map_or(p.default_quantity, |c| c.quantity))
-        .collect()
-}
-
-/// The metered products `terms` price.
-fn metered_ids(terms: &Terms<'_>) -> Vec<Id> {
-    terms
-        .offering
-        .products
-        .iter()
-        .zip(&terms.rate.prices)
-        .filter(|(_, price)| price.is_metered())
-        .filter_map(|(p, _)| terms.catalog.products.get(*p).map(|p| p.id.clone()))
         .collect()
 }
 

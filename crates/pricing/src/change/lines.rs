@@ -8,7 +8,7 @@ use rust_decimal::Decimal;
 
 use super::{
     ArrearsPiece, Billed, Change, ContractLine, ContractProduct, Id, METERED, Piece, PricedProduct, Result, Schedule,
-    Terms, Timing, arith, line_for, metered_ids, one_time_line, overflow, priced, prorate,
+    Terms, Timing, arith, line_for, one_time_line, overflow, prorate,
 };
 
 impl<'c> Change<'c> {
@@ -306,4 +306,44 @@ impl<'c> Change<'c> {
         self.lines.extend(prorate(&terms.catalog.currency, &billed, piece, credit, path)?);
         Ok(())
     }
+}
+
+/// Each recurring product of `terms` with its full-precision price for one
+/// period (one-time products are charged apart: [`Change::one_time`]).
+fn priced<'c>(terms: &Terms<'c>, path: &str) -> Result<Vec<PricedProduct<'c>>> {
+    Ok(all_priced(terms, path)?.into_iter().filter(|p| !p.one_time && !p.metered).collect())
+}
+
+/// Every product of `terms`, recurring and one-time, priced at its quantity.
+fn all_priced<'c>(terms: &Terms<'c>, path: &str) -> Result<Vec<PricedProduct<'c>>> {
+    let catalog = terms.catalog;
+    terms
+        .offering
+        .products
+        .iter()
+        .zip(&terms.rate.prices)
+        .zip(&terms.quantities)
+        .map(|((p, price), q)| {
+            let product = catalog.products.get(*p).ok_or_else(|| overflow(path))?;
+            Ok(PricedProduct {
+                product_id: &product.id,
+                quantity: *q,
+                price: price.price(*q).ok_or_else(|| overflow(path))?,
+                one_time: price.one_time,
+                metered: price.is_metered(),
+            })
+        })
+        .collect()
+}
+
+/// The metered products `terms` price.
+fn metered_ids(terms: &Terms<'_>) -> Vec<Id> {
+    terms
+        .offering
+        .products
+        .iter()
+        .zip(&terms.rate.prices)
+        .filter(|(_, price)| price.is_metered())
+        .filter_map(|(p, _)| terms.catalog.products.get(*p).map(|p| p.id.clone()))
+        .collect()
 }
