@@ -93,8 +93,9 @@ async fn run_page<D: Db, S: Stripe, R: Random>(app: &App<D, S, R>, page: &Page, 
     // The vendor's operating settings (dunning, auto-renewal) are the current catalog's.
     let operations = &current.operations;
     let mut report = Report::default();
-    // Two reads for the whole page: its contracts with their bill groups and
-    // accounts, then which of them have a change to settle or apply first.
+    // Three reads for the whole page: its contracts with their bill groups and
+    // accounts, which of them have a change to settle or apply first, and
+    // their usage.
     let billables = contracts::billable_page(&app.db, cursor, &page.until, limit).await?;
     let ids_json = json!(billables.iter().map(|b| b.row.id.as_str()).collect::<Vec<_>>()).to_string();
     let waiting = amendments::waiting_among(&app.db, &ids_json, &date.to_string()).await?;
