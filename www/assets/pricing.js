@@ -75,8 +75,13 @@ async function applyCode() {
   repriceAll();
 }
 
-/** Whether the applied code's coupon covers `offering`. */
-const covers = (offering) => promo !== null && (!promo.coupon.appliesTo || promo.coupon.appliesTo.includes(offering.id));
+/**
+ * Whether the applied code's coupon covers `offering`. A declaration, not a
+ * `const`: the cards are built (and call it) before the module's later lines run.
+ */
+function covers(offering) {
+  return promo !== null && (!promo.coupon.appliesTo || promo.coupon.appliesTo.includes(offering.id));
+}
 
 /**
  * Sums an offering line's items: what recurs each period, what is charged

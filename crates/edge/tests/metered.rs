@@ -443,3 +443,59 @@ fn events_of_the_new_period_stored_while_the_run_bills_the_last_one_do_not_hold_
     assert_eq!(run_billing(&a, "2026-12-22")["invoicesIssued"], 1);
     assert_eq!(usage_line(&a, &account), Some(("20000".to_owned(), "20.00".to_owned())));
 }
+
+/// The usage before an immediate cancellation is billed at the end of its
+/// period, with nothing else: the platform fee was paid in advance by the run
+/// that billed the period's start, and the kept piece starts that same day.
+#[test]
+fn usage_before_an_immediate_cancellation_is_billed_at_its_period_end_and_prepaid_fees_are_not_billed_again() {
+    let (a, contract, account) = signed();
+    // The run of 12-22 bills the second period's fee in advance (claiming its start).
+    assert_eq!(run_billing(&a, "2026-12-22")["invoicesIssued"], 1);
+    let (_, answer) = report(
+        &a,
+        "2027-01-05",
+        "12:00:00",
+        &json!([
+            event("cut_1", &contract, "prod_api_calls", json!(40_000), "2026-12-25T10:00:00Z"),
+            event("cut_2", &contract, "prod_api_calls", json!(15_000), "2027-01-04T10:00:00Z")
+        ]),
+    );
+    assert_eq!(answer["accepted"], 2, "{answer}");
+    assert_eq!(deliver(&a, "2027-01-05", 1), 2);
+    let c = Call { app: &a, now: now("2027-01-05") };
+    let (status, canceled) = c.change(&json!({ "action": "CANCELLATION", "contractId": contract, "payload": null }));
+    assert_eq!(status, 200, "{canceled}");
+    let (_, stored) = c.secret("GET", &format!("/api/contracts/{contract}"), None);
+    assert_eq!(stored["status"], "CANCELED", "{stored}");
+    assert_eq!(
+        stored["unbilledArrears"][0]["products"],
+        json!([{ "productId": "prod_api_calls", "metered": true }]),
+        "the platform fee was paid on 12-22: only the usage is kept"
+    );
+    assert_eq!(run_billing(&a, "2027-01-21")["invoicesIssued"], 0, "owed at the period's end, not before");
+    let run = run_billing(&a, "2027-01-22");
+    assert_eq!(run["invoicesIssued"], 1, "{run}");
+    assert_eq!(run["failedContracts"], json!([]), "{run}");
+    let (_, list) = c.secret("GET", &format!("/api/accounts/{account}/invoices"), None);
+    let billed: Vec<&Value> =
+        list["data"].as_array().unwrap().iter().filter(|i| i["invoiceDate"] == "2027-01-22").collect();
+    assert_eq!(billed.len(), 1, "{list}");
+    let lines: Vec<(String, String, String)> = billed[0]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["productId"].as_str().unwrap().to_owned(),
+                l["type"].as_str().unwrap().to_owned(),
+                l["amount"].to_string(),
+            )
+        })
+        .collect();
+    // 55 000 calls, 45 000 past the included 10 000 at 0.002: 90.00; no platform fee.
+    assert_eq!(lines, [("prod_api_calls".to_owned(), "USAGE".to_owned(), "90.00".to_owned())]);
+    let (_, after) = c.secret("GET", &format!("/api/contracts/{contract}"), None);
+    assert!(after.get("unbilledArrears").is_none(), "billed pieces are removed: {after}");
+    assert_eq!(run_billing(&a, "2027-01-23")["invoicesIssued"], 0, "billed once");
+}

@@ -47,6 +47,9 @@ pub struct DuePeriod {
     /// same line may have a recurring period starting the same day, billed
     /// on another date, so the two are told apart.
     pub usage: bool,
+    /// A kept piece (`unbilledArrears`): time on terms a change replaced,
+    /// which may start on the day a period of its line already billed did.
+    pub kept: bool,
 }
 
 /// Everything `contract` owes with an invoice date on or before `through`, in
@@ -111,6 +114,7 @@ pub fn due(
                     invoice_date: end,
                     lines,
                     usage: true,
+                    kept: false,
                 });
                 metered_through = end;
             }
@@ -153,12 +157,14 @@ pub fn due(
                 break;
             }
             let part = Piece { start: piece.start, end: piece.end.min(period.end), ..period };
+            // Exactly the products the piece lists: its licensed ones' time,
+            // its metered ones' usage; nothing filled in.
             let mut lines = piece_lines(
                 catalog,
                 contract.discount.as_ref(),
                 &piece.offering_id,
                 &piece.rate,
-                &piece.products,
+                (&piece.products, Some(&piece.licensed)),
                 &part,
                 &path,
             )?;
@@ -182,6 +188,7 @@ pub fn due(
                 invoice_date: period.end,
                 lines,
                 usage: false,
+                kept: true,
             });
             if piece.end > period.end {
                 rest = Some(ArrearsPiece { start: period.end, ..piece });
@@ -250,7 +257,8 @@ fn line_period(
     invoice_date: NaiveDate,
     path: &str,
 ) -> Result<DuePeriod> {
-    let lines = piece_lines(catalog, contract.discount.as_ref(), &line.offering_id, rate, &line.products, piece, path)?;
+    let products = (&line.products[..], None);
+    let lines = piece_lines(catalog, contract.discount.as_ref(), &line.offering_id, rate, products, piece, path)?;
     Ok(DuePeriod {
         offering_id: line.offering_id.clone(),
         period_start: piece.start,
@@ -258,26 +266,31 @@ fn line_period(
         invoice_date,
         lines,
         usage: false,
+        kept: false,
     })
 }
 
 /// The lines of one piece: each product priced for a whole period at its
 /// quantity, prorated by the piece's share, discounted when the contract's
 /// discount covers the offering and the piece's period starts in its window;
-/// zero lines left out.
+/// zero lines left out. `products`: the line's products, and (a kept piece)
+/// the only ones it bills.
 fn piece_lines(
     catalog: &Catalog,
     discount: Option<&Discount>,
     offering_id: &Id,
     rate: &Rate,
-    products: &[ContractProduct],
+    (products, only): (&[ContractProduct], Option<&[Id]>),
     piece: &Piece,
     path: &str,
 ) -> Result<Vec<InvoiceLine>> {
     let mut lines = Vec::with_capacity(products.len());
+    let billed = |p: &ContractProduct| only.is_none_or(|ids| ids.contains(&p.product_id));
     // One-time prices were charged the day their line started: never again;
     // metered ones are billed on usage (`usage_lines`).
-    for (p, price) in products.iter().zip(&rate.prices).filter(|(_, price)| !price.one_time && !price.is_metered()) {
+    let recurring =
+        products.iter().zip(&rate.prices).filter(|(p, price)| !price.one_time && !price.is_metered() && billed(p));
+    for (p, price) in recurring {
         let full = price
             .price(p.quantity)
             .ok_or_else(|| Error::new(ErrorCode::Overflow, path, "a date or an amount is out of range"))?;

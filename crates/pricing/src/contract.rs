@@ -68,8 +68,12 @@ pub struct ArrearsPiece {
     pub start: NaiveDate,
     /// First day not owed (the change's effective date).
     pub end: NaiveDate,
-    /// The quantities then.
+    /// The quantities then (every product of the offering, in its order).
     pub products: Vec<ContractProduct>,
+    /// The licensed products whose time `[start, end)` the piece bills (an
+    /// `IN_ARREARS` line's, listed with their quantities): never a product
+    /// billed in advance, which was paid already, and nothing filled in.
+    pub licensed: Vec<Id>,
     /// The metered products whose usage of `[start, end)` the piece bills
     /// (`"metered": true` in its `products`).
     pub usage: Vec<Id>,
@@ -189,7 +193,7 @@ impl Contract {
                     .map_or(catalog, |(_, c)| *c);
                 // The same fields as a line, with `start` where a line has
                 // `invoicedThrough`; metered products (`"metered": true`) bill their usage.
-                let (line, usage) = if METERED {
+                let (line, usage, licensed) = if METERED {
                     let listed = match DOC.field(piece, "products") {
                         None => &[][..],
                         Some(v) => DOC.array(v, &format!("{path}.products"))?.as_slice(),
@@ -197,17 +201,24 @@ impl Contract {
                     let is_usage = |p: &Value| p.get("metered").and_then(Value::as_bool) == Some(true);
                     let licensed: Vec<Value> = listed.iter().filter(|p| !is_usage(p)).cloned().collect();
                     let line = read_line(terms, v, &path, Some(start), Some(&licensed))?;
-                    let usage = listed
-                        .iter()
-                        .filter(|p| is_usage(p))
-                        .filter_map(|p| p.get("productId").and_then(Value::as_str))
-                        .filter_map(|id| terms.product(id).map(|(_, p)| p.id.clone()))
-                        .collect();
-                    (line, usage)
+                    let ids = |usage: bool| -> Vec<Id> {
+                        listed
+                            .iter()
+                            .filter(|p| is_usage(p) == usage)
+                            .filter_map(|p| p.get("productId").and_then(Value::as_str))
+                            .filter_map(|id| terms.product(id).map(|(_, p)| p.id.clone()))
+                            .collect()
+                    };
+                    (line, ids(true), ids(false))
                 } else {
-                    (read_line(terms, v, &path, Some(start), None)?, Vec::new())
+                    let line = read_line(terms, v, &path, Some(start), None)?;
+                    let licensed = line.products.iter().map(|p| p.product_id.clone()).collect();
+                    (line, Vec::new(), licensed)
                 };
                 let rate = line.terms(terms).map(|(_, r)| r.clone()).ok_or_else(|| overflow(&path))?;
+                // Time billed in advance was paid when its period began: a piece
+                // never bills it again, even one stored listing it.
+                let licensed = if rate.timing == crate::period::Timing::InAdvance { Vec::new() } else { licensed };
                 unbilled.push(ArrearsPiece {
                     offering_id: line.offering_id,
                     rate_id: line.rate_id,
@@ -217,6 +228,7 @@ impl Contract {
                     start,
                     end,
                     products: line.products,
+                    licensed,
                     usage,
                 });
             }

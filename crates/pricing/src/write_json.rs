@@ -343,13 +343,15 @@ impl ToJson for Contract {
                 // Licensed products with their quantities; the metered ones whose
                 // usage the piece bills marked so (no quantity: usage prices them).
                 if !crate::catalog::METERED {
-                    o.products(&a.products);
+                    let listed: Vec<_> =
+                        a.products.iter().filter(|p| a.licensed.contains(&p.product_id)).cloned().collect();
+                    o.products(&listed);
                 } else {
                     o.key("products");
                     o.0.push('[');
-                    for (p, price) in a.products.iter().zip(&a.rate.prices) {
+                    for p in &a.products {
                         let usage = a.usage.contains(&p.product_id);
-                        if price.is_metered() && !usage {
+                        if !usage && !a.licensed.contains(&p.product_id) {
                             continue;
                         }
                         if !o.0.ends_with('[') {

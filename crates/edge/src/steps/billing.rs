@@ -230,11 +230,22 @@ pub async fn plan_periods<D: Db, S: Stripe, R: Random>(
     batch.extend(first);
     let issued = !invoice.lines.is_empty();
     if issued {
+        let mut claimed = std::collections::BTreeSet::new();
         for p in periods {
             // A period of usage alone is claimed apart from the line's recurring
-            // period of the same start (billed on another date: in advance).
-            let line = if p.usage { format!("{}#usage", p.offering_id) } else { p.offering_id.to_string() };
-            batch.push(invoices::claim_period(&c.id, &line, &p.period_start.to_string(), &invoice_id));
+            // period of the same start (billed on another date: in advance), and
+            // a kept piece apart from both (the line billed its period's start
+            // already). The contract's version claim makes the batch once only;
+            // two pieces of one invoice with one key are claimed once.
+            let line = match (p.kept, p.usage) {
+                (true, _) => format!("{}#kept@{}", p.offering_id, p.period_end),
+                (false, true) => format!("{}#usage", p.offering_id),
+                (false, false) => p.offering_id.to_string(),
+            };
+            let start = p.period_start.to_string();
+            if claimed.insert((line.clone(), start.clone())) {
+                batch.push(invoices::claim_period(&c.id, &line, &start, &invoice_id));
+            }
         }
         let currency = catalog.currency.code();
         let credit =

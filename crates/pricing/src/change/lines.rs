@@ -225,16 +225,27 @@ impl<'c> Change<'c> {
         if old.rate.prices.iter().all(|p| p.is_metered() || p.one_time) {
             return Ok(false);
         }
+        // The piece bills the line's licensed recurring products (in arrears: not paid yet).
+        let licensed: Vec<Id> = priced(old, path)?.iter().map(|p| p.product_id.clone()).collect();
         for piece in line.schedule.pieces(line.invoiced_through, e).ok_or_else(|| overflow(path))? {
-            let kept = self.kept(line, old, &piece, Vec::new());
+            let kept = self.kept(line, old, &piece, licensed.clone(), Vec::new());
             self.contract.unbilled.push(kept);
         }
         Ok(true)
     }
 
-    /// `piece` of `line` on its old terms, kept for the billing run (with the
-    /// metered products whose usage of it is billed then).
-    pub(super) fn kept(&self, line: &ContractLine, old: &Terms<'c>, piece: &Piece, usage: Vec<Id>) -> ArrearsPiece {
+    /// `piece` of `line` on its old terms, kept for the billing run: the
+    /// licensed products whose time it bills then (an `IN_ARREARS` line's;
+    /// none for a line billed in advance, whose time is paid), and the metered
+    /// products whose usage of it is billed then.
+    pub(super) fn kept(
+        &self,
+        line: &ContractLine,
+        old: &Terms<'c>,
+        piece: &Piece,
+        licensed: Vec<Id>,
+        usage: Vec<Id>,
+    ) -> ArrearsPiece {
         ArrearsPiece {
             offering_id: line.offering_id.clone(),
             rate_id: line.rate_id.clone(),
@@ -244,6 +255,7 @@ impl<'c> Change<'c> {
             start: piece.start,
             end: piece.end,
             products: line.products.clone(),
+            licensed,
             usage,
         }
     }
@@ -274,7 +286,7 @@ impl<'c> Change<'c> {
                 kept.usage = products.to_vec();
                 continue;
             }
-            let kept = self.kept(line, old, &piece, products.to_vec());
+            let kept = self.kept(line, old, &piece, Vec::new(), products.to_vec());
             self.contract.unbilled.push(kept);
         }
         Ok(())
