@@ -23,6 +23,8 @@ const stack = await startStack({
   // A catalog published before (PUT /api/catalog) survives a restart.
   keepPublished: true,
   authFailuresPerMinute: Number(env.AUTH_FAILURES_PER_MINUTE || 20),
+  // The documented default (10 a minute); tests that need more set their own.
+  promotionCodeGuessesPerMinute: Number(env.PROMOTION_CODE_GUESSES_PER_MINUTE || 10),
   quiet: false,
 });
 

@@ -19,7 +19,8 @@ pub fn run(case: &Value) -> Result<(&'static str, String), Error> {
     if let Some(through) = case.get("through").and_then(Value::as_str) {
         let contract = case.get("contract").unwrap_or(&Value::Null);
         let usage = pricing::billing::Usage::list_from_json(case.get("usage").unwrap_or(&Value::Null))?;
-        return Ok(("billing", to_json(&pricing::billing::bill(&catalog, contract, read_today(through)?, &usage)?)));
+        let through = pricing::read_date(through, "through")?;
+        return Ok(("billing", to_json(&pricing::billing::bill(&catalog, contract, through, &usage)?)));
     }
     match case.get("operation").filter(|o| !o.is_null()) {
         Some(op) => {

@@ -175,7 +175,7 @@ pub fn billing_due(
     #[wasm_bindgen(unchecked_optional_param_type = "UsageDay[]")] usage: Option<JsValue>,
 ) -> Result<JsValue, JsValue> {
     let catalog = self::catalog(&catalog)?;
-    let through = pricing::read_today(&through).map_err(|e| throw(&e))?;
+    let through = pricing::read_date(&through, "through").map_err(|e| throw(&e))?;
     let usage = pricing::billing::Usage::list_from_json(&read(&usage.unwrap_or(JsValue::UNDEFINED), "usage")?)
         .map_err(|e| throw(&e))?;
     let billing =

@@ -337,6 +337,26 @@ pub struct Billing {
 /// usage per metered product and day.
 pub fn bill(catalog: &Catalog, contract: &serde_json::Value, through: NaiveDate, usage: &[Usage]) -> Result<Billing> {
     let contract = Contract::from_json(catalog, contract)?;
+    // Usage names a metered product of the contract: one of its lines', or one a kept piece bills.
+    let metered = |id: &str| {
+        let on_line = contract.offerings.iter().any(|l| {
+            l.terms(catalog).is_some_and(|(offering, rate)| {
+                offering
+                    .products
+                    .iter()
+                    .zip(&rate.prices)
+                    .any(|(p, price)| price.is_metered() && catalog.products.get(*p).is_some_and(|p| &*p.id == id))
+            })
+        });
+        on_line || contract.unbilled.iter().any(|k| k.usage.iter().any(|u| &**u == id))
+    };
+    if let Some((i, u)) = usage.iter().enumerate().find(|(_, u)| !metered(&u.product_id)) {
+        return Err(Error::new(
+            ErrorCode::UnknownProduct,
+            format!("usage[{i}].productId"),
+            format!("the contract meters no product '{}'", crate::json::clip(&u.product_id)),
+        ));
+    }
     let (periods, after) = due(catalog, &contract, through, usage)?;
     let mut invoices: Vec<Invoice> = Vec::new();
     let mut lines: Vec<InvoiceLine> = Vec::new();

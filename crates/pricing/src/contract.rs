@@ -299,6 +299,7 @@ fn read_line(
         }
     };
     let it_path = at("invoicedThrough");
+    let invoiced_through_given = invoiced_through.is_some();
     let invoiced_through = match (invoiced_through, DOC.field(obj, "invoicedThrough")) {
         (Some(d), _) => d,
         (None, None) => {
@@ -316,9 +317,16 @@ fn read_line(
     };
     // Usage is billed from `meteredThrough` (initially the service start).
     let metered_through = if rate.prices.iter().any(crate::catalog::RatePrice::is_metered) {
-        Some(match DOC.field(obj, "meteredThrough") {
-            None => service_start,
-            Some(v) => DOC.date(v, &at("meteredThrough"))?,
+        Some(match (DOC.field(obj, "meteredThrough"), invoiced_through_given) {
+            // A kept piece bills its usage from its start.
+            (None, true) => service_start,
+            (None, false) => {
+                return Err(DOC.invalid(
+                    &at("meteredThrough"),
+                    "meteredThrough is required on a line pricing a metered product: how far its usage is billed",
+                ));
+            }
+            (Some(v), _) => DOC.date(v, &at("meteredThrough"))?,
         })
     } else {
         None

@@ -167,6 +167,9 @@ pub(crate) fn coupons(root: &Map<String, Value>, offerings: &[Id]) -> Result<Vec
                 ));
             }
         };
+        if !matches!(duration, CouponDuration::Repeating(_)) && DOC.field(obj, "durationMonths").is_some() {
+            return Err(DOC.invalid(&at("durationMonths"), "durationMonths goes only with duration REPEATING"));
+        }
         let applies_to = match DOC.field(obj, "appliesTo") {
             None => None,
             Some(ids) => {

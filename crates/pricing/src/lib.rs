@@ -65,6 +65,12 @@ pub fn read_today(today: &str) -> Result<NaiveDate> {
     quote::read_today(today)
 }
 
+/// Parses `text` as strict `YYYY-MM-DD`, given as `field` (`INVALID_VALUE` at
+/// `field`: `through` for a billing run's date).
+pub fn read_date(text: &str, field: &str) -> Result<NaiveDate> {
+    quote::read_date(text, field)
+}
+
 /// An engine value (a quote, a change preview, a contract, an invoice, an
 /// error) as JSON text, amounts as numbers with their currency's decimals.
 #[must_use]

@@ -94,6 +94,29 @@ fn requested_offering(
             format!("offering '{}' is already in the quote", clip(id)),
         ));
     }
+    // A metered product is priced by one line at most: its usage names only the product.
+    if crate::catalog::METERED {
+        let metered = |o: &crate::catalog::Offering| -> Vec<usize> {
+            o.products
+                .iter()
+                .copied()
+                .filter(|p| catalog.products.get(*p).is_some_and(|p| p.aggregation().is_some()))
+                .collect()
+        };
+        let mine = metered(offering);
+        let twice = earlier
+            .iter()
+            .filter_map(|o| catalog.offerings.get(o.offering))
+            .flat_map(|o| metered(o))
+            .find(|p| mine.contains(p));
+        if let Some(p) = twice.and_then(|p| catalog.products.get(p)) {
+            return Err(Error::new(
+                ErrorCode::DuplicateProduct,
+                id_path.render(),
+                format!("the metered product '{}' is already priced by another offering of the quote", p.id),
+            ));
+        }
+    }
     let rate_path = path.key("rateId");
     let rate_id = DOC.string(DOC.required(obj, "rateId", path)?, &rate_path)?;
     let (rate, _) = offering.rate(rate_id).ok_or_else(|| {
@@ -393,6 +416,11 @@ impl Quote {
 
 /// Reads `today` for the JSON entry points.
 pub(crate) fn read_today(today: &str) -> Result<NaiveDate> {
-    crate::json::parse_date(today)
-        .ok_or_else(|| DOC.invalid("today", format!("'{}' is not a calendar date YYYY-MM-DD", clip(today))))
+    read_date(today, "today")
+}
+
+/// Parses a strict `YYYY-MM-DD` date given as `field` (`INVALID_VALUE` there).
+pub(crate) fn read_date(text: &str, field: &str) -> Result<NaiveDate> {
+    crate::json::parse_date(text)
+        .ok_or_else(|| DOC.invalid(field, format!("'{}' is not a calendar date YYYY-MM-DD", clip(text))))
 }
