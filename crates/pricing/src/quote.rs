@@ -107,7 +107,7 @@ fn requested_offering(
         let twice = earlier
             .iter()
             .filter_map(|o| catalog.offerings.get(o.offering))
-            .flat_map(|o| metered(o))
+            .flat_map(metered)
             .find(|p| mine.contains(p));
         if let Some(p) = twice.and_then(|p| catalog.products.get(p)) {
             return Err(Error::new(

@@ -177,3 +177,83 @@ fn a_piece_stored_listing_in_advance_seats_bills_only_its_usage() {
     assert!(lines(&billed).iter().all(|l| l.0 != "seats"));
     assert_eq!(billed.invoices[0].amount_without_tax, Decimal::new(40000, 2));
 }
+
+/// Two monthly plans: `a` (seats, calls at 0.01, or at 0.02 on its second
+/// rate) and `b` (seats, calls at 0.03 and storage at its peak): found by the
+/// lifecycle property (tests/lifecycle.rs), shrunk to these histories.
+fn two_plans() -> Catalog {
+    Catalog::from_json(&json!({
+        "currency": "USD",
+        "settings": { "billingAnchor": { "type": "DAY_OF_MONTH", "day": 1 } },
+        "products": [
+            { "id": "seats", "name": "Seats", "minQuantity": 1, "defaultQuantity": 1 },
+            { "id": "calls", "name": "Calls", "minQuantity": 0, "defaultQuantity": 0, "metered": { "aggregation": "SUM" } },
+            { "id": "gb", "name": "GB", "minQuantity": 0, "defaultQuantity": 0, "metered": { "aggregation": "MAX" } } ],
+        "offerings": [
+            { "id": "a", "name": "A", "productIds": ["seats", "calls"], "rates": [
+                { "id": "a1", "name": "M", "billingFrequency": "MONTHLY", "billingTiming": "IN_ADVANCE",
+                  "prices": [ { "productId": "seats", "model": "PER_UNIT", "unitAmount": "10" },
+                              { "productId": "calls", "model": "PER_UNIT", "unitAmount": "0.01" } ] },
+                { "id": "a2", "name": "M2", "billingFrequency": "MONTHLY", "billingTiming": "IN_ADVANCE",
+                  "prices": [ { "productId": "seats", "model": "PER_UNIT", "unitAmount": "10" },
+                              { "productId": "calls", "model": "PER_UNIT", "unitAmount": "0.02" } ] } ] },
+            { "id": "b", "name": "B", "productIds": ["seats", "calls", "gb"], "rates": [
+                { "id": "b1", "name": "M", "billingFrequency": "MONTHLY", "billingTiming": "IN_ADVANCE",
+                  "prices": [ { "productId": "seats", "model": "PER_UNIT", "unitAmount": "20" },
+                              { "productId": "calls", "model": "PER_UNIT", "unitAmount": "0.03" },
+                              { "productId": "gb", "model": "PER_UNIT", "unitAmount": "1" } ] } ] } ]
+    }))
+    .unwrap()
+}
+
+fn on_a(c: &Catalog) -> Value {
+    let q = estimate(
+        c,
+        &json!({ "quote": { "startDate": "2027-03-01", "offerings": [ { "offeringId": "a", "rateId": "a1" } ] } }),
+        d("2027-03-01"),
+    )
+    .unwrap();
+    serde_json::from_str(&pricing::to_json(&q.to_contract("c"))).unwrap()
+}
+
+fn day_of(product: &str, date: &str, q: i64) -> Usage {
+    Usage { product_id: product.into(), date: d(date), quantity: Decimal::from(q) }
+}
+
+#[test]
+fn a_change_on_the_boundary_bills_the_finished_periods_usage_on_the_terms_it_was_used_on() {
+    // The change of 04-01 is applied before the run of 04-01 bills March: March's calls stay at 0.01.
+    let c = two_plans();
+    let op = json!({ "action": "RATE_CHANGE", "payload": { "offerings": [ { "offeringId": "a", "rateId": "a2" } ] } });
+    let changed = after(&c, &on_a(&c), &op, "2027-04-01");
+    let usage = [day_of("calls", "2027-03-10", 1000), day_of("calls", "2027-04-10", 1000)];
+    let billed = bill(&c, &changed, d("2027-05-01"), &usage).unwrap();
+    let calls: Vec<_> = lines(&billed).into_iter().filter(|l| l.0 == "calls").collect();
+    assert_eq!(
+        calls,
+        [
+            ("calls".into(), "USAGE".into(), "2027-03-01".into(), "2027-04-01".into(), Decimal::new(1000, 2)),
+            ("calls".into(), "USAGE".into(), "2027-04-01".into(), "2027-05-01".into(), Decimal::new(2000, 2)),
+        ]
+    );
+}
+
+#[test]
+fn an_offering_change_that_meters_a_new_product_bills_each_usage_day_once() {
+    // a -> b on 03-10: calls before it on a's terms, after it on b's; gb (new) from 03-10 only.
+    let c = two_plans();
+    let op = json!({ "action": "OFFERING_CHANGE", "payload": { "offerings": [ { "offeringId": "a", "newOfferingId": "b" } ] } });
+    let changed = after(&c, &on_a(&c), &op, "2027-03-10");
+    let usage =
+        [day_of("calls", "2027-03-05", 1000), day_of("calls", "2027-03-20", 500), day_of("gb", "2027-03-15", 10)];
+    let billed = bill(&c, &changed, d("2027-04-01"), &usage).unwrap();
+    let used: Vec<_> = lines(&billed).into_iter().filter(|l| l.1 == "USAGE").collect();
+    assert_eq!(
+        used,
+        [
+            ("calls".into(), "USAGE".into(), "2027-03-10".into(), "2027-04-01".into(), Decimal::new(1500, 2)),
+            ("gb".into(), "USAGE".into(), "2027-03-10".into(), "2027-04-01".into(), Decimal::new(1000, 2)),
+            ("calls".into(), "USAGE".into(), "2027-03-01".into(), "2027-03-10".into(), Decimal::new(1000, 2)),
+        ]
+    );
+}

@@ -28,6 +28,12 @@ pub enum Coverage {
 /// Where `product_id`'s usage of `day` stands on `contract`.
 #[must_use]
 pub fn coverage(contract: &Contract, product_id: &str, day: NaiveDate) -> Coverage {
+    // Usage a change kept on the old terms is billable until its piece is billed.
+    let kept =
+        contract.unbilled.iter().any(|k| k.usage.iter().any(|p| **p == *product_id) && k.start <= day && day < k.end);
+    if kept {
+        return Coverage::Billable;
+    }
     let ended = contract.end_date.is_some_and(|e| day >= e);
     let line = contract
         .offerings
@@ -41,10 +47,7 @@ pub fn coverage(contract: &Contract, product_id: &str, day: NaiveDate) -> Covera
             _ => Coverage::Billable,
         };
     }
-    // A line that ended (or dropped the product) keeps its usage until billed.
-    let kept =
-        contract.unbilled.iter().any(|k| k.usage.iter().any(|p| **p == *product_id) && k.start <= day && day < k.end);
-    if kept { Coverage::Billable } else { Coverage::NotOnContract }
+    Coverage::NotOnContract
 }
 
 /// A contract as usage sees it: the engine's contract and the metered

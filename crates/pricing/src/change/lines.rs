@@ -99,15 +99,37 @@ impl<'c> Change<'c> {
         }
         self.one_time(&line.products, new, e, path)?;
         // The line keeps its periods: its usage is billed at the period's end on
-        // the terms in force then, but a metered product the new terms drop
-        // keeps its usage so far, billed on the old terms.
-        let kept: Vec<Id> = if METERED {
-            metered_ids(old).into_iter().filter(|id| !metered_ids(new).contains(id)).collect()
-        } else {
+        // the terms in force then. Whole periods that ended by `E` and are not
+        // billed yet (a change on the boundary, before the run bills it) were
+        // used on the old terms only: kept on them. A metered product the new
+        // terms drop keeps its usage so far, billed on the old terms.
+        let mut line = line;
+        if METERED && !line.in_trial(e) {
+            let boundary = line.schedule.period_holding(e).map(|p| p.start);
+            if let (Some(from), Some(boundary)) = (line.metered_through, boundary)
+                && from < boundary
+            {
+                self.keep_usage(&line, old, boundary, &metered_ids(old), path)?;
+                line.metered_through = Some(boundary);
+            }
+        }
+        let (was, will) = (metered_ids(old), metered_ids(new));
+        // New terms that meter a product the old did not: the line's usage is
+        // counted from `E` (one `meteredThrough` for all its products), and what
+        // the old products used before `E` is kept on the old terms.
+        let cut = METERED && will.iter().any(|id| !was.contains(id));
+        let kept: Vec<Id> = if !METERED {
             Vec::new()
+        } else if cut {
+            was
+        } else {
+            was.into_iter().filter(|id| !will.contains(id)).collect()
         };
         if !kept.is_empty() {
             self.keep_usage(&line, old, e, &kept, path)?;
+        }
+        if cut && !line.in_trial(e) {
+            line.metered_through = line.metered_through.map(|m| m.max(e));
         }
         let updated = line_for(new, line.schedule, invoiced_through, line.metered_through.or(Some(e)));
         if let Some(slot) = self.contract.offerings.get_mut(index) {
