@@ -66,7 +66,7 @@ export function generateCatalog(seed) {
     if (type) p.type = type;
     if (model === 'PER_UNIT') p.unitAmount = amount(40);
     if (model === 'FLAT') p.amount = amount(300);
-    if (model === 'PACKAGE') Object.assign(p, { packageSize: r.int(2, 50), amount: amount(100) });
+    if (model === 'PACKAGE') Object.assign(p, { packageSize: r.int(2, 50), packageAmount: amount(100) });
     if (['TIERED', 'VOLUME', 'STAIRSTEP'].includes(model)) p.tiers = tiers();
     return p;
   };
