@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { DEMO_CATALOG, DEMO_CONTRACT, publishCatalog, startStack } from '../../scripts/stack.mjs';
 import { readFileSync } from 'node:fs';
 import { launch } from '../browser/chromium.mjs';
-import { client, today } from './helpers.mjs';
+import { client, random, today } from './helpers.mjs';
 
 const ZONES = ['UTC', 'Pacific/Kiritimati', 'Pacific/Pago_Pago']; // UTC, UTC+14, UTC−11
 const CATALOGS = Number(process.env.COLD_CATALOGS ?? 20);
@@ -26,20 +26,6 @@ after(async () => {
   await browser?.close();
   await stack?.stop();
 });
-
-/** Seeded choices (the same generator as www.test.mjs). */
-function random(seed) {
-  let s = seed >>> 0;
-  const next = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (lo, hi) => lo + Math.floor(next() * (hi - lo + 1));
-  return { int, pick: (xs) => xs[Math.floor(next() * xs.length)], chance: (p) => next() < p };
-}
 
 const MODELS = ['PER_UNIT', 'FLAT', 'TIERED', 'VOLUME', 'STAIRSTEP', 'PACKAGE'];
 const FREQUENCIES = ['MONTHLY', 'QUARTERLY', 'SEMI_ANNUALLY', 'ANNUALLY'];

@@ -143,3 +143,17 @@ export function assertSameInvoice(apiInvoice, engineInvoice, label) {
     }
   });
 }
+
+/** Seeded choices (mulberry32): QUOTEKIT_SEED reproduces a run. */
+export function random(seed) {
+  let s = seed >>> 0;
+  const next = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const int = (lo, hi) => lo + Math.floor(next() * (hi - lo + 1));
+  return { int, pick: (xs) => xs[Math.floor(next() * xs.length)], chance: (p) => next() < p };
+}

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ROOT, startStack } from '../../scripts/stack.mjs';
 import { launch } from '../browser/chromium.mjs';
-import { at, client, confirmCard, d1, paymentIntents, today } from './helpers.mjs';
+import { at, client, confirmCard, d1, paymentIntents, random, today } from './helpers.mjs';
 
 const SHOTS = path.join(ROOT, 'tests/output/screenshots');
 const usd = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD' });
@@ -57,19 +57,6 @@ async function done(page, expected = []) {
 }
 
 const shot = (page, name) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
-
-/** Seeded choices: QUOTEKIT_SEED reproduces a run. */
-function random(seed) {
-  let s = seed >>> 0;
-  const next = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return { int: (lo, hi) => lo + Math.floor(next() * (hi - lo + 1)), pick: (xs) => xs[Math.floor(next() * xs.length)] };
-}
 
 /** An offering line's items summed: what recurs each period and what is charged once (exact in cents). */
 /** An ESTIMATE line's items summed: what recurs (licensed), what is charged once, and the expected usage's price. */
