@@ -338,19 +338,12 @@ pub struct Billing {
 pub fn bill(catalog: &Catalog, contract: &serde_json::Value, through: NaiveDate, usage: &[Usage]) -> Result<Billing> {
     let contract = Contract::from_json(catalog, contract)?;
     // Usage names a metered product of the contract: one of its lines', or one a kept piece bills.
-    let metered = |id: &str| {
-        let on_line = contract.offerings.iter().any(|l| {
-            l.terms(catalog).is_some_and(|(offering, rate)| {
-                offering
-                    .products
-                    .iter()
-                    .zip(&rate.prices)
-                    .any(|(p, price)| price.is_metered() && catalog.products.get(*p).is_some_and(|p| &*p.id == id))
-            })
-        });
-        on_line || contract.unbilled.iter().any(|k| k.usage.iter().any(|u| &**u == id))
-    };
-    if let Some((i, u)) = usage.iter().enumerate().find(|(_, u)| !metered(&u.product_id)) {
+    let on_lines = contract.offerings.iter().filter_map(|l| l.terms(catalog)).flat_map(|(offering, rate)| {
+        offering.products.iter().zip(&rate.prices).filter(|(_, price)| price.is_metered()).map(|(p, _)| *p)
+    });
+    let mut metered: Vec<&str> = on_lines.filter_map(|p| catalog.products.get(p)).map(|p| &*p.id).collect();
+    metered.extend(contract.unbilled.iter().flat_map(|k| k.usage.iter()).map(|u| &**u));
+    if let Some((i, u)) = usage.iter().enumerate().find(|(_, u)| !metered.contains(&u.product_id.as_str())) {
         return Err(Error::new(
             ErrorCode::UnknownProduct,
             format!("usage[{i}].productId"),

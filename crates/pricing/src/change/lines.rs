@@ -104,16 +104,16 @@ impl<'c> Change<'c> {
         // used on the old terms only: kept on them. A metered product the new
         // terms drop keeps its usage so far, billed on the old terms.
         let mut line = line;
+        let (was, will) = (metered_ids(old), metered_ids(new));
         if METERED && !line.in_trial(e) {
             let boundary = line.schedule.period_holding(e).map(|p| p.start);
             if let (Some(from), Some(boundary)) = (line.metered_through, boundary)
                 && from < boundary
             {
-                self.keep_usage(&line, old, boundary, &metered_ids(old), path)?;
+                self.keep_usage(&line, old, boundary, &was, path)?;
                 line.metered_through = Some(boundary);
             }
         }
-        let (was, will) = (metered_ids(old), metered_ids(new));
         // New terms that meter a product the old did not: the line's usage is
         // counted from `E` (one `meteredThrough` for all its products), and what
         // the old products used before `E` is kept on the old terms.
