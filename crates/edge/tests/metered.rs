@@ -405,8 +405,8 @@ fn events_stored_between_the_runs_read_of_usage_and_its_invoice_are_billed_with_
     a.db.write_before_next_batch_with(
         "INSERT INTO invoices",
         &format!(
-            "INSERT INTO usage_events (id, contract_id, product_id, day, quantity, timestamp, received_at, stored_at) \
-         VALUES ('seen_2', '{contract}', 'prod_api_calls', '2026-12-21', '5000', '2026-12-21T11:00:00Z', \
+            "INSERT INTO usage_events (account_id, id, contract_id, product_id, day, quantity, timestamp, received_at, \
+         stored_at) VALUES ('{account}', 'seen_2', '{contract}', 'prod_api_calls', '2026-12-21', '5000', '2026-12-21T11:00:00Z', \
          '2026-12-21T11:00:01Z', '2026-12-21T11:00:02Z'); \
          INSERT INTO usage_days (contract_id, day, product_id, part, total, peak, events) \
          VALUES ('{contract}', '2026-12-21', 'prod_api_calls', 'seen_2', '5000', '5000', 1)"
@@ -498,4 +498,53 @@ fn usage_before_an_immediate_cancellation_is_billed_at_its_period_end_and_prepai
     let (_, after) = c.secret("GET", &format!("/api/contracts/{contract}"), None);
     assert!(after.get("unbilledArrears").is_none(), "billed pieces are removed: {after}");
     assert_eq!(run_billing(&a, "2027-01-23")["invoicesIssued"], 0, "billed once");
+}
+
+/// Another API contract, for another account, in the same app: its id and account.
+fn another_signed(a: &support::TestApp) -> (String, String) {
+    let c = Call { app: a, now: now(TODAY) };
+    let (status, done) = c.secret(
+        "POST",
+        "/api/selfService/signup",
+        Some(&json!({ "action": "CREATE_AND_FINALIZE", "customer": customer_json(), "quote": quote(250_000),
+                      "billGroup": { "collectInvoiceBalanceAutomatically": false } })),
+    );
+    assert_eq!(status, 201, "{done}");
+    (support::text(&done["contract"]["id"]), support::text(&done["customer"]["accountId"]))
+}
+
+#[test]
+fn the_same_event_id_sent_for_two_accounts_is_two_events_each_billed_once() {
+    let (a, first, first_account) = signed();
+    let (second, second_account) = another_signed(&a);
+    assert_ne!(first_account, second_account);
+    // Each vendor-side system numbers its own events: both send "evt_1".
+    let events = json!([
+        event("evt_1", &first, "prod_api_calls", json!(20_000), "2026-12-21T10:00:00Z"),
+        event("evt_1", &second, "prod_api_calls", json!(30_000), "2026-12-21T10:00:00Z"),
+    ]);
+    let (status, answer) = report(&a, "2026-12-21", "12:00:00", &events);
+    assert_eq!(
+        (status, answer["accepted"].as_u64(), answer["duplicates"].as_u64()),
+        (202, Some(2), Some(0)),
+        "{answer}"
+    );
+    // Redelivered, and sent again: nothing twice, per account.
+    assert_eq!(deliver(&a, "2026-12-21", 2), 2);
+    let (_, again) = report(&a, "2026-12-21", "12:05:00", &events);
+    assert_eq!((again["accepted"].as_u64(), again["duplicates"].as_u64()), (Some(0), Some(2)), "{again}");
+    assert_eq!(a.db.count("usage_events"), 2);
+    // A message queued before events carried their account is stored under its contract's.
+    let old_message = json!([{ "id": "evt_2", "contractId": second, "productId": "prod_api_calls", "day": "2026-12-21",
+        "quantity": "1000", "timestamp": "2026-12-21T11:00:00Z", "receivedAt": "2026-12-21T11:00:01Z" }]);
+    let stored =
+        pollster::block_on(edge::usecases::store_usage::run(&a.db, &[old_message.to_string()], &now("2026-12-21")));
+    assert_eq!(stored.unwrap(), 1);
+    let rows = a.db.rows("SELECT account_id FROM usage_events WHERE id = 'evt_2'");
+    assert_eq!(rows[0]["account_id"], json!(second_account));
+
+    run_billing(&a, "2026-12-22");
+    // 20 000 calls: 10 000 past the included at 0.002; 31 000: 21 000 past.
+    assert_eq!(usage_line(&a, &first_account), Some(("20000".to_owned(), "20.00".to_owned())));
+    assert_eq!(usage_line(&a, &second_account), Some(("31000".to_owned(), "42.00".to_owned())));
 }

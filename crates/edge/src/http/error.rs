@@ -129,6 +129,12 @@ impl From<DbError> for ApiError {
                 Self::conflict("CONFLICT", "Another request changed this at the same time; nothing was applied. Retry.")
             }
             DbError::Other(_) => Self::storage(),
+            DbError::Unreadable(u) => Self::new(
+                500,
+                "STORED_DATA_UNREADABLE",
+                &u.column,
+                "A stored value could not be read; nothing was changed. The operator's log names the row.",
+            ),
         }
         .because(cause)
     }

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::billing::stored_body;
 use super::catalogs::{self, Parsed};
 use super::contract_view::load_contract;
-use crate::http::{ApiError, ApiResult};
+use crate::http::ApiResult;
 use crate::store::contracts::{self, ContractRow, ContractStatus};
 use crate::store::{Batch, Db, invoices};
 
@@ -19,7 +19,7 @@ pub async fn engine_contract(db: &impl Db, c: &ContractRow, versions: &mut Parse
     let own = Parsed::version_of(&c.body, current);
     versions.load_for(db, &c.body, own).await?;
     let contract = Contract::from_json_versioned(versions.get(own)?, &c.body, &versions.all())
-        .map_err(|e| ApiError::from_engine(&e, ""))?;
+        .map_err(|e| c.unreadable_body(e))?;
     Ok((own, contract))
 }
 

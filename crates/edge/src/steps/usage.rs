@@ -12,7 +12,7 @@ use super::catalogs::Parsed;
 use crate::http::{ApiError, ApiResult};
 use crate::store::contracts::ContractRow;
 use crate::store::usage;
-use crate::store::{Db, Stmt};
+use crate::store::{Db, DbError, Stmt};
 
 /// Where a day's usage of a product stands on a contract.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,8 +70,8 @@ pub async fn read_contract(
     let own = Parsed::version_of(&row.body, current);
     versions.load_for(db, &row.body, own).await?;
     let catalog = versions.get(own)?;
-    let contract = Contract::from_json_versioned(catalog, &row.body, &versions.all())
-        .map_err(|e| ApiError::from_engine(&e, ""))?;
+    let contract =
+        Contract::from_json_versioned(catalog, &row.body, &versions.all()).map_err(|e| row.unreadable_body(e))?;
     let on_lines = contract
         .offerings
         .iter()
@@ -93,7 +93,8 @@ pub fn billable_from(contract: &Contract) -> Option<NaiveDate> {
 
 /// A billing run page's read of its contracts' usage: by contract, the first
 /// day read and the parts from it on.
-pub type PageUsage = std::collections::BTreeMap<String, (NaiveDate, Vec<usage::DayPart>)>;
+/// A contract whose parts could not be read has that error instead.
+pub type PageUsage = std::collections::BTreeMap<String, (NaiveDate, Result<Vec<usage::DayPart>, DbError>)>;
 
 /// Reads the usage of every contract of `wanted` (`(id, first billable day)`) in one statement.
 pub async fn page_usage(db: &impl Db, wanted: &[(String, NaiveDate)]) -> ApiResult<PageUsage> {
@@ -103,7 +104,7 @@ pub async fn page_usage(db: &impl Db, wanted: &[(String, NaiveDate)]) -> ApiResu
     let read: Vec<serde_json::Value> =
         wanted.iter().map(|(id, from)| serde_json::json!([id, from.to_string()])).collect();
     let mut parts = usage::days_of_contracts(db, &serde_json::Value::Array(read).to_string()).await?;
-    Ok(wanted.iter().map(|(id, from)| (id.clone(), (*from, parts.remove(id).unwrap_or_default()))).collect())
+    Ok(wanted.iter().map(|(id, from)| (id.clone(), (*from, parts.remove(id).unwrap_or(Ok(Vec::new()))))).collect())
 }
 
 /// The usage the billing run prices for `contract` (priced on catalog
@@ -124,27 +125,23 @@ pub async fn billable(
     let Some(from) = billable_from(contract) else { return Ok(Vec::new()) };
     let read;
     let parts = match page.and_then(|p| p.get(contract_id)).filter(|(day, _)| *day == from) {
-        Some((_, parts)) => parts.as_slice(),
+        Some((_, Ok(parts))) => parts.as_slice(),
+        Some((_, Err(e))) => return Err(e.clone().into()),
         None => {
             read = usage::days_of_contract(db, contract_id, &from.to_string()).await?;
             read.as_slice()
         }
     };
-    parts
+    Ok(parts
         .iter()
         .map(|p| {
             let quantity = match aggregation(versions, own, &p.product_id) {
-                Some(Aggregation::Max) => &p.peak,
-                _ => &p.total,
+                Some(Aggregation::Max) => p.peak,
+                _ => p.total,
             };
-            Ok(Usage {
-                product_id: p.product_id.clone(),
-                date: pricing::parse_date(&p.day).ok_or_else(|| ApiError::internal("a usage day is not a date"))?,
-                quantity: pricing::parse_decimal(quantity)
-                    .map_err(|_| ApiError::internal("a usage total is not a decimal"))?,
-            })
+            Usage { product_id: p.product_id.clone(), date: p.day, quantity }
         })
-        .collect()
+        .collect())
 }
 
 /// The statement an invoice's batch carries to fail (a conflict) when a

@@ -3,7 +3,7 @@
 use rust_decimal::Decimal;
 use serde_json::Value;
 
-use super::{Db, DbError, Row, Stmt, decimal, first, int, json as json_col, text};
+use super::{Db, DbError, Read, Row, Stmt, first, read_all};
 use crate::stmt;
 
 /// An account row.
@@ -30,36 +30,37 @@ pub struct Account {
 }
 
 impl Account {
-    fn from_row(r: &Row) -> Option<Self> {
-        Some(Self {
-            id: text(r, "id")?,
-            custom_id: text(r, "custom_id"),
-            name: text(r, "name"),
-            currency: text(r, "currency").unwrap_or_default(),
-            billing_address: json_col(r, "billing_address"),
-            stripe_customer_id: text(r, "stripe_customer_id"),
-            default_payment_method_id: text(r, "default_payment_method_id"),
-            credit_balance: decimal(r, "credit_balance"),
-            created_at: text(r, "created_at"),
+    fn from_row(r: &Row) -> Result<Self, DbError> {
+        let r = Read::new(r, "accounts", "id");
+        Ok(Self {
+            id: r.text("id")?,
+            custom_id: r.opt_text("custom_id")?,
+            name: r.opt_text("name")?,
+            currency: r.text("currency")?,
+            billing_address: r.opt_json("billing_address")?,
+            stripe_customer_id: r.opt_text("stripe_customer_id")?,
+            default_payment_method_id: r.opt_text("default_payment_method_id")?,
+            credit_balance: r.decimal("credit_balance")?,
+            created_at: r.opt_text("created_at")?,
         })
     }
 }
 
 /// An account by id.
 pub async fn load(db: &impl Db, id: &str) -> Result<Option<Account>, DbError> {
-    Ok(first(db, stmt!("SELECT * FROM accounts WHERE id = ?1", id)).await?.as_ref().and_then(Account::from_row))
+    first(db, stmt!("SELECT * FROM accounts WHERE id = ?1", id)).await?.as_ref().map(Account::from_row).transpose()
 }
 
 /// Accounts whose customId has this comparison key.
 pub async fn by_custom_id_key(db: &impl Db, key: &str) -> Result<Vec<Account>, DbError> {
     let rows = db.query(stmt!("SELECT * FROM accounts WHERE custom_id_key = ?1", key)).await?;
-    Ok(rows.iter().filter_map(Account::from_row).collect())
+    read_all(&rows, Account::from_row)
 }
 
 /// The account of a Stripe customer.
 pub async fn by_stripe_customer(db: &impl Db, customer: &str) -> Result<Option<String>, DbError> {
     let row = first(db, stmt!("SELECT id FROM accounts WHERE stripe_customer_id = ?1", customer)).await?;
-    Ok(row.and_then(|r| text(&r, "id")))
+    row.map(|r| Read::new(&r, "accounts", "id").text("id")).transpose()
 }
 
 /// A new account.
@@ -166,7 +167,10 @@ pub async fn contacts(db: &impl Db, account: &str) -> Result<Vec<Contact>, DbErr
     let rows = db
         .query(stmt!("SELECT id, name, email FROM contacts WHERE account_id = ?1 ORDER BY created_at, id", account))
         .await?;
-    Ok(rows.iter().map(|c| Contact { id: text(c, "id"), name: text(c, "name"), email: text(c, "email") }).collect())
+    read_all(&rows, |c| {
+        let c = Read::new(c, "contacts", "id");
+        Ok(Contact { id: Some(c.text("id")?), name: c.opt_text("name")?, email: c.opt_text("email")? })
+    })
 }
 
 /// Stores a contact.
@@ -207,20 +211,21 @@ pub async fn bill_groups(db: &impl Db, account: &str) -> Result<Vec<BillGroup>, 
             account
         ))
         .await?;
-    Ok(rows
-        .iter()
-        .map(|g| BillGroup {
-            id: text(g, "id"),
-            auto_email_invoice: int(g, "auto_email_invoice") == Some(1),
-            collect_automatically: int(g, "collect_automatically") == Some(1),
+    read_all(&rows, |g| {
+        let g = Read::new(g, "bill_groups", "id");
+        Ok(BillGroup {
+            id: Some(g.text("id")?),
+            auto_email_invoice: g.flag("auto_email_invoice")?,
+            collect_automatically: g.flag("collect_automatically")?,
         })
-        .collect())
+    })
 }
 
 /// Whether the bill group charges its invoices to the card.
 pub async fn collects_automatically(db: &impl Db, bill_group: &str) -> Result<bool, DbError> {
     let row = first(db, stmt!("SELECT collect_automatically FROM bill_groups WHERE id = ?1", bill_group)).await?;
-    Ok(row.and_then(|r| int(&r, "collect_automatically")).unwrap_or(0) != 0)
+    // A bill group that is not there collects nothing.
+    Ok(row.map(|r| Read::new(&r, "bill_groups", "id").flag("collect_automatically")).transpose()?.unwrap_or(false))
 }
 
 /// Stores a bill group.

@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use super::stored_enum;
-use super::{Db, DbError, Row, Stmt, first, json as json_col, text};
+use super::{Db, DbError, Read, Row, Stmt, first, read_all};
 use crate::stmt;
 
 stored_enum! {
@@ -147,7 +147,7 @@ pub async fn waiting_among(
             date
         ))
         .await?;
-    Ok(rows.iter().filter_map(|r| text(r, "contract_id")).collect())
+    rows.iter().map(|r| Read::new(r, "amendments", "contract_id").text("contract_id")).collect()
 }
 
 /// The contract's oldest PAYMENT_PENDING amendment.
@@ -161,13 +161,17 @@ pub async fn payment_pending(db: &impl Db, contract: &str) -> Result<Option<Pend
         ),
     )
     .await?;
-    Ok(row.map(|r| Pending {
-        id: text(&r, "id").unwrap_or_default(),
-        request: json_col(&r, "request"),
-        plan: json_col(&r, "plan"),
-        error: json_col(&r, "error"),
-        updated_at: text(&r, "updated_at").unwrap_or_default(),
-    }))
+    row.map(|r| {
+        let r = Read::new(&r, "amendments", "id");
+        Ok(Pending {
+            id: r.text("id")?,
+            request: Some(r.json("request")?),
+            plan: r.opt_json("plan")?,
+            error: r.opt_json("error")?,
+            updated_at: r.text("updated_at")?,
+        })
+    })
+    .transpose()
 }
 
 /// Ids of the contract's amendments still to happen (scheduled, under review, being charged).
@@ -179,7 +183,7 @@ pub async fn open_ids(db: &impl Db, contract: &str) -> Result<Vec<String>, DbErr
             contract
         ))
         .await?;
-    Ok(rows.iter().filter_map(|r| text(r, "id")).collect())
+    read_all(&rows, |r| Read::new(r, "amendments", "id").text("id"))
 }
 
 /// An amendment as listed on its contract.
@@ -214,26 +218,30 @@ pub async fn of_contract(db: &impl Db, contract: &str) -> Result<Vec<Listed>, Db
             contract
         ))
         .await?;
-    Ok(rows
-        .iter()
-        .map(|r| Listed {
-            id: text(r, "id"),
-            action: text(r, "action"),
-            status: text(r, "status"),
-            effective_date: text(r, "effective_date"),
-            invoice_id: text(r, "invoice_id"),
-            error: json_col(r, "error"),
-            created_at: text(r, "created_at"),
-            request: json_col(r, "request"),
-            quote: json_col(r, "quote"),
+    read_all(&rows, |r| {
+        let r = Read::new(r, "amendments", "id");
+        Ok(Listed {
+            id: Some(r.text("id")?),
+            action: Some(r.text("action")?),
+            status: Some(r.text("status")?),
+            effective_date: Some(r.text("effective_date")?),
+            invoice_id: r.opt_text("invoice_id")?,
+            error: r.opt_json("error")?,
+            created_at: Some(r.text("created_at")?),
+            request: Some(r.json("request")?),
+            quote: Some(r.json("quote")?),
         })
-        .collect())
+    })
 }
 
 /// One amendment of a contract: its status (as stored) and request.
 pub async fn find(db: &impl Db, id: &str, contract: &str) -> Result<Option<(String, Value)>, DbError> {
     let row = first(db, stmt!("SELECT * FROM amendments WHERE id = ?1 AND contract_id = ?2", id, contract)).await?;
-    Ok(row.map(|r| (text(&r, "status").unwrap_or_default(), json_col(&r, "request").unwrap_or(Value::Null))))
+    row.map(|r| {
+        let r = Read::new(&r, "amendments", "id");
+        Ok((r.text("status")?, r.json("request")?))
+    })
+    .transpose()
 }
 
 /// The contract's next SCHEDULED amendment dated on or before `date`:
@@ -253,11 +261,19 @@ pub async fn next_scheduled(
         ),
     )
     .await?;
-    Ok(row.and_then(|r: Row| Some((text(&r, "id")?, text(&r, "effective_date")?, json_col(&r, "request")?))))
+    row.map(|r: Row| {
+        let r = Read::new(&r, "amendments", "id");
+        Ok((r.text("id")?, r.text("effective_date")?, r.json("request")?))
+    })
+    .transpose()
 }
 
 /// An amendment's quote, with its account (for `GET /api/quotes/{id}`).
 pub async fn quote(db: &impl Db, id: &str) -> Result<Option<(Option<String>, Option<Value>)>, DbError> {
     let row = first(db, stmt!("SELECT account_id, quote AS body FROM amendments WHERE id = ?1", id)).await?;
-    Ok(row.map(|r| (text(&r, "account_id"), json_col(&r, "body"))))
+    row.map(|r| {
+        let r = Read::new(&r, "amendments", "account_id");
+        Ok((Some(r.text("account_id")?), Some(r.object("body").map_err(|_| r.unreadable("quote"))?)))
+    })
+    .transpose()
 }

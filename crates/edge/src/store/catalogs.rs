@@ -1,7 +1,7 @@
 //! `catalog_versions`: published catalogs, immutable numbered versions; the
 //! current one is the highest.
 
-use super::{Db, DbError, Row, Stmt, first, int, text};
+use super::{Db, DbError, Read, Row, Stmt, first};
 use crate::stmt;
 
 /// A stored catalog version.
@@ -18,12 +18,13 @@ pub struct Published {
 }
 
 impl Published {
-    fn from_row(row: &Row) -> Option<Self> {
-        Some(Self {
-            version: int(row, "version")?,
-            etag: text(row, "etag")?,
-            body: text(row, "body")?,
-            created_at: text(row, "created_at")?,
+    fn from_row(row: &Row) -> Result<Self, DbError> {
+        let r = Read::new(row, "catalog_versions", "etag");
+        Ok(Self {
+            version: r.int("version")?,
+            etag: r.text("etag")?,
+            body: r.text("body")?,
+            created_at: r.text("created_at")?,
         })
     }
 
@@ -45,7 +46,7 @@ pub async fn current(db: &impl Db) -> Result<Option<Published>, DbError> {
     let row =
         first(db, stmt!("SELECT version, etag, body, created_at FROM catalog_versions ORDER BY version DESC LIMIT 1"))
             .await?;
-    Ok(row.as_ref().and_then(Published::from_row))
+    row.as_ref().map(Published::from_row).transpose()
 }
 
 /// A given version.
@@ -53,11 +54,11 @@ pub async fn version(db: &impl Db, version: i64) -> Result<Option<Published>, Db
     let row =
         first(db, stmt!("SELECT version, etag, body, created_at FROM catalog_versions WHERE version = ?1", version))
             .await?;
-    Ok(row.as_ref().and_then(Published::from_row))
+    row.as_ref().map(Published::from_row).transpose()
 }
 
 /// The current version's number (1 when none is stored).
 pub async fn current_version(db: &impl Db) -> Result<i64, DbError> {
     let row = first(db, stmt!("SELECT MAX(version) AS v FROM catalog_versions")).await?;
-    Ok(row.and_then(|r| int(&r, "v")).unwrap_or(1))
+    Ok(row.map(|r| Read::new(&r, "catalog_versions", "v").opt_int("v")).transpose()?.flatten().unwrap_or(1))
 }

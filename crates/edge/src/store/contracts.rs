@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::stored_enum;
-use super::{Db, DbError, Row, Stmt, decimal, first, int, json as json_col, text};
+use super::{Db, DbError, Read, Row, Stmt, first, read_all};
 use crate::stmt;
 
 stored_enum! {
@@ -66,14 +66,26 @@ pub struct ContractRow {
 }
 
 impl ContractRow {
-    fn from_row(r: &Row) -> Option<Self> {
-        Some(Self {
-            id: text(r, "id")?,
-            account_id: text(r, "account_id")?,
-            bill_group_id: text(r, "bill_group_id")?,
-            status: ContractStatus::parse(&text(r, "status")?)?,
-            body: json_col(r, "body")?,
-            version: int(r, "version").unwrap_or(1),
+    fn from_row(r: &Row) -> Result<Self, DbError> {
+        let r = Read::new(r, "contracts", "id");
+        Ok(Self {
+            id: r.text("id")?,
+            account_id: r.text("account_id")?,
+            bill_group_id: r.text("bill_group_id")?,
+            status: r.parsed("status", ContractStatus::parse)?,
+            body: r.object("body")?,
+            version: r.int("version")?,
+        })
+    }
+
+    /// Its stored body, read by the engine, is not a contract (`why`): the
+    /// error that names the column, as for any stored value that does not read.
+    #[must_use]
+    pub fn unreadable_body(&self, why: impl std::fmt::Display) -> DbError {
+        DbError::Unreadable(super::Unreadable {
+            column: "contracts.body".to_owned(),
+            key: self.id.clone(),
+            found: why.to_string().chars().take(120).collect(),
         })
     }
 
@@ -119,7 +131,7 @@ pub struct Billable {
 
 /// A contract by id.
 pub async fn load(db: &impl Db, id: &str) -> Result<Option<ContractRow>, DbError> {
-    Ok(first(db, stmt!("SELECT * FROM contracts WHERE id = ?1", id)).await?.as_ref().and_then(ContractRow::from_row))
+    first(db, stmt!("SELECT * FROM contracts WHERE id = ?1", id)).await?.as_ref().map(ContractRow::from_row).transpose()
 }
 
 /// Sets the stored body.
@@ -187,13 +199,20 @@ impl NewContract<'_> {
 
 /// The stored body of a contract.
 pub async fn body(db: &impl Db, id: &str) -> Result<Option<Value>, DbError> {
-    Ok(first(db, stmt!("SELECT body FROM contracts WHERE id = ?1", id)).await?.and_then(|r| json_col(&r, "body")))
+    let row = first(db, stmt!("SELECT id, body FROM contracts WHERE id = ?1", id)).await?;
+    row.map(|r| Read::new(&r, "contracts", "id").object("body")).transpose()
 }
 
 /// One page of the contracts a billing run looks at (active, or canceled
 /// with arrears still to bill), by id after `cursor` and (unless `until` is
-/// empty) before `until`.
-pub async fn billable_page(db: &impl Db, cursor: &str, until: &str, limit: i64) -> Result<Vec<Billable>, DbError> {
+/// empty) before `until`: each contract's id with its row, or why the row
+/// cannot be read (the run reports that contract and bills the others).
+pub async fn billable_page(
+    db: &impl Db,
+    cursor: &str,
+    until: &str,
+    limit: i64,
+) -> Result<Vec<(String, Result<Billable, DbError>)>, DbError> {
     let rows = db
         .query(stmt!(
             "SELECT c.*, b.collect_automatically AS page_collects, a.billing_address AS page_address, \
@@ -207,17 +226,20 @@ pub async fn billable_page(db: &impl Db, cursor: &str, until: &str, limit: i64) 
             until
         ))
         .await?;
-    Ok(rows
-        .iter()
-        .filter_map(|r| {
-            Some(Billable {
+    read_all(&rows, |r| {
+        let read = Read::new(r, "contracts", "id");
+        // The account's columns, read under their page names.
+        let account = Read::new(r, "accounts", "account_id");
+        let billable = || {
+            Ok(Billable {
                 row: ContractRow::from_row(r)?,
-                collects: int(r, "page_collects").unwrap_or(0) != 0,
-                billing_address: json_col(r, "page_address"),
-                credit_balance: decimal(r, "page_credit"),
+                collects: read.opt_int("page_collects")? == Some(1),
+                billing_address: account.opt_json("page_address").map_err(|_| account.unreadable("billing_address"))?,
+                credit_balance: account.decimal("page_credit").map_err(|_| account.unreadable("credit_balance"))?,
             })
-        })
-        .collect())
+        };
+        Ok((read.text("id")?, billable()))
+    })
 }
 
 /// The account's suspended contracts with no invoice left unpaid by dunning.
@@ -230,7 +252,7 @@ pub async fn resumable(db: &impl Db, account: &str) -> Result<Vec<String>, DbErr
             account
         ))
         .await?;
-    Ok(rows.iter().filter_map(|r| text(r, "id")).collect())
+    read_all(&rows, |r| Read::new(r, "contracts", "id").text("id"))
 }
 
 /// How many of the account's contracts are active.
@@ -238,7 +260,7 @@ pub async fn active_count(db: &impl Db, account: &str) -> Result<Option<i64>, Db
     let row =
         first(db, stmt!("SELECT COUNT(*) AS n FROM contracts WHERE account_id = ?1 AND status = 'ACTIVE'", account))
             .await?;
-    Ok(row.and_then(|r| int(&r, "n")))
+    row.map(|r| Read::new(&r, "contracts", "account_id").int("n")).transpose()
 }
 
 /// A contract as listed: its body, status and version.
@@ -275,14 +297,14 @@ pub async fn page_for_account(
             limit
         ))
         .await?;
-    Ok(rows
-        .iter()
-        .map(|r| Listed {
-            body: json_col(r, "body"),
-            status: text(r, "status"),
-            version: int(r, "version"),
-            created_at: text(r, "created_at"),
-            id: text(r, "id"),
+    read_all(&rows, |r| {
+        let r = Read::new(r, "contracts", "id");
+        Ok(Listed {
+            body: Some(r.object("body")?),
+            status: Some(r.text("status")?),
+            version: Some(r.int("version")?),
+            created_at: Some(r.text("created_at")?),
+            id: Some(r.text("id")?),
         })
-        .collect())
+    })
 }

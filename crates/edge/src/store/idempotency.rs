@@ -1,6 +1,6 @@
 //! `idempotency_keys`: a request's outcome under its `Idempotency-Key`, per caller.
 
-use super::{Db, DbError, Stmt, first, int, text};
+use super::{Db, DbError, Read, Stmt, first};
 use crate::stmt;
 
 /// What is stored under a key.
@@ -27,12 +27,16 @@ pub async fn find(db: &impl Db, principal: &str, key: &str) -> Result<Option<Sto
         ),
     )
     .await?;
-    Ok(row.map(|r| Stored {
-        request_hash: text(&r, "request_hash").unwrap_or_default(),
-        status: int(&r, "status").unwrap_or(0),
-        body: text(&r, "body").unwrap_or_default(),
-        created_at: text(&r, "created_at").unwrap_or_default(),
-    }))
+    row.map(|r| {
+        let r = Read::new(&r, "idempotency_keys", "request_hash");
+        Ok(Stored {
+            request_hash: r.text("request_hash")?,
+            status: r.int("status")?,
+            body: r.opt_text("body")?.unwrap_or_default(),
+            created_at: r.text("created_at")?,
+        })
+    })
+    .transpose()
 }
 
 /// Claims the key for a running request (fails if someone holds it).

@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 
 use super::stored_enum;
-use super::{Db, DbError, Row, Stmt, decimal, first, int, json as json_col, text};
+use super::{Db, DbError, Read, Row, Stmt, first, read_all};
 use crate::stmt;
 
 stored_enum! {
@@ -150,19 +150,20 @@ pub struct InvoiceRow {
 }
 
 impl InvoiceRow {
-    fn from_row(r: &Row) -> Option<Self> {
-        Some(Self {
-            id: text(r, "id")?,
-            account_id: text(r, "account_id").unwrap_or_default(),
-            contract_id: text(r, "contract_id").unwrap_or_default(),
-            bill_group_id: text(r, "bill_group_id").unwrap_or_default(),
-            status: text(r, "status").as_deref().and_then(InvoiceStatus::parse),
-            currency: text(r, "currency").unwrap_or_default(),
-            amount_due: decimal(r, "amount_due"),
-            attempts: int(r, "attempts").unwrap_or(0),
-            first_failed_on: text(r, "first_failed_on"),
-            body: json_col(r, "body"),
-            created_at: text(r, "created_at"),
+    fn from_row(r: &Row) -> Result<Self, DbError> {
+        let r = Read::new(r, "invoices", "id");
+        Ok(Self {
+            id: r.text("id")?,
+            account_id: r.text("account_id")?,
+            contract_id: r.text("contract_id")?,
+            bill_group_id: r.text("bill_group_id")?,
+            status: Some(r.parsed("status", InvoiceStatus::parse)?),
+            currency: r.text("currency")?,
+            amount_due: r.decimal("amount_due")?,
+            attempts: r.int("attempts")?,
+            first_failed_on: r.opt_text("first_failed_on")?,
+            body: Some(r.object("body")?),
+            created_at: r.opt_text("created_at")?,
         })
     }
 }
@@ -176,12 +177,12 @@ pub async fn latest_of_contract(db: &impl Db, contract: &str, limit: i64) -> Res
             limit
         ))
         .await?;
-    Ok(rows.iter().filter_map(InvoiceRow::from_row).collect())
+    read_all(&rows, InvoiceRow::from_row)
 }
 
 /// An invoice by id.
 pub async fn load(db: &impl Db, id: &str) -> Result<Option<InvoiceRow>, DbError> {
-    Ok(first(db, stmt!("SELECT * FROM invoices WHERE id = ?1", id)).await?.as_ref().and_then(InvoiceRow::from_row))
+    first(db, stmt!("SELECT * FROM invoices WHERE id = ?1", id)).await?.as_ref().map(InvoiceRow::from_row).transpose()
 }
 
 /// One page of an account's invoices, newest first, before the cursor's
@@ -203,7 +204,7 @@ pub async fn page_for_account(
             limit
         ))
         .await?;
-    Ok(rows.iter().filter_map(InvoiceRow::from_row).collect())
+    read_all(&rows, InvoiceRow::from_row)
 }
 
 /// Paid by attempt `attempt`.
@@ -272,10 +273,10 @@ pub async fn unpaid_after_dunning(
             VOID_SUSPENDED
         ))
         .await?;
-    Ok(rows
-        .iter()
-        .filter_map(|r| Some((text(r, "id")?, text(r, "status").as_deref().and_then(InvoiceStatus::parse))))
-        .collect())
+    read_all(&rows, |r| {
+        let r = Read::new(r, "invoices", "id");
+        Ok((r.text("id")?, Some(r.parsed("status", InvoiceStatus::parse)?)))
+    })
 }
 
 /// An open invoice credit may pay: its id, what is due (as stored, the
@@ -302,20 +303,18 @@ pub async fn creditable(db: &impl Db, account: &str) -> Result<Vec<Creditable>, 
             account
         ))
         .await?;
-    Ok(rows
-        .iter()
-        .filter_map(|r| {
-            Some(Creditable {
-                id: text(r, "id")?,
-                due_text: text(r, "amount_due")?,
-                credit_applied: json_col(r, "body")
-                    .and_then(|b| b.get("creditApplied").map(Value::to_string))
-                    .and_then(|t| t.parse().ok())
-                    .unwrap_or_default(),
-                body: json_col(r, "body").unwrap_or(Value::Null),
-            })
-        })
-        .collect())
+    read_all(&rows, |r| {
+        let r = Read::new(r, "invoices", "id");
+        r.decimal("amount_due")?;
+        let body = r.object("body")?;
+        let credit_applied = match body.get("creditApplied") {
+            None | Some(Value::Null) => Decimal::ZERO,
+            Some(v) => {
+                pricing::parse_decimal(v.as_str().map_or(&v.to_string(), |s| s)).map_err(|_| r.unreadable("body"))?
+            }
+        };
+        Ok(Creditable { id: r.text("id")?, due_text: r.text("amount_due")?, credit_applied, body })
+    })
 }
 
 /// Credit pays part (or all) of an open invoice whose `amount_due` is still
@@ -369,7 +368,7 @@ pub async fn due_for_collection(db: &impl Db, date: &str, after: &str) -> Result
             COLLECT_PAGE
         ))
         .await?;
-    Ok(rows.iter().filter_map(|r| text(r, "id")).collect())
+    read_all(&rows, |r| Read::new(r, "invoices", "id").text("id"))
 }
 
 /// Claims a contract line's period for `invoice` (a second claim fails the batch).
@@ -388,7 +387,10 @@ pub async fn periods_open_or(db: &impl Db, contract: &str, invoice: &str) -> Res
             invoice
         ))
         .await?;
-    Ok(rows.iter().filter_map(|r| Some((text(r, "offering_id")?, text(r, "period_start")?))).collect())
+    read_all(&rows, |r| {
+        let r = Read::new(r, "billed_periods", "offering_id");
+        Ok((r.text("offering_id")?, r.text("period_start")?))
+    })
 }
 
 /// The period claims of a contract's invoices voided for its suspension give way.

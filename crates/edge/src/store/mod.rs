@@ -136,6 +136,21 @@ pub enum DbError {
     Conflict(String),
     /// Anything else (the message is logged, never shown to a client).
     Other(String),
+    /// A stored value that does not read as what its column holds.
+    Unreadable(Unreadable),
+}
+
+/// A stored value that does not read as its column's type: an amount that is
+/// not a decimal, a date that is not a date, a required column that is NULL.
+/// Never read as zero, "not found" or a skipped row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unreadable {
+    /// `table.column`.
+    pub column: String,
+    /// The row's key (for the log).
+    pub key: String,
+    /// What is stored there, shortened (for the log).
+    pub found: String,
 }
 
 impl DbError {
@@ -159,6 +174,7 @@ impl std::fmt::Display for DbError {
         match self {
             Self::Conflict(m) => write!(f, "conflict: {m}"),
             Self::Other(m) => write!(f, "storage: {m}"),
+            Self::Unreadable(u) => write!(f, "unreadable {} of {}: {}", u.column, u.key, u.found),
         }
     }
 }
@@ -208,10 +224,112 @@ fn float_to_int(f: f64) -> Option<i64> {
     (f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0).then_some(f as i64)
 }
 
-/// A row's TEXT column holding a decimal amount (zero when absent).
-#[must_use]
-pub fn decimal(row: &Row, column: &str) -> rust_decimal::Decimal {
-    text(row, column).and_then(|s| s.parse().ok()).unwrap_or_default()
+/// A row of `table` read column by column, loudly: a value that does not
+/// read as its column's type is [`DbError::Unreadable`] naming the column,
+/// never a default.
+#[derive(Clone, Copy)]
+pub struct Read<'a> {
+    row: &'a Row,
+    table: &'static str,
+    key: &'a str,
+}
+
+impl<'a> Read<'a> {
+    /// Reads `row` of `table`; its key (for the log) is the TEXT column `key_column`.
+    #[must_use]
+    pub fn new(row: &'a Row, table: &'static str, key_column: &str) -> Self {
+        let key = match row.get(key_column) {
+            Some(Value::String(s)) => s.as_str(),
+            _ => "?",
+        };
+        Self { row, table, key }
+    }
+
+    /// The error naming `column` and what it holds.
+    #[must_use]
+    pub fn unreadable(&self, column: &str) -> DbError {
+        let found = match self.row.get(column) {
+            None | Some(Value::Null) => "NULL".to_owned(),
+            Some(v) => v.to_string().chars().take(60).collect(),
+        };
+        DbError::Unreadable(Unreadable { column: format!("{}.{column}", self.table), key: self.key.to_owned(), found })
+    }
+
+    /// A TEXT column that may be NULL (any other type is unreadable).
+    pub fn opt_text(&self, column: &str) -> Result<Option<String>, DbError> {
+        match self.row.get(column) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(self.unreadable(column)),
+        }
+    }
+
+    /// A TEXT column that must be present.
+    pub fn text(&self, column: &str) -> Result<String, DbError> {
+        self.opt_text(column)?.ok_or_else(|| self.unreadable(column))
+    }
+
+    /// An INTEGER column that may be NULL.
+    pub fn opt_int(&self, column: &str) -> Result<Option<i64>, DbError> {
+        match self.row.get(column) {
+            None | Some(Value::Null) => Ok(None),
+            Some(_) => int(self.row, column).map(Some).ok_or_else(|| self.unreadable(column)),
+        }
+    }
+
+    /// An INTEGER column that must be present.
+    pub fn int(&self, column: &str) -> Result<i64, DbError> {
+        self.opt_int(column)?.ok_or_else(|| self.unreadable(column))
+    }
+
+    /// A 0/1 INTEGER column that must be present.
+    pub fn flag(&self, column: &str) -> Result<bool, DbError> {
+        match self.int(column)? {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err(self.unreadable(column)),
+        }
+    }
+
+    /// A TEXT column read by `parse` (an enum, a date), which may be NULL.
+    pub fn opt_parsed<T>(&self, column: &str, parse: impl Fn(&str) -> Option<T>) -> Result<Option<T>, DbError> {
+        self.opt_text(column)?.map(|s| parse(&s).ok_or_else(|| self.unreadable(column))).transpose()
+    }
+
+    /// A TEXT column read by `parse`, which must be present.
+    pub fn parsed<T>(&self, column: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T, DbError> {
+        self.opt_parsed(column, parse)?.ok_or_else(|| self.unreadable(column))
+    }
+
+    /// A TEXT column holding a decimal amount or quantity.
+    pub fn decimal(&self, column: &str) -> Result<rust_decimal::Decimal, DbError> {
+        self.parsed(column, |s| pricing::parse_decimal(s).ok())
+    }
+
+    /// A TEXT column holding a day (`YYYY-MM-DD`).
+    pub fn date(&self, column: &str) -> Result<chrono::NaiveDate, DbError> {
+        self.parsed(column, pricing::parse_date)
+    }
+
+    /// A TEXT column holding JSON, which may be NULL.
+    pub fn opt_json(&self, column: &str) -> Result<Option<Value>, DbError> {
+        self.opt_parsed(column, |s| serde_json::from_str(s).ok())
+    }
+
+    /// A TEXT column holding JSON, which must be present.
+    pub fn json(&self, column: &str) -> Result<Value, DbError> {
+        self.opt_json(column)?.ok_or_else(|| self.unreadable(column))
+    }
+
+    /// A TEXT column holding a JSON object (a stored body), which must be present.
+    pub fn object(&self, column: &str) -> Result<Value, DbError> {
+        self.json(column).and_then(|v| if v.is_object() { Ok(v) } else { Err(self.unreadable(column)) })
+    }
+}
+
+/// Reads every row with `read`, failing on the first unreadable one.
+pub fn read_all<T>(rows: &[Row], read: impl Fn(&Row) -> Result<T, DbError>) -> Result<Vec<T>, DbError> {
+    rows.iter().map(read).collect()
 }
 
 /// The first row of a read, if any.

@@ -3,7 +3,7 @@
 
 use rust_decimal::Decimal;
 
-use super::{Db, DbError, Row, Stmt, decimal, first, text};
+use super::{Db, DbError, Read, Row, Stmt, first, read_all};
 use crate::stmt;
 
 /// A successful payment of an invoice.
@@ -26,17 +26,17 @@ pub struct Payment {
 }
 
 impl Payment {
-    fn from_row(r: &Row) -> Self {
-        let t = |k: &str| text(r, k).unwrap_or_default();
-        Self {
-            id: t("id"),
-            account_id: t("account_id"),
-            invoice_id: t("invoice_id"),
-            amount: decimal(r, "amount"),
-            currency: t("currency"),
-            payment_intent: t("stripe_payment_intent_id"),
-            at: t("created_at"),
-        }
+    fn from_row(r: &Row) -> Result<Self, DbError> {
+        let r = Read::new(r, "payments", "id");
+        Ok(Self {
+            id: r.text("id")?,
+            account_id: r.text("account_id")?,
+            invoice_id: r.text("invoice_id")?,
+            amount: r.decimal("amount")?,
+            currency: r.text("currency")?,
+            payment_intent: r.text("stripe_payment_intent_id")?,
+            at: r.text("created_at")?,
+        })
     }
 
     /// Stores the payment (its id is unique).
@@ -58,17 +58,12 @@ impl Payment {
 
 /// A payment by id.
 pub async fn load(db: &impl Db, id: &str) -> Result<Option<Payment>, DbError> {
-    Ok(first(db, stmt!("SELECT * FROM payments WHERE id = ?1", id)).await?.as_ref().map(Payment::from_row))
+    first(db, stmt!("SELECT * FROM payments WHERE id = ?1", id)).await?.as_ref().map(Payment::from_row).transpose()
 }
 
 /// An invoice's payments.
 pub async fn of_invoice(db: &impl Db, invoice: &str) -> Result<Vec<Payment>, DbError> {
-    Ok(db
-        .query(stmt!("SELECT * FROM payments WHERE invoice_id = ?1", invoice))
-        .await?
-        .iter()
-        .map(Payment::from_row)
-        .collect())
+    read_all(&db.query(stmt!("SELECT * FROM payments WHERE invoice_id = ?1", invoice)).await?, Payment::from_row)
 }
 
 /// Claims attempt `attempt` of an invoice, PENDING, before Stripe is called.
@@ -98,7 +93,11 @@ pub async fn attempt(
         ),
     )
     .await?;
-    Ok(row.map(|r| (text(&r, "status"), text(&r, "decline_code"), text(&r, "claimed_at"))))
+    row.map(|r| {
+        let r = Read::new(&r, "payment_attempts", "invoice_id");
+        Ok((Some(r.text("status")?), r.opt_text("decline_code")?, r.opt_text("claimed_at")?))
+    })
+    .transpose()
 }
 
 /// Takes a PENDING attempt over (claimed again now).

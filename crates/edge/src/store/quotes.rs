@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::{Db, DbError, Stmt, first, json as json_col, text};
+use super::{Db, DbError, Read, Stmt, first};
 use crate::stmt;
 
 /// A new quote row.
@@ -44,5 +44,9 @@ impl NewQuote<'_> {
 /// A quote's body, with its account.
 pub async fn find(db: &impl Db, id: &str) -> Result<Option<(Option<String>, Option<Value>)>, DbError> {
     let row = first(db, stmt!("SELECT account_id, body FROM quotes WHERE id = ?1", id)).await?;
-    Ok(row.map(|r| (text(&r, "account_id"), json_col(&r, "body"))))
+    row.map(|r| {
+        let r = Read::new(&r, "quotes", "account_id");
+        Ok((r.opt_text("account_id")?, Some(r.object("body")?)))
+    })
+    .transpose()
 }

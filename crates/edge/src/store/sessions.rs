@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use super::stored_enum;
-use super::{Db, DbError, Row, Sql, Stmt, first, int, json as json_col, text};
+use super::{Db, DbError, Read, Row, Sql, Stmt, first};
 use crate::stmt;
 
 stored_enum! {
@@ -64,40 +64,41 @@ impl Session {
         self.status.unwrap_or(Status::Open)
     }
 
-    fn from_row(r: &Row) -> Option<Self> {
-        Some(Self {
-            id: text(r, "id")?,
-            version: int(r, "version")?,
-            status: Some(Status::parse(&text(r, "status")?)?),
-            catalog_version: int(r, "catalog_version")?,
-            customer: json_col(r, "customer"),
-            bill_group: json_col(r, "bill_group"),
-            quote_request: json_col(r, "quote_request"),
-            quote: json_col(r, "quote"),
-            quote_id: text(r, "quote_id")?,
-            quote_custom_id: text(r, "quote_custom_id"),
-            account_id: text(r, "account_id")?,
-            contact_id: text(r, "contact_id")?,
-            stripe_customer_id: text(r, "stripe_customer_id"),
-            setup_intent_id: text(r, "setup_intent_id"),
-            setup_client_secret: text(r, "setup_client_secret"),
-            payment_method_id: text(r, "payment_method_id"),
-            payment_method_name: text(r, "payment_method_name"),
-            payment_method_card: json_col(r, "payment_method_card"),
-            charge_attempts: int(r, "charge_attempts").unwrap_or(0),
-            last_error: json_col(r, "last_error"),
-            bill_group_id: text(r, "bill_group_id"),
-            contract_id: text(r, "contract_id"),
-            invoice_id: text(r, "invoice_id"),
-            payment_id: text(r, "payment_id"),
-            created_at: text(r, "created_at")?,
-            updated_at: text(r, "updated_at")?,
+    fn from_row(r: &Row) -> Result<Self, DbError> {
+        let r = Read::new(r, "sessions", "id");
+        Ok(Self {
+            id: r.text("id")?,
+            version: r.int("version")?,
+            status: Some(r.parsed("status", Status::parse)?),
+            catalog_version: r.int("catalog_version")?,
+            customer: r.opt_json("customer")?,
+            bill_group: r.opt_json("bill_group")?,
+            quote_request: r.opt_json("quote_request")?,
+            quote: r.opt_json("quote")?,
+            quote_id: r.text("quote_id")?,
+            quote_custom_id: r.opt_text("quote_custom_id")?,
+            account_id: r.text("account_id")?,
+            contact_id: r.text("contact_id")?,
+            stripe_customer_id: r.opt_text("stripe_customer_id")?,
+            setup_intent_id: r.opt_text("setup_intent_id")?,
+            setup_client_secret: r.opt_text("setup_client_secret")?,
+            payment_method_id: r.opt_text("payment_method_id")?,
+            payment_method_name: r.opt_text("payment_method_name")?,
+            payment_method_card: r.opt_json("payment_method_card")?,
+            charge_attempts: r.int("charge_attempts")?,
+            last_error: r.opt_json("last_error")?,
+            bill_group_id: r.opt_text("bill_group_id")?,
+            contract_id: r.opt_text("contract_id")?,
+            invoice_id: r.opt_text("invoice_id")?,
+            payment_id: r.opt_text("payment_id")?,
+            created_at: r.text("created_at")?,
+            updated_at: r.text("updated_at")?,
         })
     }
 
     /// Loads a session.
     pub async fn load(db: &impl Db, id: &str) -> Result<Option<Self>, DbError> {
-        Ok(first(db, stmt!("SELECT * FROM sessions WHERE id = ?1", id)).await?.as_ref().and_then(Self::from_row))
+        first(db, stmt!("SELECT * FROM sessions WHERE id = ?1", id)).await?.as_ref().map(Self::from_row).transpose()
     }
 
     fn columns(&self) -> Vec<Sql> {
@@ -162,7 +163,7 @@ impl Session {
 /// The session holding a customId key, if any.
 pub async fn custom_id_owner(db: &impl Db, key: &str) -> Result<Option<String>, DbError> {
     let row = first(db, stmt!("SELECT session_id FROM custom_id_claims WHERE custom_id = ?1", key)).await?;
-    Ok(row.and_then(|r| text(&r, "session_id")))
+    row.map(|r| Read::new(&r, "sessions", "session_id").text("session_id")).transpose()
 }
 
 /// Claims a customId key for a session: re-claiming one's own is fine;

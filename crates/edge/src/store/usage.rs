@@ -1,10 +1,14 @@
-//! `usage_events`: every reported usage event, once, by the vendor's id; and
+//! `usage_events`: every reported usage event, once, by its account and the
+//! vendor's id; and
 //! `usage_days`: their per-day aggregates, in parts (one per consumer batch),
 //! which the billing run reads. Lists of ids and events cross as one JSON
 //! parameter (`json_each`), so a request of 1 000 events is one statement,
 //! whatever D1's parameter limit.
 
-use super::{Db, DbError, Row, Stmt, text};
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+use super::{Db, DbError, Read, Row, Stmt, read_all};
 use crate::stmt;
 
 /// An event as stored.
@@ -24,34 +28,47 @@ pub struct Stored {
     pub late: Option<String>,
 }
 
-fn stored(r: &Row) -> Option<Stored> {
-    Some(Stored {
-        id: text(r, "id")?,
-        product_id: text(r, "product_id")?,
-        day: text(r, "day")?,
-        quantity: text(r, "quantity")?,
-        timestamp: text(r, "timestamp")?,
-        late: text(r, "late"),
+fn stored(r: &Row) -> Result<Stored, DbError> {
+    let r = Read::new(r, "usage_events", "id");
+    r.decimal("quantity")?;
+    r.date("day")?;
+    Ok(Stored {
+        id: r.text("id")?,
+        product_id: r.text("product_id")?,
+        day: r.text("day")?,
+        quantity: r.text("quantity")?,
+        timestamp: r.text("timestamp")?,
+        late: r.opt_text("late")?,
     })
 }
 
-/// Which ids of `ids_json` (a JSON array of strings) are stored already.
-pub async fn known(db: &impl Db, ids_json: &str) -> Result<Vec<String>, DbError> {
-    let rows =
-        db.query(stmt!("SELECT id FROM usage_events WHERE id IN (SELECT value FROM json_each(?1))", ids_json)).await?;
-    Ok(rows.iter().filter_map(|r| text(r, "id")).collect())
+/// Which events of `keys_json` (a JSON array of `[accountId, id]`) are stored
+/// already: their keys.
+pub async fn known(db: &impl Db, keys_json: &str) -> Result<Vec<(String, String)>, DbError> {
+    let rows = db
+        .query(stmt!(
+            "SELECT e.account_id, e.id FROM usage_events e JOIN json_each(?1) AS k \
+             ON e.account_id = k.value ->> 0 AND e.id = k.value ->> 1",
+            keys_json
+        ))
+        .await?;
+    read_all(&rows, |r| {
+        let r = Read::new(r, "usage_events", "id");
+        Ok((r.text("account_id")?, r.text("id")?))
+    })
 }
 
-/// Stores the events of `events_json` (a JSON array of `{id, contractId,
-/// productId, day, quantity, timestamp, receivedAt, late}`). An id stored
-/// before fails the whole batch: the caller leaves out the ids it found
-/// stored ([`known`]), so only a concurrent writer of the same id (whose
+/// Stores the events of `events_json` (a JSON array of `{accountId, id,
+/// contractId, productId, day, quantity, timestamp, receivedAt, late}`). A key
+/// stored before fails the whole batch: the caller leaves out the keys it
+/// found stored ([`known`]), so only a concurrent writer of the same key (whose
 /// batch won) can, and the retry finds it stored.
 #[must_use]
 pub fn insert(events_json: &str, at: &str) -> Stmt {
     stmt!(
-        "INSERT INTO usage_events (id, contract_id, product_id, day, quantity, timestamp, received_at, stored_at, late) \
-         SELECT json_extract(value, '$.id'), json_extract(value, '$.contractId'), json_extract(value, '$.productId'), \
+        "INSERT INTO usage_events (account_id, id, contract_id, product_id, day, quantity, timestamp, received_at, \
+         stored_at, late) SELECT json_extract(value, '$.accountId'), \
+         json_extract(value, '$.id'), json_extract(value, '$.contractId'), json_extract(value, '$.productId'), \
          json_extract(value, '$.day'), json_extract(value, '$.quantity'), json_extract(value, '$.timestamp'), \
          json_extract(value, '$.receivedAt'), ?2, json_extract(value, '$.late') FROM json_each(?1)",
         events_json,
@@ -66,20 +83,21 @@ pub struct DayPart {
     /// The metered product.
     pub product_id: String,
     /// The UTC day.
-    pub day: String,
-    /// The sum of its events' quantities (decimal text).
-    pub total: String,
-    /// The largest of them (decimal text).
-    pub peak: String,
+    pub day: NaiveDate,
+    /// The sum of its events' quantities.
+    pub total: Decimal,
+    /// The largest of them.
+    pub peak: Decimal,
 }
 
 impl DayPart {
-    fn from_row(r: &Row) -> Option<Self> {
-        Some(Self {
-            product_id: text(r, "product_id")?,
-            day: text(r, "day")?,
-            total: text(r, "total")?,
-            peak: text(r, "peak")?,
+    fn from_row(r: &Row) -> Result<Self, DbError> {
+        let r = Read::new(r, "usage_days", "contract_id");
+        Ok(Self {
+            product_id: r.text("product_id")?,
+            day: r.date("day")?,
+            total: r.decimal("total")?,
+            peak: r.decimal("peak")?,
         })
     }
 }
@@ -119,11 +137,12 @@ pub(super) const PARTS_UNCHANGED_MANY: &str = "INSERT INTO stale_reads (ok) SELE
 
 /// The billable usage of each contract of `read_json` (a JSON array of
 /// `[contractId, fromDay]`) from its day on, as per-day parts, by contract:
-/// a billing run's page reads them once.
+/// a billing run's page reads them once. A contract with a part that cannot
+/// be read has that error instead (the run reports it and bills the others).
 pub async fn days_of_contracts(
     db: &impl Db,
     read_json: &str,
-) -> Result<std::collections::BTreeMap<String, Vec<DayPart>>, DbError> {
+) -> Result<std::collections::BTreeMap<String, Result<Vec<DayPart>, DbError>>, DbError> {
     let rows = db
         .query(stmt!(
             "SELECT d.contract_id, d.product_id, d.day, d.total, d.peak FROM usage_days d \
@@ -132,10 +151,17 @@ pub async fn days_of_contracts(
             read_json
         ))
         .await?;
-    let mut parts: std::collections::BTreeMap<String, Vec<DayPart>> = std::collections::BTreeMap::new();
+    let mut parts: std::collections::BTreeMap<String, Result<Vec<DayPart>, DbError>> =
+        std::collections::BTreeMap::new();
     for r in &rows {
-        let (Some(contract_id), Some(part)) = (text(r, "contract_id"), DayPart::from_row(r)) else { continue };
-        parts.entry(contract_id).or_default().push(part);
+        let contract_id = Read::new(r, "usage_days", "contract_id").text("contract_id")?;
+        let entry = parts.entry(contract_id).or_insert_with(|| Ok(Vec::new()));
+        if let Ok(list) = entry {
+            match DayPart::from_row(r) {
+                Ok(part) => list.push(part),
+                Err(e) => *entry = Err(e),
+            }
+        }
     }
     Ok(parts)
 }
@@ -150,7 +176,7 @@ pub async fn days_of_contract(db: &impl Db, contract_id: &str, from_day: &str) -
             from_day
         ))
         .await?;
-    Ok(rows.iter().filter_map(DayPart::from_row).collect())
+    read_all(&rows, DayPart::from_row)
 }
 
 /// A contract's late events (stored after their period was billed).
@@ -162,12 +188,14 @@ pub async fn late(db: &impl Db, contract_id: &str) -> Result<Vec<Stored>, DbErro
             contract_id
         ))
         .await?;
-    Ok(rows.iter().filter_map(stored).collect())
+    read_all(&rows, stored)
 }
 
 /// A late event with its contract, for a billing run's report.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Late {
+    /// `acct_…`.
+    pub account_id: String,
     /// `ctr_…`.
     pub contract_id: String,
     /// The event as stored.
@@ -178,19 +206,24 @@ pub struct Late {
 pub async fn unreported_late(db: &impl Db) -> Result<Vec<Late>, DbError> {
     let rows = db
         .query(stmt!(
-            "SELECT contract_id, id, product_id, day, quantity, timestamp, late FROM usage_events \
+            "SELECT account_id, contract_id, id, product_id, day, quantity, timestamp, late FROM usage_events \
              WHERE late IS NOT NULL AND late_reported_in IS NULL ORDER BY stored_at, id LIMIT 1000"
         ))
         .await?;
-    Ok(rows.iter().filter_map(|r| Some(Late { contract_id: text(r, "contract_id")?, event: stored(r)? })).collect())
+    read_all(&rows, |r| {
+        let read = Read::new(r, "usage_events", "id");
+        Ok(Late { account_id: read.text("account_id")?, contract_id: read.text("contract_id")?, event: stored(r)? })
+    })
 }
 
-/// Marks the late events of `ids_json` (a JSON array) as listed by run `run`.
+/// Marks the late events of `keys_json` (a JSON array of `[accountId, id]`) as listed by run `run`.
 #[must_use]
-pub fn mark_late_reported(ids_json: &str, run: &str) -> Stmt {
+pub fn mark_late_reported(keys_json: &str, run: &str) -> Stmt {
     stmt!(
-        "UPDATE usage_events SET late_reported_in = ?2 WHERE id IN (SELECT value FROM json_each(?1)) AND late_reported_in IS NULL",
-        ids_json,
+        "UPDATE usage_events SET late_reported_in = ?2 WHERE late_reported_in IS NULL AND EXISTS \
+         (SELECT 1 FROM json_each(?1) AS k WHERE k.value ->> 0 = usage_events.account_id \
+         AND k.value ->> 1 = usage_events.id)",
+        keys_json,
         run
     )
 }

@@ -96,7 +96,19 @@ async fn run_page<D: Db, S: Stripe, R: Random>(app: &App<D, S, R>, page: &Page, 
     // Three reads for the whole page: its contracts with their bill groups and
     // accounts, which of them have a change to settle or apply first, and
     // their usage.
-    let billables = contracts::billable_page(&app.db, cursor, &page.until, limit).await?;
+    let page_rows = contracts::billable_page(&app.db, cursor, &page.until, limit).await?;
+    let full = i64::try_from(page_rows.len()).unwrap_or(0) >= limit;
+    let next = if full { page_rows.last().map(|(id, _)| id.clone()) } else { None };
+    let mut billables = Vec::with_capacity(page_rows.len());
+    for (id, row) in page_rows {
+        match row {
+            Ok(b) => billables.push(b),
+            Err(e) => {
+                report.contracts = report.contracts.saturating_add(1);
+                report.failed_contracts.push((id, e.into()));
+            }
+        }
+    }
     let ids_json = json!(billables.iter().map(|b| b.row.id.as_str()).collect::<Vec<_>>()).to_string();
     let waiting = amendments::waiting_among(&app.db, &ids_json, &date.to_string()).await?;
     let metered = page_usage(app, &billables, &waiting, &mut versions, published.version).await?;
@@ -121,15 +133,13 @@ async fn run_page<D: Db, S: Stripe, R: Random>(app: &App<D, S, R>, page: &Page, 
         reported(billed.await, &b.row.id, &mut report)?;
     }
     flush(app, again, &operations.retry_days, &mut report, now).await?;
-    let full = i64::try_from(billables.len()).unwrap_or(0) >= limit;
-    let next = if full { billables.last().map(|b| b.row.id.clone()) } else { None };
     if next.is_none() && page.until.is_empty() {
         collect_due(app, date, &operations.retry_days, &mut report, now).await?;
     }
     let id = new_id(&app.rng, "run_");
     // Late usage: listed once, by the run that sees it first (marked in the run's own write).
     let late = usage_store::unreported_late(&app.db).await?;
-    let late_ids: Vec<&str> = late.iter().map(|l| l.event.id.as_str()).collect();
+    let late_ids: Vec<[&str; 2]> = late.iter().map(|l| [l.account_id.as_str(), l.event.id.as_str()]).collect();
     report.late_usage = late
         .iter()
         .map(|l| {
@@ -355,7 +365,7 @@ async fn issue_due<D: Db, S: Stripe, R: Random>(
 ) -> ApiResult<()> {
     let catalog = versions.get(own)?;
     let contract =
-        Contract::from_json_versioned(catalog, &c.body, &versions.all()).map_err(|e| ApiError::from_engine(&e, ""))?;
+        Contract::from_json_versioned(catalog, &c.body, &versions.all()).map_err(|e| c.unreadable_body(e))?;
     // Metered products are billed on the usage stored for them (late events
     // left out); each invoice's batch fails if an event was stored since.
     let usage = usage::billable(&app.db, &c.id, &contract, (versions, own), metered).await?;

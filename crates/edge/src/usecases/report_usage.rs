@@ -1,5 +1,6 @@
 //! `POST /api/usage` (secret key): up to 1 000 usage events, each
-//! `accepted`, a `duplicate` (its id stored already, or sent twice here) or
+//! `accepted`, a `duplicate` (its id stored already for the contract's
+//! account, or sent twice here for it) or
 //! `rejected` with a code and path. The accepted go to the usage queue; its
 //! consumer (`store_usage`) writes them to D1. Nothing of the request is
 //! stored here: should the queue be unreachable, nothing is accepted (503),
@@ -34,20 +35,29 @@ pub async fn run<D: Db, S: Stripe, R: Random>(
     // Every contract named, read once on its catalog version.
     let (published, _) = catalogs::current_parsed(&app.db).await?;
     let mut versions = Parsed::default();
-    let mut contracts: BTreeMap<String, Option<Metering>> = BTreeMap::new();
+    // By contract: its account and how it meters.
+    let mut contracts: BTreeMap<String, Option<(String, Metering)>> = BTreeMap::new();
     for (_, e) in &events {
         let Ok(e) = e else { continue };
         if contracts.contains_key(&e.contract_id) {
             continue;
         }
         let found = match contracts::load(&app.db, &e.contract_id).await? {
-            Some(row) => Some(read_contract(&app.db, &mut versions, &row, published.version).await?),
+            Some(row) => {
+                Some((row.account_id.clone(), read_contract(&app.db, &mut versions, &row, published.version).await?))
+            }
             None => None,
         };
         contracts.insert(e.contract_id.clone(), found);
     }
-    let ids: Vec<&str> = events.iter().filter_map(|(_, e)| e.as_ref().ok()).map(|e| e.id.as_str()).collect();
-    let stored: BTreeSet<String> = usage::known(&app.db, &json!(ids).to_string()).await?.into_iter().collect();
+    // An event is known by its account and id (another account's id is another event).
+    let key = |e: &UsageEvent| {
+        let account = contracts.get(&e.contract_id).and_then(Option::as_ref).map_or("", |(a, _)| a.as_str());
+        (account.to_owned(), e.id.clone())
+    };
+    let keys: Vec<(String, String)> = events.iter().filter_map(|(_, e)| e.as_ref().ok()).map(key).collect();
+    let stored: BTreeSet<(String, String)> =
+        usage::known(&app.db, &json!(keys).to_string()).await?.into_iter().collect();
 
     let mut seen = BTreeSet::new();
     let mut accepted = Vec::new();
@@ -56,14 +66,15 @@ pub async fn run<D: Db, S: Stripe, R: Random>(
     for (i, (id, e)) in events.iter().enumerate() {
         let outcome = match e {
             Err(r) => Err(r.clone()),
-            Ok(e) if stored.contains(&e.id) || !seen.insert(e.id.clone()) => Ok(false),
-            Ok(e) => check(i, e, contracts.get(&e.contract_id).and_then(Option::as_ref), latest).map(|()| true),
+            Ok(e) if stored.contains(&key(e)) || !seen.insert(key(e)) => Ok(false),
+            Ok(e) => check(i, e, contracts.get(&e.contract_id).and_then(Option::as_ref).map(|(_, m)| m), latest)
+                .map(|()| true),
         };
         outcomes.push(match outcome {
             Ok(true) => {
                 n_accepted = n_accepted.saturating_add(1);
                 if let Ok(e) = e {
-                    accepted.push(json!({ "id": e.id, "contractId": e.contract_id, "productId": e.product_id,
+                    accepted.push(json!({ "accountId": key(e).0, "id": e.id, "contractId": e.contract_id, "productId": e.product_id,
                         "day": e.day.to_string(), "quantity": e.quantity.to_string(), "timestamp": e.timestamp,
                         "receivedAt": now.instant }));
                 }

@@ -1,7 +1,7 @@
 //! The usage queue's consumer: writes a batch of messages (each the JSON of
 //! up to 100 accepted events) to D1 in one batch, exactly once whatever the
-//! redelivery: the raw events by id, and their per-day aggregates as one part
-//! per contract, product and day (`usage_days`). Ids found stored are left
+//! redelivery: the raw events by account and id, and their per-day aggregates
+//! as one part per contract, product and day (`usage_days`). Events found stored are left
 //! out of both, so a redelivered batch adds nothing; a concurrent batch that
 //! stored one of the same ids first makes this one fail whole, and the retry
 //! leaves that id out. An event whose period a billing run billed between its
@@ -42,30 +42,56 @@ pub async fn run(db: &impl Db, messages: &[String], now: &Now) -> ApiResult<usiz
             .map_err(|e| ApiError::internal(format_args!("a usage message is not a list of events: {e}")))?;
         messages_events.push(events);
     }
-    // Each id once: the first copy in this batch, and none stored before.
-    let ids: Vec<&str> = messages_events.iter().flatten().filter_map(|e| e.get("id").and_then(Value::as_str)).collect();
-    let mut stored_before: BTreeSet<String> = BTreeSet::new();
-    for chunk in ids.chunks(IDS_PER_QUERY) {
-        stored_before.extend(usage::known(db, &json!(chunk).to_string()).await?);
-    }
-    let mut seen: BTreeSet<String> = BTreeSet::new();
-    for events in &mut messages_events {
-        events.retain(|e| {
-            e.get("id")
-                .and_then(Value::as_str)
-                .is_some_and(|id| !stored_before.contains(id) && seen.insert(id.to_owned()))
-        });
-    }
     let (published, _) = catalogs::current_parsed(db).await?;
     let mut versions = Parsed::default();
-    let mut contracts: BTreeMap<String, Option<Metering>> = BTreeMap::new();
+    // Every contract named, read once at its version (the account keys its
+    // events): a run that bills one of them before this batch is written makes
+    // it fail, and the retry stores its events late.
+    let mut contracts: BTreeMap<String, Option<(String, Metering)>> = BTreeMap::new();
+    let mut read = Vec::new();
+    for e in messages_events.iter().flatten() {
+        let Some(contract_id) = e.get("contractId").and_then(Value::as_str) else {
+            return Err(ApiError::internal("a usage event lacks its contract"));
+        };
+        if contracts.contains_key(contract_id) {
+            continue;
+        }
+        let found = match contracts::load(db, contract_id).await? {
+            Some(row) => {
+                read.push(json!([row.id, row.version]));
+                Some((row.account_id.clone(), read_contract(db, &mut versions, &row, published.version).await?))
+            }
+            None => None,
+        };
+        contracts.insert(contract_id.to_owned(), found);
+    }
+    // Each event's account: its contract's (or, for a contract gone, the one it was accepted for).
+    for e in messages_events.iter_mut().flatten() {
+        let account =
+            e.get("contractId").and_then(Value::as_str).and_then(|c| contracts.get(c)).and_then(Option::as_ref);
+        let account =
+            account.map(|(a, _)| a.clone()).or_else(|| e.get("accountId").and_then(Value::as_str).map(str::to_owned));
+        if let Value::Object(m) = e {
+            m.insert("accountId".into(), json!(account.unwrap_or_default()));
+        }
+    }
+    let key = |e: &Value| -> Option<(String, String)> {
+        Some((e.get("accountId")?.as_str()?.to_owned(), e.get("id")?.as_str()?.to_owned()))
+    };
+    // Each event once: the first copy in this batch, and none stored before.
+    let keys: Vec<(String, String)> = messages_events.iter().flatten().filter_map(key).collect();
+    let mut stored_before: BTreeSet<(String, String)> = BTreeSet::new();
+    for chunk in keys.chunks(IDS_PER_QUERY) {
+        stored_before.extend(usage::known(db, &json!(chunk).to_string()).await?);
+    }
+    let mut seen: BTreeSet<(String, String)> = BTreeSet::new();
+    for events in &mut messages_events {
+        events.retain(|e| key(e).is_some_and(|k| !stored_before.contains(&k) && seen.insert(k)));
+    }
     let mut parts: BTreeMap<(String, String, String), Part> = BTreeMap::new();
     let mut batch = Vec::with_capacity(messages.len().saturating_add(1));
     let mut stored = 0usize;
-    let mut first_id = None;
-    // The contracts read, at their versions: a run that bills one of them before
-    // this batch is written makes it fail, and the retry stores its events late.
-    let mut read = Vec::new();
+    let mut first_key = None;
     for mut events in messages_events.into_iter().filter(|events| !events.is_empty()) {
         for e in &mut events {
             let (Some(contract_id), Some(product_id), Some(day)) = (
@@ -75,23 +101,13 @@ pub async fn run(db: &impl Db, messages: &[String], now: &Now) -> ApiResult<usiz
             ) else {
                 return Err(ApiError::internal("a usage event lacks its contract, product or day"));
             };
-            if first_id.is_none() {
-                first_id = e.get("id").and_then(Value::as_str).map(str::to_owned);
-            }
-            if !contracts.contains_key(&contract_id) {
-                let found = match contracts::load(db, &contract_id).await? {
-                    Some(row) => {
-                        read.push(json!([row.id, row.version]));
-                        Some(read_contract(db, &mut versions, &row, published.version).await?)
-                    }
-                    None => None,
-                };
-                contracts.insert(contract_id.clone(), found);
+            if first_key.is_none() {
+                first_key = key(e);
             }
             let late = match contracts
                 .get(&contract_id)
                 .and_then(Option::as_ref)
-                .map(|m| coverage(&m.contract, &product_id, day))
+                .map(|(_, m)| coverage(&m.contract, &product_id, day))
             {
                 Some(Coverage::Billable) => None,
                 Some(Coverage::AlreadyBilled) => Some("PERIOD_BILLED_BEFORE_STORED"),
@@ -108,7 +124,8 @@ pub async fn run(db: &impl Db, messages: &[String], now: &Now) -> ApiResult<usiz
         stored = stored.saturating_add(events.len());
         batch.push(usage::insert(&Value::Array(events).to_string(), &now.instant));
     }
-    let Some(part_id) = first_id else { return Ok(0) };
+    // The part is named by the batch's first event (account and id: unique).
+    let Some(part_id) = first_key.map(|(account, id)| format!("{account}/{id}")) else { return Ok(0) };
     let rows: Vec<Value> = parts
         .into_iter()
         .map(|((contract_id, day, product_id), p)| {
