@@ -13,7 +13,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::{Call, now, paying_customer, text};
+use support::{Call, demo_catalog, now, paying_customer, text};
 
 use support::{BILLING_TODAY as TODAY, billing_app as setup, dates, run_billing as run};
 
@@ -111,6 +111,41 @@ fn a_scheduled_quantity_change_answers_the_invoice_its_date_will_issue() {
         assert_eq!(list[1][k], next[k], "{k}: the invoice issued is the one answered when scheduling");
     }
     assert_eq!(list[1]["items"][0]["quantity"], 4, "{}", list[1]);
+}
+
+#[test]
+fn a_scheduled_change_is_priced_on_the_catalog_version_it_was_quoted_on() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    let signup = paying_customer(&c, 10, false, TODAY);
+    let contract = text(&signup["contract"]["id"]);
+    let change = json!({ "action": "QUANTITY_CHANGE", "contractId": contract, "relativeEffectiveDate": "NEXT_BILL_CYCLE",
+        "payload": { "offerings": [{ "offeringId": "offr_team", "products": [{ "productId": "prod_seats", "quantity": 4 }] }] } });
+    let (status, r) = c.change(&change);
+    assert_eq!(status, 200, "{r}");
+    let next = r["nextInvoice"].clone();
+    assert_eq!(next["amountWithoutTax"].to_string(), "48.00", "four seats at 12.00: {r}");
+    // Before the change's date the vendor raises the seat price for new business.
+    let mut raised = demo_catalog();
+    for rate in raised["offerings"][1]["rates"].as_array_mut().unwrap() {
+        for price in rate["prices"].as_array_mut().unwrap() {
+            if price["productId"] == "prod_seats" && price["unitAmount"] == "12" {
+                price["unitAmount"] = json!("15");
+            }
+        }
+    }
+    let (status, published) = Call { app: &a, now: now("2026-12-01") }.publish(&raised);
+    assert_eq!(status, 201, "{published}");
+    for day in dates(TODAY, 31) {
+        run(&a, &day);
+    }
+    let list = invoices(&a, &contract);
+    assert_eq!(list.len(), 2, "the sign-up, then Dec 22's");
+    for k in ["invoiceDate", "amountWithoutTax", "tax", "amount"] {
+        assert_eq!(list[1][k], next[k], "{k}: the customer pays what the change answered when scheduled");
+    }
+    let (_, got) = c.secret("GET", &format!("/api/contracts/{contract}"), None);
+    assert_eq!(got["catalogVersion"], 1, "still on the version it was quoted on: {got}");
 }
 
 #[test]

@@ -244,17 +244,25 @@ pub async fn find(db: &impl Db, id: &str, contract: &str) -> Result<Option<(Stri
     .transpose()
 }
 
-/// The contract's next SCHEDULED amendment dated on or before `date`:
-/// its id, effective date (text) and request.
-pub async fn next_scheduled(
-    db: &impl Db,
-    contract: &str,
-    date: &str,
-) -> Result<Option<(String, String, Value)>, DbError> {
+/// A SCHEDULED amendment as the billing run applies it.
+#[derive(Clone, Debug)]
+pub struct Scheduled {
+    /// `amd_…`.
+    pub id: String,
+    /// Its effective date.
+    pub effective: chrono::NaiveDate,
+    /// The operation(s) as sent.
+    pub request: Value,
+    /// The catalog version it was quoted on.
+    pub catalog_version: i64,
+}
+
+/// The contract's next SCHEDULED amendment dated on or before `date`.
+pub async fn next_scheduled(db: &impl Db, contract: &str, date: &str) -> Result<Option<Scheduled>, DbError> {
     let row = first(
         db,
         stmt!(
-            "SELECT id, effective_date, request FROM amendments WHERE contract_id = ?1 AND status = 'SCHEDULED' \
+            "SELECT id, effective_date, request, catalog_version FROM amendments WHERE contract_id = ?1 AND status = 'SCHEDULED' \
              AND effective_date <= ?2 ORDER BY effective_date, id LIMIT 1",
             contract,
             date
@@ -263,7 +271,12 @@ pub async fn next_scheduled(
     .await?;
     row.map(|r: Row| {
         let r = Read::new(&r, "amendments", "id");
-        Ok((r.text("id")?, r.text("effective_date")?, r.json("request")?))
+        Ok(Scheduled {
+            id: r.text("id")?,
+            effective: r.date("effective_date")?,
+            request: r.json("request")?,
+            catalog_version: r.int("catalog_version")?,
+        })
     })
     .transpose()
 }

@@ -240,7 +240,7 @@ async fn bill_contract<D: Db, S: Stripe, R: Random>(
             return Ok(());
         }
         let scheduled = if waits { amendments::next_scheduled(&app.db, id, &date.to_string()).await? } else { None };
-        let change = scheduled.and_then(|(a, day, request)| Some((a, pricing::parse_date(&day)?, request)));
+        let change = scheduled.map(|s| (s.id, s.effective, (s.request, s.catalog_version)));
         // A termed contract reaching its end renews or ends on that day.
         let end = (c.status == ContractStatus::Active)
             .then(|| c.body.get("endDate").and_then(Value::as_str).and_then(pricing::parse_date))
@@ -268,14 +268,15 @@ async fn bill_contract<D: Db, S: Stripe, R: Random>(
             renew_or_end(app, &c, end, versions.get(own)?, operations, report).await?;
             continue;
         }
-        let Some((amendment, effective, request)) = change else { return Ok(()) };
+        let Some((amendment, effective, (request, quoted_on))) = change else { return Ok(()) };
         let c = load_contract(&app.db, id, None).await?;
         let mut op = request;
         if let Value::Object(m) = &mut op {
             m.insert("contractId".into(), json!(id));
         }
         pin_date(&mut op, effective);
-        let req = request::parse(&op)?;
+        // Priced on the catalog version it was quoted on: what the customer was shown.
+        let req = ChangeRequest { priced_on: Some(quoted_on), ..request::parse(&op)? };
         match change::run(app, c, &req, Some(&amendment), &midnight(effective)).await {
             Ok(_) => report.changes_applied = report.changes_applied.saturating_add(1),
             Err(e) => {
@@ -332,6 +333,7 @@ async fn renew_or_end<D: Db, S: Stripe, R: Random>(
         actions: vec![action],
         preview: false,
         evaluate_approval_rules: false,
+        priced_on: None,
     };
     let quote = json!({ "type": "AMENDMENT", "status": "PROCESSED", "contractId": c.id, "actions": [action.as_str()],
                         "effectiveDate": end.to_string(), "previousEndDate": end.to_string(),

@@ -56,6 +56,7 @@ pub async fn run<D: Db, S: Stripe, R: Random>(
         actions: vec![ChangeAction::Reprice],
         preview,
         evaluate_approval_rules: false,
+        priced_on: None,
     };
     change::run(app, c, &req, None, now).await
 }

@@ -90,10 +90,14 @@ pub async fn price<D: Db, S: Stripe, R: Random>(
     req: &ChangeRequest,
     today: pricing::NaiveDate,
 ) -> ApiResult<Priced> {
-    let (published, current) = catalogs::current_parsed(&app.db).await?;
+    let (published, current) = match req.priced_on {
+        Some(quoted) => catalogs::version_parsed(&app.db, quoted).await?,
+        None => catalogs::current_parsed(&app.db).await?,
+    };
     let mut versions = Parsed::default();
     versions.insert(published.version, current);
-    // The old terms on the contract's own version, the new on the current catalog.
+    // The old terms on the contract's own version, the new on the current
+    // catalog (a scheduled change: the version it was quoted on).
     let own = Parsed::version_of(&c.body, published.version);
     versions.load_for(&app.db, &c.body, own).await?;
     let all = versions.all();
@@ -115,7 +119,7 @@ pub async fn price<D: Db, S: Stripe, R: Random>(
             next_invoice = Some(next.map_err(|e| engine_error(&e))?);
         }
     }
-    // The API's own fields kept; the contract is now on the current catalog.
+    // The API's own fields kept; the contract is now on the catalog of its new terms.
     let mut contract_after = stored_body(&preview.contract, &c.body);
     if let Value::Object(m) = &mut contract_after {
         m.insert("catalogVersion".into(), json!(published.version));

@@ -61,6 +61,9 @@ pub struct ChangeRequest {
     pub preview: bool,
     /// Evaluate the catalog's approval rules.
     pub evaluate_approval_rules: bool,
+    /// The catalog version the new terms are priced on: a scheduled change's
+    /// when it was quoted (what the customer was shown); `None`, the current.
+    pub priced_on: Option<i64>,
 }
 
 impl ChangeRequest {
@@ -231,7 +234,14 @@ pub fn parse(v: &Value) -> ApiResult<ChangeRequest> {
         }
         None => vec![operation_envelope(o, "", &extras)?],
     };
-    Ok(ChangeRequest { contract_id, op: Value::Object(engine_op), actions, preview, evaluate_approval_rules })
+    Ok(ChangeRequest {
+        contract_id,
+        op: Value::Object(engine_op),
+        actions,
+        preview,
+        evaluate_approval_rules,
+        priced_on: None,
+    })
 }
 
 /// An approved change whose explicit date passed while it waited takes effect today.
