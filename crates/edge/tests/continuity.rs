@@ -373,3 +373,70 @@ fn suspended_again_after_a_resumption_the_first_suspensions_days_stay_unbilled()
         "the days used before each suspension, then from the resume date; never Dec 27 – Feb 2 nor Feb 7–15"
     );
 }
+
+#[test]
+fn a_kept_piece_billed_on_an_invoice_voided_at_suspension_is_billed_again_with_the_resumption() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    // Ten Team seats monthly in advance, and Priority support quarterly in arrears.
+    let (status, s) = c.post(&json!({
+        "action": "CREATE_WITH_PAYMENT_METHOD", "customer": support::customer_json(),
+        "quote": { "startDate": TODAY, "offerings": [
+            { "offeringId": "offr_team", "rateId": "rate_team_monthly", "items": [{ "productId": "prod_seats", "quantity": 10 }] },
+            { "offeringId": "offr_support", "rateId": "rate_support_quarterly_arrears" }] }
+    }));
+    assert_eq!(status, 201, "{s}");
+    let seti = text(&s["paymentMethodInit"]["stripe"]["setupIntentId"]);
+    a.stripe.confirm(&seti, false);
+    let (status, done) =
+        c.patch(&text(&s["sessionId"]), &json!({ "action": "FINALIZE", "paymentMethod": { "paymentToken": seti } }));
+    assert_eq!(status, 200, "{done}");
+    let contract = text(&done["contract"]["id"]);
+    let account = text(&done["customer"]["accountId"]);
+    // On Dec 10 support moves to monthly in advance: Nov 22 – Dec 10 of the
+    // quarter in arrears is kept, owed at the quarter's end (Feb 22).
+    let change = json!({ "action": "RATE_CHANGE", "contractId": contract, "effectiveDate": "2026-12-10",
+        "payload": { "offerings": [{ "offeringId": "offr_support", "rateId": "rate_support_monthly" }] } });
+    let (status, r) = Call { app: &a, now: now("2026-12-10") }.change(&change);
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["contract"]["unbilledArrears"][0]["end"], "2026-12-10", "{r}");
+    for day in dates("2026-12-11", 71) {
+        run(&a, &day);
+    }
+    // From Feb 21 the card declines: Feb 22's invoice (with the kept piece) is
+    // retried, then voided, and the contract suspended on Feb 27.
+    let pm = text(&done["paymentMethod"]["stripePaymentMethodId"]);
+    a.stripe.pms.borrow_mut().get_mut(&pm).unwrap().declines = true;
+    for day in dates("2027-02-22", 9) {
+        run(&a, &day);
+    }
+    let kept_line = |i: &Value| {
+        i["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["offeringId"] == "offr_support" && l["periodEnd"] == "2026-12-10")
+            .cloned()
+    };
+    let list = invoices(&a, &contract);
+    let voided: Vec<&Value> = list.iter().filter(|i| i["status"] == "VOID").collect();
+    assert_eq!(voided.len(), 1, "{list:?}");
+    let owed = kept_line(voided[0]).unwrap_or_else(|| panic!("the kept piece was on the voided invoice: {list:#?}"));
+    let (_, one) = c.secret("GET", &format!("/api/contracts/{contract}"), None);
+    assert_eq!(one["status"], "SUSPENDED", "{one}");
+    assert_eq!(one["unbilledArrears"][0]["end"], "2026-12-10", "held again while suspended: {one}");
+    // A new card resumes it: the resumption's invoice bills the piece again.
+    let r = new_card(&a, &account, "2027-03-05", false);
+    assert_eq!(r["charged"], 1, "{r}");
+    for day in dates("2027-03-05", 40) {
+        run(&a, &day);
+    }
+    let list = invoices(&a, &contract);
+    let paid: Vec<Value> = list.iter().filter(|i| i["status"] == "PAID").filter_map(kept_line).collect();
+    assert_eq!(paid.len(), 1, "billed once more, and only once: {list:?}");
+    assert_eq!((amount(&paid[0]["amount"]), &paid[0]["periodStart"]), (amount(&owed["amount"]), &owed["periodStart"]));
+    let resumed = list.iter().find(|i| i["invoiceDate"] == "2027-03-05").expect("the resumption's invoice");
+    assert!(kept_line(resumed).is_some(), "on the resumption's invoice: {resumed}");
+    let (_, one) = c.secret("GET", &format!("/api/contracts/{contract}"), None);
+    assert!(one.get("unbilledArrears").is_none_or(Value::is_null), "{one}");
+}

@@ -48,8 +48,10 @@ pub struct DuePeriod {
     /// on another date, so the two are told apart.
     pub usage: bool,
     /// A kept piece (`unbilledArrears`): time on terms a change replaced,
-    /// which may start on the day a period of its line already billed did.
-    pub kept: bool,
+    /// which may start on the day a period of its line already billed did;
+    /// the part of it this period bills, as the contract held it (restored
+    /// by [`unbill`] when the invoice billing it is voided).
+    pub kept: Option<ArrearsPiece>,
 }
 
 /// Everything `contract` owes with an invoice date on or before `through`, in
@@ -114,7 +116,7 @@ pub fn due(
                     invoice_date: end,
                     lines,
                     usage: true,
-                    kept: false,
+                    kept: None,
                 });
                 metered_through = end;
             }
@@ -181,6 +183,7 @@ pub fn due(
                 let position = |id: &Id| piece.products.iter().position(|p| p.product_id == *id);
                 lines = merge(licensed, lines, |l| position(&l.product_id));
             }
+            let billed = ArrearsPiece { start: part.start, end: part.end, ..piece.clone() };
             pieces.push(DuePeriod {
                 offering_id: piece.offering_id.clone(),
                 period_start: part.start,
@@ -188,7 +191,7 @@ pub fn due(
                 invoice_date: period.end,
                 lines,
                 usage: false,
-                kept: true,
+                kept: Some(billed),
             });
             if piece.end > period.end {
                 rest = Some(ArrearsPiece { start: period.end, ..piece });
@@ -266,7 +269,7 @@ fn line_period(
         invoice_date,
         lines,
         usage: false,
-        kept: false,
+        kept: None,
     })
 }
 
@@ -374,11 +377,23 @@ pub fn bill(catalog: &Catalog, contract: &serde_json::Value, through: NaiveDate,
 /// longer invoiced. Each line whose period starting at `period_start` was on
 /// a voided invoice (`voided`: offering id and period start) is invoiced
 /// again only through the earliest such start, so [`resume`] can charge what
-/// was used of them before the suspension. (Kept pieces billed on a voided
-/// invoice are not restored.)
+/// was used of them before the suspension; the kept pieces those invoices
+/// billed (`pieces`, as [`DuePeriod::kept`] gave them) are kept again, owed
+/// as before (a piece the contract still holds is not added twice).
 #[must_use]
-pub fn unbill(contract: &Contract, voided: &[(String, NaiveDate)]) -> Contract {
+pub fn unbill(contract: &Contract, voided: &[(String, NaiveDate)], pieces: &[ArrearsPiece]) -> Contract {
     let mut after = contract.clone();
+    let held = after.unbilled.len();
+    for piece in pieces {
+        let overlaps =
+            |k: &ArrearsPiece| k.offering_id == piece.offering_id && k.start < piece.end && piece.start < k.end;
+        if !after.unbilled.iter().any(overlaps) {
+            after.unbilled.push(piece.clone());
+        }
+    }
+    if after.unbilled.len() > held {
+        after.unbilled.sort_by_key(|k| (k.start, k.end));
+    }
     for line in &mut after.offerings {
         let earliest = voided.iter().filter(|(o, _)| **o == *line.offering_id).map(|(_, d)| *d).min();
         if let Some(start) = earliest {
@@ -464,7 +479,7 @@ pub fn resumption(
     earlier: &[(NaiveDate, NaiveDate)],
 ) -> Result<Billing> {
     let contract = Contract::from_json(catalog, contract)?;
-    let (periods, after) = resume(catalog, &unbill(&contract, voided), suspended_on, resumed_on, earlier)?;
+    let (periods, after) = resume(catalog, &unbill(&contract, voided, &[]), suspended_on, resumed_on, earlier)?;
     let lines: Vec<InvoiceLine> = periods.into_iter().flat_map(|p| p.lines).collect();
     let invoices =
         if lines.is_empty() { Vec::new() } else { vec![Invoice::new(&catalog.currency, resumed_on, lines)?] };

@@ -30,7 +30,7 @@ pub use catalog::{
     TaxRate, validate_catalog,
 };
 pub use change::{Action, Catalogs, ChangePreview, preview_change, preview_change_on};
-pub use contract::{Contract, ContractLine, ContractProduct, ContractStatus};
+pub use contract::{ArrearsPiece, Contract, ContractLine, ContractProduct, ContractStatus};
 pub use discount::{Coupon, CouponDuration, Discount};
 pub use error::{Error, ErrorCode, Result};
 pub use invoice::{Address, CreditApplied, Invoice, InvoiceLine, LineType, ProrationFactor, apply_credit, factor_text};

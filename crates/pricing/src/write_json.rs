@@ -335,46 +335,51 @@ impl ToJson for Contract {
             o.close();
         });
         if !self.unbilled.is_empty() {
-            o.list("unbilledArrears", &self.unbilled, |o, a: &crate::contract::ArrearsPiece| {
-                o.open();
-                o.line_terms(&a.offering_id, &a.rate_id, &a.schedule);
-                o.date("start", a.start);
-                o.date("end", a.end);
-                // Licensed products with their quantities; the metered ones whose
-                // usage the piece bills marked so (no quantity: usage prices them).
-                if !crate::catalog::METERED {
-                    let listed: Vec<_> =
-                        a.products.iter().filter(|p| a.licensed.contains(&p.product_id)).cloned().collect();
-                    o.products(&listed);
-                } else {
-                    o.key("products");
-                    o.0.push('[');
-                    for p in &a.products {
-                        let usage = a.usage.contains(&p.product_id);
-                        if !usage && !a.licensed.contains(&p.product_id) {
-                            continue;
-                        }
-                        if !o.0.ends_with('[') {
-                            o.0.push(',');
-                        }
-                        o.open();
-                        o.str("productId", &p.product_id);
-                        if usage {
-                            o.key("metered");
-                            o.0.push_str("true");
-                        } else {
-                            o.dec("quantity", &p.quantity);
-                        }
-                        o.close();
-                    }
-                    o.0.push(']');
+            o.list("unbilledArrears", &self.unbilled, |o, a: &crate::contract::ArrearsPiece| a.write_json(o));
+        }
+        o.close();
+    }
+}
+
+/// A kept piece as stored in a contract's `unbilledArrears`.
+impl ToJson for crate::contract::ArrearsPiece {
+    fn write_json(&self, o: &mut JsonOut) {
+        let a = self;
+        o.open();
+        o.line_terms(&a.offering_id, &a.rate_id, &a.schedule);
+        o.date("start", a.start);
+        o.date("end", a.end);
+        // Licensed products with their quantities; the metered ones whose
+        // usage the piece bills marked so (no quantity: usage prices them).
+        if !crate::catalog::METERED {
+            let listed: Vec<_> = a.products.iter().filter(|p| a.licensed.contains(&p.product_id)).cloned().collect();
+            o.products(&listed);
+        } else {
+            o.key("products");
+            o.0.push('[');
+            for p in &a.products {
+                let usage = a.usage.contains(&p.product_id);
+                if !usage && !a.licensed.contains(&p.product_id) {
+                    continue;
                 }
-                if let Some(v) = a.catalog_version {
-                    o.key("catalogVersion");
-                    o.0.push_str(&v.to_string());
+                if !o.0.ends_with('[') {
+                    o.0.push(',');
+                }
+                o.open();
+                o.str("productId", &p.product_id);
+                if usage {
+                    o.key("metered");
+                    o.0.push_str("true");
+                } else {
+                    o.dec("quantity", &p.quantity);
                 }
                 o.close();
-            });
+            }
+            o.0.push(']');
+        }
+        if let Some(v) = a.catalog_version {
+            o.key("catalogVersion");
+            o.0.push_str(&v.to_string());
         }
         o.close();
     }

@@ -182,7 +182,7 @@ fn resumed(
 ) -> (Vec<(String, String, Decimal)>, pricing::Contract) {
     let parsed = pricing::Contract::from_json(c, contract).unwrap();
     let voided: Vec<(String, NaiveDate)> = voided.iter().map(|(o, s)| ((*o).to_owned(), d(s))).collect();
-    let unbilled = pricing::billing::unbill(&parsed, &voided);
+    let unbilled = pricing::billing::unbill(&parsed, &voided, &[]);
     let (periods, after) = pricing::billing::resume(c, &unbilled, d(suspended), d(resumed), &[]).unwrap();
     assert!(periods.iter().all(|p| p.invoice_date == d(resumed)));
     let lines = periods

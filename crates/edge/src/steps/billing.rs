@@ -237,14 +237,15 @@ pub async fn plan_periods<D: Db, S: Stripe, R: Random>(
             // a kept piece apart from both (the line billed its period's start
             // already). The contract's version claim makes the batch once only;
             // two pieces of one invoice with one key are claimed once.
-            let line = match (p.kept, p.usage) {
-                (true, _) => format!("{}#kept@{}", p.offering_id, p.period_end),
-                (false, true) => format!("{}#usage", p.offering_id),
-                (false, false) => p.offering_id.to_string(),
+            let line = match (&p.kept, p.usage) {
+                (Some(_), _) => format!("{}#kept@{}", p.offering_id, p.period_end),
+                (None, true) => format!("{}#usage", p.offering_id),
+                (None, false) => p.offering_id.to_string(),
             };
             let start = p.period_start.to_string();
             if claimed.insert((line.clone(), start.clone())) {
-                batch.push(invoices::claim_period(&c.id, &line, &start, &invoice_id));
+                let piece = p.kept.as_ref().map(pricing::to_json);
+                batch.push(invoices::claim_period(&c.id, &line, &start, &invoice_id, piece));
             }
         }
         let currency = catalog.currency.code();

@@ -1,6 +1,6 @@
 //! Resumption: a new card resumes a suspended contract, charging what was
-//! used before the suspension and restarting billing on the resume date
-//! (the engine's `billing::resume`).
+//! used before the suspension (kept pieces owed by then included) and
+//! restarting billing on the resume date (the engine's `billing::resume`).
 
 use chrono::NaiveDate;
 use serde_json::{Value, json};
@@ -10,6 +10,7 @@ use super::catalogs::Parsed;
 use super::collection::charge_invoice;
 use super::contract_view::load_contract;
 use super::suspension::engine_contract;
+use super::usage;
 use crate::http::{ApiError, ApiResult};
 use crate::ids::Random;
 use crate::store::contracts::ContractStatus;
@@ -46,8 +47,18 @@ pub async fn resume<D: Db, S: Stripe, R: Random>(
             Some((day("from")?, day("to")?))
         })
         .collect();
-    let (periods, after) = pricing::billing::resume(versions.get(own)?, &contract, suspended_on, today, &earlier)
+    let catalog = versions.get(own)?;
+    let (mut periods, mut after) = pricing::billing::resume(catalog, &contract, suspended_on, today, &earlier)
         .map_err(|e| ApiError::from_engine(&e, ""))?;
+    // Kept pieces owed by today (one billed on an invoice the suspension
+    // voided is held again) are billed with the resumption, usage and all;
+    // the batch fails if usage of their days is stored meanwhile.
+    let usage = usage::billable(&app.db, contract_id, &after, (&versions, own), None).await?;
+    let guard = usage::unchanged(contract_id, &after, &usage, today)?;
+    let (due, billed) =
+        pricing::billing::due(catalog, &after, today, &usage).map_err(|e| ApiError::from_engine(&e, ""))?;
+    periods.extend(due.into_iter().filter(|p| p.kept.is_some()));
+    after.unbilled = billed.unbilled;
     suspensions.push(json!({ "from": suspended_on.to_string(), "to": today.to_string() }));
     let mut body = stored_body(&after, &c.body);
     if let Value::Object(m) = &mut body {
@@ -56,7 +67,8 @@ pub async fn resume<D: Db, S: Stripe, R: Random>(
     let write = ContractWrite { body, status: ContractStatus::Active, action: "RESUMED", at: &now.instant };
     // The voided invoices' period claims give way to the resumption's.
     let release = invoices::release_suspended_periods(contract_id);
-    let planned = plan_periods(app, &c, &periods, &write, vec![release], today, versions.get(own)?, None).await?;
+    let first = std::iter::once(release).chain(guard).collect();
+    let planned = plan_periods(app, &c, &periods, &write, first, today, catalog, None).await?;
     let issued = app.db.batch(planned.batch).await.map(|()| planned.invoice_id);
     match issued {
         Ok(Some(invoice)) => charge_invoice(app, &invoice, today, retry_days, report, now).await?,

@@ -11,7 +11,7 @@ use super::catalogs::{self, Parsed};
 use super::contract_view::load_contract;
 use crate::http::ApiResult;
 use crate::store::contracts::{self, ContractRow, ContractStatus};
-use crate::store::{Batch, Db, invoices};
+use crate::store::{Batch, Db, DbError, Unreadable, invoices};
 
 /// The contract's engine form, read on the catalog versions it is priced on.
 pub async fn engine_contract(db: &impl Db, c: &ContractRow, versions: &mut Parsed) -> ApiResult<(i64, Contract)> {
@@ -38,8 +38,10 @@ pub async fn suspend(db: &impl Db, contract_id: &str, invoice_id: &str, day: Nai
         .into_iter()
         .filter_map(|(line, start)| Some((line, pricing::parse_date(&start)?)))
         .collect();
-    let (_, contract) = engine_contract(db, &c, &mut Parsed::default()).await?;
-    let mut body = stored_body(&pricing::billing::unbill(&contract, &voided), &c.body);
+    let mut versions = Parsed::default();
+    let (_, contract) = engine_contract(db, &c, &mut versions).await?;
+    let pieces = billed_pieces(db, &c, invoice_id, &mut versions).await?;
+    let mut body = stored_body(&pricing::billing::unbill(&contract, &voided, &pieces), &c.body);
     if let Value::Object(m) = &mut body {
         m.insert("suspendedOn".into(), json!(day.to_string()));
     }
@@ -47,4 +49,38 @@ pub async fn suspend(db: &impl Db, contract_id: &str, invoice_id: &str, day: Nai
     batch.push(contracts::set_body_status(contract_id, &body, ContractStatus::Suspended));
     batch.push(invoices::void_for_suspension(contract_id, invoice_id));
     Ok(batch)
+}
+
+/// The kept pieces billed on the invoices a suspension voids (`invoice_id`
+/// and the contract's open ones), read by the engine on their catalog versions.
+async fn billed_pieces(
+    db: &impl Db,
+    c: &ContractRow,
+    invoice_id: &str,
+    versions: &mut Parsed,
+) -> ApiResult<Vec<pricing::ArrearsPiece>> {
+    let stored = invoices::pieces_open_or(db, &c.id, invoice_id).await?;
+    if stored.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut pieces = Vec::with_capacity(stored.len());
+    for text in &stored {
+        pieces.push(serde_json::from_str::<Value>(text).map_err(|e| unreadable_piece(c, e))?);
+    }
+    // The contract as it stands, holding exactly those pieces: the engine reads them.
+    let mut holding = c.body.clone();
+    if let Value::Object(m) = &mut holding {
+        m.insert("unbilledArrears".into(), Value::Array(pieces));
+    }
+    let current = catalogs::require_current(db).await?.version;
+    let own = Parsed::version_of(&holding, current);
+    versions.load_for(db, &holding, own).await?;
+    let read = Contract::from_json_versioned(versions.get(own)?, &holding, &versions.all())
+        .map_err(|e| unreadable_piece(c, e))?;
+    Ok(read.unbilled)
+}
+
+/// A billed piece kept beside its claim that the engine cannot read.
+fn unreadable_piece(c: &ContractRow, why: impl std::fmt::Display) -> DbError {
+    Unreadable::error("billed_periods.piece", &c.id, why)
 }

@@ -82,11 +82,7 @@ impl ContractRow {
     /// error that names the column, as for any stored value that does not read.
     #[must_use]
     pub fn unreadable_body(&self, why: impl std::fmt::Display) -> DbError {
-        DbError::Unreadable(super::Unreadable {
-            column: "contracts.body".to_owned(),
-            key: self.id.clone(),
-            found: why.to_string().chars().take(120).collect(),
-        })
+        super::Unreadable::error("contracts.body", &self.id, why)
     }
 
     /// Statements claiming version `version` (a racing writer's batch fails whole).

@@ -94,12 +94,12 @@ pub(super) const INSERT_MANY: &str = "INSERT INTO invoices (id, account_id, cont
      value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11, value ->> 12 FROM json_each(?1)";
 
 /// A period's claim ([`claim_period`]).
-pub(super) const CLAIM_PERIOD: &str =
-    "INSERT INTO billed_periods (contract_id, offering_id, period_start, invoice_id) VALUES (?1, ?2, ?3, ?4)";
+pub(super) const CLAIM_PERIOD: &str = "INSERT INTO billed_periods (contract_id, offering_id, period_start, invoice_id, \
+     piece) VALUES (?1, ?2, ?3, ?4, ?5)";
 
 /// [`CLAIM_PERIOD`] for many periods.
-pub(super) const CLAIM_PERIODS: &str = "INSERT INTO billed_periods (contract_id, offering_id, period_start, invoice_id) \
-     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(?1)";
+pub(super) const CLAIM_PERIODS: &str = "INSERT INTO billed_periods (contract_id, offering_id, period_start, invoice_id, \
+     piece) SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM json_each(?1)";
 
 /// Stores an invoice (`view` is the body as answered).
 #[must_use]
@@ -371,10 +371,26 @@ pub async fn due_for_collection(db: &impl Db, date: &str, after: &str) -> Result
     read_all(&rows, |r| Read::new(r, "invoices", "id").text("id"))
 }
 
-/// Claims a contract line's period for `invoice` (a second claim fails the batch).
+/// Claims a contract line's period for `invoice` (a second claim fails the
+/// batch); a kept piece's claim keeps the piece (`piece`: its JSON as the
+/// contract held it).
 #[must_use]
-pub fn claim_period(contract: &str, offering: &str, period_start: &str, invoice: &str) -> Stmt {
-    stmt!(CLAIM_PERIOD, contract, offering, period_start, invoice)
+pub fn claim_period(contract: &str, offering: &str, period_start: &str, invoice: &str, piece: Option<String>) -> Stmt {
+    stmt!(CLAIM_PERIOD, contract, offering, period_start, invoice, piece)
+}
+
+/// The kept pieces billed on `invoice` or on the contract's open invoices
+/// (what a suspension voids), as the contract held them (JSON text).
+pub async fn pieces_open_or(db: &impl Db, contract: &str, invoice: &str) -> Result<Vec<String>, DbError> {
+    let rows = db
+        .query(stmt!(
+            "SELECT b.offering_id, b.piece FROM billed_periods b JOIN invoices i ON i.id = b.invoice_id \
+             WHERE b.contract_id = ?1 AND (i.id = ?2 OR i.status = 'OPEN') AND b.piece IS NOT NULL",
+            contract,
+            invoice
+        ))
+        .await?;
+    read_all(&rows, |r| Read::new(r, "billed_periods", "offering_id").text("piece"))
 }
 
 /// The periods (line, start) billed on `invoice` or on the contract's open invoices.

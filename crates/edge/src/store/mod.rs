@@ -224,6 +224,15 @@ fn float_to_int(f: f64) -> Option<i64> {
     (f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0).then_some(f as i64)
 }
 
+impl Unreadable {
+    /// `column` (`table.column`) of the row `key` holds what does not read (`why`).
+    #[must_use]
+    pub fn error(column: &str, key: &str, why: impl std::fmt::Display) -> DbError {
+        let found = why.to_string().chars().take(120).collect();
+        DbError::Unreadable(Self { column: column.to_owned(), key: key.to_owned(), found })
+    }
+}
+
 /// A row of `table` read column by column, loudly: a value that does not
 /// read as its column's type is [`DbError::Unreadable`] naming the column,
 /// never a default.

@@ -91,8 +91,8 @@ mod tests {
             ),
             stmt!(contracts::CLAIM_EVENT, id.as_str(), 2_i64, "BILLED", "t"),
             stmt!(contracts::CLAIM_BODY, id.as_str(), 2_i64, "t", body, "ACTIVE"),
-            stmt!(invoices::CLAIM_PERIOD, id.as_str(), "offr", "2026-02-01", inv.as_str()),
-            stmt!(invoices::CLAIM_PERIOD, id.as_str(), "offr#usage", "2026-01-01", Option::<&str>::None),
+            stmt!(invoices::CLAIM_PERIOD, id.as_str(), "offr", "2026-02-01", inv.as_str(), Option::<&str>::None),
+            stmt!(invoices::CLAIM_PERIOD, id.as_str(), "offr#usage", "2026-01-01", Option::<&str>::None, "{}"),
         ]
     }
 
@@ -108,7 +108,7 @@ mod tests {
         let Sql::Text(rows) = &one[3].params[0] else { panic!("one JSON parameter") };
         let rows: Value = serde_json::from_str(rows).unwrap();
         assert_eq!(rows.as_array().unwrap().len(), 6);
-        assert_eq!(rows[1], serde_json::json!(["ctr_0", "offr#usage", "2026-01-01", null]));
+        assert_eq!(rows[1], serde_json::json!(["ctr_0", "offr#usage", "2026-01-01", null, "{}"]));
         let Sql::Text(events) = &one[1].params[0] else { panic!("one JSON parameter") };
         assert_eq!(serde_json::from_str::<Value>(events).unwrap()[2], serde_json::json!(["ctr_2", 2, "BILLED", "t"]));
     }
