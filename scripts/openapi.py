@@ -344,7 +344,9 @@ doc = {
    "Contract": {"type": "object", "required": ["id", "status", "offerings"], "description": "The engine's contract (docs/pricing.md) with its ids.", "properties": {
       "id": {"type": "string"}, "status": {"type": "string"}, "currency": {"type": "string"}, "startDate": date, "endDate": {"type": ["string", "null"]},
       "offerings": {"type": "array", "items": {"type": "object"}}, "accountId": {"type": "string"}, "billGroupId": {"type": "string"},
-      "quoteId": {"type": "string"}, "catalogVersion": {"type": "integer"}}},
+      "quoteId": {"type": "string"}, "catalogVersion": {"type": "integer"},
+      "nextInvoice": {"description": "GET /api/contracts/{id} only: the DRAFT invoice the contract issues next as things stand (usage so far; scheduled changes answer their own); null when suspended or nothing more is owed.",
+                      "anyOf": [S("Invoice"), {"type": "null"}]}}},
    "Payment": {"type": "object", "required": ["id", "amount"], "properties": {"id": {"type": "string"}, "invoiceId": {"type": "string"}, "amount": money,
       "currency": {"type": "string"}, "status": {"type": "string"}, "stripePaymentIntentId": {"type": "string"}, "createdAt": {"type": "string"}}},
    "SignUpResponse": {"type": "object", "required": ["sessionId", "error", "action", "status", "step", "urls"], "properties": {

@@ -198,7 +198,7 @@ describe('cold pages', () => {
     for (const zone of ZONES) {
       await checkPricingPage(demo, zone, `demo ${zone}`);
       await checkCheckout(demo, zone, `demo ${zone}`);
-      // The portal: each contract's lines and the invoices, as the API answers them.
+      // The portal: each contract's lines, its next invoice and the invoices, as the API answers them.
       const { page, problems } = await cold(`/portal/#token=${token}`, zone);
       try {
         assert.equal(await page.evaluate(() => document.body.dataset.status), 'ready');
@@ -211,6 +211,17 @@ describe('cold pages', () => {
           for (const line of c.offerings) {
             const text = await panel.locator(`tr[data-line="${line.offeringId}"]`).textContent();
             for (const p of line.products) assert.ok(text.includes(`× ${p.quantity}`), `portal ${zone}: ${c.id} ${p.productId} × ${p.quantity} in "${text}"`);
+          }
+          // The next invoice, as the API answers it.
+          const next = panel.locator('[data-next-invoice]');
+          assert.equal(await next.count(), 1, `portal ${zone}: ${c.id} next invoice shown`);
+          if (c.nextInvoice) {
+            assert.equal(await next.getAttribute('data-next-invoice'), c.nextInvoice.invoiceDate, `portal ${zone}: ${c.id} next invoice date`);
+            assert.equal(await next.getAttribute('data-amount'), String(c.nextInvoice.amount), `portal ${zone}: ${c.id} next invoice amount`);
+            const shown = await next.textContent();
+            assert.ok(shown.replaceAll(",", "").includes(Number(c.nextInvoice.amount).toFixed(2)), `portal ${zone}: ${c.id} "${shown}" shows ${c.nextInvoice.amount}`);
+          } else {
+            assert.equal(await next.getAttribute('data-next-invoice'), '', `portal ${zone}: ${c.id} no next invoice`);
           }
         }
         const invoices = (await api.call('GET', `/api/accounts/${accountId}/invoices`, who)).json.data;

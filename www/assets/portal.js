@@ -184,6 +184,15 @@ function linesTable(c) {
       el('td', {}, date(o.invoicedThrough))))));
 }
 
+/** What the contract will invoice next as things stand (scheduled changes say their own). */
+function nextInvoiceLine(c) {
+  const n = c.nextInvoice;
+  if (!n) return el('p', { class: 'muted', dataset: { nextInvoice: '' } }, c.status === 'SUSPENDED' ? 'Nothing is invoiced while suspended.' : 'No further invoice.');
+  const credit = Number(n.creditApplied) ? `, ${money(n.creditApplied, n.currency)} paid from your credit` : '';
+  return el('p', { dataset: { nextInvoice: n.invoiceDate, amount: String(n.amount) } },
+    'Next invoice: ', el('strong', {}, money(n.amount, n.currency)), ` on ${date(n.invoiceDate)}${credit}${n.tax ? ' (tax included)' : ''}.`);
+}
+
 const CHANGES = [
   ['QUANTITY_CHANGE', 'Change quantities'],
   ['RATE_CHANGE', 'Switch billing period'],
@@ -200,7 +209,8 @@ function contractPanel(c, account) {
     el('p', { class: 'muted' }, `Contract ${c.id} · since ${date(c.startDate)}`, c.endDate ? ` · ends ${date(c.endDate)}` : ''),
     discountLine(c),
     linesTable(c),
-    usageTable(c));
+    usageTable(c),
+    nextInvoiceLine(c));
   for (const s of c.scheduledChanges ?? []) {
     panel.append(pending(c, s, { scheduled: s.action }, `Scheduled: ${describe(s, c)} on ${date(s.effectiveDate)}.${invoicedThen(s, currency)}`));
   }

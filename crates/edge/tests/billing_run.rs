@@ -720,3 +720,66 @@ fn the_run_fanned_out_on_the_queue_bills_every_contract_once_whatever_the_delive
         assert_eq!(list[0]["invoiceDate"], "2026-02-01");
     }
 }
+
+/// `GET /api/contracts/{id}`'s `nextInvoice` as of `day`.
+fn next_invoice(a: &support::TestApp, contract: &str, day: &str) -> Value {
+    let (status, got) = Call { app: a, now: now(day) }.secret("GET", &format!("/api/contracts/{contract}"), None);
+    assert_eq!(status, 200, "{got}");
+    got["nextInvoice"].clone()
+}
+
+/// What a customer is told comes next is what comes: figures and lines.
+fn same_invoice(told: &Value, issued: &Value) {
+    for k in ["invoiceDate", "amountWithoutTax", "discountAmount", "tax", "amount"] {
+        assert_eq!(told[k], issued[k], "{k}: told {told}\nissued {issued}");
+    }
+    let lines = |i: &Value| -> Vec<(Value, Value, Value, Value)> {
+        i["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| (l["productId"].clone(), l["quantity"].clone(), l["periodStart"].clone(), l["amount"].clone()))
+            .collect()
+    };
+    assert_eq!(lines(told), lines(issued));
+}
+
+#[test]
+fn the_next_invoice_a_contract_answers_is_the_one_the_run_issues() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    // Seats in advance: the next period's charge on Dec 22.
+    let team = text(&paying_customer(&c, 10, false, TODAY)["contract"]["id"]);
+    let told = next_invoice(&a, &team, "2026-12-01");
+    assert_eq!((told["status"].as_str(), told["invoiceDate"].as_str()), (Some("DRAFT"), Some("2026-12-22")), "{told}");
+    assert_eq!(told["amountWithoutTax"].to_string(), "120.00");
+    // An API plan: the platform fee ahead and the usage reported so far, at the period's end.
+    let quote = json!({ "startDate": TODAY, "offerings": [{ "offeringId": "offr_api", "rateId": "rate_api_monthly",
+        "items": [{ "productId": "prod_api_platform", "quantity": 1 }, { "productId": "prod_api_calls", "quantity": 0 }] }] });
+    let (status, done) = c.secret("POST", "/api/selfService/signup", Some(&json!({ "action": "CREATE_AND_FINALIZE",
+        "customer": support::customer_json(), "quote": quote, "billGroup": { "collectInvoiceBalanceAutomatically": false } })));
+    assert_eq!(status, 201, "{done}");
+    let api = text(&done["contract"]["id"]);
+    let event = json!({ "id": "evt_1", "contractId": api, "productId": "prod_api_calls", "quantity": 30_000,
+        "timestamp": "2026-12-01T10:00:00Z" });
+    let (status, r) = Call { app: &a, now: support::at("2026-12-01", "12:00:00") }.secret(
+        "POST",
+        "/api/usage",
+        Some(&json!({ "events": [event] })),
+    );
+    assert_eq!(status, 202, "{r}");
+    let messages = a.usage.take();
+    pollster::block_on(edge::usecases::store_usage::run(&a.db, &messages, &now("2026-12-01"))).unwrap();
+    let told_api = next_invoice(&a, &api, "2026-12-02");
+    // 20 000 calls past the included 10 000 at 0.002, and next month's fee.
+    assert_eq!(told_api["amountWithoutTax"].to_string(), "50.00", "{told_api}");
+    for day in dates(TODAY, 30) {
+        run(&a, &day);
+    }
+    let issued =
+        |contract: &str| invoices(&a, contract).into_iter().find(|i| i["invoiceDate"] == "2026-12-22").unwrap();
+    same_invoice(&told, &issued(&team));
+    same_invoice(&told_api, &issued(&api));
+    // Afterwards it tells the one after.
+    assert_eq!(next_invoice(&a, &team, "2026-12-23")["invoiceDate"], "2027-01-22");
+}

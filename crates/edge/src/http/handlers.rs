@@ -208,7 +208,7 @@ handler!(
 
 handler!(
     /// `GET /api/contracts/{contractId}`.
-    read_contract(app, req, now, call) { ok(200, &uc::read_contract::run(&app.db, call.param(0), call.scope).await?) }
+    read_contract(app, req, now, call) { ok(200, &uc::read_contract::run(app, call.param(0), call.scope, now).await?) }
 );
 
 handler!(

@@ -1,12 +1,20 @@
 //! A contract as answered: its body with the stored status and version, its
-//! amendments, scheduled changes and those waiting for review.
+//! amendments, scheduled changes and those waiting for review, and the
+//! invoice it will issue next as things stand.
 
+use pricing::Address;
 use serde_json::{Value, json};
 
+use super::catalogs::{self, Parsed};
+use super::documents::invoice_view;
+use super::usage;
 use crate::http::{ApiError, ApiResult};
-use crate::store::Db;
+use crate::ids::Random;
 use crate::store::amendments;
-use crate::store::contracts::{self, ContractRow};
+use crate::store::contracts::{self, ContractRow, ContractStatus};
+use crate::store::invoices::InvoiceHead;
+use crate::store::{Db, accounts};
+use crate::{App, Now};
 
 /// Loads a contract visible to `scope` (a customer token's account, or
 /// `None` for the secret key); 404 otherwise.
@@ -49,4 +57,45 @@ pub async fn view(db: &impl Db, id: &str, scope: Option<&str>) -> ApiResult<Valu
         m.insert("amendments".into(), Value::Array(amendments.clone()));
     }
     Ok(body)
+}
+
+/// The invoice `c` will issue next as things stand (`GET /api/contracts/{id}`'s
+/// `nextInvoice`, a DRAFT): dated the earliest day anything still unbilled is
+/// due, with everything due by then, usage as reported so far, tax and the
+/// account's credit as they are now. Scheduled changes are not in it (each
+/// answers its own `nextInvoice`); `null` for a suspended contract or when
+/// nothing more is owed.
+pub async fn next_invoice<D: Db, S, R: Random>(app: &App<D, S, R>, c: &ContractRow, now: &Now) -> ApiResult<Value> {
+    if c.status == ContractStatus::Suspended {
+        return Ok(Value::Null);
+    }
+    let current = catalogs::require_current(&app.db).await?.version;
+    let mut versions = Parsed::default();
+    let metering = usage::read_contract(&app.db, &mut versions, c, current).await?;
+    let own = Parsed::version_of(&c.body, current);
+    let catalog = versions.get(own)?;
+    let used = usage::billable(&app.db, &c.id, &metering.contract, (&versions, own), None).await?;
+    let next =
+        pricing::billing::next_invoice(catalog, &metering.contract, &used).map_err(|e| c.unreadable_body(e.message))?;
+    let Some(invoice) = next else { return Ok(Value::Null) };
+    let account = accounts::load(&app.db, &c.account_id)
+        .await?
+        .ok_or_else(|| ApiError::internal(format_args!("account {} is not stored", c.account_id)))?;
+    let address = Address::from_json(account.billing_address.as_ref().unwrap_or(&Value::Null));
+    let invoice = invoice.with_tax(catalog, &address).map_err(|e| c.unreadable_body(e.message))?;
+    let credit = pricing::apply_credit(account.credit_balance, invoice.amount)
+        .ok_or_else(|| ApiError::internal("credit past counting"))?;
+    let currency = catalog.currency.code();
+    let head = InvoiceHead {
+        id: "",
+        status: "DRAFT",
+        currency,
+        account_id: &c.account_id,
+        contract_id: &c.id,
+        bill_group_id: &c.bill_group_id,
+        credit_applied: credit.applied,
+        amount_due: credit.due,
+        at: &now.instant,
+    };
+    Ok(invoice_view(&app.rng, &invoice, &head))
 }
