@@ -199,15 +199,20 @@ describe('make dev', () => {
     proc.kill('SIGTERM');
   });
 
-  test('with another Stripe, its keys and its Stripe.js reach the pages', async () => {
+  test('with another Stripe, its keys and its Stripe.js reach the pages; promotion codes get the default 10 guesses a minute', async () => {
     const state = mkdtempSync(path.join(os.tmpdir(), 'quotekit-dev-'));
     const port = await freePort();
     const env = { PORT: String(port), QUOTEKIT_STATE_DIR: state, STRIPE_API_BASE: 'http://127.0.0.1:9', STRIPE_SECRET_KEY: 'sk_test_mine',
-      STRIPE_PUBLISHABLE_KEY: 'pk_test_mine', STRIPE_JS_URL: 'http://127.0.0.1:9/js.stripe.com/v3/' };
+      STRIPE_PUBLISHABLE_KEY: 'pk_test_mine', STRIPE_JS_URL: 'http://127.0.0.1:9/js.stripe.com/v3/', PROMOTION_CODE_GUESSES_PER_MINUTE: '' };
     try {
       const dev = await startDev(env);
       const config = await (await fetch(`http://127.0.0.1:${port}/api/selfService/config`)).json();
       assert.deepEqual(config.stripe, { publishableKey: 'pk_test_mine', jsUrl: 'http://127.0.0.1:9/js.stripe.com/v3/' });
+      // The documented default budget of promotion-code guesses: 10 a minute, then 429.
+      const guess = (i) => fetch(`http://127.0.0.1:${port}/api/selfService/promotionCodes/NOPE${i}`, { headers: { authorization: 'Bearer pk_test_local' } });
+      const statuses = [];
+      for (let i = 0; i < 11; i++) statuses.push((await guess(i)).status);
+      assert.deepEqual(statuses, [...Array(10).fill(404), 429], 'make dev guards promotion codes with the default of 10 a minute');
       await stopDev(dev);
     } finally {
       rmSync(state, { recursive: true, force: true });
