@@ -414,7 +414,7 @@ const NEXT_INVOICE_LOOKAHEAD: usize = 48;
 /// anything still unbilled is due, with everything due by then (usage as
 /// reported so far: `usage`). A date whose lines all come to nothing (a
 /// trial, a free plan) is passed over for the next; `None` when nothing more
-/// is owed (or nothing within [`NEXT_INVOICE_LOOKAHEAD`] dates).
+/// is owed (or nothing within 48 dates).
 pub fn next_invoice(catalog: &Catalog, contract: &Contract, usage: &[Usage]) -> Result<Option<Invoice>> {
     let mut probe = contract.clone();
     for _ in 0..NEXT_INVOICE_LOOKAHEAD {
