@@ -194,13 +194,17 @@ export async function publishCatalog(url, secretKey, catalog) {
   return res.json();
 }
 
-/** The current catalog's `{ version, created: false }`, or null when none is published. */
-export async function publishedCatalog(url, publishableKey) {
-  const res = await fetch(`${url}/api/catalog`, { headers: { authorization: `Bearer ${publishableKey}` } });
-  if (res.status === 503) return null;
-  if (!res.ok) throw new Error(`reading the catalog: ${res.status} ${await res.text()}`);
-  await res.arrayBuffer();
-  return { version: Number(res.headers.get('quotekit-catalog-version')), created: false };
+/**
+ * The current catalog's `{ version, created: false }`, or null when none is
+ * published. Asked of /healthz, which answers `catalogVersion: null` then
+ * (GET /api/catalog would answer 503 NO_CATALOG, which wrangler prints as an
+ * error on a first start: expected, and alarming to a newcomer).
+ */
+export async function publishedCatalog(url) {
+  const res = await fetch(`${url}/healthz`);
+  if (!res.ok) throw new Error(`reading the catalog version: ${res.status} ${await res.text()}`);
+  const { catalogVersion } = await res.json();
+  return catalogVersion == null ? null : { version: Number(catalogVersion), created: false };
 }
 
 export const DEMO_CATALOG = path.join(ROOT, 'crates/edge/demo-catalog.json');
@@ -287,7 +291,7 @@ export async function startStack(opts = {}) {
     if (opts.catalog !== false) {
       // `keepPublished` (make dev): a database that has a catalog keeps it; the
       // demo catalog is published only into one that has none.
-      catalog = opts.keepPublished ? await publishedCatalog(worker.url, publishableKey) : null;
+      catalog = opts.keepPublished ? await publishedCatalog(worker.url) : null;
       catalog ??= await publishCatalog(worker.url, secretKey, readFileSync(opts.catalog ?? DEMO_CATALOG, 'utf8'));
       if (opts.demo !== false && !opts.catalog) await seedDemo(worker.url, secretKey);
     }

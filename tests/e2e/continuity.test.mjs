@@ -231,6 +231,7 @@ describe('make dev', () => {
     try {
       let dev = await startDev(env);
       assert.equal((await get()).version, '1', 'the demo catalog, into an empty database');
+      assert.doesNotMatch(dev.out, /NO_CATALOG|✘ \[ERROR\]/, 'a first start prints no error for the catalog it is about to publish');
       const mine = { ...v1, products: v1.products.map((p) => (p.id === 'prod_seats' ? { ...p, name: 'Team members' } : p)) };
       const put = await fetch(`${url}/api/catalog`, { method: 'PUT', headers: { authorization: 'Bearer sk_test_local', 'content-type': 'application/json' }, body: JSON.stringify(mine) });
       assert.equal(put.status, 201, await put.text());
