@@ -6,13 +6,12 @@ use pricing::Address;
 use serde_json::{Value, json};
 
 use super::catalogs::{self, Parsed};
-use super::documents::invoice_view;
+use super::documents::draft_view;
 use super::usage;
 use crate::http::{ApiError, ApiResult};
 use crate::ids::Random;
 use crate::store::amendments;
 use crate::store::contracts::{self, ContractRow, ContractStatus};
-use crate::store::invoices::InvoiceHead;
 use crate::store::{Db, accounts};
 use crate::{App, Now};
 
@@ -83,19 +82,5 @@ pub async fn next_invoice<D: Db, S, R: Random>(app: &App<D, S, R>, c: &ContractR
         .ok_or_else(|| ApiError::internal(format_args!("account {} is not stored", c.account_id)))?;
     let address = Address::from_json(account.billing_address.as_ref().unwrap_or(&Value::Null));
     let invoice = invoice.with_tax(catalog, &address).map_err(|e| c.unreadable_body(e.message))?;
-    let credit = pricing::apply_credit(account.credit_balance, invoice.amount)
-        .ok_or_else(|| ApiError::internal("credit past counting"))?;
-    let currency = catalog.currency.code();
-    let head = InvoiceHead {
-        id: "",
-        status: "DRAFT",
-        currency,
-        account_id: &c.account_id,
-        contract_id: &c.id,
-        bill_group_id: &c.bill_group_id,
-        credit_applied: credit.applied,
-        amount_due: credit.due,
-        at: &now.instant,
-    };
-    Ok(invoice_view(&app.rng, &invoice, &head))
+    Ok(draft_view(&app.rng, c, catalog.currency.code(), &invoice, account.credit_balance, now))
 }

@@ -5,7 +5,9 @@ use pricing::Invoice;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
 
+use crate::Now;
 use crate::ids::{Random, new_id};
+use crate::store::contracts::ContractRow;
 use crate::store::invoices::InvoiceHead;
 use crate::store::payments::Payment;
 
@@ -54,6 +56,40 @@ pub fn invoice_view(rng: &impl Random, invoice: &Invoice, head: &InvoiceHead<'_>
         m.insert("items".into(), Value::Array(items));
     }
     Value::Object(m)
+}
+
+/// The account's credit against a change's invoice: `(applied, due, balance
+/// after)` by the engine's rule; an invoice without lines touches nothing.
+pub fn credit_split(balance: Decimal, invoice: &Invoice) -> Option<(Decimal, Decimal, Decimal)> {
+    let amount = if invoice.lines.is_empty() { Decimal::ZERO } else { invoice.amount };
+    pricing::apply_credit(balance, amount).map(|c| (c.applied, c.due, c.balance))
+}
+
+/// An invoice not issued (a preview's, one a later date will issue, a
+/// contract's next), as answered: with `credit` (the account's balance), the
+/// credit it would apply and what would be due, exactly as issuing applies them.
+pub fn draft_view(
+    rng: &impl Random,
+    c: &ContractRow,
+    currency: &str,
+    invoice: &Invoice,
+    credit: Decimal,
+    now: &Now,
+) -> Value {
+    let (credit_applied, amount_due, _) =
+        credit_split(credit, invoice).unwrap_or((Decimal::ZERO, invoice.amount.max(Decimal::ZERO), credit));
+    let head = InvoiceHead {
+        id: "",
+        status: "DRAFT",
+        currency,
+        account_id: &c.account_id,
+        contract_id: &c.id,
+        bill_group_id: &c.bill_group_id,
+        credit_applied,
+        amount_due,
+        at: &now.instant,
+    };
+    invoice_view(rng, invoice, &head)
 }
 
 /// A payment as answered.

@@ -6,7 +6,7 @@
 use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
 
-use super::priced::{Outcome, Priced, amendment_quote, credit_split};
+use super::priced::{Outcome, Priced, amendment_quote};
 use super::request::{ChangeRequest, parse};
 use crate::http::{ApiError, ApiResult};
 use crate::ids::{Random, new_id};
@@ -14,6 +14,7 @@ use crate::steps::charging::{self, Settled};
 use crate::steps::claims::claim_expired;
 use crate::steps::contract_view::{load_contract, view};
 use crate::steps::credit;
+use crate::steps::documents::credit_split;
 use crate::steps::documents::{invoice_view, money_json, payment_view};
 use crate::store::amendments::{self, AmendmentStatus, AmendmentWrite};
 use crate::store::contracts::{self, ContractRow, ContractStatus};

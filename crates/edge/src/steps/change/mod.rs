@@ -13,20 +13,18 @@ pub mod priced;
 pub mod request;
 pub mod term;
 
-use pricing::Invoice;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
 
-use self::priced::{Outcome, amendment_quote, credit_split, price};
+use self::priced::{Outcome, amendment_quote, price};
 use self::request::{ChangeAction, ChangeRequest};
 use super::contract_view::{self, load_contract};
-use super::documents::invoice_view;
+use super::documents::draft_view;
 use crate::http::{ApiError, ApiResult};
 use crate::ids::{Random, new_id};
 use crate::store::Db;
 use crate::store::amendments::{self, AmendmentStatus};
 use crate::store::contracts::ContractRow;
-use crate::store::invoices::InvoiceHead;
 use crate::stripe::Stripe;
 use crate::{App, Now};
 
@@ -66,9 +64,9 @@ pub async fn run<D: Db, S: Stripe, R: Random>(
         let mut more = Map::new();
         more.insert("preview".into(), json!(true));
         more.insert("scheduled".into(), json!(effective > now.today));
-        more.insert("invoice".into(), draft_view(app, &c, &currency, &p.invoice, p.credit, now));
+        more.insert("invoice".into(), draft_view(&app.rng, &c, &currency, &p.invoice, p.credit, now));
         if let Some(next) = &p.next_invoice {
-            more.insert("nextInvoice".into(), draft_view(app, &c, &currency, next, Decimal::ZERO, now));
+            more.insert("nextInvoice".into(), draft_view(&app.rng, &c, &currency, next, Decimal::ZERO, now));
         }
         let quote = amendment_quote(None, "DRAFT", &c, req, &p);
         let outcome = Outcome { http: 200, status: "SUCCESS", quote, contract: p.contract_after.clone(), more };
@@ -95,9 +93,9 @@ pub async fn run<D: Db, S: Stripe, R: Random>(
         );
         app.db.batch(batch).await?;
         let mut more = Map::new();
-        more.insert("upcomingInvoice".into(), draft_view(app, &c, &currency, &p.invoice, p.credit, now));
+        more.insert("upcomingInvoice".into(), draft_view(&app.rng, &c, &currency, &p.invoice, p.credit, now));
         if let Some(next) = &p.next_invoice {
-            more.insert("nextInvoice".into(), draft_view(app, &c, &currency, next, Decimal::ZERO, now));
+            more.insert("nextInvoice".into(), draft_view(&app.rng, &c, &currency, next, Decimal::ZERO, now));
         }
         let contract = contract_view::view(&app.db, &c.id, None).await?;
         let status = if needs_review { "REVIEW" } else { "SUCCESS" };
@@ -105,33 +103,6 @@ pub async fn run<D: Db, S: Stripe, R: Random>(
     }
     let outcome = apply::now(app, c, req, p, amendment_id, now).await?;
     Ok((outcome.http, outcome.body(req)))
-}
-
-/// An invoice not issued (a preview's, or one a later date will issue), as answered.
-/// With `credit` (the account's balance), the credit it would apply and
-/// what would be due, exactly as confirming applies them.
-fn draft_view<D: Db, S: Stripe, R: Random>(
-    app: &App<D, S, R>,
-    c: &ContractRow,
-    currency: &str,
-    invoice: &Invoice,
-    credit: Decimal,
-    now: &Now,
-) -> Value {
-    let (credit_applied, amount_due, _) =
-        credit_split(credit, invoice).unwrap_or((Decimal::ZERO, invoice.amount.max(Decimal::ZERO), credit));
-    let head = InvoiceHead {
-        id: "",
-        status: "DRAFT",
-        currency,
-        account_id: &c.account_id,
-        contract_id: &c.id,
-        bill_group_id: &c.bill_group_id,
-        credit_applied,
-        amount_due,
-        at: &now.instant,
-    };
-    invoice_view(&app.rng, invoice, &head)
 }
 
 /// Marks a pending amendment closed (the contract's version moves on, so

@@ -57,13 +57,6 @@ pub fn engine_error(e: &pricing::Error) -> ApiError {
     a
 }
 
-/// The account's credit against a change's invoice: `(applied, due, balance
-/// after)` by the engine's rule; an invoice without lines touches nothing.
-pub fn credit_split(balance: Decimal, invoice: &Invoice) -> Option<(Decimal, Decimal, Decimal)> {
-    let amount = if invoice.lines.is_empty() { Decimal::ZERO } else { invoice.amount };
-    pricing::apply_credit(balance, amount).map(|c| (c.applied, c.due, c.balance))
-}
-
 /// Everything a priced change needs to be answered or written.
 pub struct Priced {
     /// The current catalog version, as stored.
