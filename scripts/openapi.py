@@ -123,7 +123,7 @@ doc = {
                     "402": json_resp("The charge was declined: nothing applied (status FAILED)", S("ContractChangeResponse")),
                     "400": err_resp("Bad input: `code` and `path` name the field."), "401": err_resp("Missing or wrong key or token."),
                     "403": err_resp("The publishable key may not change contracts."), "404": err_resp("No such contract (or not this token's)."),
-                    "409": err_resp("Contract not active, another change in progress (CHANGE_IN_PROGRESS: being charged), or an amendment pending."),
+                    "409": err_resp("Contract not active (CONTRACT_SUSPENDED), an invoice in dunning (CONTRACT_PAST_DUE: only a cancellation is taken until it is paid), another change in progress (CHANGE_IN_PROGRESS: being charged), or an amendment pending."),
                     "413": err_resp("Body over 64 KB."), "422": err_resp("Idempotency-Key reused with another body."),
                     "502": err_resp("PAYMENT_PROVIDER_UNAVAILABLE. Stripe unreachable: nothing applied, or, when Stripe did not say whether the charge went through, the change is held (charged at most once) and the next request on the contract, or the billing run, settles it; sending the same change again answers how it ended."),
                     "503": err_resp("Storage unavailable.")}}},

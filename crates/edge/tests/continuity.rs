@@ -341,6 +341,44 @@ fn new_card(a: &support::TestApp, account: &str, date: &str, declining: bool) ->
 }
 
 #[test]
+fn a_contract_with_an_invoice_in_dunning_takes_only_a_cancellation_and_its_scheduled_change_waits() {
+    let a = setup();
+    let c = Call { app: &a, now: now(TODAY) };
+    let signup = paying_customer(&c, 10, true, TODAY);
+    let contract = text(&signup["contract"]["id"]);
+    let account = text(&signup["customer"]["accountId"]);
+    // Down to 4 seats on Dec 24, scheduled now; the card declines from now on.
+    let down = json!({ "action": "QUANTITY_CHANGE", "contractId": contract, "effectiveDate": "2026-12-24",
+        "payload": { "offerings": [{ "offeringId": "offr_team", "products": [{ "productId": "prod_seats", "quantity": 4 }] }] } });
+    let (status, r) = c.change(&down);
+    assert_eq!((status, &r["contract"]["scheduledChanges"][0]["status"]), (200, &json!("SCHEDULED")), "{r}");
+    // Another customer whose card declines too, with nothing scheduled.
+    let other = text(&paying_customer(&c, 3, true, TODAY)["contract"]["id"]);
+    // Dec 22's charges fail: both invoices are in dunning.
+    run(&a, "2026-12-22");
+    let on = Call { app: &a, now: now("2026-12-23") };
+    let more = json!({ "action": "QUANTITY_CHANGE", "contractId": other,
+        "payload": { "offerings": [{ "offeringId": "offr_team", "products": [{ "productId": "prod_seats", "quantity": 2 }] }] } });
+    let (status, r) = on.change(&more);
+    assert_eq!((status, &r["code"], &r["path"]), (409, &json!("CONTRACT_PAST_DUE"), &json!("contractId")), "{r}");
+    let cancel = json!({ "action": "CANCELLATION", "contractId": other, "payload": null, "preview": true });
+    let (status, r) = on.change(&cancel);
+    assert_eq!(status, 200, "a cancellation is still taken: {r}");
+    // Dec 24: the scheduled change waits (it would credit seats not paid for).
+    run(&a, "2026-12-24");
+    let (_, one) = c.secret("GET", &format!("/api/contracts/{contract}"), None);
+    assert_eq!(one["scheduledChanges"][0]["status"], "SCHEDULED", "{one}");
+    // A new card on Dec 26 pays Dec 22's invoice; that day's run applies the change, as of Dec 24.
+    assert_eq!(new_card(&a, &account, "2026-12-26", false)["charged"], 1);
+    run(&a, "2026-12-26");
+    let (_, one) = c.secret("GET", &format!("/api/contracts/{contract}"), None);
+    assert_eq!(one["scheduledChanges"], json!([]), "{one}");
+    assert_eq!(one["offerings"][0]["products"][0]["quantity"], 4, "{one}");
+    let applied = one["amendments"].as_array().unwrap().iter().find(|m| m["action"] == "QUANTITY_CHANGE").unwrap();
+    assert_eq!((&applied["status"], &applied["effectiveDate"]), (&json!("APPLIED"), &json!("2026-12-24")), "{one}");
+}
+
+#[test]
 fn suspended_again_after_a_resumption_the_first_suspensions_days_stay_unbilled() {
     let a = setup();
     let c = Call { app: &a, now: now(TODAY) };

@@ -27,7 +27,9 @@ pub use crate::usage::Usage;
 use crate::usage::usage_lines;
 
 mod next;
+mod suspension;
 pub use next::next_invoice;
+pub use suspension::{VoidedPeriod, renew, resume, resumption, unbill};
 
 /// Most periods one call returns (a bound on work, not a business rule: a run
 /// that hits it continues where it stopped).
@@ -171,6 +173,7 @@ pub fn due(
                 &piece.rate,
                 (&piece.products, Some(&piece.licensed)),
                 &part,
+                false,
                 &path,
             )?;
             if METERED && !piece.usage.is_empty() {
@@ -213,26 +216,6 @@ pub fn due(
     Ok((out, after))
 }
 
-/// What of `piece` lies outside every `[from, to)` of `gaps`, each part
-/// measured against the piece's whole period.
-fn outside(piece: Piece, gaps: &[(NaiveDate, NaiveDate)]) -> Vec<Piece> {
-    let mut parts = vec![piece];
-    for &(from, to) in gaps {
-        parts = parts
-            .into_iter()
-            .flat_map(|p| {
-                if to <= p.start || from >= p.end {
-                    return vec![p];
-                }
-                let before = (from > p.start).then_some(Piece { end: from, ..p });
-                let after = (to < p.end).then_some(Piece { start: to, ..p });
-                before.into_iter().chain(after).collect()
-            })
-            .collect();
-    }
-    parts
-}
-
 /// The lines in force (none on a canceled contract), each with its path and
 /// the rate it bills on in `catalog` (`UNKNOWN_RATE` at its path if gone).
 fn in_force<'a, 'c>(
@@ -264,7 +247,8 @@ fn line_period(
     path: &str,
 ) -> Result<DuePeriod> {
     let products = (&line.products[..], None);
-    let lines = piece_lines(catalog, contract.discount.as_ref(), &line.offering_id, rate, products, piece, path)?;
+    let lines =
+        piece_lines(catalog, contract.discount.as_ref(), &line.offering_id, rate, products, piece, false, path)?;
     Ok(DuePeriod {
         offering_id: line.offering_id.clone(),
         period_start: piece.start,
@@ -279,8 +263,9 @@ fn line_period(
 /// The lines of one piece: each product priced for a whole period at its
 /// quantity, prorated by the piece's share, discounted when the contract's
 /// discount covers the offering and the piece's period starts in its window;
-/// zero lines left out. `products`: the line's products, and (a kept piece)
-/// the only ones it bills.
+/// zero lines left out; negated for a `credit`. `products`: the line's
+/// products, and (a kept piece) the only ones it bills.
+#[allow(clippy::too_many_arguments)]
 fn piece_lines(
     catalog: &Catalog,
     discount: Option<&Discount>,
@@ -288,6 +273,7 @@ fn piece_lines(
     rate: &Rate,
     (products, only): (&[ContractProduct], Option<&[Id]>),
     piece: &Piece,
+    credit: bool,
     path: &str,
 ) -> Result<Vec<InvoiceLine>> {
     let mut lines = Vec::with_capacity(products.len());
@@ -308,7 +294,7 @@ fn piece_lines(
             price: full,
             percent_off: discount.and_then(|d| d.percent_for(offering_id, piece.period_start)),
         };
-        lines.extend(prorate(&catalog.currency, &billed, piece, false, path)?);
+        lines.extend(prorate(&catalog.currency, &billed, piece, credit, path)?);
     }
     Ok(lines)
 }
@@ -373,118 +359,5 @@ pub fn bill(catalog: &Catalog, contract: &serde_json::Value, through: NaiveDate,
     if let Some(day) = date.filter(|_| !lines.is_empty()) {
         invoices.push(Invoice::new(&catalog.currency, day, lines)?);
     }
-    Ok(Billing { invoices, contract: after })
-}
-
-/// Dunning gave up on invoices of `contract`: the periods they billed are no
-/// longer invoiced. Each line whose period starting at `period_start` was on
-/// a voided invoice (`voided`: offering id and period start) is invoiced
-/// again only through the earliest such start, so [`resume`] can charge what
-/// was used of them before the suspension; the kept pieces those invoices
-/// billed (`pieces`, as [`DuePeriod::kept`] gave them) are kept again, owed
-/// as before (a piece the contract still holds is not added twice).
-#[must_use]
-pub fn unbill(contract: &Contract, voided: &[(String, NaiveDate)], pieces: &[ArrearsPiece]) -> Contract {
-    let mut after = contract.clone();
-    let held = after.unbilled.len();
-    for piece in pieces {
-        let overlaps =
-            |k: &ArrearsPiece| k.offering_id == piece.offering_id && k.start < piece.end && piece.start < k.end;
-        if !after.unbilled.iter().any(overlaps) {
-            after.unbilled.push(piece.clone());
-        }
-    }
-    if after.unbilled.len() > held {
-        after.unbilled.sort_by_key(|k| (k.start, k.end));
-    }
-    for line in &mut after.offerings {
-        let earliest = voided.iter().filter(|(o, _)| **o == *line.offering_id).map(|(_, d)| *d).min();
-        if let Some(start) = earliest {
-            line.invoiced_through = line.invoiced_through.min(start).max(line.schedule.service_start);
-        }
-    }
-    after
-}
-
-/// A contract suspended on `suspended_on` (no service from that day) and
-/// resumed on `resumed_on` with a working card: what the resumption charges
-/// that day, and the contract after. No suspended day is ever billed.
-///
-/// For each line, in contract order:
-/// - what was used before the suspension and not paid for:
-///   `[invoicedThrough, suspended_on)` cut at its period boundaries (and at
-///   `endDate`), each piece prorated on the line's terms, whatever its timing;
-/// - billing restarts at `resumed_on`: an `IN_ADVANCE` line is charged
-///   `[resumed_on, next boundary)` prorated and invoiced through that
-///   boundary; an `IN_ARREARS` line is invoiced through `resumed_on` and its
-///   period's end bills `[resumed_on, boundary)`. A line still in trial, or
-///   already paid past `resumed_on`, restarts as it is.
-///
-/// Days of `earlier` suspensions (`[from, to)`, already resumed) are never
-/// owed, even when the invoices voided now reach back over them (a resumption's
-/// own invoice that dunning gave up on in its turn).
-///
-/// Kept pieces (`unbilledArrears`) are left to the billing run. The periods
-/// come in contract-line order (the owed pieces, then the restart piece), all
-/// dated `resumed_on`.
-pub fn resume(
-    catalog: &Catalog,
-    contract: &Contract,
-    suspended_on: NaiveDate,
-    resumed_on: NaiveDate,
-    earlier: &[(NaiveDate, NaiveDate)],
-) -> Result<(Vec<DuePeriod>, Contract)> {
-    if resumed_on < suspended_on {
-        return Err(Error::new(ErrorCode::InvalidValue, "resumedOn", "a contract resumes on or after its suspension"));
-    }
-    let mut after = contract.clone();
-    let mut out = Vec::new();
-    for (path, line, rate) in in_force(catalog, &mut after)? {
-        let too_large = || overflow(&path);
-        let cut = |d: NaiveDate| contract.end_date.map_or(d, |e| d.min(e));
-        let bill = |piece: Piece, out: &mut Vec<DuePeriod>| -> Result<()> {
-            out.push(line_period(catalog, contract, line, rate, &piece, resumed_on, &path)?);
-            Ok(())
-        };
-        for piece in line.schedule.pieces(line.invoiced_through, cut(suspended_on)).ok_or_else(too_large)? {
-            for part in outside(piece, earlier) {
-                bill(part, &mut out)?;
-            }
-        }
-        let paid_past = line.invoiced_through > resumed_on;
-        if paid_past || line.in_trial(resumed_on) || contract.end_date.is_some_and(|e| resumed_on >= e) {
-            continue;
-        }
-        match rate.timing {
-            Timing::InAdvance => {
-                let period = line.schedule.period_holding(resumed_on).ok_or_else(too_large)?;
-                let piece = Piece { start: resumed_on, end: cut(period.end), ..period };
-                bill(piece, &mut out)?;
-                line.invoiced_through = piece.end;
-            }
-            Timing::InArrears => line.invoiced_through = resumed_on,
-        }
-    }
-    Ok((out, after))
-}
-
-/// [`unbill`] then [`resume`] for a contract given as JSON, grouped into the
-/// one invoice the resumption issues (none when every line rounds to zero).
-/// `voided` lists the offering id and period start of every period billed on
-/// the invoices voided with the suspension; `earlier`, the contract's earlier
-/// suspensions.
-pub fn resumption(
-    catalog: &Catalog,
-    contract: &serde_json::Value,
-    voided: &[(String, NaiveDate)],
-    suspended_on: NaiveDate,
-    resumed_on: NaiveDate,
-    earlier: &[(NaiveDate, NaiveDate)],
-) -> Result<Billing> {
-    let contract = Contract::from_json(catalog, contract)?;
-    let (periods, after) = resume(catalog, &unbill(&contract, voided, &[]), suspended_on, resumed_on, earlier)?;
-    let lines: Vec<InvoiceLine> = periods.into_iter().flat_map(|p| p.lines).collect();
-    let invoices =
-        if lines.is_empty() { Vec::new() } else { vec![Invoice::new(&catalog.currency, resumed_on, lines)?] };
     Ok(Billing { invoices, contract: after })
 }

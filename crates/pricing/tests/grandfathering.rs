@@ -181,7 +181,10 @@ fn resumed(
     resumed: &str,
 ) -> (Vec<(String, String, Decimal)>, pricing::Contract) {
     let parsed = pricing::Contract::from_json(c, contract).unwrap();
-    let voided: Vec<(String, NaiveDate)> = voided.iter().map(|(o, s)| ((*o).to_owned(), d(s))).collect();
+    let voided: Vec<pricing::billing::VoidedPeriod> = voided
+        .iter()
+        .map(|(o, s)| pricing::billing::VoidedPeriod { offering_id: (*o).to_owned(), period_start: d(s), usage: false })
+        .collect();
     let unbilled = pricing::billing::unbill(&parsed, &voided, &[]);
     let (periods, after) = pricing::billing::resume(c, &unbilled, d(suspended), d(resumed), &[]).unwrap();
     assert!(periods.iter().all(|p| p.invoice_date == d(resumed)));

@@ -1,11 +1,13 @@
 //! The suspension vectors (`tests/suspension/`): a contract suspended when
 //! dunning gave up, resumed with a new card. Each case gives the contract, the
-//! periods billed on the voided invoices, `suspendedOn`, `resumedOn` and the
+//! periods billed on the voided invoices (`usage: true` for a period of
+//! usage alone), `suspendedOn`, `resumedOn` and the
 //! contract's `earlierSuspensions` (`[{ from, to }]`, never owed), and
 //! expects `{ "resumption": { "invoices", "contract" } }` (the billing-case
 //! shape), compared like every vector: the fields it holds, numbers as decimals.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, missing_docs)]
 
+use pricing::billing::VoidedPeriod;
 use pricing::{Catalog, NaiveDate};
 use serde_json::{Value, json};
 
@@ -22,11 +24,15 @@ fn every_suspension_vector_resumes_as_expected() {
     for f in files {
         let case: Value = serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
         let catalog = Catalog::from_json(&case["catalog"]).unwrap();
-        let voided: Vec<(String, NaiveDate)> = case["voided"]
+        let voided: Vec<VoidedPeriod> = case["voided"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|v| (v["offeringId"].as_str().unwrap().to_owned(), d(&v["periodStart"])))
+            .map(|v| VoidedPeriod {
+                offering_id: v["offeringId"].as_str().unwrap().to_owned(),
+                period_start: d(&v["periodStart"]),
+                usage: v.get("usage").and_then(Value::as_bool).unwrap_or(false),
+            })
             .collect();
         let earlier: Vec<(NaiveDate, NaiveDate)> = case
             .get("earlierSuspensions")

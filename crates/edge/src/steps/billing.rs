@@ -15,7 +15,7 @@ use super::documents::{engine_json, invoice_view};
 use crate::http::ApiError;
 use crate::ids::{Random, new_id};
 use crate::store::contracts::{ContractRow, ContractStatus};
-use crate::store::invoices::{self, InvoiceFigures, InvoiceHead, InvoiceStatus};
+use crate::store::invoices::{self, Claimed, InvoiceFigures, InvoiceHead, InvoiceStatus};
 use crate::store::{Batch, Db, DbError, accounts};
 use crate::stripe::Stripe;
 use crate::{App, Now};
@@ -237,13 +237,14 @@ pub async fn plan_periods<D: Db, S: Stripe, R: Random>(
             // a kept piece apart from both (the line billed its period's start
             // already). The contract's version claim makes the batch once only;
             // two pieces of one invoice with one key are claimed once.
+            let offering = p.offering_id.to_string();
             let line = match (&p.kept, p.usage) {
-                (Some(_), _) => format!("{}#kept@{}", p.offering_id, p.period_end),
-                (None, true) => format!("{}#usage", p.offering_id),
-                (None, false) => p.offering_id.to_string(),
+                (Some(_), _) => Claimed::Kept(offering, p.period_end.to_string()),
+                (None, true) => Claimed::Usage(offering),
+                (None, false) => Claimed::Period(offering),
             };
             let start = p.period_start.to_string();
-            if claimed.insert((line.clone(), start.clone())) {
+            if claimed.insert((line.key(), start.clone())) {
                 let piece = p.kept.as_ref().map(pricing::to_json);
                 batch.push(invoices::claim_period(&c.id, &line, &start, &invoice_id, piece));
             }

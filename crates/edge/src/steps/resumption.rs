@@ -2,14 +2,13 @@
 //! used before the suspension (kept pieces owed by then included) and
 //! restarting billing on the resume date (the engine's `billing::resume`).
 
-use chrono::NaiveDate;
 use serde_json::{Value, json};
 
 use super::billing::{ContractWrite, Report, plan_periods, stored_body};
 use super::catalogs::Parsed;
 use super::collection::charge_invoice;
 use super::contract_view::load_contract;
-use super::suspension::engine_contract;
+use super::suspension::{self, engine_contract};
 use super::usage;
 use crate::http::{ApiError, ApiResult};
 use crate::ids::Random;
@@ -40,13 +39,7 @@ pub async fn resume<D: Db, S: Stripe, R: Random>(
     let today = now.today.max(suspended_on);
     // Earlier suspensions stay unbilled even if a voided invoice reaches back over them.
     let mut suspensions: Vec<Value> = c.body.get("suspensions").and_then(Value::as_array).cloned().unwrap_or_default();
-    let earlier: Vec<(NaiveDate, NaiveDate)> = suspensions
-        .iter()
-        .filter_map(|g| {
-            let day = |k: &str| g.get(k).and_then(Value::as_str).and_then(pricing::parse_date);
-            Some((day("from")?, day("to")?))
-        })
-        .collect();
+    let earlier = suspension::suspensions(&c.body);
     let catalog = versions.get(own)?;
     let (mut periods, mut after) = pricing::billing::resume(catalog, &contract, suspended_on, today, &earlier)
         .map_err(|e| ApiError::from_engine(&e, ""))?;

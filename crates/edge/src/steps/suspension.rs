@@ -4,6 +4,7 @@
 
 use chrono::NaiveDate;
 use pricing::Contract;
+use pricing::billing::VoidedPeriod;
 use serde_json::{Value, json};
 
 use super::billing::stored_body;
@@ -11,6 +12,7 @@ use super::catalogs::{self, Parsed};
 use super::contract_view::load_contract;
 use crate::http::ApiResult;
 use crate::store::contracts::{self, ContractRow, ContractStatus};
+use crate::store::invoices::Claimed;
 use crate::store::{Batch, Db, DbError, Unreadable, invoices};
 
 /// The contract's engine form, read on the catalog versions it is priced on.
@@ -33,10 +35,15 @@ pub async fn suspend(db: &impl Db, contract_id: &str, invoice_id: &str, day: Nai
     if c.status != ContractStatus::Active {
         return Ok(Vec::new());
     }
-    let voided: Vec<(String, NaiveDate)> = invoices::periods_open_or(db, contract_id, invoice_id)
+    // A kept piece comes back whole, from the piece its claim keeps.
+    let voided: Vec<VoidedPeriod> = invoices::periods_open_or(db, contract_id, invoice_id)
         .await?
         .into_iter()
-        .filter_map(|(line, start)| Some((line, pricing::parse_date(&start)?)))
+        .filter_map(|(claim, period_start)| match claim {
+            Claimed::Period(offering_id) => Some(VoidedPeriod { offering_id, period_start, usage: false }),
+            Claimed::Usage(offering_id) => Some(VoidedPeriod { offering_id, period_start, usage: true }),
+            Claimed::Kept(..) => None,
+        })
         .collect();
     let mut versions = Parsed::default();
     let (_, contract) = engine_contract(db, &c, &mut versions).await?;
@@ -83,4 +90,24 @@ async fn billed_pieces(
 /// A billed piece kept beside its claim that the engine cannot read.
 fn unreadable_piece(c: &ContractRow, why: impl std::fmt::Display) -> DbError {
     Unreadable::error("billed_periods.piece", &c.id, why)
+}
+
+/// The contract's suspensions it resumed from, `[from, to)` each (`suspensions` in its body).
+#[must_use]
+pub fn suspensions(body: &Value) -> Vec<(NaiveDate, NaiveDate)> {
+    let list = body.get("suspensions").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    list.iter()
+        .filter_map(|g| {
+            let day = |k: &str| g.get(k).and_then(Value::as_str).and_then(pricing::parse_date);
+            Some((day("from")?, day("to")?))
+        })
+        .collect()
+}
+
+/// `day`, or the day the contract last resumed when that is later: an event
+/// that waited for a suspension (a scheduled change, a renewal) takes effect
+/// then, so no suspended day is credited or billed.
+#[must_use]
+pub fn resumed_after(body: &Value, day: NaiveDate) -> NaiveDate {
+    suspensions(body).into_iter().map(|(_, to)| to).filter(|to| *to > day).max().unwrap_or(day)
 }

@@ -259,6 +259,19 @@ pub fn reopen(id: &str) -> Stmt {
     stmt!("UPDATE invoices SET status = 'OPEN' WHERE id = ?1", id)
 }
 
+/// The contract's oldest invoice in dunning (open after a failed charge), if any.
+pub async fn in_dunning(db: &impl Db, contract: &str) -> Result<Option<String>, DbError> {
+    let row = first(
+        db,
+        stmt!(
+            "SELECT id FROM invoices WHERE contract_id = ?1 AND status = 'OPEN' AND attempts > 0 ORDER BY id LIMIT 1",
+            contract
+        ),
+    )
+    .await?;
+    row.map(|r| Read::new(&r, "invoices", "id").text("id")).transpose()
+}
+
 /// What dunning gave up on for an account (open after attempts, or void but
 /// not for a suspension): ids and statuses.
 pub async fn unpaid_after_dunning(
@@ -371,12 +384,48 @@ pub async fn due_for_collection(db: &impl Db, date: &str, after: &str) -> Result
     read_all(&rows, |r| Read::new(r, "invoices", "id").text("id"))
 }
 
+/// What a period claim names (`billed_periods.offering_id`), beside the
+/// period's start: a contract line's period (its recurring charge, and its
+/// usage when billed with it), a period of its usage alone (billed on
+/// another date than the line's advance charge of the same start), or a
+/// kept piece ending on a day (the line may have billed that start already).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claimed {
+    /// `{offering}`.
+    Period(String),
+    /// `{offering}#usage`.
+    Usage(String),
+    /// `{offering}#kept@{end}`.
+    Kept(String, String),
+}
+
+impl Claimed {
+    /// The stored key.
+    #[must_use]
+    pub fn key(&self) -> String {
+        match self {
+            Self::Period(o) => o.clone(),
+            Self::Usage(o) => format!("{o}#usage"),
+            Self::Kept(o, end) => format!("{o}#kept@{end}"),
+        }
+    }
+
+    /// A stored key read back (every text is one of the three).
+    #[must_use]
+    pub fn parse(key: &str) -> Self {
+        if let Some((o, end)) = key.rsplit_once("#kept@") {
+            return Self::Kept(o.to_owned(), end.to_owned());
+        }
+        key.strip_suffix("#usage").map_or_else(|| Self::Period(key.to_owned()), |o| Self::Usage(o.to_owned()))
+    }
+}
+
 /// Claims a contract line's period for `invoice` (a second claim fails the
 /// batch); a kept piece's claim keeps the piece (`piece`: its JSON as the
 /// contract held it).
 #[must_use]
-pub fn claim_period(contract: &str, offering: &str, period_start: &str, invoice: &str, piece: Option<String>) -> Stmt {
-    stmt!(CLAIM_PERIOD, contract, offering, period_start, invoice, piece)
+pub fn claim_period(contract: &str, claim: &Claimed, period_start: &str, invoice: &str, piece: Option<String>) -> Stmt {
+    stmt!(CLAIM_PERIOD, contract, claim.key(), period_start, invoice, piece)
 }
 
 /// The kept pieces billed on `invoice` or on the contract's open invoices
@@ -393,8 +442,12 @@ pub async fn pieces_open_or(db: &impl Db, contract: &str, invoice: &str) -> Resu
     read_all(&rows, |r| Read::new(r, "billed_periods", "offering_id").text("piece"))
 }
 
-/// The periods (line, start) billed on `invoice` or on the contract's open invoices.
-pub async fn periods_open_or(db: &impl Db, contract: &str, invoice: &str) -> Result<Vec<(String, String)>, DbError> {
+/// The periods (claim, start) billed on `invoice` or on the contract's open invoices.
+pub async fn periods_open_or(
+    db: &impl Db,
+    contract: &str,
+    invoice: &str,
+) -> Result<Vec<(Claimed, chrono::NaiveDate)>, DbError> {
     let rows = db
         .query(stmt!(
             "SELECT b.offering_id, b.period_start FROM billed_periods b JOIN invoices i ON i.id = b.invoice_id \
@@ -405,7 +458,7 @@ pub async fn periods_open_or(db: &impl Db, contract: &str, invoice: &str) -> Res
         .await?;
     read_all(&rows, |r| {
         let r = Read::new(r, "billed_periods", "offering_id");
-        Ok((r.text("offering_id")?, r.text("period_start")?))
+        Ok((Claimed::parse(&r.text("offering_id")?), r.date("period_start")?))
     })
 }
 

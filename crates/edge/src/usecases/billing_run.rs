@@ -19,11 +19,12 @@ use crate::steps::change::{
 };
 use crate::steps::collection::{charge_invoice, collect_due};
 use crate::steps::contract_view::load_contract;
+use crate::steps::suspension::{engine_contract, resumed_after};
 use crate::steps::usage::{self, PageUsage};
 use crate::store::amendments::{self, AmendmentStatus};
 use crate::store::contracts::{self, Billable, ContractRow, ContractStatus};
 use crate::store::usage as usage_store;
-use crate::store::{Batch, Db, DbError, Stmt, billing_runs, catalogs as stored, multirow};
+use crate::store::{Batch, Db, DbError, Stmt, billing_runs, catalogs as stored, invoices, multirow};
 use crate::stripe::Stripe;
 use crate::{App, Now};
 
@@ -240,7 +241,14 @@ async fn bill_contract<D: Db, S: Stripe, R: Random>(
             return Ok(());
         }
         let scheduled = if waits { amendments::next_scheduled(&app.db, id, &date.to_string()).await? } else { None };
-        let change = scheduled.map(|s| (s.id, s.effective, (s.request, s.catalog_version)));
+        // A scheduled change waits while an invoice of the contract is in
+        // dunning (a credit against an unpaid charge that dunning may void);
+        // one that waited for a suspension takes effect the day it resumed.
+        let scheduled = match scheduled {
+            Some(_) if invoices::in_dunning(&app.db, id).await?.is_some() => None,
+            s => s,
+        };
+        let change = scheduled.map(|s| (s.id, resumed_after(&c.body, s.effective), (s.request, s.catalog_version)));
         // A termed contract reaching its end renews or ends on that day.
         let end = (c.status == ContractStatus::Active)
             .then(|| c.body.get("endDate").and_then(Value::as_str).and_then(pricing::parse_date))
@@ -315,9 +323,11 @@ async fn renew_or_end<D: Db, S: Stripe, R: Random>(
     let (action, status, months) = if auto {
         let new_end = pricing::add_months(end, i64::from(term), start.day())
             .ok_or_else(|| ApiError::internal(format_args!("{end} + {term} months")))?;
-        if let Value::Object(m) = &mut body {
-            m.insert("endDate".into(), json!(new_end.to_string()));
-        }
+        // A renewal that waited for a suspension bills the new term from the resumption.
+        let mut versions = Parsed::default();
+        let (_, contract) = engine_contract(&app.db, c, &mut versions).await?;
+        let renewed = pricing::billing::renew(&contract, new_end, resumed_after(&c.body, end));
+        body = stored_body(&renewed, &c.body);
         report.renewed = report.renewed.saturating_add(1);
         (ChangeAction::Renew, ContractStatus::Active, i64::from(term))
     } else {
